@@ -1,0 +1,146 @@
+"""The engine: one object that owns the store and the provider, used by every surface."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from aether.config import Settings
+from aether.engine import health
+from aether.engine.indexer import Indexer, IndexReport, ProgressFn
+from aether.engine.pipeline import PipelineReport, SirPipeline
+from aether.engine.search import SearchOutcome, search
+from aether.present import StatusView
+from aether.providers.base import Provider
+from aether.store.db import Store
+from aether.store.records import SymbolRecord
+from aether.workspace import resolve_in_workspace
+
+_SYMBOL_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class UnknownTarget(LookupError):
+    """No symbol matches what the user asked for; the message says so plainly."""
+
+
+class AmbiguousTarget(LookupError):
+    def __init__(self, target: str, candidates: list[SymbolRecord]) -> None:
+        where = ", ".join(f"{c.file_path}:{c.start_line}" for c in candidates[:5])
+        super().__init__(f"{len(candidates)} symbols are named {target!r}: {where}")
+        self.candidates = candidates
+
+
+@dataclass(slots=True)
+class IndexSummary:
+    index: IndexReport
+    sirs: PipelineReport
+
+
+def _make_provider(settings: Settings) -> Provider:
+    from aether.providers.factory import make_provider
+
+    return make_provider(settings.inference)
+
+
+class Engine:
+    def __init__(self, settings: Settings, store: Store, provider: Provider) -> None:
+        self.settings = settings
+        self.store = store
+        self.provider = provider
+
+    @classmethod
+    async def open(cls, settings: Settings, provider: Provider | None = None) -> Engine:
+        store = await Store.open(settings.db_path)
+        return cls(settings, store, provider or _make_provider(settings))
+
+    async def close(self) -> None:
+        try:
+            await self.provider.aclose()
+        finally:
+            await self.store.close()
+
+    # ------------------------------------------------------------------ writing
+
+    def _pipeline(self) -> SirPipeline:
+        inf = self.settings.inference
+        workers = 1 if self.provider.name == "static" else inf.max_concurrency * 2
+        key = inf.api_key()
+        return SirPipeline(self.store, self.provider, self.settings.workspace,
+                           workers=workers, secrets=[key] if key else [])
+
+    async def index(self, progress: ProgressFn | None = None,
+                    sir_progress: ProgressFn | None = None,
+                    paths: list[str] | None = None) -> IndexSummary:
+        """Index the workspace (or `paths`), then make SIRs for everything that needs one:
+        new and changed symbols, and any left pending or stale by earlier runs."""
+        static = self.provider.name == "static"
+        report = await Indexer(self.settings, self.store, static=static).run(progress, paths)
+        queue = await self.store.symbols_needing_sir()
+        sirs = await self._pipeline().run(queue, sir_progress)
+        return IndexSummary(report, sirs)
+
+    async def refresh(self, symbol_ids: list[str]) -> list[SymbolRecord]:
+        await self._pipeline().run(symbol_ids)
+        out = []
+        for sid in symbol_ids:
+            rec = await self.store.symbol(sid)
+            if rec is not None:
+                out.append(rec)
+        return out
+
+    # ------------------------------------------------------------------ reading
+
+    async def resolve(self, target: str) -> SymbolRecord:
+        """A symbol id, a qualified name (or bare name), or `path:line`."""
+        target = target.strip()
+        path, sep, line = target.rpartition(":")
+        if sep and line.isdigit() and path:
+            rec = await self.symbol_at(path, int(line))
+            if rec is None:
+                raise UnknownTarget(f"no symbol encloses {target}")
+            return rec
+        if _SYMBOL_ID.match(target):
+            rec = await self.store.symbol(target)
+            if rec is not None:
+                return rec
+        found = await self.store.symbols_by_qualified_name(target)
+        if not found:
+            found = await self.store.symbols_by_name(target)
+        if not found:
+            raise UnknownTarget(f"unknown symbol: {target}")
+        if len(found) > 1:
+            raise AmbiguousTarget(target, found)
+        return found[0]
+
+    async def symbol_at(self, path: str, line: int) -> SymbolRecord | None:
+        rel = resolve_in_workspace(self.settings.workspace, path)
+        return await self.store.symbol_at(rel, line)
+
+    async def search(self, query: str, limit: int = 20, mode: str = "lexical") -> SearchOutcome:
+        return await search(self.store, query, limit, mode)
+
+    def guard_snapshot(self) -> dict | None:  # type: ignore[type-arg]
+        guard = getattr(self.provider, "guard", None)
+        return guard.snapshot() if guard is not None else None
+
+    async def status(self, *, watcher_ok: bool | None = None) -> StatusView:
+        counts = await self.store.counts()
+        since = (datetime.now(UTC) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+        recent = {k: n for k, n, _ in await self.store.recent_errors(since)}
+        guard = self.guard_snapshot()
+        db = self.settings.db_path
+        writable = os.access(db, os.W_OK) and os.access(db.parent, os.W_OK)
+        return StatusView(
+            workspace=str(self.settings.workspace), db_path=str(db),
+            file_count=counts.file_count, skipped_file_count=counts.skipped_file_count,
+            symbol_count=counts.symbol_count, sir_count=counts.sir_count,
+            ok_count=counts.ok_count, stale_count=counts.stale_count,
+            pending_count=counts.pending_count, error_count=counts.error_count,
+            last_indexed_at=await self.store.get_meta("last_indexed_at"),
+            provider=self.provider.name, model=self.provider.model,
+            health=health.assess(counts, recent, guard, db_writable=writable,
+                                 watcher_ok=watcher_ok),
+            guard=guard, recent_errors=recent,
+        )

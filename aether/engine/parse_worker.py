@@ -1,0 +1,69 @@
+"""Read, check and parse one file. Runs in worker processes on a cold index: no I/O but the
+file itself, and plain picklable results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aether.hashing import content_hash
+from aether.store.records import FileRecord
+from aether.symbols.extract import ParseTimeout, analyze_source
+from aether.symbols.model import FileAnalysis
+from aether.workspace import SourceFile
+
+BINARY_SNIFF_BYTES = 8192
+
+
+@dataclass(slots=True)
+class ParseOutcome:
+    record: FileRecord
+    analysis: FileAnalysis | None = None
+    unchanged: bool = False  # same bytes as stored: only size/mtime need refreshing
+    error: tuple[str, str] | None = None  # (error_type, message) for the errors table
+
+
+def _skip(src: SourceFile, reason: str, error_type: str, digest: str | None = None) -> ParseOutcome:
+    record = FileRecord(src.rel_path, src.size, src.mtime_ns, src.language, digest,
+                        status="skipped", skip_reason=reason)
+    return ParseOutcome(record, error=(error_type, f"{src.rel_path}: {reason}"))
+
+
+def parse_file(root: str, src: SourceFile, max_bytes: int, timeout_s: float, static: bool,
+               known_hash: str | None = None) -> ParseOutcome:
+    if src.size > max_bytes:
+        return _skip(src, f"larger than the {max_bytes}-byte limit ({src.size} bytes)",
+                     "file_too_large")
+    try:
+        data = (Path(root) / src.rel_path).read_bytes()
+    except OSError as exc:
+        return _skip(src, f"unreadable: {exc.strerror or exc}", "file_unreadable")
+    if len(data) > max_bytes:  # grew since it was listed
+        return _skip(src, f"larger than the {max_bytes}-byte limit ({len(data)} bytes)",
+                     "file_too_large")
+    digest = content_hash(data)
+    record = FileRecord(src.rel_path, len(data), src.mtime_ns, src.language, digest)
+    if known_hash is not None and digest == known_hash:
+        return ParseOutcome(record, unchanged=True)
+    if b"\x00" in data[:BINARY_SNIFF_BYTES]:
+        return _skip(src, "binary content", "binary_file", digest)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _skip(src, f"not valid UTF-8 (byte {exc.start})", "invalid_utf8", digest)
+    try:
+        analysis = analyze_source(src.rel_path, src.language, data, static=static,
+                                  timeout_s=timeout_s)
+    except ParseTimeout:
+        return _skip(src, f"parse took longer than {timeout_s:g}s", "parse_timeout", digest)
+    except Exception as exc:  # a grammar bug must cost one file, never the run
+        return _skip(src, f"parse failed: {type(exc).__name__}: {exc}", "parse_error", digest)
+    record.has_syntax_errors = analysis.has_syntax_errors
+    record.imports = analysis.imports[:64]
+    return ParseOutcome(record, analysis)
+
+
+def parse_many(root: str, batch: list[tuple[SourceFile, str | None]], max_bytes: int,
+               timeout_s: float, static: bool) -> list[ParseOutcome]:
+    """A batch per worker task: amortises the inter-process round trip."""
+    return [parse_file(root, src, max_bytes, timeout_s, static, known) for src, known in batch]

@@ -1,0 +1,213 @@
+"""What every surface shows: JSON envelopes (CLI, MCP), hover Markdown (LSP), stale banners.
+
+One module so the CLI, the MCP server and the LSP server can never disagree.
+SIR text is untrusted (model output over repository text): it is escaped before it goes
+into Markdown, so it cannot inject links, images, HTML or command URIs.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from aether.store.records import SymbolRecord, parse_time
+
+SCHEMA_VERSION = 1
+
+
+class SirView(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    symbol_id: str
+    qualified_name: str
+    kind: str
+    file_path: str
+    language: str
+    start_line: int
+    end_line: int
+    signature: str
+    sir: dict[str, Any] | None = Field(description="The SIR object, or null if none yet")
+    sir_status: Literal["ok", "stale", "pending"]
+    stale_reason: Literal["failed", "outdated"] | None = None
+    last_error: str | None
+    last_attempt_at: str | None
+    sir_hash: str | None
+    provider: str | None
+    model: str | None
+    updated_at: str | None
+    warning: str | None = Field(default=None, description="Plain-language warning when stale")
+
+
+class SearchMatch(BaseModel):
+    symbol_id: str
+    qualified_name: str
+    kind: str
+    file_path: str
+    language: str
+    start_line: int
+    end_line: int
+    sir_status: str
+    summary: str | None
+
+
+class SearchView(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    query: str
+    limit: int
+    mode_requested: str
+    mode_used: str
+    fallback_reason: str | None
+    result_count: int
+    matches: list[SearchMatch]
+
+
+class HealthView(BaseModel):
+    status: Literal["healthy", "degraded", "unhealthy"]
+    reasons: list[str] = Field(default_factory=list)
+
+
+class StatusView(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    workspace: str
+    db_path: str
+    file_count: int
+    skipped_file_count: int
+    symbol_count: int
+    sir_count: int
+    ok_count: int
+    stale_count: int
+    pending_count: int
+    error_count: int
+    last_indexed_at: str | None
+    provider: str
+    model: str
+    health: HealthView
+    guard: dict[str, Any] | None = None
+    recent_errors: dict[str, int] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- time
+
+
+def relative_time(stamp: str | None, now: datetime | None = None) -> str:
+    if not stamp:
+        return "never"
+    try:
+        then = parse_time(stamp)
+    except ValueError:
+        return stamp
+    seconds = ((now or datetime.now(UTC)) - then).total_seconds()
+    if seconds < 0:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now" if seconds < 10 else f"{int(seconds)} seconds ago"
+
+
+# ---------------------------------------------------------------------------- views
+
+
+def warning_for(record: SymbolRecord) -> str | None:
+    """The plain-language warning an agent can quote; None when the SIR is fresh."""
+    if record.sir_status == "ok":
+        return None
+    if record.last_error:
+        lead = ("This summary may be out of date" if record.sir_json
+                else "There is no summary for this symbol yet")
+        return f"{lead}: the last attempt at {record.last_attempt_at} failed: {record.last_error}"
+    if record.sir_status == "stale":
+        return ("This summary describes an earlier version of this code; "
+                "a new one is queued.")
+    return "There is no summary for this symbol yet; it is queued."
+
+
+def sir_view(record: SymbolRecord) -> SirView:
+    return SirView(
+        symbol_id=record.id, qualified_name=record.qualified_name, kind=record.kind,
+        file_path=record.file_path, language=record.language, start_line=record.start_line,
+        end_line=record.end_line, signature=record.signature, sir=record.sir_dict,
+        sir_status=record.sir_status,  # type: ignore[arg-type]
+        stale_reason=record.stale_reason,  # type: ignore[arg-type]
+        last_error=record.last_error, last_attempt_at=record.last_attempt_at,
+        sir_hash=record.sir_hash, provider=record.provider, model=record.model,
+        updated_at=record.sir_created_at or record.updated_at, warning=warning_for(record),
+    )
+
+
+def search_match(record: SymbolRecord) -> SearchMatch:
+    sir = record.sir_dict
+    return SearchMatch(
+        symbol_id=record.id, qualified_name=record.qualified_name, kind=record.kind,
+        file_path=record.file_path, language=record.language, start_line=record.start_line,
+        end_line=record.end_line, sir_status=record.sir_status,
+        summary=sir.get("intent") if sir else None,
+    )
+
+
+# ---------------------------------------------------------------------------- markdown
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>!|~#{}])")
+_SCHEMES = re.compile(r"\b(command|javascript|vscode|vscode-insiders|data|file)(:)", re.I)
+
+
+def escape_md(text: str) -> str:
+    """Make untrusted text inert Markdown: no links, images, HTML, code spans or URIs."""
+    flat = " ".join(str(text).split())
+    flat = _MD_SPECIAL.sub(r"\\\1", flat)
+    return _SCHEMES.sub(r"\1\\\2", flat)
+
+
+def _fence(code: str, language: str) -> str:
+    longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{language}\n{code}\n{ticks}"
+
+
+def stale_banner(record: SymbolRecord, *, buffer_differs: bool = False,
+                 now: datetime | None = None) -> str | None:
+    """First line of a hover whenever the symbol is not fresh; None when it is."""
+    when = relative_time(record.last_attempt_at, now)
+    err = escape_md(record.last_error or "")
+    if record.sir_json is None:
+        if record.last_error:
+            return f"⚠ AETHER: no summary yet — the last attempt ({when}) failed: {err}"
+        return "⚠ AETHER: no summary yet — it is queued"
+    if record.sir_status == "stale" and record.last_error:
+        return f"⚠ AETHER: this summary is stale — the last attempt ({when}) failed: {err}"
+    if buffer_differs or record.is_outdated:
+        return ("⚠ AETHER: this summary describes an earlier version of this code — "
+                "it will be refreshed when the file is saved")
+    return None
+
+
+_SECTIONS = (
+    ("inputs", "Inputs"), ("outputs", "Outputs"), ("side_effects", "Side effects"),
+    ("dependencies", "Dependencies"), ("error_modes", "Error modes"),
+)
+
+
+def hover_markdown(record: SymbolRecord, *, buffer_differs: bool = False,
+                   now: datetime | None = None) -> str:
+    parts: list[str] = []
+    banner = stale_banner(record, buffer_differs=buffer_differs, now=now)
+    if banner:
+        parts.append(banner)
+    parts.append(f"**{escape_md(record.qualified_name)}** · {record.kind}")
+    parts.append(_fence(record.signature, record.language))
+    sir = record.sir_dict
+    if sir:
+        parts.append(f"**Intent:** {escape_md(sir.get('intent', ''))}")
+        for key, title in _SECTIONS:
+            items = sir.get(key) or []
+            if items:
+                parts.append(f"**{title}**\n" + "\n".join(f"- {escape_md(i)}" for i in items))
+        age = relative_time(record.sir_created_at, now)
+        source = record.provider or "?"
+        if record.model:
+            source += f"/{escape_md(record.model)}"
+        parts.append(f"_confidence {sir.get('confidence', 0):.2f} · {source} · {age}_")
+    return "\n\n".join(parts)

@@ -1,0 +1,73 @@
+"""The SIR: a validated, canonical, hashable summary of one symbol."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from aether.hashing import text_hash
+
+# Lists are bounded so a runaway model (or a huge class) cannot bloat the store or a hover.
+MAX_LIST_ITEMS = 24
+MAX_ITEM_CHARS = 200
+MAX_INTENT_CHARS = 600
+
+
+def _clean_text(value: str, limit: int) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Sir(BaseModel):
+    """Structured Intermediate Representation of a symbol (DESIGN.md)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    intent: str = Field(min_length=1)
+    inputs: list[str] = Field(default_factory=list)
+    outputs: list[str] = Field(default_factory=list)
+    side_effects: list[str] = Field(default_factory=list)
+    dependencies: list[str] = Field(default_factory=list)
+    error_modes: list[str] = Field(default_factory=list)
+    confidence: float = Field(ge=0.0, le=1.0)
+
+    @field_validator("intent", mode="before")
+    @classmethod
+    def _intent(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return _clean_text(value, MAX_INTENT_CHARS)
+        return value
+
+    @field_validator(
+        "inputs", "outputs", "side_effects", "dependencies", "error_modes", mode="before"
+    )
+    @classmethod
+    def _string_list(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            return value  # let pydantic reject it with a clear message
+        seen: dict[str, None] = {}
+        for item in value:
+            if not isinstance(item, (str, int, float)):
+                raise ValueError("list items must be strings")
+            text = _clean_text(str(item), MAX_ITEM_CHARS)
+            if text:
+                seen.setdefault(text, None)
+        return sorted(seen)[:MAX_LIST_ITEMS]
+
+    def canonical_json(self) -> str:
+        """Keys sorted, lists sorted, no whitespace: the form that is hashed and stored."""
+        data = self.model_dump()
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def sir_hash(self) -> str:
+        return text_hash(self.canonical_json())
+
+    @classmethod
+    def from_json(cls, text: str) -> Sir:
+        return cls.model_validate_json(text)

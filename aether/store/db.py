@@ -1,0 +1,327 @@
+"""The store: one SQLite file in WAL mode. All SQL of the project lives in this package.
+
+Writes are batched (one transaction per batch of files, `executemany` per statement) because
+each aiosqlite call costs a thread hop (~170 µs); a batch is atomic, so a crash leaves either
+the old or the new state of every file in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from aether.sir.model import Sir
+from aether.store import queries as q
+from aether.store.records import (
+    Counts,
+    FileChange,
+    NewSir,
+    SymbolRecord,
+    one_line,
+    utc_now,
+)
+from aether.store.schema import migrate
+from aether.symbols.names import split_words
+
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA temp_store=MEMORY",
+)
+
+
+class StoreError(Exception):
+    """The database cannot be opened or written; the message is fit for a user."""
+
+
+def _migrate_file(path: Path) -> None:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        for pragma in _PRAGMAS:
+            conn.execute(pragma)
+        migrate(conn)
+    finally:
+        conn.close()
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None, timeout=30)
+    for pragma in _PRAGMAS:
+        await conn.execute(pragma)
+    return conn
+
+
+class Store:
+    """Async access to `.aether/aether.db`: a writer connection and a reader connection.
+
+    The reader is separate so hovers and lookups never queue behind a long write batch
+    (WAL lets readers proceed while the writer holds its lock).
+    """
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self._w = writer
+        self._r = reader
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(_migrate_file, path)
+            writer = await _connect(path)
+            reader = await _connect(path)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        for conn in (self._r, self._w):
+            with suppress(sqlite3.Error, ValueError):
+                await conn.close()
+
+    # ------------------------------------------------------------------ transactions
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._write_lock:
+            await self._w.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._w
+            except BaseException:
+                # Shielded: a cancelled caller must still leave no open transaction behind.
+                await asyncio.shield(self._w.execute("ROLLBACK"))
+                raise
+            else:
+                await asyncio.shield(self._w.execute("COMMIT"))
+
+    # ------------------------------------------------------------------ file state
+
+    async def file_states(self) -> dict[str, tuple[int, int, str | None, str]]:
+        """path -> (size, mtime_ns, content_hash, status) for every known file."""
+        async with self._r.execute(q.FILE_STATES) as cur:
+            rows = await cur.fetchall()
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+    async def file_imports(self, path: str) -> list[str]:
+        async with self._r.execute(q.FILE_IMPORTS, (path,)) as cur:
+            row = await cur.fetchone()
+        return json.loads(row[0]) if row else []
+
+    async def apply_files(self, changes: Sequence[FileChange], *, static_provider: str = "static",
+                          static_model: str = "") -> list[str]:
+        """Write new states of files atomically; returns ids of symbols that need a SIR.
+
+        Symbols are diffed by stable id: removed ones go (with their SIRs), new ones come in
+        as `pending`, those whose content changed keep their last SIR and become `stale`
+        (it describes older code) unless a static SIR for the new code is supplied.
+        """
+        if not changes:
+            return []
+        paths = [c.record.path for c in changes]
+        existing: dict[str, tuple[int, str]] = {}  # id -> (seq, content_hash)
+        async with self._w.execute(q.symbols_for_files(len(paths)), paths) as cur:
+            for seq, sid, chash in await cur.fetchall():
+                existing[sid] = (seq, chash)
+
+        now = utc_now()
+        file_rows = []
+        inserts, updates, changed_ids = [], [], []
+        fts_rows = []
+        seen: set[str] = set()
+        sirs: list[NewSir] = []
+        for change in changes:
+            r = change.record
+            file_rows.append(q.file_row(r, now))
+            for s in change.symbols:
+                if s.id in seen:  # duplicate definition (same name+signature): first one wins
+                    continue
+                seen.add(s.id)
+                row = q.symbol_row(s)
+                old = existing.get(s.id)
+                if old is None:
+                    inserts.append(row)
+                    fts_rows.append((s.id, s.name, s.qualified_name, split_words(s.name),
+                                     s.file_path))
+                    changed_ids.append(s.id)
+                else:
+                    updates.append(q.symbol_update_row(s))
+                    if old[1] != s.content_hash:
+                        changed_ids.append(s.id)
+                if s.id in change.static_sirs and (old is None or old[1] != s.content_hash):
+                    sirs.append(NewSir(s.id, _sir(change.static_sirs[s.id]), s.content_hash,
+                                       static_provider, static_model))
+        removed = [(seq,) for sid, (seq, _) in existing.items() if sid not in seen]
+        new_ids = {row[0] for row in inserts}
+        with_sir = {n.symbol_id for n in sirs}
+
+        async with self._transaction() as w:
+            if removed:
+                await w.executemany(q.DELETE_FTS_BY_SEQ, removed)
+                await w.executemany(q.DELETE_SYMBOL_BY_SEQ, removed)
+            await w.executemany(q.UPSERT_FILE, file_rows)
+            if updates:
+                await w.executemany(q.UPDATE_SYMBOL, updates)
+            if inserts:
+                await w.executemany(q.INSERT_SYMBOL, inserts)
+                await w.executemany(q.INSERT_FTS, fts_rows)
+                await w.executemany(q.INSERT_META_PENDING, [(i, now) for i in new_ids])
+            outdated = [(now, i) for i in changed_ids if i not in new_ids and i not in with_sir]
+            if outdated:
+                await w.executemany(q.MARK_OUTDATED, outdated)
+            if sirs:
+                await self._write_sirs(w, sirs, now)
+        return [i for i in changed_ids if i not in with_sir]
+
+    async def touch_files(self, rows: Sequence[tuple[int, int, str]]) -> None:
+        """(size, mtime_ns, path): same content under a new stat; symbols untouched."""
+        if rows:
+            async with self._transaction() as w:
+                await w.executemany(q.TOUCH_FILE, rows)
+
+    async def delete_files(self, paths: Iterable[str]) -> int:
+        rows = [(p,) for p in paths]
+        if not rows:
+            return 0
+        async with self._transaction() as w:
+            await w.executemany(q.DELETE_FTS_BY_FILE, rows)
+            await w.executemany(q.DELETE_FILE, rows)
+        return len(rows)
+
+    # ------------------------------------------------------------------ SIR results
+
+    async def _write_sirs(self, w: aiosqlite.Connection, sirs: Sequence[NewSir], now: str) -> None:
+        sir_rows, fts_rows = [], []
+        for n in sirs:
+            canonical = n.sir.canonical_json()
+            sir_rows.append((n.symbol_id, canonical, n.sir.sir_hash(), n.source_hash,
+                             n.provider, n.model, now))
+            fts_rows.append((_sir_text(n), n.symbol_id))
+        await w.executemany(q.UPSERT_SIR, sir_rows)
+        await w.executemany(q.INSERT_HISTORY, sir_rows)
+        await w.executemany(q.MARK_OK, [(now, now, n.symbol_id) for n in sirs])
+        await w.executemany(q.UPDATE_FTS_SIR, fts_rows)
+
+    async def record_sir_success(self, sirs: Sequence[NewSir]) -> None:
+        """SIR, history, metadata and search text in ONE transaction.
+
+        If the symbol's code changed while the SIR was being made, the SIR is still kept (it
+        is the best there is) but the status says `stale` until a SIR for the new code lands.
+        """
+        if not sirs:
+            return
+        async with self._transaction() as w:
+            live = []
+            for n in sirs:
+                async with w.execute(q.SYMBOL_HASH, (n.symbol_id,)) as cur:
+                    row = await cur.fetchone()
+                if row is not None:  # the symbol was removed meanwhile: nothing to describe
+                    live.append(n)
+            if live:
+                await self._write_sirs(w, live, utc_now())
+
+    async def record_sir_failure(self, symbol_id: str, error_type: str, message: str,
+                                 *, path: str | None = None) -> None:
+        """Keep the last good SIR; mark stale with a short error; log it in `errors`."""
+        now = utc_now()
+        msg = one_line(message)
+        async with self._transaction() as w:
+            await w.execute(q.MARK_FAILED, (msg, now, now, symbol_id))
+            await w.execute(q.INSERT_ERROR, (now, "generate_sir", error_type, msg, path,
+                                             symbol_id))
+
+    async def record_errors(self, errors: Sequence[tuple[str, str, str, str | None]]) -> None:
+        """Batch of (operation, error_type, message, path)."""
+        if not errors:
+            return
+        now = utc_now()
+        rows = [(now, op, et, one_line(msg), path, None) for op, et, msg, path in errors]
+        async with self._transaction() as w:
+            await w.executemany(q.INSERT_ERROR, rows)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self._transaction() as w:
+            await w.execute(q.SET_META, (key, value))
+
+    # ------------------------------------------------------------------ reads
+
+    async def get_meta(self, key: str) -> str | None:
+        async with self._r.execute(q.GET_META, (key,)) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def _records(self, sql: str, params: Sequence[Any] = ()) -> list[SymbolRecord]:
+        async with self._r.execute(sql, params) as cur:
+            rows = await cur.fetchall()
+        return [SymbolRecord(*row) for row in rows]
+
+    async def symbol(self, symbol_id: str) -> SymbolRecord | None:
+        found = await self._records(q.RECORD_BY_ID, (symbol_id,))
+        return found[0] if found else None
+
+    async def symbols_by_qualified_name(self, qualified_name: str) -> list[SymbolRecord]:
+        return await self._records(q.RECORDS_BY_QNAME, (qualified_name,))
+
+    async def symbols_by_name(self, name: str, limit: int = 50) -> list[SymbolRecord]:
+        return await self._records(q.RECORDS_BY_NAME, (name, limit))
+
+    async def symbols_in_file(self, path: str) -> list[SymbolRecord]:
+        return await self._records(q.RECORDS_IN_FILE, (path,))
+
+    async def symbol_at(self, path: str, line: int) -> SymbolRecord | None:
+        """The innermost symbol whose range encloses `line` (1-based)."""
+        found = await self._records(q.RECORD_AT_LINE, (path, line, line))
+        return found[0] if found else None
+
+    async def search(self, match: str, limit: int) -> list[SymbolRecord]:
+        """FTS5 search; `match` is an already-built FTS query (see aether.engine.search)."""
+        return await self._records(q.SEARCH, (match, limit))
+
+    async def search_like(self, needle: str, limit: int) -> list[SymbolRecord]:
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return await self._records(q.SEARCH_LIKE, (pattern, pattern, limit))
+
+    async def symbols_needing_sir(self, limit: int = 1_000_000) -> list[str]:
+        """Pending, failed or outdated symbols: the SIR queue, derived from the store."""
+        async with self._r.execute(q.NEEDING_SIR, (limit,)) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    async def counts(self) -> Counts:
+        async with self._r.execute(q.COUNTS) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return Counts(*row)
+
+    async def recent_errors(self, since: str, limit: int = 20) -> list[tuple[str, int, str]]:
+        """(error_type, count, last_at) since the given time, most frequent first."""
+        async with self._r.execute(q.ERRORS_SINCE, (since, limit)) as cur:
+            return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
+    async def sir_history(self, symbol_id: str) -> list[tuple[str, str, str]]:
+        """(sir_hash, created_at, sir_json), newest first."""
+        async with self._r.execute(q.HISTORY, (symbol_id,)) as cur:
+            return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
+    async def integrity_check(self) -> str:
+        async with self._r.execute("PRAGMA quick_check") as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else "unknown"
+
+
+def _sir(data: dict[str, Any]) -> Sir:
+    return Sir.model_validate(data)
+
+
+def _sir_text(n: NewSir) -> str:
+    s = n.sir
+    return " ".join([s.intent, *s.inputs, *s.outputs, *s.side_effects, *s.dependencies,
+                     *s.error_modes])

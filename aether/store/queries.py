@@ -1,0 +1,175 @@
+"""SQL text and row builders for the store."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aether.store.records import FileRecord
+from aether.symbols.model import Symbol
+
+FILE_STATES = "SELECT path, size, mtime_ns, content_hash, status FROM files"
+FILE_IMPORTS = "SELECT imports FROM files WHERE path = ?"
+
+UPSERT_FILE = """
+INSERT INTO files (path, language, size, mtime_ns, content_hash, status, skip_reason,
+                   has_syntax_errors, imports, indexed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(path) DO UPDATE SET
+    language = excluded.language, size = excluded.size, mtime_ns = excluded.mtime_ns,
+    content_hash = excluded.content_hash, status = excluded.status,
+    skip_reason = excluded.skip_reason, has_syntax_errors = excluded.has_syntax_errors,
+    imports = excluded.imports, indexed_at = excluded.indexed_at
+"""
+DELETE_FILE = "DELETE FROM files WHERE path = ?"
+TOUCH_FILE = "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?"
+
+
+def file_row(r: FileRecord, now: str) -> tuple[Any, ...]:
+    return (r.path, r.language, r.size, r.mtime_ns, r.content_hash, r.status, r.skip_reason,
+            int(r.has_syntax_errors), json.dumps(r.imports), now)
+
+
+def symbols_for_files(n: int) -> str:
+    marks = ",".join("?" * n)
+    return f"SELECT seq, id, content_hash FROM symbols WHERE file_path IN ({marks})"
+
+
+_SYMBOL_COLS = ("id, language, file_path, kind, name, qualified_name, signature, start_line, "
+                "start_col, end_line, end_col, start_byte, end_byte, content_hash")
+INSERT_SYMBOL = f"INSERT INTO symbols ({_SYMBOL_COLS}) VALUES ({','.join('?' * 14)})"
+UPDATE_SYMBOL = """
+UPDATE symbols SET start_line = ?, start_col = ?, end_line = ?, end_col = ?,
+                   start_byte = ?, end_byte = ?, content_hash = ?
+WHERE id = ?
+"""
+DELETE_SYMBOL_BY_SEQ = "DELETE FROM symbols WHERE seq = ?"
+
+
+def symbol_row(s: Symbol) -> tuple[Any, ...]:
+    return (s.id, s.language, s.file_path, s.kind, s.name, s.qualified_name, s.signature,
+            s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
+            s.content_hash)
+
+
+def symbol_update_row(s: Symbol) -> tuple[Any, ...]:
+    return (s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
+            s.content_hash, s.id)
+
+
+INSERT_FTS = """
+INSERT INTO symbol_fts (rowid, name, qualified_name, name_words, file_path, sir_text)
+SELECT seq, ?2, ?3, ?4, ?5, '' FROM symbols WHERE id = ?1
+"""
+DELETE_FTS_BY_SEQ = "DELETE FROM symbol_fts WHERE rowid = ?"
+DELETE_FTS_BY_FILE = (
+    "DELETE FROM symbol_fts WHERE rowid IN (SELECT seq FROM symbols WHERE file_path = ?)"
+)
+UPDATE_FTS_SIR = (
+    "UPDATE symbol_fts SET sir_text = ?1 WHERE rowid = (SELECT seq FROM symbols WHERE id = ?2)"
+)
+
+INSERT_META_PENDING = (
+    "INSERT INTO sir_meta (symbol_id, sir_status, updated_at) VALUES (?, 'pending', ?)"
+)
+# Code changed under an existing SIR: keep it, but it now describes an earlier version.
+MARK_OUTDATED = """
+UPDATE sir_meta SET updated_at = ?1,
+    sir_status = CASE WHEN EXISTS (SELECT 1 FROM sir WHERE symbol_id = ?2)
+                      THEN 'stale' ELSE 'pending' END
+WHERE symbol_id = ?2
+"""
+MARK_OK = """
+UPDATE sir_meta SET last_error = NULL, last_attempt_at = ?1, attempts = 0, updated_at = ?2,
+    sir_status = CASE
+        WHEN (SELECT source_hash FROM sir WHERE symbol_id = ?3)
+             = (SELECT content_hash FROM symbols WHERE id = ?3) THEN 'ok' ELSE 'stale' END
+WHERE symbol_id = ?3
+"""
+MARK_FAILED = """
+UPDATE sir_meta SET sir_status = 'stale', last_error = ?1, last_attempt_at = ?2,
+    attempts = attempts + 1, updated_at = ?3
+WHERE symbol_id = ?4
+"""
+SYMBOL_HASH = "SELECT content_hash FROM symbols WHERE id = ?"
+
+UPSERT_SIR = """
+INSERT INTO sir (symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(symbol_id) DO UPDATE SET
+    sir_json = excluded.sir_json, sir_hash = excluded.sir_hash,
+    source_hash = excluded.source_hash, provider = excluded.provider,
+    model = excluded.model, created_at = excluded.created_at
+"""
+INSERT_HISTORY = """
+INSERT OR IGNORE INTO sir_history
+    (symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+HISTORY = (
+    "SELECT sir_hash, created_at, sir_json FROM sir_history WHERE symbol_id = ? "
+    "ORDER BY created_at DESC"
+)
+
+INSERT_ERROR = """
+INSERT INTO errors (at, operation, error_type, message, path, symbol_id)
+VALUES (?, ?, ?, ?, ?, ?)
+"""
+ERRORS_SINCE = """
+SELECT error_type, COUNT(*), MAX(at) FROM errors WHERE at >= ?
+GROUP BY error_type ORDER BY COUNT(*) DESC LIMIT ?
+"""
+
+SET_META = (
+    "INSERT INTO meta (key, value) VALUES (?, ?) "
+    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+)
+GET_META = "SELECT value FROM meta WHERE key = ?"
+
+# One shape for every read, matching aether.store.records.SymbolRecord field order.
+_COLUMNS = """
+SELECT s.id, s.language, s.file_path, s.kind, s.name, s.qualified_name, s.signature,
+       s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
+       s.content_hash,
+       m.sir_status, m.last_error, m.last_attempt_at, m.attempts, m.updated_at,
+       r.sir_json, r.sir_hash, r.source_hash, r.provider, r.model, r.created_at
+"""
+_JOINS = """
+JOIN sir_meta m ON m.symbol_id = s.id
+LEFT JOIN sir r ON r.symbol_id = s.id
+"""
+_RECORD = _COLUMNS + "FROM symbols s" + _JOINS
+RECORD_BY_ID = _RECORD + "WHERE s.id = ?"
+RECORDS_BY_QNAME = _RECORD + "WHERE s.qualified_name = ? ORDER BY s.file_path, s.start_line"
+RECORDS_BY_NAME = _RECORD + "WHERE s.name = ? ORDER BY s.file_path, s.start_line LIMIT ?"
+RECORDS_IN_FILE = _RECORD + "WHERE s.file_path = ? ORDER BY s.start_line"
+RECORD_AT_LINE = _RECORD + """
+WHERE s.file_path = ? AND s.start_line <= ? AND s.end_line >= ?
+ORDER BY s.end_line - s.start_line ASC, s.start_line DESC LIMIT 1
+"""
+# bm25 weights: name, qualified_name, name_words, file_path, sir_text. The inner query ranks
+# in FTS alone (cheap); the join only touches the rows that survive its LIMIT.
+SEARCH = _COLUMNS + """
+FROM (SELECT rowid AS seq, bm25(symbol_fts, 10.0, 6.0, 4.0, 1.5, 1.0) AS score
+      FROM symbol_fts WHERE symbol_fts MATCH ?1 ORDER BY score LIMIT ?2) f
+JOIN symbols s ON s.seq = f.seq""" + _JOINS + "ORDER BY f.score"
+SEARCH_LIKE = _RECORD + """
+WHERE s.qualified_name LIKE ?1 ESCAPE '\\' OR s.file_path LIKE ?2 ESCAPE '\\'
+ORDER BY length(s.qualified_name) LIMIT ?3
+"""
+NEEDING_SIR = """
+SELECT m.symbol_id FROM sir_meta m JOIN symbols s ON s.id = m.symbol_id
+WHERE m.sir_status != 'ok'
+ORDER BY m.sir_status = 'stale', m.attempts, s.file_path, s.start_line LIMIT ?
+"""
+COUNTS = """
+SELECT
+  (SELECT COUNT(*) FROM files WHERE status = 'indexed'),
+  (SELECT COUNT(*) FROM files WHERE status = 'skipped'),
+  (SELECT COUNT(*) FROM symbols),
+  (SELECT COUNT(*) FROM sir),
+  (SELECT COUNT(*) FROM sir_meta WHERE sir_status = 'ok'),
+  (SELECT COUNT(*) FROM sir_meta WHERE sir_status = 'stale'),
+  (SELECT COUNT(*) FROM sir_meta WHERE sir_status = 'pending'),
+  (SELECT COUNT(*) FROM errors)
+"""

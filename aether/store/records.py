@@ -1,0 +1,119 @@
+"""Plain records the store reads and writes (no SQL here, no I/O)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aether.sir.model import Sir
+from aether.symbols.model import Symbol
+
+
+def utc_now() -> str:
+    """ISO-8601 UTC with milliseconds: sortable as text, readable by people."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+@dataclass(slots=True)
+class FileRecord:
+    path: str
+    size: int
+    mtime_ns: int
+    language: str | None = None
+    content_hash: str | None = None
+    status: str = "indexed"  # indexed | skipped
+    skip_reason: str | None = None
+    has_syntax_errors: bool = False
+    imports: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FileChange:
+    """One file's new state: applied atomically (its symbols, their metadata, static SIRs)."""
+
+    record: FileRecord
+    symbols: list[Symbol] = field(default_factory=list)
+    static_sirs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSir:
+    symbol_id: str
+    sir: Sir
+    source_hash: str
+    provider: str
+    model: str
+
+
+@dataclass(slots=True)
+class SymbolRecord:
+    """A symbol joined with its SIR and SIR metadata: everything a surface shows."""
+
+    id: str
+    language: str
+    file_path: str
+    kind: str
+    name: str
+    qualified_name: str
+    signature: str
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+    start_byte: int
+    end_byte: int
+    content_hash: str
+    sir_status: str
+    last_error: str | None
+    last_attempt_at: str | None
+    attempts: int
+    updated_at: str | None
+    sir_json: str | None = None
+    sir_hash: str | None = None
+    source_hash: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    sir_created_at: str | None = None
+
+    @property
+    def sir(self) -> Sir | None:
+        return Sir.from_json(self.sir_json) if self.sir_json else None
+
+    @property
+    def sir_dict(self) -> dict[str, Any] | None:
+        return json.loads(self.sir_json) if self.sir_json else None
+
+    @property
+    def is_outdated(self) -> bool:
+        """The stored SIR describes older code than the symbol now has."""
+        return self.source_hash is not None and self.source_hash != self.content_hash
+
+    @property
+    def stale_reason(self) -> str | None:
+        """Why the symbol is not fresh: failed | outdated | None (additive to sir_status)."""
+        if self.sir_status != "stale":
+            return None
+        return "failed" if self.last_error else "outdated"
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    file_count: int
+    skipped_file_count: int
+    symbol_count: int
+    sir_count: int
+    ok_count: int
+    stale_count: int
+    pending_count: int
+    error_count: int

@@ -1,0 +1,144 @@
+"""Schema and migrations, versioned by `PRAGMA user_version`."""
+
+from __future__ import annotations
+
+import sqlite3
+
+# Each entry migrates from version i to i + 1. Append only: never edit a shipped migration.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE files (
+        path TEXT PRIMARY KEY,            -- workspace-relative posix path
+        language TEXT,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        content_hash TEXT,
+        status TEXT NOT NULL CHECK (status IN ('indexed', 'skipped')),
+        skip_reason TEXT,
+        has_syntax_errors INTEGER NOT NULL DEFAULT 0,
+        imports TEXT NOT NULL DEFAULT '[]',   -- JSON list, prompt context
+        indexed_at TEXT NOT NULL
+    );
+
+    CREATE TABLE symbols (
+        seq INTEGER PRIMARY KEY,          -- rowid alias; also the FTS rowid
+        id TEXT NOT NULL UNIQUE,          -- stable id (aether.symbols.ids)
+        file_path TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+        language TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        qualified_name TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        start_line INTEGER NOT NULL,
+        start_col INTEGER NOT NULL,
+        end_line INTEGER NOT NULL,
+        end_col INTEGER NOT NULL,
+        start_byte INTEGER NOT NULL,
+        end_byte INTEGER NOT NULL,
+        content_hash TEXT NOT NULL
+    );
+    CREATE INDEX symbols_by_file ON symbols(file_path, start_line);
+    CREATE INDEX symbols_by_qname ON symbols(qualified_name);
+    CREATE INDEX symbols_by_name ON symbols(name);
+
+    -- The last good SIR. Only the symbol's removal deletes it (cascade).
+    CREATE TABLE sir (
+        symbol_id TEXT PRIMARY KEY REFERENCES symbols(id) ON DELETE CASCADE,
+        sir_json TEXT NOT NULL,           -- canonical JSON
+        sir_hash TEXT NOT NULL,
+        source_hash TEXT NOT NULL,        -- content_hash of the code it describes
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+
+    CREATE TABLE sir_meta (
+        symbol_id TEXT PRIMARY KEY REFERENCES symbols(id) ON DELETE CASCADE,
+        sir_status TEXT NOT NULL CHECK (sir_status IN ('ok', 'stale', 'pending')),
+        last_error TEXT,
+        last_attempt_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,   -- consecutive failed attempts
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX sir_meta_by_status ON sir_meta(sir_status);
+
+    CREATE TABLE sir_history (
+        symbol_id TEXT NOT NULL REFERENCES symbols(id) ON DELETE CASCADE,
+        sir_hash TEXT NOT NULL,
+        sir_json TEXT NOT NULL,
+        source_hash TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (symbol_id, sir_hash)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE errors (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        operation TEXT NOT NULL,          -- index_file | generate_sir | ...
+        error_type TEXT NOT NULL,
+        message TEXT NOT NULL,            -- one line, secrets scrubbed
+        path TEXT,
+        symbol_id TEXT
+    );
+    CREATE INDEX errors_by_time ON errors(at);
+
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+    -- '_' is a token character so `send_message` stays one token; name_words holds the
+    -- split words (send message, parseConfig -> parse config) so either form finds it.
+    CREATE VIRTUAL TABLE symbol_fts USING fts5(
+        name, qualified_name, name_words, file_path, sir_text,
+        tokenize = "unicode61 remove_diacritics 2 tokenchars '_'",
+        prefix = '2 3'
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(Exception):
+    pass
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to SCHEMA_VERSION; each step is one transaction."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"database schema v{version} is newer than this aether (v{SCHEMA_VERSION})"
+        )
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        script = MIGRATIONS[target - 1]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-check inside the write lock: another process may have migrated meanwhile.
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current >= target:
+                conn.execute("COMMIT")
+                continue
+            for statement in _split(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {target}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
+
+
+def _split(script: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows about quotes)."""
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out

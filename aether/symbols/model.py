@@ -1,0 +1,40 @@
+"""Plain data produced by symbol extraction (picklable: it crosses process boundaries)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Kinds a symbol can have. Languages map their constructs onto these.
+KINDS = ("function", "method", "class", "struct", "enum", "trait", "interface", "type_alias")
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    id: str  # stable id, see aether.symbols.ids.symbol_id
+    language: str
+    file_path: str  # workspace-relative, posix
+    kind: str  # one of KINDS
+    name: str
+    qualified_name: str  # e.g. "Session.send"
+    signature: str  # whitespace-normalised header, e.g. "def send(self, request, **kw) -> Response"
+    start_line: int  # 1-based
+    start_col: int  # 1-based
+    end_line: int  # 1-based, inclusive
+    end_col: int  # 1-based
+    start_byte: int
+    end_byte: int
+    content_hash: str  # hash of the symbol's source text
+
+
+@dataclass(slots=True)
+class FileAnalysis:
+    """Everything one parse of one file yields."""
+
+    file_path: str
+    language: str
+    symbols: list[Symbol]
+    imports: list[str] = field(default_factory=list)  # module names/paths imported by the file
+    has_syntax_errors: bool = False
+    # symbol id -> SIR dict from the static analyser; filled only when asked for
+    static_sirs: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -1,0 +1,143 @@
+"""Which files of a workspace AETHER may read, and how paths from clients are made safe.
+
+Ignore rules: built-in defaults, `.gitignore` files (each applies below its own folder),
+`.aetherignore` at the root, and the user's `index.exclude`. Secret files are never indexed
+whatever the ignore files say.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pathspec
+
+from aether.symbols.languages import language_for_path
+
+DEFAULT_IGNORES = [
+    ".git/", ".hg/", ".svn/", ".aether/", "node_modules/", "bower_components/",
+    ".venv/", "venv/", ".env/", "virtualenv/", "__pycache__/", ".tox/", ".nox/",
+    ".mypy_cache/", ".pytest_cache/", ".ruff_cache/", "build/", "dist/", "target/", "out/",
+    ".next/", ".nuxt/", "coverage/", "vendor/", "*.egg-info/", "*.min.js", "*.bundle.js",
+]
+
+# Secrets: never indexed, never read, never sent to a provider.
+SECRET_PATTERNS = [
+    ".env", ".env.*", "*.env", "*.pem", "*.key", "*.p12", "*.pfx", "*.crt", "*.cer", "*.der",
+    "*.jks", "*.keystore", "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", ".netrc",
+    ".npmrc", ".pypirc", "*.kdbx", "credentials", "credentials.*", "secrets.*",
+]
+_SECRET_SPEC = pathspec.GitIgnoreSpec.from_lines(SECRET_PATTERNS)
+
+
+class PathOutsideWorkspace(ValueError):
+    """A client asked for a path that is not inside the workspace."""
+
+
+def is_secret(rel_path: str) -> bool:
+    return _SECRET_SPEC.match_file(rel_path)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    rel_path: str  # posix, workspace-relative
+    language: str
+    size: int
+    mtime_ns: int
+
+
+def _read_spec(path: Path) -> pathspec.GitIgnoreSpec | None:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+
+
+class IgnoreRules:
+    """Decides whether a workspace-relative path is excluded."""
+
+    def __init__(self, root: Path, extra: list[str] | None = None) -> None:
+        self.root = root
+        base = list(DEFAULT_IGNORES) + list(extra or [])
+        aetherignore = root / ".aetherignore"
+        if aetherignore.is_file():
+            base += aetherignore.read_text(encoding="utf-8", errors="replace").splitlines()
+        self._root_spec = pathspec.GitIgnoreSpec.from_lines(base)
+        # folder (posix, "" for root) -> spec from that folder's .gitignore
+        self._git: dict[str, pathspec.GitIgnoreSpec | None] = {}
+
+    def _gitignore(self, folder: str) -> pathspec.GitIgnoreSpec | None:
+        if folder not in self._git:
+            self._git[folder] = _read_spec(self.root / folder / ".gitignore")
+        return self._git[folder]
+
+    def ignored(self, rel_path: str, is_dir: bool = False) -> bool:
+        probe = rel_path + "/" if is_dir else rel_path
+        if self._root_spec.match_file(probe) or (not is_dir and is_secret(rel_path)):
+            return True
+        parts = PurePosixPath(rel_path).parts
+        for depth in range(len(parts)):
+            folder = "/".join(parts[:depth])
+            spec = self._gitignore(folder)
+            if spec is not None:
+                sub = "/".join(parts[depth:]) + ("/" if is_dir else "")
+                if spec.match_file(sub):
+                    return True
+        return False
+
+
+def iter_source_files(root: Path, extra_excludes: list[str] | None = None) -> Iterator[SourceFile]:
+    """Every indexable file under `root`, ignore rules applied, symlinks not followed."""
+    rules = IgnoreRules(root, extra_excludes)
+    stack = [""]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(root / folder if folder else root))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = f"{folder}/{entry.name}" if folder else entry.name
+            try:
+                if entry.is_symlink():
+                    continue  # a link may point outside the workspace; never follow
+                if entry.is_dir(follow_symlinks=False):
+                    # A folder holding pyvenv.cfg is a virtualenv whatever its name.
+                    if not rules.ignored(rel, is_dir=True) and not os.path.exists(
+                        os.path.join(entry.path, "pyvenv.cfg")
+                    ):
+                        stack.append(rel)
+                    continue
+                language = language_for_path(entry.name)
+                if language is None or rules.ignored(rel):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            yield SourceFile(rel, language, st.st_size, st.st_mtime_ns)
+
+
+def resolve_in_workspace(root: Path, user_path: str) -> str:
+    """Turn a client-supplied path (relative, absolute or file:// URI) into a safe relative one.
+
+    Refuses anything that resolves outside the workspace, including through symlinks.
+    """
+    if user_path.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        user_path = unquote(urlparse(user_path).path)
+    if not user_path or "\x00" in user_path:
+        raise PathOutsideWorkspace("empty or invalid path")
+    candidate = Path(user_path)
+    if not candidate.is_absolute():
+        candidate = root / candidate
+    resolved = candidate.resolve(strict=False)
+    root_resolved = root.resolve()
+    try:
+        rel = resolved.relative_to(root_resolved)
+    except ValueError:
+        raise PathOutsideWorkspace(f"path is outside the workspace: {user_path}") from None
+    return rel.as_posix()

@@ -1,0 +1,212 @@
+"""The engine end to end in-process: indexing, incrementality, the stale contract."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from aether.config import load_settings
+from aether.engine.engine import AmbiguousTarget, Engine, UnknownTarget
+from aether.providers.errors import PermanentError
+from tests.helpers import ScriptedProvider, write
+
+
+async def open_engine(root: Path, provider: object | None = None) -> Engine:
+    return await Engine.open(load_settings(root), provider)  # type: ignore[arg-type]
+
+
+async def test_index_then_lookup(workspace: Path) -> None:
+    engine = await open_engine(workspace)
+    try:
+        summary = await engine.index()
+        assert summary.index.files_parsed == 1
+        rec = await engine.resolve("Session.send")
+        assert rec.kind == "method"
+        assert rec.sir_status == "ok"
+        assert rec.sir is not None and "Send a request" in rec.sir.intent
+        assert (await engine.resolve("pkg/session.py:16")).qualified_name == "Session.send"
+        assert (await engine.resolve(rec.id)).id == rec.id
+        with pytest.raises(UnknownTarget):
+            await engine.resolve("Nope.nothing")
+    finally:
+        await engine.close()
+
+
+async def test_sir_survives_restart_and_history_keeps_versions(workspace: Path) -> None:
+    provider = ScriptedProvider()
+    engine = await open_engine(workspace, provider)
+    await engine.index()
+    first = await engine.resolve("load_token")
+    await engine.close()
+
+    # edit the body: same id, new content hash, new SIR version in history
+    path = workspace / "pkg/session.py"
+    path.write_text(path.read_text().replace("raise KeyError(name)", "return ''"))
+    provider.version = 2
+    engine = await open_engine(workspace, provider)
+    try:
+        await engine.index()
+        second = await engine.resolve("load_token")
+        assert second.id == first.id
+        assert second.sir is not None and second.sir.intent.endswith("v2.")
+        history = await engine.store.sir_history(second.id)
+        assert len(history) == 2
+    finally:
+        await engine.close()
+
+
+async def test_incremental_counts_provider_calls(workspace: Path) -> None:
+    provider = ScriptedProvider()
+    engine = await open_engine(workspace, provider)
+    try:
+        await engine.index()
+        assert set(provider.calls) == {"Session", "Session.__init__", "Session.send",
+                                       "load_token"}
+        assert all(n == 1 for n in provider.calls.values())
+
+        provider.calls.clear()
+        again = await engine.index()
+        assert again.index.files_unchanged == 1 and again.index.files_parsed == 0
+        assert not provider.calls
+
+        # touch without change: re-hashed, not re-parsed, no calls
+        path = workspace / "pkg/session.py"
+        path.write_text(path.read_text())
+        touched = await engine.index()
+        assert touched.index.files_parsed == 0 and not provider.calls
+
+        # insert lines above and edit one body: only that symbol (and its class) are new work
+        text = path.read_text()
+        text = "# a comment\n# another\n" + text.replace("self.timeout = timeout",
+                                                          "self.timeout = timeout or 30.0")
+        path.write_text(text)
+        await engine.index()
+        assert set(provider.calls) == {"Session", "Session.__init__"}
+    finally:
+        await engine.close()
+
+
+async def test_stale_contract(workspace: Path) -> None:
+    provider = ScriptedProvider()
+    engine = await open_engine(workspace, provider)
+    try:
+        await engine.index()
+        good = await engine.resolve("load_token")
+        assert good.sir_status == "ok" and good.last_error is None
+
+        # change the code, then fail with a secret in the message
+        path = workspace / "pkg/session.py"
+        path.write_text(path.read_text().replace("raise KeyError(name)", "return 'x'"))
+        provider.fail("upstream timed out")
+        await engine.index()
+        stale = await engine.resolve("load_token")
+        assert stale.sir_status == "stale"
+        assert stale.sir_json == good.sir_json  # the last good SIR is kept
+        assert stale.last_error and "upstream timed out" in stale.last_error
+        assert "\n" not in stale.last_error
+        assert stale.last_attempt_at is not None
+        assert stale.is_outdated
+
+        # a symbol whose very first attempt fails is stale with no SIR
+        write(workspace, "pkg/extra.py", "def brand_new():\n    return 1\n")
+        await engine.index()
+        fresh = await engine.resolve("brand_new")
+        assert fresh.sir_status == "stale" and fresh.sir_json is None and fresh.last_error
+
+        # errors are recorded
+        errs = dict((k, n) for k, n, _ in await engine.store.recent_errors("2000-01-01"))
+        assert errs.get("transient", 0) >= 2
+
+        # recovery clears it
+        provider.fail_with = None
+        await engine.index()
+        healed = await engine.resolve("load_token")
+        assert healed.sir_status == "ok" and healed.last_error is None
+        assert healed.sir_json != good.sir_json or not healed.is_outdated
+        assert (await engine.resolve("brand_new")).sir_status == "ok"
+    finally:
+        await engine.close()
+
+
+async def test_rename_and_removal_drop_symbol_and_sir(workspace: Path) -> None:
+    engine = await open_engine(workspace)
+    try:
+        await engine.index()
+        old = await engine.resolve("load_token")
+        path = workspace / "pkg/session.py"
+        path.write_text(path.read_text().replace("def load_token", "def read_token"))
+        await engine.index()
+        with pytest.raises(UnknownTarget):
+            await engine.resolve("load_token")
+        assert await engine.store.symbol(old.id) is None
+        assert not [r for r in (await engine.search("load_token")).records
+                    if r.name == "load_token"]
+        assert (await engine.search("read_token")).records[0].name == "read_token"
+
+        path.unlink()
+        report = (await engine.index()).index
+        assert report.files_deleted == 1
+        assert (await engine.store.counts()).symbol_count == 0
+        conn = sqlite3.connect(engine.settings.db_path)
+        assert conn.execute("SELECT COUNT(*) FROM sir").fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM symbol_fts").fetchone()[0] == 0
+    finally:
+        await engine.close()
+
+
+async def test_permanent_failure_for_unbuilt_provider_is_stale_not_fatal(workspace: Path) -> None:
+    provider = ScriptedProvider()
+    provider.fail_with = PermanentError("provider 'x' is not available")
+    engine = await open_engine(workspace, provider)
+    try:
+        await engine.index()
+        counts = await engine.store.counts()
+        assert counts.stale_count == counts.symbol_count > 0
+        status = await engine.status()
+        assert status.health.status == "degraded"
+    finally:
+        await engine.close()
+
+
+async def test_bad_files_are_skipped_with_reasons(workspace: Path) -> None:
+    (workspace / "bin.py").write_bytes(b"\x00\x01\x02 not text")
+    (workspace / "latin.py").write_bytes(b"def f():\n    return '\xe9'\n")
+    (workspace / "big.py").write_text("x = 1\n" * 300_000)
+    write(workspace, "broken.py", "def ok():\n    return 1\n\ndef broken(:\n    pass\n")
+    write(workspace, ".env", "API_KEY=sekrit\n")
+    write(workspace, "secrets.key", "-----BEGIN KEY-----\n")
+    write(workspace, "node_modules/dep/index.js", "function hidden() {}\n")
+    write(workspace, ".gitignore", "generated/\n")
+    write(workspace, "generated/gen.py", "def generated(): pass\n")
+    write(workspace, ".aetherignore", "scratch_*.py\n")
+    write(workspace, "scratch_1.py", "def scratch(): pass\n")
+    engine = await open_engine(workspace)
+    try:
+        report = (await engine.index()).index
+        assert report.skip_reasons == {"binary_file": 1, "invalid_utf8": 1, "file_too_large": 1}
+        names = {r.name for r in (await engine.search("ok")).records}
+        assert "ok" in names  # the valid part of a file with a syntax error is indexed
+        for hidden in ("hidden", "generated", "scratch"):
+            with pytest.raises(UnknownTarget):
+                await engine.resolve(hidden)
+        conn = sqlite3.connect(engine.settings.db_path)
+        paths = {p for (p,) in conn.execute("SELECT path FROM files")}
+        assert not any(p.startswith((".env", "secrets", "node_modules", "generated"))
+                       for p in paths)
+    finally:
+        await engine.close()
+
+
+async def test_ambiguous_names(workspace: Path) -> None:
+    write(workspace, "a.py", "def helper():\n    pass\n")
+    write(workspace, "b.py", "def helper():\n    pass\n")
+    engine = await open_engine(workspace)
+    try:
+        await engine.index()
+        with pytest.raises(AmbiguousTarget):
+            await engine.resolve("helper")
+        assert (await engine.resolve("b.py:1")).file_path == "b.py"
+    finally:
+        await engine.close()
