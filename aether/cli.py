@@ -13,6 +13,7 @@ from typing import Any
 from aether import __version__
 from aether.config import ConfigError, Settings, load_settings
 from aether.engine.engine import AmbiguousTarget, Engine, IndexSummary, UnknownTarget
+from aether.engine.writer_lock import WriterLock, current_writer
 from aether.logs import setup_logging
 from aether.present import SearchView, search_match, sir_view
 from aether.store.db import StoreError
@@ -41,10 +42,20 @@ def _dump(model: Any) -> None:
 
 
 async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
-    if sys.stdout.isatty() and not args.json:
-        summary = await _index_with_bar(engine)
-    else:
-        summary = await engine.index()
+    lock = WriterLock(engine.settings.data_dir)
+    if not lock.try_acquire("aether index"):
+        writer = current_writer(engine.settings.data_dir) or {}
+        raise CliError(
+            f"another aether process (pid {writer.get('pid', '?')}, "
+            f"{writer.get('command', 'aether')}) is indexing this workspace and keeps it "
+            "current; `aether status` shows its progress")
+    try:
+        if sys.stdout.isatty() and not args.json:
+            summary = await _index_with_bar(engine)
+        else:
+            summary = await engine.index()
+    finally:
+        lock.release()
     counts = await engine.store.counts()
     r, s = summary.index, summary.sirs
     if args.json:
@@ -149,6 +160,9 @@ async def cmd_status(args: argparse.Namespace, engine: Engine) -> int:
     _out(f"indexed    {view.last_indexed_at or 'never'}")
     _out(f"health     {view.health.status}"
          + (": " + "; ".join(view.health.reasons) if view.health.reasons else ""))
+    if view.writer:
+        _out(f"writer     pid {view.writer['pid']} ({view.writer.get('command')}) "
+             f"since {view.writer.get('since')}")
     if view.guard:
         g = view.guard
         _out(f"guard      circuit {g.get('circuit_state')}, {g.get('requests', 0)} requests, "
@@ -205,6 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
+    p = sub.add_parser("watch", parents=[common],
+                       help="headless daemon: index, then keep the index current as files change")
+    p.add_argument("--provider", choices=["static", "openai", "gemini", "anthropic"])
+    p.add_argument("--model")
+    p.add_argument("--endpoint")
+    p.set_defaults(server="watch")
+
     for name, text in (("lsp", "language server over stdio (editors)"),
                        ("mcp", "MCP server over stdio (AI agents)")):
         p = sub.add_parser(name, help=text)
@@ -222,6 +243,10 @@ def _serve(args: argparse.Namespace) -> int:
     """stdio servers own the event loop and stdout; nothing here may print."""
     overrides = {"inference": {k: getattr(args, k, None) for k in ("provider", "model",
                                                                    "endpoint")}}
+    if args.server == "watch":
+        from aether.watch import run as run_watch
+
+        return run_watch(args.workspace, overrides, verbose=args.verbose)
     if args.server == "lsp":
         from aether import lsp
 

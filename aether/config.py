@@ -45,6 +45,7 @@ DEFAULT_CONFIG_TOML = """\
 # breaker_threshold = 5      # consecutive failures that open the circuit
 # breaker_cooldown_s = 30.0
 # context_budget_chars = 6000
+# retry_stale_s = 60.0       # daemons retry failed symbols after this, backing off
 """
 
 
@@ -78,6 +79,9 @@ class InferenceSettings(_Section):
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_cooldown_s: float = Field(default=30.0, ge=0)
     context_budget_chars: int = Field(default=6000, ge=0)
+    # A daemon retries failed symbols on its own after this long, doubling while they keep
+    # failing (capped at 32x), so an outage heals without anyone touching a file.
+    retry_stale_s: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _coherent(self) -> InferenceSettings:

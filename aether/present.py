@@ -86,6 +86,8 @@ class StatusView(BaseModel):
     health: HealthView
     guard: dict[str, Any] | None = None
     recent_errors: dict[str, int] = Field(default_factory=dict)
+    writer: dict[str, Any] | None = Field(
+        default=None, description="The process that indexes this workspace: pid, since, command")
 
 
 # ---------------------------------------------------------------------------- time
@@ -211,3 +213,88 @@ def hover_markdown(record: SymbolRecord, *, buffer_differs: bool = False,
             source += f"/{escape_md(record.model)}"
         parts.append(f"_confidence {sir.get('confidence', 0):.2f} · {source} · {age}_")
     return "\n\n".join(parts)
+
+
+# ---------------------------------------------------------------------------- MCP envelopes
+# Views the MCP tools return (and any other surface may reuse). Additive only: new fields get
+# defaults, existing ones never change meaning.
+
+
+class DaemonView(BaseModel):
+    """The live state of the process serving this client (the fields of DaemonStatus)."""
+
+    state: Literal["starting", "indexing", "idle", "error", "stopped"]
+    role: str = Field(description="writer (this process indexes) or reader (another one does)")
+    files_done: int
+    files_total: int
+    sirs_done: int
+    sirs_total: int
+    pending_count: int
+    circuit: str = Field(description="provider circuit breaker: closed | open | half_open")
+    watching: bool
+    message: str | None = None
+
+
+class LiveStatusView(StatusView):
+    """`status --json` plus the daemon's live state."""
+
+    daemon: DaemonView
+
+
+def daemon_view(status: Any) -> DaemonView:
+    """From an `aether.engine.daemon.DaemonStatus` (duck-typed: present sits below engine)."""
+    return DaemonView.model_validate(status.to_dict())
+
+
+class LookupView(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    name: str | None
+    path: str | None
+    kind: str | None
+    match: Literal["qualified_name", "name", "substring", "file", "none"] = Field(
+        description="How the matches were found: exact qualified name, exact name, substring "
+                    "of qualified name or path, every symbol of `path`, or nothing")
+    result_count: int
+    truncated: bool
+    matches: list[SearchMatch]
+    note: str | None = Field(default=None, description="Why nothing matched, when nothing did")
+
+
+class ExplainView(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    file: str
+    line: int
+    column: int | None
+    symbol: SirView = Field(description="The innermost symbol at the position")
+    enclosing: list[SearchMatch] = Field(
+        default_factory=list, description="Symbols around it, outermost first")
+    hover_markdown: str = Field(description="What an editor hover shows for this symbol")
+
+
+class RefreshView(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    requested: int
+    completed: bool = Field(
+        description="Every attempt finished within the wait; if not, they carry on in the "
+                    "background and aether_get_sir shows the outcome later")
+    ok_count: int
+    stale_count: int
+    pending_count: int
+    message: str
+    symbols: list[SirView]
+
+
+def refresh_view(records: list[SymbolRecord], requested: int, completed: bool) -> RefreshView:
+    views = [sir_view(r) for r in records]
+    ok = sum(v.sir_status == "ok" for v in views)
+    stale = sum(v.sir_status == "stale" for v in views)
+    pending = sum(v.sir_status == "pending" for v in views)
+    failed = [v for v in views if v.sir_status != "ok" and v.last_error]
+    message = f"{ok} of {requested} summaries ok"
+    if failed:
+        first = failed[0]
+        message += f"; {len(failed)} failed, e.g. {first.qualified_name}: {first.last_error}"
+    if not completed:
+        message += "; still running in the background — call aether_get_sir later"
+    return RefreshView(requested=requested, completed=completed, ok_count=ok, stale_count=stale,
+                       pending_count=pending, message=message, symbols=views)

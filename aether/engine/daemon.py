@@ -4,6 +4,10 @@ and `aether watch`.
 Servers never block on indexing or inference: reads go straight to the store while one
 background task does the writing. Index requests are coalesced: many saves while a pass runs
 become one follow-up pass over the union of their paths.
+
+Per workspace one process is the writer (an OS file lock decides); the others are readers
+that serve from the same database, hand their saves and refreshes to the writer through the
+store, and take the role over when the writer goes away.
 """
 
 from __future__ import annotations
@@ -18,13 +22,18 @@ from typing import Any, Literal
 
 from aether.config import Settings
 from aether.engine.engine import Engine
+from aether.engine.watcher import Watcher
+from aether.engine.writer_lock import WriterLock
 from aether.providers.base import Provider
 from aether.store.records import SymbolRecord
 
 log = logging.getLogger("aether.daemon")
 
 State = Literal["starting", "indexing", "idle", "error", "stopped"]
+Role = Literal["writer", "reader"]
 PROGRESS_INTERVAL_S = 0.5  # at most two progress events a second
+POLL_S = 1.0  # how often a writer looks for requests from readers, and a reader for the lock
+RETRY_BACKOFF_CAP = 32
 
 
 @dataclass(slots=True)
@@ -42,6 +51,8 @@ class DaemonStatus:
     pending_count: int = 0
     circuit: str = "closed"
     message: str | None = None
+    role: str = "reader"
+    watching: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,41 +69,95 @@ Listener = Callable[[DaemonEvent], None]
 
 
 class Daemon:
-    def __init__(self, settings: Settings, provider: Provider | None = None) -> None:
+    def __init__(self, settings: Settings, provider: Provider | None = None, *,
+                 command: str = "aether", watch: bool = True) -> None:
         self.settings = settings
         self._provider = provider
+        self.command = command
+        self.watch = watch
         self.engine: Engine | None = None
         self.status = DaemonStatus()
+        self.lock = WriterLock(settings.data_dir)
+        self.watcher: Watcher | None = None
         self._listeners: list[Listener] = []
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._full = True  # the first pass reconciles the whole workspace
         self._paths: set[str] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._retry_failed = True
+        self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = False
         self._last_progress = 0.0
         self._background: set[asyncio.Task[Any]] = set()
+        self._retry_delay = settings.inference.retry_stale_s
+        self._next_retry = time.monotonic() + self._retry_delay
+
+    @property
+    def role(self) -> Role:
+        return "writer" if self.lock.held else "reader"
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, *, index: bool = True) -> Engine:
         self.engine = await Engine.open(self.settings, self._provider)
         await self._refresh_counts()
-        if index:
+        if not index:
+            self._full = False
+        if self.lock.try_acquire(self.command):
+            self._become_writer()
+        else:
+            self._idle.set()
+            self._set_state("idle", "another aether process is the writer")
+            self._spawn(self._standby(), "aether-standby")
+        return self.engine
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        self._tasks.append(asyncio.create_task(coro, name=name))
+
+    def _become_writer(self) -> None:
+        log.info("this process is the writer for %s", self.settings.workspace)
+        self.status.role = "writer"
+        if self._full:
+            self._idle.clear()
             self._wake.set()
         else:
-            self._full = False
             self._idle.set()
             self._set_state("idle")
-        self._task = asyncio.create_task(self._loop(), name="aether-daemon")
-        return self.engine
+        self._spawn(self._loop(), "aether-writer")
+        if self.watch:
+            self.watcher = Watcher(self.settings.workspace, self.settings.index.exclude,
+                                   self.request_index)
+            self._spawn(self._watch(), "aether-watcher")
+
+    async def _standby(self) -> None:
+        """A reader: wait for the writer to go away, then take over and reconcile."""
+        while not self._stopping:
+            await asyncio.sleep(POLL_S)
+            if self.lock.try_acquire(self.command):
+                self._full = True  # the old writer may have left work half done
+                self._become_writer()
+                return
+
+    async def _watch(self) -> None:
+        assert self.watcher is not None
+        try:
+            self.status.watching = True
+            await self.watcher.run()
+        except Exception:
+            log.exception("file watcher stopped")
+        finally:
+            self.status.watching = False
+            if not self._stopping:
+                self._emit("status")
 
     async def stop(self, grace_s: float = 2.0) -> None:
         """Stop taking work; let the current pass finish briefly, else cancel (every write is
-        a transaction, so a cancelled one rolls back); close the store."""
+        a transaction, so a cancelled one rolls back); release the lock; close the store."""
         self._stopping = True
         self._wake.set()
-        tasks = [t for t in (self._task, *self._background) if t is not None]
+        if self.watcher is not None:
+            self.watcher.stop()
+        tasks = [*self._tasks, *self._background]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=grace_s)
             for t in pending:
@@ -102,6 +167,7 @@ class Daemon:
                     await t
         if self.engine is not None:
             await self.engine.close()
+        self.lock.release()
         self.status.state = "stopped"
 
     # ------------------------------------------------------------------ events
@@ -156,7 +222,14 @@ class Daemon:
     # ------------------------------------------------------------------ work
 
     def request_index(self, paths: list[str] | None = None) -> None:
-        """Queue a pass: the whole workspace (None) or just these workspace-relative paths."""
+        """Queue a pass: the whole workspace (None) or just these workspace-relative paths.
+        A reader hands it to the writer through the store."""
+        if self.role == "reader":
+            if paths and self.engine is not None:
+                task = asyncio.create_task(self.engine.store.add_work("index", paths))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+            return
         if paths is None:
             self._full = True
         else:
@@ -172,22 +245,41 @@ class Daemon:
             return False
         return True
 
+    async def _next_pass(self) -> None:
+        """Sleep until there is work: a local request, a reader's request, or a retry."""
+        assert self.engine is not None
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_S)
+            if self._wake.is_set():
+                self._wake.clear()
+                return
+            for kind, items in await self.engine.store.take_work():
+                if kind == "index":
+                    self._paths.update(items)
+                else:
+                    await self.engine.refresh(items)
+                    await self._after_pass()
+            if self._paths:
+                return
+            if self.status.stale_count and time.monotonic() >= self._next_retry:
+                self._retry_failed = True
+                return
+
     async def _loop(self) -> None:
         assert self.engine is not None
         while not self._stopping:
-            await self._wake.wait()
-            self._wake.clear()
+            await self._next_pass()
             if self._stopping:
                 break
-            full, paths = self._full, sorted(self._paths)
-            self._full, self._paths = False, set()
-            if not full and not paths:
-                self._idle.set()
-                continue
+            full, paths, retry = self._full, sorted(self._paths), self._retry_failed
+            self._full, self._paths, self._retry_failed = False, set(), False
+            stale_before = self.status.stale_count
             self._set_state("indexing")
             try:
                 await self.engine.index(self._on_files, self._on_sirs,
-                                        paths=None if full else paths)
+                                        paths=None if full else paths,
+                                        retry_failed=full or retry)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -195,26 +287,49 @@ class Daemon:
                 await self._refresh_counts()
                 self._set_state("error", f"indexing failed: {type(exc).__name__}: {exc}")
                 continue
-            await self._refresh_counts()
-            self._check_circuit()
-            if not self._wake.is_set():
+            await self._after_pass()
+            if full or retry:
+                self._schedule_retry(improved=self.status.stale_count < stale_before)
+            if not self._wake.is_set() and not self._paths:
                 self._set_state("idle")
                 self._idle.set()
 
+    def _schedule_retry(self, *, improved: bool) -> None:
+        base = self.settings.inference.retry_stale_s
+        if improved or not self.status.stale_count:
+            self._retry_delay = base
+        else:  # still failing: back off so an outage is not hammered
+            self._retry_delay = min(self._retry_delay * 2, base * RETRY_BACKOFF_CAP)
+        self._next_retry = time.monotonic() + self._retry_delay
+
+    async def _after_pass(self) -> None:
+        await self._refresh_counts()
+        self._check_circuit()
+
     async def refresh(self, symbol_ids: list[str], wait_s: float = 20.0) -> list[SymbolRecord]:
         """Ask for new SIRs now; waits at most `wait_s`, then returns the state as it is while
-        the attempt carries on in the background."""
+        the attempt carries on in the background (in the writer, wherever it runs)."""
         assert self.engine is not None
         engine = self.engine
-        task = asyncio.create_task(engine.refresh(symbol_ids))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(task), wait_s)
-        if task.done():
-            await self._refresh_counts()
-            self._check_circuit()
-            self._emit("status")
+        before = {sid: (r.last_attempt_at if r else None)
+                  for sid in symbol_ids for r in [await engine.store.symbol(sid)]}
+        if self.role == "writer":
+            task = asyncio.create_task(engine.refresh(symbol_ids))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), wait_s)
+            if task.done():
+                await self._after_pass()
+                self._emit("status")
+        else:
+            await engine.store.add_work("refresh", symbol_ids)
+            deadline = time.monotonic() + wait_s
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+                recs = [await engine.store.symbol(sid) for sid in symbol_ids]
+                if all(r is None or r.last_attempt_at != before[r.id] for r in recs):
+                    break
         out = []
         for sid in symbol_ids:
             rec = await engine.store.symbol(sid)

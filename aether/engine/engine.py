@@ -12,6 +12,7 @@ from aether.engine import health
 from aether.engine.indexer import Indexer, IndexReport, ProgressFn
 from aether.engine.pipeline import PipelineReport, SirPipeline
 from aether.engine.search import SearchOutcome, search
+from aether.engine.writer_lock import current_writer
 from aether.present import StatusView
 from aether.providers.base import Provider
 from aether.store.db import Store
@@ -72,12 +73,14 @@ class Engine:
 
     async def index(self, progress: ProgressFn | None = None,
                     sir_progress: ProgressFn | None = None,
-                    paths: list[str] | None = None) -> IndexSummary:
+                    paths: list[str] | None = None, *,
+                    retry_failed: bool = True) -> IndexSummary:
         """Index the workspace (or `paths`), then make SIRs for everything that needs one:
-        new and changed symbols, and any left pending or stale by earlier runs."""
+        new and changed symbols, those left pending by earlier runs, and (unless
+        `retry_failed` is off) those whose last attempt failed."""
         static = self.provider.name == "static"
         report = await Indexer(self.settings, self.store, static=static).run(progress, paths)
-        queue = await self.store.symbols_needing_sir()
+        queue = await self.store.symbols_needing_sir(include_failed=retry_failed)
         sirs = await self._pipeline().run(queue, sir_progress)
         return IndexSummary(report, sirs)
 
@@ -143,4 +146,5 @@ class Engine:
             health=health.assess(counts, recent, guard, db_writable=writable,
                                  watcher_ok=watcher_ok),
             guard=guard, recent_errors=recent,
+            writer=current_writer(self.settings.data_dir),
         )

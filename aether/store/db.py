@@ -290,10 +290,22 @@ class Store:
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         return await self._records(q.SEARCH_LIKE, (pattern, pattern, limit))
 
-    async def symbols_needing_sir(self, limit: int = 1_000_000) -> list[str]:
-        """Pending, failed or outdated symbols: the SIR queue, derived from the store."""
-        async with self._r.execute(q.NEEDING_SIR, (limit,)) as cur:
+    async def symbols_needing_sir(self, *, include_failed: bool = True,
+                                  limit: int = 1_000_000) -> list[str]:
+        """Pending, outdated and (unless told otherwise) failed symbols: the SIR queue,
+        derived from the store so it survives restarts."""
+        async with self._r.execute(q.NEEDING_SIR, (include_failed, limit)) as cur:
             return [row[0] for row in await cur.fetchall()]
+
+    async def add_work(self, kind: str, items: Sequence[str]) -> None:
+        async with self._transaction() as w:
+            await w.execute(q.ADD_WORK, (kind, json.dumps(list(items)), utc_now()))
+
+    async def take_work(self) -> list[tuple[str, list[str]]]:
+        """Claim every queued request (writer only)."""
+        async with self._transaction() as w, w.execute(q.TAKE_WORK) as cur:
+            rows = await cur.fetchall()
+        return [(kind, json.loads(payload)) for kind, payload in rows]
 
     async def counts(self) -> Counts:
         async with self._r.execute(q.COUNTS) as cur:

@@ -159,9 +159,11 @@ ORDER BY length(s.qualified_name) LIMIT ?3
 """
 NEEDING_SIR = """
 SELECT m.symbol_id FROM sir_meta m JOIN symbols s ON s.id = m.symbol_id
-WHERE m.sir_status != 'ok'
-ORDER BY m.sir_status = 'stale', m.attempts, s.file_path, s.start_line LIMIT ?
+WHERE m.sir_status != 'ok' AND (?1 OR m.last_error IS NULL)
+ORDER BY m.sir_status = 'stale', m.attempts, s.file_path, s.start_line LIMIT ?2
 """
+ADD_WORK = "INSERT INTO work_requests (kind, payload, requested_at) VALUES (?, ?, ?)"
+TAKE_WORK = "DELETE FROM work_requests RETURNING kind, payload"
 COUNTS = """
 SELECT
   (SELECT COUNT(*) FROM files WHERE status = 'indexed'),

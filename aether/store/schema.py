@@ -94,6 +94,16 @@ MIGRATIONS: list[str] = [
         prefix = '2 3'
     );
     """,
+    # v2: work asked of the writer by other processes on the same workspace (a reader's
+    # save or refresh), so only the writer ever calls the provider.
+    """
+    CREATE TABLE work_requests (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('index', 'refresh')),
+        payload TEXT NOT NULL,            -- JSON list of paths or symbol ids
+        requested_at TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,87 @@
+"""File watching with `watchfiles`: debounced, batched, ignore rules applied.
+
+A `git checkout` touching 500 files arrives as one batch (watchfiles groups events until
+`step` ms pass without a new one, up to `debounce` ms), so it costs one index pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import watchfiles
+
+from aether.symbols.languages import language_for_path
+from aether.workspace import IgnoreRules
+
+log = logging.getLogger("aether.watcher")
+
+# Changes to these mean the set of indexable files may have changed: reconcile everything.
+RULE_FILES = {".gitignore", ".aetherignore"}
+BatchFn = Callable[[list[str] | None], None]  # relative paths, or None for "reconcile all"
+
+
+class Watcher:
+    def __init__(self, root: Path, excludes: list[str], on_batch: BatchFn, *,
+                 step_ms: int = 50, debounce_ms: int = 1600) -> None:
+        self.root = root
+        self.excludes = excludes
+        self.on_batch = on_batch
+        self.step_ms = step_ms
+        self.debounce_ms = debounce_ms
+        self.running = False
+        self.batches = 0
+        self._stop = asyncio.Event()
+
+    def _filter(self, change: watchfiles.Change, path: str) -> bool:
+        name = os.path.basename(path)
+        if name in RULE_FILES:
+            return True
+        if f"{os.sep}.aether{os.sep}" in path or f"{os.sep}.git{os.sep}" in path:
+            return False
+        # deletions of folders have no extension: let them through to reconcile
+        return language_for_path(name) is not None or change == watchfiles.Change.deleted
+
+    def _classify(self, changes: set[tuple[watchfiles.Change, str]]) -> list[str] | None:
+        rules = IgnoreRules(self.root, self.excludes)
+        rels: set[str] = set()
+        for change, path in changes:
+            try:
+                rel = Path(path).resolve().relative_to(self.root).as_posix()
+            except ValueError:
+                continue
+            name = os.path.basename(rel)
+            if name in RULE_FILES:
+                return None
+            if language_for_path(name) is None:
+                if change == watchfiles.Change.deleted:
+                    return None  # a folder went away: its files did too
+                continue
+            if not rules.ignored(rel):
+                rels.add(rel)
+            elif change == watchfiles.Change.deleted:
+                rels.add(rel)  # harmless: the indexer drops what is gone or ignored
+        return sorted(rels)
+
+    async def run(self) -> None:
+        self.running = True
+        try:
+            async for changes in watchfiles.awatch(
+                self.root, watch_filter=self._filter, step=self.step_ms,
+                debounce=self.debounce_ms, stop_event=self._stop, recursive=True,
+                ignore_permission_denied=True,
+            ):
+                batch = self._classify(changes)
+                if batch is None or batch:
+                    self.batches += 1
+                    log.info("watch batch: %s", "reconcile all" if batch is None
+                             else f"{len(batch)} file(s)")
+                    self.on_batch(batch)
+        finally:
+            self.running = False
+
+    def stop(self) -> None:
+        self._stop.set()
