@@ -49,6 +49,14 @@ DEFAULT_CONFIG_TOML = """\
 """
 
 
+# Used when `inference.api_key_env` is empty.
+DEFAULT_API_KEY_ENV = {
+    "openai": "OPENAI_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+}
+
+
 class ConfigError(Exception):
     """The configuration cannot be used; the message is one line, fit for a user."""
 
@@ -91,11 +99,14 @@ class InferenceSettings(_Section):
             raise ValueError("deadline_s must be >= timeout_s")
         return self
 
+    def key_env(self) -> str:
+        """Name of the variable that holds the key: `api_key_env`, else the provider's usual."""
+        return self.api_key_env or DEFAULT_API_KEY_ENV.get(self.provider, "")
+
     def api_key(self) -> str | None:
         """The API key, from the environment only (never from a file)."""
-        if not self.api_key_env:
-            return None
-        return os.environ.get(self.api_key_env) or None
+        env = self.key_env()
+        return (os.environ.get(env) or None) if env else None
 
 
 class Settings(_Section):
