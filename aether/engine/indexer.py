@@ -133,11 +133,11 @@ class Indexer:
                 else:
                     report.files_parsed += 1
                 changes.append(_change(o))
-            ids = await self.store.apply_files(changes, static_model=STATIC_MODEL)
+            changed, ids = await self.store.apply_files(changes, static_model=STATIC_MODEL)
             await self.store.touch_files(touched)
             await self.store.record_errors(errors)
             report.needs_sir.extend(ids)
-            report.symbols_changed += len(ids)
+            report.symbols_changed += changed
             pending.clear()
 
         async for outcome in self._parse(todo):

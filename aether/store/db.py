@@ -118,15 +118,16 @@ class Store:
         return json.loads(row[0]) if row else []
 
     async def apply_files(self, changes: Sequence[FileChange], *, static_provider: str = "static",
-                          static_model: str = "") -> list[str]:
-        """Write new states of files atomically; returns ids of symbols that need a SIR.
+                          static_model: str = "") -> tuple[int, list[str]]:
+        """Write new states of files atomically. Returns how many symbols are new or changed,
+        and the ids of those that still need a SIR.
 
         Symbols are diffed by stable id: removed ones go (with their SIRs), new ones come in
         as `pending`, those whose content changed keep their last SIR and become `stale`
         (it describes older code) unless a static SIR for the new code is supplied.
         """
         if not changes:
-            return []
+            return 0, []
         paths = [c.record.path for c in changes]
         existing: dict[str, tuple[int, str]] = {}  # id -> (seq, content_hash)
         async with self._w.execute(q.symbols_for_files(len(paths)), paths) as cur:
@@ -180,7 +181,7 @@ class Store:
                 await w.executemany(q.MARK_OUTDATED, outdated)
             if sirs:
                 await self._write_sirs(w, sirs, now)
-        return [i for i in changed_ids if i not in with_sir]
+        return len(changed_ids), [i for i in changed_ids if i not in with_sir]
 
     async def touch_files(self, rows: Sequence[tuple[int, int, str]]) -> None:
         """(size, mtime_ns, path): same content under a new stat; symbols untouched."""

@@ -1,0 +1,129 @@
+"""`aether index` against the fault-injecting HTTP provider: the seed spec's pass criteria,
+end to end through the real command, the real guard and the real store."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakeprovider import FakeProvider
+from tests.helpers import write
+
+API_KEY = "sk-test-4f9b2c7d1e8a3b6c5d0e9f1a2b3c4d5e"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeProvider]:
+    with FakeProvider(default="ok") as fp:
+        yield fp
+
+
+def configure(root: Path, fake: FakeProvider, **extra: object) -> None:
+    settings = {
+        "provider": "openai", "endpoint": fake.endpoint("openai"), "model": "fake-1",
+        "api_key_env": "AETHER_TEST_KEY", "timeout_s": 2.0, "deadline_s": 10.0,
+        "max_attempts": 3, "backoff_base_s": 0.01, "backoff_cap_s": 0.05,
+        "breaker_threshold": 5, "breaker_cooldown_s": 60.0, "requests_per_minute": 6000,
+        **extra,
+    }
+    lines = ["[inference]"] + [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
+    write(root, ".aether/config.toml", "\n".join(lines) + "\n")
+
+
+def index(root: Path) -> dict[str, object]:
+    res = subprocess.run([sys.executable, "-m", "aether", "index", "--workspace", str(root),
+                          "--json"], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "AETHER_TEST_KEY": API_KEY})
+    assert res.returncode == 0, res.stderr
+    assert API_KEY not in res.stdout + res.stderr
+    return json.loads(res.stdout)  # type: ignore[no-any-return]
+
+
+def sir_row(root: Path, qname: str) -> tuple[str | None, str, str | None, str | None]:
+    conn = sqlite3.connect(root / ".aether/aether.db")
+    try:
+        row = conn.execute(
+            "SELECT r.sir_json, m.sir_status, m.last_error, m.last_attempt_at "
+            "FROM symbols s JOIN sir_meta m ON m.symbol_id = s.id "
+            "LEFT JOIN sir r ON r.symbol_id = s.id WHERE s.qualified_name = ?", (qname,)
+        ).fetchone()
+    finally:
+        conn.close()
+    assert row is not None
+    return row
+
+
+def test_failure_keeps_last_good_sir_and_success_clears_stale(
+    workspace: Path, fake: FakeProvider
+) -> None:
+    configure(workspace, fake)
+    first = index(workspace)
+    assert first["sir_ok"] == 4 and fake.count == 4
+    assert all(r.headers.get("authorization") == f"Bearer {API_KEY}" for r in fake.requests())
+    good_json, status, err, _ = sir_row(workspace, "load_token")
+    assert status == "ok" and err is None and good_json
+
+    # edit one function; the provider now fails every attempt with a 500
+    path = workspace / "pkg/session.py"
+    path.write_text(path.read_text().replace("raise KeyError(name)", "return ''"))
+    fake.clear()
+    fake.set_default("500")
+    index(workspace)
+    assert fake.count == 3  # only the edited symbol, max_attempts tries
+    sir_json, status, err, attempted = sir_row(workspace, "load_token")
+    assert sir_json == good_json  # the last good SIR is kept
+    assert status == "stale" and err and "500" in err and attempted
+    assert sir_row(workspace, "Session.send")[1] == "ok"  # untouched symbols stay ok
+
+    # a later success clears it
+    fake.clear()
+    fake.set_default("ok")
+    index(workspace)
+    assert fake.count == 1
+    sir_json, status, err, attempted2 = sir_row(workspace, "load_token")
+    assert status == "ok" and err is None and sir_json
+    assert attempted2 and attempted and attempted2 > attempted
+    conn = sqlite3.connect(workspace / ".aether/aether.db")
+    fresh = conn.execute("SELECT r.source_hash = s.content_hash FROM sir r JOIN symbols s "
+                         "ON s.id = r.symbol_id WHERE s.qualified_name = 'load_token'")
+    assert fresh.fetchone()[0] == 1  # the SIR now describes the edited code
+
+
+def test_401_is_not_retried_and_key_never_stored_or_logged(
+    workspace: Path, fake: FakeProvider
+) -> None:
+    configure(workspace, fake)
+    fake.set_default("401")  # the fake echoes the presented key in its error body
+    out = index(workspace)
+    assert out["sir_stale"] == 4
+    assert fake.count == 4  # one request per symbol: 401 is never retried
+    _, status, err, _ = sir_row(workspace, "load_token")
+    assert status == "stale" and err and "401" in err
+    for file in (workspace / ".aether").rglob("*"):
+        if file.is_file():
+            assert API_KEY.encode() not in file.read_bytes(), file
+
+
+def test_500_storm_over_50_symbols_is_cut_short_by_the_breaker(
+    workspace: Path, fake: FakeProvider
+) -> None:
+    write(workspace, "many.py", "".join(f"def f{i}():\n    return {i}\n\n" for i in range(46)))
+    configure(workspace, fake, max_concurrency=2)
+    fake.set_default("500")
+    out = index(workspace)
+    assert out["symbol_count"] == 50 and out["sir_stale"] == 50
+    # threshold (5) plus a few in flight when it opened; never 50 x max_attempts
+    assert fake.count <= 5 + 4
+    conn = sqlite3.connect(workspace / ".aether/aether.db")
+    errors = dict(conn.execute("SELECT error_type, COUNT(*) FROM errors GROUP BY 1").fetchall())
+    assert errors.get("circuit_open", 0) >= 40
+    msg = conn.execute("SELECT last_error FROM sir_meta WHERE last_error LIKE "
+                       "'circuit_open%' LIMIT 1").fetchone()[0]
+    assert "circuit" in msg and "open" in msg
