@@ -235,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--provider", choices=["static", "openai", "gemini", "anthropic"])
         p.add_argument("--model")
         p.add_argument("--endpoint")
+        # Language clients add --stdio on their own; stdio is the only transport anyway.
+        p.add_argument("--stdio", action="store_true", help=argparse.SUPPRESS)
         p.set_defaults(server=name)
     return parser
 

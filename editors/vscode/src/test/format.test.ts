@@ -1,0 +1,69 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+
+import { displayPath, refreshMessage, symbolItemText, symbolKindName } from "../format";
+
+describe("symbolItemText", () => {
+  it("shows name, container, kind and a workspace-relative path with a 1-based line", () => {
+    const t = symbolItemText(
+      {
+        name: "send",
+        kind: 6,
+        containerName: "Session",
+        location: { uri: "file:///ws/pkg/session.py", range: { start: { line: 12, character: 4 } } },
+      },
+      "/ws",
+    );
+    assert.deepEqual(t, {
+      label: "$(symbol-method) send",
+      description: "Session",
+      detail: "method — pkg/session.py:13",
+    });
+  });
+
+  it("copes with a location without range and an unknown kind", () => {
+    const t = symbolItemText({ name: "x", kind: 99, location: { uri: "file:///elsewhere/a.go" } }, "/ws");
+    assert.deepEqual(t, { label: "$(symbol-misc) x", description: "", detail: "symbol — /elsewhere/a.go" });
+  });
+});
+
+describe("displayPath", () => {
+  it("decodes percent-escapes and keeps non-file URIs", () => {
+    assert.equal(displayPath("file:///ws/a%20b/c.ts", "/ws"), "a b/c.ts");
+    assert.equal(displayPath("untitled:Untitled-1", "/ws"), "untitled:Untitled-1");
+  });
+});
+
+describe("symbolKindName", () => {
+  it("maps LSP kinds", () => {
+    assert.equal(symbolKindName(5), "class");
+    assert.equal(symbolKindName(12), "function");
+    assert.equal(symbolKindName(23), "struct");
+    assert.equal(symbolKindName(0), "symbol");
+  });
+});
+
+describe("refreshMessage", () => {
+  it("reports ok as information", () => {
+    assert.deepEqual(refreshMessage({ sir_status: "ok", last_error: null }), {
+      level: "info", text: "AETHER: summary refreshed (ok).",
+    });
+  });
+
+  it("reports stale with the error as a warning", () => {
+    assert.deepEqual(refreshMessage({ sir_status: "stale", last_error: "429 rate limited" }), {
+      level: "warning", text: "AETHER: summary is stale: 429 rate limited",
+    });
+  });
+
+  it("reports no symbol for a null result", () => {
+    assert.equal(refreshMessage(null).level, "warning");
+    assert.match(refreshMessage(null).text, /no symbol/);
+  });
+
+  it("reports unknown statuses and junk as errors", () => {
+    assert.equal(refreshMessage({ sir_status: "failed" }).level, "error");
+    assert.equal(refreshMessage({}).text, "AETHER: summary is unknown.");
+    assert.equal(refreshMessage(42).level, "error");
+  });
+});
