@@ -16,7 +16,8 @@ npx --no-install vsce package --allow-missing-repository --no-update-package-jso
 vsix=$(ls ./*.vsix)
 # The package must hold the compiled extension and its runtime client library, and no sources,
 # tests or dev tools.
-listing=$(unzip -l "$vsix")
+# (python's zipfile, not unzip: a fresh machine may lack unzip)
+listing=$(python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$vsix")
 for needed in extension/out/extension.js extension/node_modules/vscode-languageclient/package.json; do
   grep -q "$needed" <<<"$listing" || { echo "build.sh: $vsix lacks $needed" >&2; exit 1; }
 done
