@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 from datetime import UTC, datetime, timedelta
 
 from aether.config import Settings
@@ -124,7 +125,7 @@ class Engine:
     async def search(self, query: str, limit: int = 20, mode: str = "lexical") -> SearchOutcome:
         return await search(self.store, query, limit, mode)
 
-    def guard_snapshot(self) -> dict | None:  # type: ignore[type-arg]
+    def guard_snapshot(self) -> dict[str, Any] | None:
         guard = getattr(self.provider, "guard", None)
         return guard.snapshot() if guard is not None else None
 

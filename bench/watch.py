@@ -1,0 +1,133 @@
+"""Save-to-SIR latency of a running daemon, and its idle cost.
+
+    python bench/watch.py [PATH ...]     (default: the standard library + site-packages)
+
+Starts `aether watch` (static provider) on a private copy of the given trees (at least 2,000
+files), waits for the first index, then makes 50 body edits to random functions, one at a
+time, and measures from each save until the store holds the new SIR for that symbol
+(debounce included). Then measures the idle daemon's CPU over 10 s and its RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+EDITS = 50
+MIN_FILES = 2000
+
+
+def _wait_for(check, limit: float = 600.0, step: float = 0.005):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(step)
+    raise SystemExit("timed out waiting for the daemon")
+
+
+def _sir_updated(conn: sqlite3.Connection, sid: str, before: str | None) -> bool:
+    """A SIR newer than `before` that describes the code now in the store."""
+    row = conn.execute(
+        "SELECT r.created_at, r.source_hash = s.content_hash FROM sir r "
+        "JOIN symbols s ON s.id = r.symbol_id WHERE r.symbol_id = ?", (sid,)).fetchone()
+    return bool(row and row[1] == 1 and row[0] != before)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    paths = sysconfig.get_paths()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("trees", nargs="*", default=[paths["stdlib"], paths["purelib"]])
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "repo"
+        for i, tree in enumerate(args.trees):
+            shutil.copytree(tree, root / f"t{i}", symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "site-packages"))
+        proc = subprocess.Popen([sys.executable, "-m", "aether", "watch", "--workspace",
+                                 str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            db = root / ".aether/aether.db"
+            started = time.perf_counter()
+
+            def indexed() -> bool:
+                if not db.exists():
+                    return False
+                try:
+                    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+                    meta = conn.execute("SELECT value FROM meta WHERE key='last_indexed_at'")
+                    done = meta.fetchone() is not None
+                    conn.close()
+                    return done
+                except sqlite3.Error:
+                    return False
+
+            _wait_for(indexed)
+            time.sleep(1.0)  # let the first pass's SIR step finish
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            nfiles = conn.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+            nsym = conn.execute("SELECT COUNT(*) FROM symbols").fetchone()[0]
+            first = time.perf_counter() - started
+            print(f"files {nfiles}, symbols {nsym}, first index {first:.1f} s")
+            if nfiles < MIN_FILES:
+                print(f"warning: fewer than {MIN_FILES} files")
+            candidates = conn.execute(
+                "SELECT id, file_path, end_line FROM symbols WHERE kind = 'function' "
+                "AND language = 'python' AND end_line - start_line BETWEEN 2 AND 40"
+            ).fetchall()
+            latencies = []
+            for n, (sid, rel, line) in enumerate(rng.sample(candidates, EDITS)):
+                before = conn.execute("SELECT created_at FROM sir WHERE symbol_id = ?",
+                                      (sid,)).fetchone()
+                path = root / rel
+                lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+                # a comment before the body's last line: same id, new content hash
+                last = lines[line - 1]
+                indent = last[: len(last) - len(last.lstrip())] or "    "
+                lines.insert(line - 1, f"{indent}# bench edit {n}\n")
+                t0 = time.perf_counter()
+                path.write_text("".join(lines), encoding="utf-8")
+                _wait_for(partial(_sir_updated, conn, sid, before[0] if before else None), 30)
+                latencies.append((time.perf_counter() - t0) * 1000)
+            latencies.sort()
+            p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+            print(f"save -> SIR readable   p50 {statistics.median(latencies):7.1f} ms   "
+                  f"p99 {p99:7.1f} ms   max {latencies[-1]:7.1f} ms   (goal p50 < 300 ms)")
+            time.sleep(2.0)
+            cpu0, t0 = _cpu_seconds(proc.pid), time.perf_counter()
+            time.sleep(10.0)
+            cpu = (_cpu_seconds(proc.pid) - cpu0) / (time.perf_counter() - t0) * 100
+            print(f"idle daemon            CPU {cpu:5.2f} %   RSS {_rss_mb(proc.pid):6.1f} MB")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
