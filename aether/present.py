@@ -169,11 +169,14 @@ def _fence(code: str, language: str) -> str:
     return f"{ticks}{language}\n{code}\n{ticks}"
 
 
-def stale_banner(record: SymbolRecord, *, buffer_differs: bool = False,
+def stale_banner(record: SymbolRecord, *, buffer_differs: bool = False, unsaved: bool = False,
                  now: datetime | None = None) -> str | None:
-    """First line of a hover whenever the symbol is not fresh; None when it is."""
+    """First line of a hover whenever the symbol is not fresh; None when it is.
+    `unsaved`: the symbol exists only in the editor's buffer, not yet on disk."""
     when = relative_time(record.last_attempt_at, now)
     err = escape_md(record.last_error or "")
+    if unsaved:
+        return "⚠ AETHER: no summary yet — save the file to summarise this symbol"
     if record.sir_json is None:
         if record.last_error:
             return f"⚠ AETHER: no summary yet — the last attempt ({when}) failed: {err}"
@@ -193,9 +196,9 @@ _SECTIONS = (
 
 
 def hover_markdown(record: SymbolRecord, *, buffer_differs: bool = False,
-                   now: datetime | None = None) -> str:
+                   unsaved: bool = False, now: datetime | None = None) -> str:
     parts: list[str] = []
-    banner = stale_banner(record, buffer_differs=buffer_differs, now=now)
+    banner = stale_banner(record, buffer_differs=buffer_differs, unsaved=unsaved, now=now)
     if banner:
         parts.append(banner)
     parts.append(f"**{escape_md(record.qualified_name)}** · {record.kind}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aether.config import Settings
 from aether.engine import health
@@ -55,7 +55,11 @@ class Engine:
     @classmethod
     async def open(cls, settings: Settings, provider: Provider | None = None) -> Engine:
         store = await Store.open(settings.db_path)
-        return cls(settings, store, provider or _make_provider(settings))
+        try:
+            return cls(settings, store, provider or _make_provider(settings))
+        except BaseException:
+            await store.close()  # its threads would otherwise keep the process alive
+            raise
 
     async def close(self) -> None:
         try:
