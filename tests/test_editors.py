@@ -18,7 +18,7 @@ from tests.helpers import write
 
 NVIM = find_nvim()
 VERSION = nvim_version(NVIM) if NVIM else None
-pytestmark = pytest.mark.skipif(NVIM is None, 
+pytestmark = pytest.mark.skipif(NVIM is None,
                                 reason="Neovim is not installed (.ci/run installs it)")
 MODES = ["setup", pytest.param("native", marks=pytest.mark.skipif(
     VERSION is None or VERSION < (0, 11, 0), reason="lsp/aether.lua needs Neovim 0.11+"))]
