@@ -1,0 +1,264 @@
+"""Definitions query captures -> symbols with qualified names, kinds, signatures and ranges.
+
+The query only says *where* definitions are. Names come from each node's `name` field and
+nesting from byte ranges (sorted starts + a stack): py-tree-sitter returns captures grouped by
+name and not in document order, so nothing here pairs captures by position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from aether.hashing import content_hash
+from aether.symbols.ids import symbol_id
+from aether.symbols.model import Symbol
+
+# Enclosing kinds that make a directly nested function a method.
+_METHOD_OWNERS = frozenset({"class", "struct", "enum", "trait", "interface", "impl"})
+_SCOPE_KINDS = {"impl_item": "impl", "mod_item": "namespace", "internal_module": "namespace",
+                "module": "namespace"}
+# a comment after the colon of a Python header, before the body on the next line
+_PY_TRAILING_COMMENT = re.compile(r":[ \t]*#[^\n]*\s*$")
+_EXPORTING = frozenset({"javascript", "typescript", "tsx"})
+_GO_TYPE_KINDS = {"struct_type": "struct", "interface_type": "interface"}
+
+
+@dataclass(slots=True)
+class Definition:
+    """A symbol plus the syntax nodes the static analyser reads."""
+
+    symbol: Symbol
+    node: Node  # the definition node itself (function_definition, variable_declarator, ...)
+    outer: Node  # the node whose range is the symbol's (decorated_definition, lexical_declaration)
+    anchor: Node  # where preceding doc comments attach (e.g. the export_statement)
+    fn: Node | None  # the function-like node with parameters/return type/body; None for types
+    parent: int  # index of the enclosing Definition, -1 at top level
+
+
+def node_text(source: bytes, node: Node) -> str:
+    # Sliced from our own bytes: a tree parsed through a read callback has no `Node.text`.
+    return source[node.start_byte:node.end_byte].decode("utf-8", errors="replace")
+
+
+@dataclass(slots=True)
+class _Item:
+    node: Node
+    ntype: str  # node.type, cached: Node properties are not free
+    outer: Node
+    start: int  # outer range, cached too
+    end: int
+    kind: str  # a symbol kind, or "impl"/"namespace" for scopes
+    name: str
+    scope: bool
+
+
+def _outer(node: Node) -> Node:
+    """The node whose range is the symbol's: decorators and a lone `const`/`type` included."""
+    parent = node.parent
+    if parent is None:
+        return node
+    ptype = parent.type
+    if ptype == "decorated_definition" or (
+        ptype in ("lexical_declaration", "variable_declaration", "type_declaration")
+        and parent.named_child_count == 1
+    ):
+        return parent
+    return node
+
+
+def _anchor(outer: Node) -> Node:
+    """Where leading doc comments attach: above `export` when the definition is exported."""
+    parent = outer.parent
+    return parent if parent is not None and parent.type == "export_statement" else outer
+
+
+def _type_name(source: bytes, node: Node | None) -> str:
+    """`Foo<T>`, `&mut foo::Bar<'_>`, `*Server[T]` -> the bare type name."""
+    while node is not None and node.type in ("generic_type", "reference_type", "pointer_type"):
+        inner = node.child_by_field_name("type")
+        if inner is None:
+            inner = node.named_children[-1] if node.named_child_count else None
+        node = inner
+    if node is None:
+        return "?"
+    if node.type in ("scoped_type_identifier", "qualified_type"):
+        name = node.child_by_field_name("name")
+        if name is not None:
+            node = name
+    text = node_text(source, node)
+    return text.split("<", 1)[0].split("[", 1)[0].strip() or "?"
+
+
+def _name(source: bytes, node: Node, ntype: str) -> str | None:
+    if ntype == "impl_item":
+        return _type_name(source, node.child_by_field_name("type"))
+    name = node.child_by_field_name("property" if ntype == "field_definition" else "name")
+    if name is None:
+        return None
+    text = node_text(source, name)
+    if ntype == "module":  # declare module "foo"
+        text = text.strip("\"'`")
+    return text or None
+
+
+def _go_receiver(source: bytes, node: Node) -> str:
+    receiver = node.child_by_field_name("receiver")
+    if receiver is None or receiver.named_child_count == 0:
+        return "?"
+    return _type_name(source, receiver.named_children[0].child_by_field_name("type"))
+
+
+def _header_end(node: Node, ntype: str) -> int:
+    """Byte offset where the body starts: the signature is everything before it."""
+    if ntype in ("function_definition", "class_definition"):  # Python: up to the colon
+        body = node.child_by_field_name("body")
+        return body.start_byte if body is not None else node.end_byte
+    if ntype in ("variable_declarator", "field_definition", "public_field_definition"):
+        value = node.child_by_field_name("value")
+        if value is None:
+            return node.end_byte
+        body = value.child_by_field_name("body")
+        return body.start_byte if body is not None else value.end_byte
+    if ntype == "type_alias_declaration":
+        field = "value"
+    elif ntype in ("type_item", "type_alias"):
+        field = "type"
+    elif ntype == "type_spec":
+        spec = node.child_by_field_name("type")
+        if spec is not None and spec.type in _GO_TYPE_KINDS:
+            for child in spec.children:
+                if child.type in ("field_declaration_list", "{"):
+                    return child.start_byte
+        return node.end_byte
+    else:
+        field = "body"
+    body = node.child_by_field_name(field)
+    return body.start_byte if body is not None else node.end_byte
+
+
+def _signature_start(node: Node, ntype: str, outer: Node, language: str) -> int:
+    if ntype in ("variable_declarator", "type_spec", "type_alias"):
+        return outer.start_byte  # keep `const` / `type`
+    if language not in _EXPORTING:
+        return node.start_byte
+    first = node.child(0)
+    if first is not None and first.type == "decorator":  # TS decorators are not the header
+        for child in node.children:
+            if child.type != "decorator":
+                return child.start_byte
+    return node.start_byte
+
+
+def _signature(source: bytes, item: _Item, language: str) -> str:
+    node, ntype = item.node, item.ntype
+    start = _signature_start(node, ntype, item.outer, language)
+    text = source[start:_header_end(node, ntype)].decode("utf-8", errors="replace")
+    if "#" in text and ntype in ("function_definition", "class_definition"):
+        text = _PY_TRAILING_COMMENT.sub(":", text)  # `def f():  # why` -> `def f():`
+    text = " ".join(text.split()).rstrip(" :={;")
+    if ntype in ("type_spec", "type_alias") and item.outer is node:
+        text = "type " + text  # a spec inside `type ( ... )`
+    return text
+
+
+def _function_node(node: Node, ntype: str) -> Node | None:
+    if ntype in ("variable_declarator", "field_definition", "public_field_definition"):
+        value = node.child_by_field_name("value")
+        return value if value is not None and value.type != "class" else None
+    if ntype in ("function_definition", "function_declaration", "generator_function_declaration",
+                 "method_definition", "function_item", "method_declaration"):
+        return node
+    return None
+
+
+def _items(source: bytes, captures: dict[str, list[Node]]) -> list[_Item]:
+    items: list[_Item] = []
+    for capture, nodes in captures.items():
+        if capture == "scope":
+            for node in nodes:
+                ntype = node.type
+                name = _name(source, node, ntype)
+                if name:
+                    items.append(_Item(node, ntype, node, node.start_byte, node.end_byte,
+                                       _SCOPE_KINDS[ntype], name, True))
+            continue
+        if not capture.startswith("definition."):
+            continue
+        kind = capture[len("definition."):]
+        for node in nodes:
+            ntype = node.type
+            name = _name(source, node, ntype)
+            if not name:
+                continue  # `export default function () {}` and broken trees
+            outer = _outer(node)
+            node_kind = kind
+            if kind == "type":  # Go type_spec
+                spec = node.child_by_field_name("type")
+                node_kind = _GO_TYPE_KINDS.get(spec.type if spec is not None else "", "type_alias")
+            items.append(_Item(node, ntype, outer, outer.start_byte, outer.end_byte, node_kind,
+                               name, False))
+    items.sort(key=lambda it: (it.start, -it.end, it.scope is False, it.name))
+    return items
+
+
+def collect_definitions(
+    language: str, file_path: str, source: bytes, captures: dict[str, list[Node]]
+) -> list[Definition]:
+    """Symbols in document order, each with its nodes and the index of its parent."""
+    definitions: list[Definition] = []
+    # (end_byte, qualified name, kind, index of the innermost symbol at or above this entry:
+    # a scope such as an impl block is not a symbol, so it carries its own parent's index)
+    stack: list[tuple[int, str, str, int]] = []
+    seen_ids: dict[str, int] = {}
+    for item in _items(source, captures):
+        start, end = item.start, item.end
+        while stack and stack[-1][0] <= start:
+            stack.pop()
+        enclosing = stack[-1] if stack else None
+        kind = item.kind
+        if kind == "function" and enclosing is not None and enclosing[2] in _METHOD_OWNERS:
+            kind = "method"
+        if item.ntype == "method_declaration":  # Go: func (s *Server) Start()
+            qualified = f"{_go_receiver(source, item.node)}.{item.name}"
+        elif enclosing is not None:
+            qualified = f"{enclosing[1]}.{item.name}"
+        else:
+            qualified = item.name
+        parent = enclosing[3] if enclosing is not None else -1
+        if item.scope:
+            stack.append((end, qualified, kind, parent))
+            continue
+        signature = _signature(source, item, language)
+        sid = symbol_id(language, file_path, kind, qualified, signature)
+        repeat = seen_ids.get(sid, 0)
+        seen_ids[sid] = repeat + 1
+        if repeat:
+            # the same definition twice (e.g. under if/else): ids must stay unique per file
+            sid = symbol_id(language, file_path, kind, f"{qualified}#{repeat + 1}", signature)
+        outer = item.outer
+        sp, ep = outer.start_point, outer.end_point
+        node = item.node
+        symbol = Symbol(
+            id=sid,
+            language=language,
+            file_path=file_path,
+            kind=kind,
+            name=item.name,
+            qualified_name=qualified,
+            signature=signature,
+            start_line=sp.row + 1,
+            start_col=sp.column + 1,
+            end_line=ep.row + 1,
+            end_col=max(ep.column, 1),
+            start_byte=start,
+            end_byte=end,
+            content_hash=content_hash(source[start:end]),
+        )
+        anchor = _anchor(outer) if language in _EXPORTING else outer
+        definitions.append(Definition(symbol, node, outer, anchor,
+                                      _function_node(node, item.ntype), parent))
+        stack.append((end, qualified, kind, len(definitions) - 1))
+    return definitions

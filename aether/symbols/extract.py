@@ -1,0 +1,106 @@
+"""One parse of one file -> its symbols, imports and (optionally) static SIRs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tree_sitter import Node, QueryCursor, Tree
+
+from aether.symbols.definitions import Definition, collect_definitions
+from aether.symbols.imports import Imports, collect_imports
+from aether.symbols.languages import grammar, parser_for
+from aether.symbols.model import FileAnalysis, Symbol
+
+
+class ParseTimeout(Exception):
+    """Parsing took longer than the allowed time; the file is skipped, never half-indexed."""
+
+
+@dataclass(slots=True)
+class ParsedSource:
+    """A parsed file with the nodes behind its symbols, for the static analyser."""
+
+    file_path: str
+    language: str
+    source: bytes
+    tree: Tree
+    definitions: list[Definition]
+    imports: Imports
+    captures: dict[str, list[Node]]  # of the combined query when parsed for static analysis
+
+
+def parse_tree(language: str, source: bytes, timeout_s: float) -> Tree:
+    """Parse with a deadline. Raises ParseTimeout; syntax errors never raise."""
+    parser = parser_for(language)
+    deadline = time.perf_counter() + timeout_s
+    clock = time.perf_counter
+
+    # The read callback is the only way to get a progress callback. It must return bytes (the
+    # binding crashes on a memoryview) and the tree keeps calling it for Node.text later.
+    # Handing over the whole source at offset 0 makes tree-sitter ask again only rarely.
+    def read(offset: int, _point: object) -> bytes:
+        return source if offset == 0 else source[offset:]
+
+    # tree-sitter calls this every few hundred bytes; returning True cancels the parse.
+    def progress(_offset: int, _has_error: bool) -> bool:
+        return clock() > deadline
+
+    try:
+        return parser.parse(read, progress_callback=progress)
+    except ValueError as exc:  # py-tree-sitter reports a cancelled parse as "Parsing failed"
+        # A cancelled parser resumes the old parse on its next call unless it is reset.
+        parser.reset()
+        if clock() > deadline:
+            raise ParseTimeout(f"parse took longer than {timeout_s:g}s") from exc
+        raise
+
+
+def parse_source(file_path: str, language: str, source: bytes, *, static: bool = False,
+                 timeout_s: float = 5.0) -> ParsedSource:
+    """Parse and extract definitions and imports; with `static`, also capture the facts the
+    static analyser needs, in the same query walk."""
+    tree = parse_tree(language, source, timeout_s)
+    g = grammar(language)
+    captures = QueryCursor(g.combined if static else g.definitions).captures(tree.root_node)
+    definitions = collect_definitions(language, file_path, source, captures)
+    imports = collect_imports(language, source, captures)
+    return ParsedSource(file_path, language, source, tree, definitions, imports, captures)
+
+
+def analyze_source(file_path: str, language: str, source: bytes, *, static: bool = False,
+                   timeout_s: float = 5.0) -> FileAnalysis:
+    """Symbols (document order), imports and syntax-error flag of one file; with `static`,
+    also the static SIR of every symbol (symbol id -> plain SIR dict)."""
+    parsed = parse_source(file_path, language, source, static=static, timeout_s=timeout_s)
+    analysis = FileAnalysis(
+        file_path=file_path,
+        language=language,
+        symbols=[d.symbol for d in parsed.definitions],
+        imports=parsed.imports.modules,
+        has_syntax_errors=parsed.tree.root_node.has_error,
+    )
+    if static:
+        from aether.sir.static import static_sirs  # the SIR layer sits above symbols
+
+        analysis.static_sirs = static_sirs(parsed)
+    return analysis
+
+
+def innermost_symbol(symbols: Sequence[Symbol], line: int, column: int | None = None
+                     ) -> Symbol | None:
+    """The smallest symbol whose range encloses (line, column), both 1-based; with no column,
+    any symbol whose lines include `line`."""
+    best: Symbol | None = None
+    for s in symbols:
+        if line < s.start_line or line > s.end_line:
+            continue
+        if column is not None:
+            if line == s.start_line and column < s.start_col:
+                continue
+            if line == s.end_line and column > s.end_col:
+                continue
+        if best is None or (s.end_byte - s.start_byte) <= (best.end_byte - best.start_byte):
+            best = s
+    return best

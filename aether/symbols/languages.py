@@ -1,0 +1,137 @@
+"""Languages AETHER understands: file extensions, grammars and their compiled queries.
+
+Grammars come from the official `tree-sitter-<lang>` wheels, loaded in-process: nothing is
+downloaded at run time. Languages and queries are immutable once built and are shared by all
+threads of a process; a `Parser` is not thread-safe, so each thread gets its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import PurePosixPath
+from typing import Any
+
+from tree_sitter import Language, Parser, Query
+
+LANGUAGE_BY_EXT: dict[str, str] = {
+    ".py": "python",
+    ".js": "javascript",
+    ".jsx": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+    ".rs": "rust",
+    ".go": "go",
+}
+
+LANGUAGES: tuple[str, ...] = ("python", "javascript", "typescript", "tsx", "rust", "go")
+
+# Query files (aether/symbols/queries/<part>.scm) that make up each language's queries, in
+# order. TypeScript and TSX share one set; the JS-family patterns common to both grammars live
+# in "ecma" so they are written once.
+_DEFINITION_PARTS: dict[str, tuple[str, ...]] = {
+    "python": ("python",),
+    "javascript": ("ecma", "javascript"),
+    "typescript": ("ecma", "typescript"),
+    "tsx": ("ecma", "typescript"),
+    "rust": ("rust",),
+    "go": ("go",),
+}
+_FACT_PARTS: dict[str, tuple[str, ...]] = {
+    "python": ("python.facts",),
+    "javascript": ("ecma.facts",),
+    "typescript": ("ecma.facts",),
+    "tsx": ("ecma.facts",),
+    "rust": ("rust.facts",),
+    "go": ("go.facts",),
+}
+
+
+def language_for_path(path: str) -> str | None:
+    """The language of a file from its extension, or None when AETHER does not index it."""
+    return LANGUAGE_BY_EXT.get(PurePosixPath(path).suffix.lower())
+
+
+def _grammar(language: str) -> Any:
+    # Imported lazily: a process that only handles Go files never loads the other grammars.
+    if language == "python":
+        import tree_sitter_python
+
+        return tree_sitter_python.language()
+    if language == "javascript":
+        import tree_sitter_javascript
+
+        return tree_sitter_javascript.language()
+    if language in ("typescript", "tsx"):
+        import tree_sitter_typescript
+
+        if language == "tsx":
+            return tree_sitter_typescript.language_tsx()
+        return tree_sitter_typescript.language_typescript()
+    if language == "rust":
+        import tree_sitter_rust
+
+        return tree_sitter_rust.language()
+    if language == "go":
+        import tree_sitter_go
+
+        return tree_sitter_go.language()
+    raise ValueError(f"unsupported language: {language!r}")
+
+
+def _query_text(parts: tuple[str, ...]) -> str:
+    folder = resources.files("aether.symbols") / "queries"
+    return "\n".join((folder / f"{part}.scm").read_text(encoding="utf-8") for part in parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Grammar:
+    """One language's compiled, shareable pieces."""
+
+    name: str
+    language: Language
+    definitions: Query  # definitions, scopes and imports
+    # definitions + what the static analyser looks at inside bodies: one query so that a
+    # static index walks each tree once (a query walk costs about a third of a parse)
+    combined: Query
+
+
+_grammars: dict[str, Grammar] = {}
+_grammars_lock = threading.Lock()
+_local = threading.local()
+
+
+def grammar(language: str) -> Grammar:
+    """The compiled grammar and queries for `language` (built once per process)."""
+    found = _grammars.get(language)
+    if found is not None:
+        return found
+    with _grammars_lock:
+        found = _grammars.get(language)
+        if found is None:
+            lang = Language(_grammar(language))
+            definitions = _DEFINITION_PARTS[language]
+            found = Grammar(
+                language,
+                lang,
+                Query(lang, _query_text(definitions)),
+                Query(lang, _query_text(definitions + _FACT_PARTS[language])),
+            )
+            _grammars[language] = found
+    return found
+
+
+def parser_for(language: str) -> Parser:
+    """This thread's parser for `language`."""
+    parsers: dict[str, Parser] | None = getattr(_local, "parsers", None)
+    if parsers is None:
+        parsers = _local.parsers = {}
+    parser = parsers.get(language)
+    if parser is None:
+        parser = parsers[language] = Parser(grammar(language).language)
+    return parser

@@ -1,0 +1,21 @@
+(call_expression function: (_) @call)
+(new_expression constructor: (_) @new)
+(throw_statement) @raise
+(return_statement (_) @return)
+(yield_expression) @yield
+(catch_clause) @except
+; candidates for process.env.X / process.env["X"]; the text is checked in Python
+(member_expression object: (member_expression object: (identifier)) @env)
+(subscript_expression object: (member_expression object: (identifier)) @env)
+; anonymous functions: returns inside them are not the enclosing symbol's returns
+(arrow_function) @boundary
+(function_expression) @boundary
+(generator_function) @boundary
+(object (method_definition) @boundary)
+(assignment_expression left: (identifier) @mutate)
+(augmented_assignment_expression left: (identifier) @mutate)
+(update_expression argument: (identifier) @mutate)
+(assignment_expression left: (member_expression object: (identifier) @mutate))
+(program (lexical_declaration (variable_declarator name: (identifier) @module_name)))
+(program (variable_declaration (variable_declarator name: (identifier) @module_name)))
+(program (export_statement (lexical_declaration (variable_declarator name: (identifier) @module_name))))

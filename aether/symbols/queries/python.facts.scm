@@ -1,0 +1,23 @@
+; What the static analyser reads inside bodies. Run once per file, in C; each capture is then
+; given to its innermost enclosing symbol by byte range.
+(call function: (_) @call)
+(raise_statement) @raise
+(return_statement (_) @return)
+(yield) @yield
+(except_clause) @except
+(global_statement) @global
+(nonlocal_statement) @nonlocal
+(assert_statement) @assert
+; candidates for os.environ[...] / "X" in os.environ / f(os.environ); the text is checked in
+; Python (no #eq?: see ecma.scm). os.environ.get(...) is seen as a call.
+(subscript value: (attribute) @env)
+(comparison_operator (attribute) @env)
+(argument_list (attribute) @env)
+(assignment left: (subscript value: (identifier) @mutate))
+(assignment left: (attribute object: (identifier) @mutate))
+(augmented_assignment left: (subscript value: (identifier) @mutate))
+; module-level names, to recognise functions that mutate module state
+(module (expression_statement (assignment left: (identifier) @module_name)))
+; docstrings: the string that opens a def or class body
+(function_definition body: (block . (expression_statement . (string) @doc)))
+(class_definition body: (block . (expression_statement . (string) @doc)))
