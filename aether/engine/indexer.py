@@ -206,4 +206,4 @@ class Indexer:
 def _change(o: ParseOutcome) -> FileChange:
     if o.analysis is None:  # skipped: the file's symbols (if any were indexed) go away
         return FileChange(o.record)
-    return FileChange(o.record, o.analysis.symbols, o.analysis.static_sirs)
+    return FileChange(o.record, o.analysis.symbols, o.static_sirs)

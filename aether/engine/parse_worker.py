@@ -3,11 +3,12 @@ file itself, and plain picklable results."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aether.hashing import content_hash
-from aether.store.records import FileRecord
+from aether.sir.model import Sir
+from aether.store.records import FileRecord, PreparedSir
 from aether.symbols.extract import ParseTimeout, analyze_source
 from aether.symbols.model import FileAnalysis
 from aether.workspace import SourceFile
@@ -20,6 +21,7 @@ class ParseOutcome:
     record: FileRecord
     analysis: FileAnalysis | None = None
     unchanged: bool = False  # same bytes as stored: only size/mtime need refreshing
+    static_sirs: dict[str, PreparedSir] = field(default_factory=dict)
     error: tuple[str, str] | None = None  # (error_type, message) for the errors table
 
 
@@ -60,7 +62,11 @@ def parse_file(root: str, src: SourceFile, max_bytes: int, timeout_s: float, sta
         return _skip(src, f"parse failed: {type(exc).__name__}: {exc}", "parse_error", digest)
     record.has_syntax_errors = analysis.has_syntax_errors
     record.imports = analysis.imports[:64]
-    return ParseOutcome(record, analysis)
+    # Validate and canonicalise here, in the worker: the writer process only writes.
+    prepared = {sid: PreparedSir.of(Sir.model_validate(d))
+                for sid, d in analysis.static_sirs.items()}
+    analysis.static_sirs = {}
+    return ParseOutcome(record, analysis, static_sirs=prepared)
 
 
 def parse_many(root: str, batch: list[tuple[SourceFile, str | None]], max_bytes: int,

@@ -17,7 +17,7 @@ from aether.providers.base import Provider, SirRequest
 from aether.providers.errors import ProviderError
 from aether.providers.redact import scrub_secrets
 from aether.store.db import Store
-from aether.store.records import NewSir, SymbolRecord, one_line
+from aether.store.records import NewSir, PreparedSir, SymbolRecord, one_line
 
 log = logging.getLogger("aether.pipeline")
 
@@ -101,9 +101,9 @@ class SirPipeline:
             log.exception("provider %s crashed on %s", self.provider.name, record.qualified_name)
             await self._fail(record, "internal", f"{type(exc).__name__}: {exc}")
             return "stale"
-        await self.store.record_sir_success(
-            [NewSir(symbol_id, sir, request.content_hash, self.provider.name, self.provider.model)]
-        )
+        await self.store.record_sir_success([NewSir(
+            symbol_id, PreparedSir.of(sir), request.content_hash, self.provider.name,
+            self.provider.model)])
         return "ok"
 
     async def _fail(self, record: SymbolRecord, kind: str, message: str) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 
 import aiosqlite
 
-from aether.sir.model import Sir
 from aether.store import queries as q
 from aether.store.records import (
     Counts,
@@ -135,35 +134,39 @@ class Store:
                 existing[sid] = (seq, chash)
 
         now = utc_now()
-        file_rows = []
-        inserts, updates, changed_ids = [], [], []
-        fts_rows = []
-        seen: set[str] = set()
+        file_rows = [q.file_row(c.record, now) for c in changes]
+        inserts, updates, fts_rows, meta_rows = [], [], [], []
+        changed_ids: list[str] = []
         sirs: list[NewSir] = []
+        seen: set[str] = set()
         for change in changes:
-            r = change.record
-            file_rows.append(q.file_row(r, now))
             for s in change.symbols:
                 if s.id in seen:  # duplicate definition (same name+signature): first one wins
                     continue
                 seen.add(s.id)
-                row = q.symbol_row(s)
                 old = existing.get(s.id)
+                if old is not None and old[1] == s.content_hash:
+                    updates.append(q.symbol_update_row(s))  # moved at most
+                    continue
+                changed_ids.append(s.id)
+                prepared = change.static_sirs.get(s.id)
+                if prepared is not None:
+                    sirs.append(NewSir(s.id, prepared, s.content_hash, static_provider,
+                                       static_model))
                 if old is None:
-                    inserts.append(row)
+                    # new: its search row and metadata are written once, final
+                    inserts.append(q.symbol_row(s))
                     fts_rows.append((s.id, s.name, s.qualified_name, split_words(s.name),
-                                     s.file_path))
-                    changed_ids.append(s.id)
+                                     s.file_path, prepared.search_text if prepared else ""))
+                    meta_rows.append((s.id, "ok", now, now) if prepared
+                                     else (s.id, "pending", None, now))
                 else:
                     updates.append(q.symbol_update_row(s))
-                    if old[1] != s.content_hash:
-                        changed_ids.append(s.id)
-                if s.id in change.static_sirs and (old is None or old[1] != s.content_hash):
-                    sirs.append(NewSir(s.id, _sir(change.static_sirs[s.id]), s.content_hash,
-                                       static_provider, static_model))
         removed = [(seq,) for sid, (seq, _) in existing.items() if sid not in seen]
         new_ids = {row[0] for row in inserts}
         with_sir = {n.symbol_id for n in sirs}
+        outdated = [(now, i) for i in changed_ids if i not in new_ids and i not in with_sir]
+        changed_sirs = [n for n in sirs if n.symbol_id not in new_ids]
 
         async with self._transaction() as w:
             if removed:
@@ -175,12 +178,15 @@ class Store:
             if inserts:
                 await w.executemany(q.INSERT_SYMBOL, inserts)
                 await w.executemany(q.INSERT_FTS, fts_rows)
-                await w.executemany(q.INSERT_META_PENDING, [(i, now) for i in new_ids])
-            outdated = [(now, i) for i in changed_ids if i not in new_ids and i not in with_sir]
+                await w.executemany(q.INSERT_META, meta_rows)
             if outdated:
                 await w.executemany(q.MARK_OUTDATED, outdated)
             if sirs:
-                await self._write_sirs(w, sirs, now)
+                await self._store_sirs(w, sirs, now)
+            if changed_sirs:
+                await w.executemany(q.MARK_OK_CURRENT, [(now, n.symbol_id) for n in changed_sirs])
+                await w.executemany(q.UPDATE_FTS_SIR,
+                                    [(n.sir.search_text, n.symbol_id) for n in changed_sirs])
         return len(changed_ids), [i for i in changed_ids if i not in with_sir]
 
     async def touch_files(self, rows: Sequence[tuple[int, int, str]]) -> None:
@@ -200,17 +206,12 @@ class Store:
 
     # ------------------------------------------------------------------ SIR results
 
-    async def _write_sirs(self, w: aiosqlite.Connection, sirs: Sequence[NewSir], now: str) -> None:
-        sir_rows, fts_rows = [], []
-        for n in sirs:
-            canonical = n.sir.canonical_json()
-            sir_rows.append((n.symbol_id, canonical, n.sir.sir_hash(), n.source_hash,
-                             n.provider, n.model, now))
-            fts_rows.append((_sir_text(n), n.symbol_id))
-        await w.executemany(q.UPSERT_SIR, sir_rows)
-        await w.executemany(q.INSERT_HISTORY, sir_rows)
-        await w.executemany(q.MARK_OK, [(now, now, n.symbol_id) for n in sirs])
-        await w.executemany(q.UPDATE_FTS_SIR, fts_rows)
+    async def _store_sirs(self, w: aiosqlite.Connection, sirs: Sequence[NewSir], now: str) -> None:
+        """The SIR itself and its history row (metadata and search text are the caller's)."""
+        rows = [(n.symbol_id, n.sir.sir_json, n.sir.sir_hash, n.source_hash, n.provider,
+                 n.model, now) for n in sirs]
+        await w.executemany(q.UPSERT_SIR, rows)
+        await w.executemany(q.INSERT_HISTORY, rows)
 
     async def record_sir_success(self, sirs: Sequence[NewSir]) -> None:
         """SIR, history, metadata and search text in ONE transaction.
@@ -228,7 +229,11 @@ class Store:
                 if row is not None:  # the symbol was removed meanwhile: nothing to describe
                     live.append(n)
             if live:
-                await self._write_sirs(w, live, utc_now())
+                now = utc_now()
+                await self._store_sirs(w, live, now)
+                await w.executemany(q.MARK_OK, [(now, now, n.symbol_id) for n in live])
+                await w.executemany(q.UPDATE_FTS_SIR,
+                                    [(n.sir.search_text, n.symbol_id) for n in live])
 
     async def record_sir_failure(self, symbol_id: str, error_type: str, message: str,
                                  *, path: str | None = None) -> None:
@@ -328,13 +333,3 @@ class Store:
         async with self._r.execute("PRAGMA quick_check") as cur:
             row = await cur.fetchone()
         return str(row[0]) if row else "unknown"
-
-
-def _sir(data: dict[str, Any]) -> Sir:
-    return Sir.model_validate(data)
-
-
-def _sir_text(n: NewSir) -> str:
-    s = n.sir
-    return " ".join([s.intent, *s.inputs, *s.outputs, *s.side_effects, *s.dependencies,
-                     *s.error_modes])

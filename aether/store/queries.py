@@ -59,7 +59,7 @@ def symbol_update_row(s: Symbol) -> tuple[Any, ...]:
 
 INSERT_FTS = """
 INSERT INTO symbol_fts (rowid, name, qualified_name, name_words, file_path, sir_text)
-SELECT seq, ?2, ?3, ?4, ?5, '' FROM symbols WHERE id = ?1
+SELECT seq, ?2, ?3, ?4, ?5, ?6 FROM symbols WHERE id = ?1
 """
 DELETE_FTS_BY_SEQ = "DELETE FROM symbol_fts WHERE rowid = ?"
 DELETE_FTS_BY_FILE = (
@@ -69,8 +69,8 @@ UPDATE_FTS_SIR = (
     "UPDATE symbol_fts SET sir_text = ?1 WHERE rowid = (SELECT seq FROM symbols WHERE id = ?2)"
 )
 
-INSERT_META_PENDING = (
-    "INSERT INTO sir_meta (symbol_id, sir_status, updated_at) VALUES (?, 'pending', ?)"
+INSERT_META = (
+    "INSERT INTO sir_meta (symbol_id, sir_status, last_attempt_at, updated_at) VALUES (?, ?, ?, ?)"
 )
 # Code changed under an existing SIR: keep it, but it now describes an earlier version.
 MARK_OUTDATED = """
@@ -85,6 +85,12 @@ UPDATE sir_meta SET last_error = NULL, last_attempt_at = ?1, attempts = 0, updat
         WHEN (SELECT source_hash FROM sir WHERE symbol_id = ?3)
              = (SELECT content_hash FROM symbols WHERE id = ?3) THEN 'ok' ELSE 'stale' END
 WHERE symbol_id = ?3
+"""
+# A SIR made from the very code now stored (a static SIR in the same transaction).
+MARK_OK_CURRENT = """
+UPDATE sir_meta SET sir_status = 'ok', last_error = NULL, last_attempt_at = ?1, attempts = 0,
+    updated_at = ?1
+WHERE symbol_id = ?2
 """
 MARK_FAILED = """
 UPDATE sir_meta SET sir_status = 'stale', last_error = ?1, last_attempt_at = ?2,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from aether.hashing import text_hash
 from aether.sir.model import Sir
 from aether.symbols.model import Symbol
 
@@ -38,19 +39,36 @@ class FileRecord:
     imports: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedSir:
+    """A SIR ready to store: canonical JSON, its hash, and the words search indexes. Built
+    where the SIR is made (in parse workers for static SIRs), so the writer only writes."""
+
+    sir_json: str
+    sir_hash: str
+    search_text: str
+
+    @classmethod
+    def of(cls, sir: Sir) -> PreparedSir:
+        canonical = sir.canonical_json()
+        words = [sir.intent, *sir.inputs, *sir.outputs, *sir.side_effects, *sir.dependencies,
+                 *sir.error_modes]
+        return cls(canonical, text_hash(canonical), " ".join(words))
+
+
 @dataclass(slots=True)
 class FileChange:
     """One file's new state: applied atomically (its symbols, their metadata, static SIRs)."""
 
     record: FileRecord
     symbols: list[Symbol] = field(default_factory=list)
-    static_sirs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    static_sirs: dict[str, PreparedSir] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class NewSir:
     symbol_id: str
-    sir: Sir
+    sir: PreparedSir
     source_hash: str
     provider: str
     model: str
