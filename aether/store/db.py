@@ -22,11 +22,13 @@ from aether.store.records import (
     Counts,
     FileChange,
     NewSir,
+    PreparedSir,
     SymbolRecord,
     one_line,
     utc_now,
 )
 from aether.store.schema import migrate
+from aether.symbols.model import Symbol
 from aether.symbols.names import split_words
 
 _PRAGMAS = (
@@ -35,6 +37,7 @@ _PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
     "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-65536",  # 64 MiB: random-key B-tree inserts thrash the 2 MiB default
 )
 
 
@@ -135,7 +138,8 @@ class Store:
 
         now = utc_now()
         file_rows = [q.file_row(c.record, now) for c in changes]
-        inserts, updates, fts_rows, meta_rows = [], [], [], []
+        inserts: list[tuple[Symbol, PreparedSir | None]] = []
+        updates, meta_rows = [], []
         changed_ids: list[str] = []
         sirs: list[NewSir] = []
         seen: set[str] = set()
@@ -155,15 +159,13 @@ class Store:
                                        static_model))
                 if old is None:
                     # new: its search row and metadata are written once, final
-                    inserts.append(q.symbol_row(s))
-                    fts_rows.append((s.id, s.name, s.qualified_name, split_words(s.name),
-                                     s.file_path, prepared.search_text if prepared else ""))
+                    inserts.append((s, prepared))
                     meta_rows.append((s.id, "ok", now, now) if prepared
                                      else (s.id, "pending", None, now))
                 else:
                     updates.append(q.symbol_update_row(s))
         removed = [(seq,) for sid, (seq, _) in existing.items() if sid not in seen]
-        new_ids = {row[0] for row in inserts}
+        new_ids = {s.id for s, _ in inserts}
         with_sir = {n.symbol_id for n in sirs}
         outdated = [(now, i) for i in changed_ids if i not in new_ids and i not in with_sir]
         changed_sirs = [n for n in sirs if n.symbol_id not in new_ids]
@@ -176,8 +178,14 @@ class Store:
             if updates:
                 await w.executemany(q.UPDATE_SYMBOL, updates)
             if inserts:
-                await w.executemany(q.INSERT_SYMBOL, inserts)
-                await w.executemany(q.INSERT_FTS, fts_rows)
+                async with w.execute(q.MAX_SEQ) as cur:
+                    row = await cur.fetchone()
+                first = (row[0] if row else 0) + 1  # stable: we hold the write lock
+                await w.executemany(q.INSERT_SYMBOL, [q.symbol_row(first + i, s)
+                                                      for i, (s, _) in enumerate(inserts)])
+                await w.executemany(q.INSERT_FTS, [
+                    (first + i, s.name, s.qualified_name, split_words(s.name), s.file_path,
+                     p.search_text if p else "") for i, (s, p) in enumerate(inserts)])
                 await w.executemany(q.INSERT_META, meta_rows)
             if outdated:
                 await w.executemany(q.MARK_OUTDATED, outdated)

@@ -35,9 +35,10 @@ def symbols_for_files(n: int) -> str:
     return f"SELECT seq, id, content_hash FROM symbols WHERE file_path IN ({marks})"
 
 
-_SYMBOL_COLS = ("id, language, file_path, kind, name, qualified_name, signature, start_line, "
+_SYMBOL_COLS = ("seq, id, language, file_path, kind, name, qualified_name, signature, start_line, "
                 "start_col, end_line, end_col, start_byte, end_byte, content_hash")
-INSERT_SYMBOL = f"INSERT INTO symbols ({_SYMBOL_COLS}) VALUES ({','.join('?' * 14)})"
+INSERT_SYMBOL = f"INSERT INTO symbols ({_SYMBOL_COLS}) VALUES ({','.join('?' * 15)})"
+MAX_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM symbols"
 UPDATE_SYMBOL = """
 UPDATE symbols SET start_line = ?, start_col = ?, end_line = ?, end_col = ?,
                    start_byte = ?, end_byte = ?, content_hash = ?
@@ -46,8 +47,8 @@ WHERE id = ?
 DELETE_SYMBOL_BY_SEQ = "DELETE FROM symbols WHERE seq = ?"
 
 
-def symbol_row(s: Symbol) -> tuple[Any, ...]:
-    return (s.id, s.language, s.file_path, s.kind, s.name, s.qualified_name, s.signature,
+def symbol_row(seq: int, s: Symbol) -> tuple[Any, ...]:
+    return (seq, s.id, s.language, s.file_path, s.kind, s.name, s.qualified_name, s.signature,
             s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
             s.content_hash)
 
@@ -57,9 +58,10 @@ def symbol_update_row(s: Symbol) -> tuple[Any, ...]:
             s.content_hash, s.id)
 
 
+# The rowid is the symbol's seq, given explicitly: a per-row subselect doubled insert time.
 INSERT_FTS = """
 INSERT INTO symbol_fts (rowid, name, qualified_name, name_words, file_path, sir_text)
-SELECT seq, ?2, ?3, ?4, ?5, ?6 FROM symbols WHERE id = ?1
+VALUES (?, ?, ?, ?, ?, ?)
 """
 DELETE_FTS_BY_SEQ = "DELETE FROM symbol_fts WHERE rowid = ?"
 DELETE_FTS_BY_FILE = (

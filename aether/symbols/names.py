@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # camelCase / PascalCase / HTTPServer / snake_case / kebab-case / digits
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z0-9]+|[A-Z]+")
@@ -13,5 +14,6 @@ def identifier_words(name: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(name)]
 
 
+@lru_cache(maxsize=65536)  # names repeat a lot (__init__, get, run, ...)
 def split_words(name: str) -> str:
     return " ".join(identifier_words(name))
