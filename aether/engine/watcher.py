@@ -42,8 +42,10 @@ class Watcher:
             return True
         if f"{os.sep}.aether{os.sep}" in path or f"{os.sep}.git{os.sep}" in path:
             return False
-        # deletions of folders have no extension: let them through to reconcile
-        return language_for_path(name) is not None or change == watchfiles.Change.deleted
+        # Folders have no extension: a deleted one took its files along, and a new one may
+        # already hold files created before the OS watch on it existed (inotify's race).
+        return (language_for_path(name) is not None or change == watchfiles.Change.deleted
+                or (change == watchfiles.Change.added and os.path.isdir(path)))
 
     def _classify(self, changes: set[tuple[watchfiles.Change, str]]) -> list[str] | None:
         rules = IgnoreRules(self.root, self.excludes)
@@ -57,8 +59,8 @@ class Watcher:
             if name in RULE_FILES:
                 return None
             if language_for_path(name) is None:
-                if change == watchfiles.Change.deleted:
-                    return None  # a folder went away: its files did too
+                if change == watchfiles.Change.deleted or Path(path).is_dir():
+                    return None  # a folder came or went: reconcile what is on disk
                 continue
             if not rules.ignored(rel):
                 rels.add(rel)
