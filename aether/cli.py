@@ -24,9 +24,13 @@ class CliError(Exception):
     pass
 
 
+def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The flags that override `[inference]` settings (unset ones are None and ignored)."""
+    return {"inference": {k: getattr(args, k, None) for k in ("provider", "model", "endpoint")}}
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    inference = {k: getattr(args, k, None) for k in ("provider", "model", "endpoint")}
-    return load_settings(args.workspace, {"inference": inference})
+    return load_settings(args.workspace, _overrides(args))
 
 
 def _out(text: str) -> None:
@@ -243,8 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace) -> int:
     """stdio servers own the event loop and stdout; nothing here may print."""
-    overrides = {"inference": {k: getattr(args, k, None) for k in ("provider", "model",
-                                                                   "endpoint")}}
+    overrides = _overrides(args)
     if args.server == "watch":
         from aether.watch import run as run_watch
 

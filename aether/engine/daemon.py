@@ -311,8 +311,6 @@ class Daemon:
         the attempt carries on in the background (in the writer, wherever it runs)."""
         assert self.engine is not None
         engine = self.engine
-        before = {sid: (r.last_attempt_at if r else None)
-                  for sid in symbol_ids for r in [await engine.store.symbol(sid)]}
         if self.role == "writer":
             task = asyncio.create_task(engine.refresh(symbol_ids))
             self._background.add(task)
@@ -323,16 +321,12 @@ class Daemon:
                 await self._after_pass()
                 self._emit("status")
         else:
+            before = {r.id: r.last_attempt_at for r in await engine.store.symbols(symbol_ids)}
             await engine.store.add_work("refresh", symbol_ids)
             deadline = time.monotonic() + wait_s
             while time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
-                recs = [await engine.store.symbol(sid) for sid in symbol_ids]
-                if all(r is None or r.last_attempt_at != before[r.id] for r in recs):
+                recs = await engine.store.symbols(symbol_ids)
+                if all(r.last_attempt_at != before.get(r.id) for r in recs):
                     break
-        out = []
-        for sid in symbol_ids:
-            rec = await engine.store.symbol(sid)
-            if rec is not None:
-                out.append(rec)
-        return out
+        return await engine.store.symbols(symbol_ids)

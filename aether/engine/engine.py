@@ -91,12 +91,7 @@ class Engine:
 
     async def refresh(self, symbol_ids: list[str]) -> list[SymbolRecord]:
         await self._pipeline().run(symbol_ids)
-        out = []
-        for sid in symbol_ids:
-            rec = await self.store.symbol(sid)
-            if rec is not None:
-                out.append(rec)
-        return out
+        return await self.store.symbols(symbol_ids)
 
     # ------------------------------------------------------------------ reading
 

@@ -95,7 +95,8 @@ class Indexer:
         if paths is None:
             listed = await asyncio.to_thread(
                 lambda: list(iter_source_files(root, self.settings.index.exclude)))
-            gone = [p for p in known if p not in {f.rel_path for f in listed}]
+            on_disk = {f.rel_path for f in listed}
+            gone = [p for p in known if p not in on_disk]
         else:
             listed, gone = await asyncio.to_thread(self._stat_paths, list(paths))
         report.files_seen = len(listed)

@@ -7,8 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from aether.hashing import text_hash
-
 # Lists are bounded so a runaway model (or a huge class) cannot bloat the store or a hover.
 MAX_LIST_ITEMS = 24
 MAX_ITEM_CHARS = 200
@@ -64,9 +62,6 @@ class Sir(BaseModel):
         """Keys sorted, lists sorted, no whitespace: the form that is hashed and stored."""
         data = self.model_dump()
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-    def sir_hash(self) -> str:
-        return text_hash(self.canonical_json())
 
     @classmethod
     def from_json(cls, text: str) -> Sir:

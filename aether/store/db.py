@@ -282,6 +282,14 @@ class Store:
         found = await self._records(q.RECORD_BY_ID, (symbol_id,))
         return found[0] if found else None
 
+    async def symbols(self, symbol_ids: Sequence[str]) -> list[SymbolRecord]:
+        """Records for these ids, in the order asked; ids no longer in the store are left out."""
+        if not symbol_ids:
+            return []
+        found = {r.id: r for r in await self._records(q.records_by_ids(len(symbol_ids)),
+                                                      list(symbol_ids))}
+        return [found[i] for i in symbol_ids if i in found]
+
     async def symbols_by_qualified_name(self, qualified_name: str) -> list[SymbolRecord]:
         return await self._records(q.RECORDS_BY_QNAME, (qualified_name,))
 

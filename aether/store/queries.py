@@ -150,6 +150,10 @@ _RECORD = _COLUMNS + "FROM symbols s" + _JOINS
 RECORD_BY_ID = _RECORD + "WHERE s.id = ?"
 RECORDS_BY_QNAME = _RECORD + "WHERE s.qualified_name = ? ORDER BY s.file_path, s.start_line"
 RECORDS_BY_NAME = _RECORD + "WHERE s.name = ? ORDER BY s.file_path, s.start_line LIMIT ?"
+def records_by_ids(n: int) -> str:
+    return _RECORD + f"WHERE s.id IN ({','.join('?' * n)})"
+
+
 RECORDS_IN_FILE = _RECORD + "WHERE s.file_path = ? ORDER BY s.start_line"
 RECORD_AT_LINE = _RECORD + """
 WHERE s.file_path = ? AND s.start_line <= ? AND s.end_line >= ?
