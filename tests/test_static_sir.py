@@ -13,6 +13,7 @@ import pytest
 from aether.providers.base import Provider, SirRequest
 from aether.providers.static import StaticProvider, python_snippet
 from aether.sir.model import Sir
+from aether.sir.static import analyze_with_sirs
 from aether.sir.static_text import first_sentence, intent_from_name
 from aether.symbols.extract import analyze_source
 
@@ -194,9 +195,9 @@ func mustBuild(dir string) []byte {
 
 
 def sirs(path: str, language: str, source: bytes) -> dict[str, dict[str, Any]]:
-    analysis = analyze_source(path, language, source, static=True)
-    assert set(analysis.static_sirs) == {s.id for s in analysis.symbols}
-    by_name = {s.qualified_name: analysis.static_sirs[s.id] for s in analysis.symbols}
+    analysis, static = analyze_with_sirs(path, language, source)
+    assert set(static) == {s.id for s in analysis.symbols}
+    by_name = {s.qualified_name: static[s.id] for s in analysis.symbols}
     for data in by_name.values():
         Sir.model_validate(data)  # every one is a valid SIR as it stands
     return by_name
@@ -279,12 +280,11 @@ def test_static_sirs_are_plain_and_deterministic() -> None:
     # py-tree-sitter hands captures over in an order that changes from run to run; a big
     # real module makes that visible, and the SIRs (lists included) must not change with it
     source = Path(importlib._bootstrap.__file__).read_bytes()
-    runs = {json.dumps(analyze_source("b.py", "python", source, static=True).static_sirs)
-            for _ in range(6)}
+    runs = {json.dumps(analyze_with_sirs("b.py", "python", source)[1]) for _ in range(6)}
     assert len(runs) == 1
-    first = analyze_source("app/config.py", "python", PY, static=True)
+    first = analyze_with_sirs("app/config.py", "python", PY)
     assert pickle.loads(pickle.dumps(first)) == first  # crosses a process boundary
-    assert analyze_source("app/config.py", "python", PY).static_sirs == {}
+    assert analyze_source("app/config.py", "python", PY) == first[0]
 
 
 def test_python_syntax_error_lowers_confidence() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aether.hashing import content_hash
 from aether.sir.model import Sir
+from aether.sir.static import analyze_with_sirs
 from aether.store.records import FileRecord, PreparedSir
 from aether.symbols.extract import ParseTimeout, analyze_source
 from aether.symbols.model import FileAnalysis
@@ -54,8 +55,12 @@ def parse_file(root: str, src: SourceFile, max_bytes: int, timeout_s: float, sta
     except UnicodeDecodeError as exc:
         return _skip(src, f"not valid UTF-8 (byte {exc.start})", "invalid_utf8", digest)
     try:
-        analysis = analyze_source(src.rel_path, src.language, data, static=static,
-                                  timeout_s=timeout_s)
+        if static:
+            analysis, sirs = analyze_with_sirs(src.rel_path, src.language, data,
+                                               timeout_s=timeout_s)
+        else:
+            analysis, sirs = analyze_source(src.rel_path, src.language, data,
+                                            timeout_s=timeout_s), {}
     except ParseTimeout:
         return _skip(src, f"parse took longer than {timeout_s:g}s", "parse_timeout", digest)
     except Exception as exc:  # a grammar bug must cost one file, never the run
@@ -63,9 +68,7 @@ def parse_file(root: str, src: SourceFile, max_bytes: int, timeout_s: float, sta
     record.has_syntax_errors = analysis.has_syntax_errors
     record.imports = analysis.imports[:64]
     # Validate and canonicalise here, in the worker: the writer process only writes.
-    prepared = {sid: PreparedSir.of(Sir.model_validate(d))
-                for sid, d in analysis.static_sirs.items()}
-    analysis.static_sirs = {}
+    prepared = {sid: PreparedSir.of(Sir.model_validate(d)) for sid, d in sirs.items()}
     return ParseOutcome(record, analysis, static_sirs=prepared)
 
 

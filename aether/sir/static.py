@@ -14,7 +14,8 @@ from aether.sir.static_facts import Facts, FileFacts, collect_facts
 from aether.sir.static_rules import MODULE_STATE
 from aether.sir.static_shape import Shape, parameter_names, symbol_shape
 from aether.symbols.definitions import Definition
-from aether.symbols.extract import ParsedSource
+from aether.symbols.extract import ParsedSource, file_analysis, parse_source
+from aether.symbols.model import FileAnalysis
 
 MAX_CALL_DEPS = 16
 MAX_IMPORT_DEPS = 8
@@ -122,3 +123,11 @@ def static_sirs(parsed: ParsedSource) -> dict[str, dict[str, Any]]:
             "confidence": _confidence(shape),
         }
     return result
+
+
+def analyze_with_sirs(file_path: str, language: str, source: bytes, *,
+                      timeout_s: float = 5.0) -> tuple[FileAnalysis, dict[str, dict[str, Any]]]:
+    """One parse of one file: its symbols and imports, and the static SIR of every symbol
+    (symbol id -> plain SIR dict), from a single query walk."""
+    parsed = parse_source(file_path, language, source, static=True, timeout_s=timeout_s)
+    return file_analysis(parsed), static_sirs(parsed)

@@ -69,23 +69,22 @@ def parse_source(file_path: str, language: str, source: bytes, *, static: bool =
     return ParsedSource(file_path, language, source, tree, definitions, imports, captures)
 
 
-def analyze_source(file_path: str, language: str, source: bytes, *, static: bool = False,
-                   timeout_s: float = 5.0) -> FileAnalysis:
-    """Symbols (document order), imports and syntax-error flag of one file; with `static`,
-    also the static SIR of every symbol (symbol id -> plain SIR dict)."""
-    parsed = parse_source(file_path, language, source, static=static, timeout_s=timeout_s)
-    analysis = FileAnalysis(
-        file_path=file_path,
-        language=language,
+def file_analysis(parsed: ParsedSource) -> FileAnalysis:
+    """The plain, picklable summary of a parse: symbols (document order), imports, and
+    whether the tree has syntax errors."""
+    return FileAnalysis(
+        file_path=parsed.file_path,
+        language=parsed.language,
         symbols=[d.symbol for d in parsed.definitions],
         imports=parsed.imports.modules,
         has_syntax_errors=parsed.tree.root_node.has_error,
     )
-    if static:
-        from aether.sir.static import static_sirs  # the SIR layer sits above symbols
 
-        analysis.static_sirs = static_sirs(parsed)
-    return analysis
+
+def analyze_source(file_path: str, language: str, source: bytes, *,
+                   timeout_s: float = 5.0) -> FileAnalysis:
+    """Symbols (document order), imports and syntax-error flag of one file."""
+    return file_analysis(parse_source(file_path, language, source, timeout_s=timeout_s))
 
 
 def innermost_symbol(symbols: Sequence[Symbol], line: int, column: int | None = None

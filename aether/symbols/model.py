@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
 
 # Kinds a symbol can have. Languages map their constructs onto these.
 KINDS = ("function", "method", "class", "struct", "enum", "trait", "interface", "type_alias")
@@ -44,5 +43,3 @@ class FileAnalysis:
     symbols: list[Symbol]
     imports: list[str] = field(default_factory=list)  # module names/paths imported by the file
     has_syntax_errors: bool = False
-    # symbol id -> SIR dict from the static analyser; filled only when asked for
-    static_sirs: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -1,19 +1,13 @@
-"""What every surface shows: JSON envelopes (CLI, MCP), hover Markdown (LSP), stale banners.
-
-One module so the CLI, the MCP server and the LSP server can never disagree.
-SIR text is untrusted (model output over repository text): it is escaped before it goes
-into Markdown, so it cannot inject links, images, HTML or command URIs.
-"""
+"""The JSON envelopes every surface returns (CLI `--json`, MCP tools): pydantic views over
+store records. Fields are only ever added; `schema_version` is in every envelope."""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from aether.store.records import SymbolRecord, parse_time
+from aether.store.records import SymbolRecord
 
 SCHEMA_VERSION = 1
 
@@ -90,26 +84,6 @@ class StatusView(BaseModel):
         default=None, description="The process that indexes this workspace: pid, since, command")
 
 
-# ---------------------------------------------------------------------------- time
-
-
-def relative_time(stamp: str | None, now: datetime | None = None) -> str:
-    if not stamp:
-        return "never"
-    try:
-        then = parse_time(stamp)
-    except ValueError:
-        return stamp
-    seconds = ((now or datetime.now(UTC)) - then).total_seconds()
-    if seconds < 0:
-        return "just now"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = int(seconds // size)
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
-    return "just now" if seconds < 10 else f"{int(seconds)} seconds ago"
-
-
 # ---------------------------------------------------------------------------- views
 
 
@@ -148,74 +122,6 @@ def search_match(record: SymbolRecord) -> SearchMatch:
         end_line=record.end_line, sir_status=record.sir_status,
         summary=sir.get("intent") if sir else None,
     )
-
-
-# ---------------------------------------------------------------------------- markdown
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>!|~#{}])")
-_SCHEMES = re.compile(r"\b(command|javascript|vscode|vscode-insiders|data|file)(:)", re.I)
-
-
-def escape_md(text: str) -> str:
-    """Make untrusted text inert Markdown: no links, images, HTML, code spans or URIs."""
-    flat = " ".join(str(text).split())
-    flat = _MD_SPECIAL.sub(r"\\\1", flat)
-    return _SCHEMES.sub(r"\1\\\2", flat)
-
-
-def _fence(code: str, language: str) -> str:
-    longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}{language}\n{code}\n{ticks}"
-
-
-def stale_banner(record: SymbolRecord, *, buffer_differs: bool = False, unsaved: bool = False,
-                 now: datetime | None = None) -> str | None:
-    """First line of a hover whenever the symbol is not fresh; None when it is.
-    `unsaved`: the symbol exists only in the editor's buffer, not yet on disk."""
-    when = relative_time(record.last_attempt_at, now)
-    err = escape_md(record.last_error or "")
-    if unsaved:
-        return "⚠ AETHER: no summary yet — save the file to summarise this symbol"
-    if record.sir_json is None:
-        if record.last_error:
-            return f"⚠ AETHER: no summary yet — the last attempt ({when}) failed: {err}"
-        return "⚠ AETHER: no summary yet — it is queued"
-    if record.sir_status == "stale" and record.last_error:
-        return f"⚠ AETHER: this summary is stale — the last attempt ({when}) failed: {err}"
-    if buffer_differs or record.is_outdated:
-        return ("⚠ AETHER: this summary describes an earlier version of this code — "
-                "it will be refreshed when the file is saved")
-    return None
-
-
-_SECTIONS = (
-    ("inputs", "Inputs"), ("outputs", "Outputs"), ("side_effects", "Side effects"),
-    ("dependencies", "Dependencies"), ("error_modes", "Error modes"),
-)
-
-
-def hover_markdown(record: SymbolRecord, *, buffer_differs: bool = False,
-                   unsaved: bool = False, now: datetime | None = None) -> str:
-    parts: list[str] = []
-    banner = stale_banner(record, buffer_differs=buffer_differs, unsaved=unsaved, now=now)
-    if banner:
-        parts.append(banner)
-    parts.append(f"**{escape_md(record.qualified_name)}** · {record.kind}")
-    parts.append(_fence(record.signature, record.language))
-    sir = record.sir_dict
-    if sir:
-        parts.append(f"**Intent:** {escape_md(sir.get('intent', ''))}")
-        for key, title in _SECTIONS:
-            items = sir.get(key) or []
-            if items:
-                parts.append(f"**{title}**\n" + "\n".join(f"- {escape_md(i)}" for i in items))
-        age = relative_time(record.sir_created_at, now)
-        source = record.provider or "?"
-        if record.model:
-            source += f"/{escape_md(record.model)}"
-        parts.append(f"_confidence {sir.get('confidence', 0):.2f} · {source} · {age}_")
-    return "\n\n".join(parts)
 
 
 # ---------------------------------------------------------------------------- MCP envelopes

@@ -1,26 +1,10 @@
-"""`aether lsp`: the language server editors start over stdio. A thin adapter over the daemon
-(engine + background indexing) and `aether.present` (the hover Markdown).
-
-Contract with the editor extensions (VS Code, Neovim):
-- `textDocument/hover`: the SIR of the innermost symbol at the position, parsed from the
-  buffer as the editor has it; the first line is a banner when the summary is stale, describes
-  an earlier version of the code, or does not exist yet. Never waits on indexing or inference.
-- `workspace/symbol`: the ranked search of `aether search`.
-- `workspace/executeCommand`: `aether.indexWorkspace`, `aether.refreshSymbol`
-  (`[{"uri", "position": {"line", "character"}}]` -> `{"sir_status", "last_error", ...}`),
-  `aether.status` (the `aether/status` body plus `workspace`, `db_path`).
-- notifications: `$/progress` while indexing (server-initiated work-done progress),
-  `window/showMessage` once when the provider's circuit opens and once when it recovers,
-  `aether/status` (fields of `DaemonStatus`, at least `state, files_done, files_total,
-  symbol_count, sir_count, stale_count, pending_count, circuit, message`) on state changes
-  and throttled progress.
-"""
+"""The language server: lifecycle, notifications, document sync, and the table of features
+(each one a line that calls its module: hover, symbols, commands)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import os
 import signal
@@ -32,7 +16,6 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
 from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 
@@ -40,114 +23,24 @@ from aether import __version__
 from aether.config import ConfigError, Settings, load_settings
 from aether.engine.daemon import Daemon, DaemonEvent, DaemonStatus
 from aether.logs import setup_logging
-from aether.lsp_buffers import Buffers
-from aether.lsp_io import AetherProtocol, StdinReader, claim_stdout, show
-from aether.present import hover_markdown
+from aether.lsp import commands, hover, symbols
+from aether.lsp.buffers import Buffers
+from aether.lsp.commands import CMD_INDEX, CMD_REFRESH, CMD_STATUS, status_body
+from aether.lsp.io import AetherProtocol, StdinReader, claim_stdout, show
+from aether.lsp.progress import IndexProgress
 from aether.store.db import StoreError
-from aether.store.records import SymbolRecord
-from aether.symbols.model import Symbol
 
 log = logging.getLogger("aether.lsp")
 
 STATUS_NOTIFICATION = "aether/status"
-CMD_INDEX = "aether.indexWorkspace"
-CMD_REFRESH = "aether.refreshSymbol"
-CMD_STATUS = "aether.status"
-REFRESH_WAIT_S = 15.0  # aether.refreshSymbol answers within this, attempt finished or not
 READY_WAIT_S = 10.0  # a request arriving while the store opens waits at most this
-WORKSPACE_SYMBOL_LIMIT = 100
 CHANGE_DEBOUNCE_S = 0.25  # re-parse an edited buffer once typing pauses this long
-
-_KINDS = {
-    "function": types.SymbolKind.Function, "method": types.SymbolKind.Method,
-    "class": types.SymbolKind.Class, "struct": types.SymbolKind.Struct,
-    "enum": types.SymbolKind.Enum, "trait": types.SymbolKind.Interface,
-    "interface": types.SymbolKind.Interface, "type_alias": types.SymbolKind.TypeParameter,
-}
-
-
-def status_body(status: DaemonStatus) -> dict[str, Any]:
-    """The `aether/status` notification body (every DaemonStatus field)."""
-    return status.to_dict()
 
 
 def _uri_path(uri: str | None) -> Path | None:
     if not uri or not uri.startswith("file:"):
         return None
     return Path(unquote(urlparse(uri).path))
-
-
-def _unsaved_record(symbol: Symbol) -> SymbolRecord:
-    """A symbol that exists only in the buffer: shown as 'no summary yet'."""
-    return SymbolRecord(
-        id=symbol.id, language=symbol.language, file_path=symbol.file_path, kind=symbol.kind,
-        name=symbol.name, qualified_name=symbol.qualified_name, signature=symbol.signature,
-        start_line=symbol.start_line, start_col=symbol.start_col, end_line=symbol.end_line,
-        end_col=symbol.end_col, start_byte=symbol.start_byte, end_byte=symbol.end_byte,
-        content_hash=symbol.content_hash, sir_status="pending", last_error=None,
-        last_attempt_at=None, attempts=0, updated_at=None)
-
-
-class IndexProgress:
-    """Server-initiated work-done progress that follows the daemon's state: begins when a
-    pass starts, reports (throttled by the daemon), ends when it is idle again. One task
-    works from the latest status only, so a slow `create` round trip cannot reorder it."""
-
-    def __init__(self, server: AetherServer) -> None:
-        self.server = server
-        self._latest: DaemonStatus | None = None
-        self._wake = asyncio.Event()
-        self._token: str | None = None
-        self._last: tuple[str, int] | None = None
-        self._ids = itertools.count(1)
-
-    def update(self, status: DaemonStatus) -> None:
-        self._latest = status
-        self._wake.set()
-
-    @staticmethod
-    def _describe(s: DaemonStatus) -> tuple[str, int]:
-        if s.sirs_total:
-            return (f"{s.sirs_done}/{s.sirs_total} summaries",
-                    50 + int(50 * s.sirs_done / max(1, s.sirs_total)))
-        if s.files_total:
-            return f"{s.files_done}/{s.files_total} files", int(50 * s.files_done / s.files_total)
-        return "scanning", 0
-
-    async def run(self) -> None:
-        progress = self.server.work_done_progress
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            s = self._latest
-            if s is None or self.server.closing:
-                continue
-            busy = s.state == "indexing" and self.server.supports_progress
-            if busy and self._token is None:
-                token = f"aether-index-{os.getpid()}-{next(self._ids)}"
-                try:
-                    await asyncio.wait_for(progress.create_async(token), 30)
-                except Exception as exc:  # the client refused or never answered
-                    log.info("work-done progress unavailable: %s", exc)
-                    continue
-                self._token = token
-                message, pct = self._describe(self._latest or s)
-                self._last = (message, pct)
-                progress.begin(token, types.WorkDoneProgressBegin(
-                    title="AETHER indexing", message=message, percentage=pct,
-                    cancellable=False))
-                self._wake.set()  # re-check: the pass may have ended meanwhile
-            elif busy and self._token is not None:
-                described = self._describe(s)
-                if described != self._last:
-                    self._last = described
-                    progress.report(self._token, types.WorkDoneProgressReport(
-                        message=described[0], percentage=described[1]))
-            elif self._token is not None:
-                done = (f"{s.symbol_count} symbols, {s.sir_count} summaries"
-                        + (f", {s.stale_count} stale" if s.stale_count else ""))
-                progress.end(self._token, types.WorkDoneProgressEnd(message=done))
-                self._token, self._last = None, None
 
 
 class AetherServer(LanguageServer):
@@ -307,91 +200,12 @@ class AetherServer(LanguageServer):
 
     # ------------------------------------------------------------------ requests
 
-    async def _live(self) -> Daemon | None:
+    async def live(self) -> Daemon | None:
         if not self.ready.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.ready.wait(), READY_WAIT_S)
         daemon = self.daemon
         return daemon if daemon is not None and daemon.engine is not None else None
-
-    async def hover(self, params: types.HoverParams) -> types.Hover | None:
-        try:
-            return await self._hover(params.text_document.uri, params.position)
-        except Exception:  # a hover is never an error for the user
-            log.exception("hover failed at %s:%s", params.text_document.uri,
-                          params.position.line)
-            return None
-
-    async def _hover(self, uri: str, position: types.Position) -> types.Hover | None:
-        daemon = await self._live()
-        if daemon is None or daemon.engine is None or self.buffers is None:
-            return None
-        snap = await self.buffers.snapshot(self.workspace.get_text_document(uri))
-        if snap is None:
-            return None
-        codec = self.workspace.position_codec
-        symbol = snap.symbol_at(position, codec)
-        if symbol is None:
-            return None
-        record = await daemon.engine.store.symbol(symbol.id)
-        if record is None:
-            markdown = hover_markdown(_unsaved_record(symbol), unsaved=True)
-        else:
-            differs = record.source_hash is not None and record.source_hash != symbol.content_hash
-            markdown = hover_markdown(record, buffer_differs=differs)
-        return types.Hover(
-            contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown),
-            range=snap.lsp_range(symbol, codec))
-
-    async def workspace_symbols(self, query: str) -> list[types.SymbolInformation]:
-        daemon = await self._live()
-        if daemon is None or daemon.engine is None or not query.strip():
-            return []
-        outcome = await daemon.engine.search(query, WORKSPACE_SYMBOL_LIMIT)
-        root = daemon.engine.settings.workspace
-        out = []
-        for r in outcome.records:
-            start = types.Position(line=max(0, r.start_line - 1), character=max(0, r.start_col - 1))
-            end = types.Position(line=max(0, r.end_line - 1), character=max(0, r.end_col))
-            parent = r.qualified_name.rpartition(".")[0]
-            out.append(types.SymbolInformation(
-                name=r.name, kind=_KINDS.get(r.kind, types.SymbolKind.Variable),
-                location=types.Location(uri=(root / r.file_path).as_uri(),
-                                        range=types.Range(start=start, end=end)),
-                container_name=parent or r.file_path))
-        return out
-
-    async def refresh_symbol(self, args: list[Any]) -> dict[str, Any]:
-        uri, position = _refresh_args(args)
-        daemon = await self._live()
-        if daemon is None or daemon.engine is None or self.buffers is None:
-            raise JsonRpcInvalidParams(self.startup_error or "AETHER is not running")
-        snap = await self.buffers.snapshot(self.workspace.get_text_document(uri))
-        if snap is None:
-            raise JsonRpcInvalidParams(f"AETHER does not index {uri}")
-        symbol = snap.symbol_at(position, self.workspace.position_codec)
-        if symbol is None:
-            raise JsonRpcInvalidParams("no symbol at this position")
-        if await daemon.engine.store.symbol(symbol.id) is None:
-            raise JsonRpcInvalidParams(
-                f"{symbol.qualified_name} is not indexed yet: save the file first")
-        found = await daemon.refresh([symbol.id], wait_s=REFRESH_WAIT_S)
-        if not found:
-            raise JsonRpcInvalidParams(f"{symbol.qualified_name} was removed meanwhile")
-        rec = found[0]
-        return {"symbol_id": rec.id, "qualified_name": rec.qualified_name,
-                "sir_status": rec.sir_status, "stale_reason": rec.stale_reason,
-                "last_error": rec.last_error, "last_attempt_at": rec.last_attempt_at}
-
-    async def status(self) -> dict[str, Any]:
-        await self._live()
-        daemon = self.daemon
-        status = daemon.status if daemon is not None else DaemonStatus(
-            state="error", message=self.startup_error)
-        body = status_body(status)
-        body["workspace"] = str(self.settings.workspace) if self.settings else None
-        body["db_path"] = str(self.settings.db_path) if self.settings else None
-        return body
 
     # ------------------------------------------------------------------ documents
 
@@ -433,23 +247,6 @@ class AetherServer(LanguageServer):
             self.buffers.forget(uri)
 
 
-def _refresh_args(args: list[Any]) -> tuple[str, types.Position]:
-    """`[{"uri": str, "position": {"line": int, "character": int}}]`, strictly."""
-    try:
-        (arg,) = args
-        uri = arg["uri"]
-        line, character = arg["position"]["line"], arg["position"]["character"]
-        if not isinstance(uri, str) or not all(
-                isinstance(v, int) and not isinstance(v, bool) and v >= 0
-                for v in (line, character)):
-            raise TypeError
-    except (TypeError, KeyError, ValueError):
-        raise JsonRpcInvalidParams(
-            f'{CMD_REFRESH} takes [{{"uri": str, "position": {{"line": int, '
-            f'"character": int}}}}]') from None
-    return uri, types.Position(line=line, character=character)
-
-
 def build_server(workspace: str | None, overrides: dict[str, Any], *,
                  verbose: bool = False) -> AetherServer:
     server = AetherServer(workspace, overrides, verbose=verbose)
@@ -470,12 +267,12 @@ def build_server(workspace: str | None, overrides: dict[str, Any], *,
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def _hover(ls: AetherServer, params: types.HoverParams) -> types.Hover | None:
-        return await ls.hover(params)
+        return await hover.hover(ls, params)
 
     @server.feature(types.WORKSPACE_SYMBOL)
     async def _symbols(ls: AetherServer,
                        params: types.WorkspaceSymbolParams) -> list[types.SymbolInformation]:
-        return await ls.workspace_symbols(params.query)
+        return await symbols.workspace_symbols(ls, params.query)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def _did_open(ls: AetherServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -495,18 +292,15 @@ def build_server(workspace: str | None, overrides: dict[str, Any], *,
 
     @server.command(CMD_INDEX)
     def _index(ls: AetherServer, *args: Any) -> dict[str, Any]:
-        if ls.daemon is None:
-            raise JsonRpcInvalidParams(ls.startup_error or "AETHER is not running")
-        ls.daemon.request_index()
-        return {"queued": True}
+        return commands.index_workspace(ls)
 
     @server.command(CMD_REFRESH)
     async def _refresh(ls: AetherServer, *args: Any) -> dict[str, Any]:
-        return await ls.refresh_symbol(list(args))
+        return await commands.refresh_symbol(ls, list(args))
 
     @server.command(CMD_STATUS)
     async def _status(ls: AetherServer, *args: Any) -> dict[str, Any]:
-        return await ls.status()
+        return await commands.status(ls)
 
     return server
 

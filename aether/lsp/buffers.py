@@ -171,7 +171,7 @@ class Buffers:
         try:
             # a thread: a big file must not stall other requests on the loop
             analysis = await asyncio.to_thread(
-                analyze_source, target.rel_path, target.language, data, static=False,
+                analyze_source, target.rel_path, target.language, data,
                 timeout_s=self.settings.index.parse_timeout_s)
         except Exception as exc:  # an unparsable buffer gives no hover, never an error
             log.info("cannot parse %s: %s: %s", target.rel_path, type(exc).__name__, exc)

@@ -1,0 +1,64 @@
+"""What every CLI command shares: settings from flags, output, and running against an engine."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aether.config import Settings, load_settings
+from aether.engine.engine import Engine
+from aether.logs import setup_logging
+
+PROVIDERS = ["static", "openai", "gemini", "anthropic"]
+
+
+class CliError(Exception):
+    """A one-line error for the user; `main` prints it and exits 2."""
+
+
+def overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The flags that override `[inference]` settings (unset ones are None and ignored)."""
+    return {"inference": {k: getattr(args, k, None) for k in ("provider", "model", "endpoint")}}
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    return load_settings(args.workspace, overrides(args))
+
+
+def out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def dump(model: Any) -> None:
+    out(json.dumps(model.model_dump(mode="json") if hasattr(model, "model_dump") else model,
+                   indent=2, ensure_ascii=False))
+
+
+def add_provider_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--provider", choices=PROVIDERS)
+    p.add_argument("--model")
+    p.add_argument("--endpoint")
+
+
+Command = Callable[[argparse.Namespace, Engine], Coroutine[Any, Any, int]]
+
+
+async def run_with_engine(args: argparse.Namespace, command: Command) -> int:
+    settings = settings_of(args)
+    key = settings.inference.api_key()
+    setup_logging(settings.log_dir, level=logging.WARNING if not args.verbose else logging.INFO,
+                  secrets=[key] if key else [])
+    engine = await Engine.open(settings)
+    try:
+        return await command(args, engine)
+    finally:
+        await engine.close()
+
+
+def run_command(args: argparse.Namespace) -> int:
+    return asyncio.run(run_with_engine(args, args.func))

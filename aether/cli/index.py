@@ -1,0 +1,77 @@
+"""`aether index`: one pass over the workspace, with a progress bar on a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from aether.cli.common import CliError, add_provider_flags, out
+from aether.engine.engine import Engine, IndexSummary
+from aether.engine.writer_lock import WriterLock, current_writer
+
+
+async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
+    lock = WriterLock(engine.settings.data_dir)
+    if not lock.try_acquire("aether index"):
+        writer = current_writer(engine.settings.data_dir) or {}
+        raise CliError(
+            f"another aether process (pid {writer.get('pid', '?')}, "
+            f"{writer.get('command', 'aether')}) is indexing this workspace and keeps it "
+            "current; `aether status` shows its progress")
+    try:
+        if sys.stdout.isatty() and not args.json:
+            summary = await index_with_bar(engine)
+        else:
+            summary = await engine.index()
+    finally:
+        lock.release()
+    counts = await engine.store.counts()
+    r, s = summary.index, summary.sirs
+    if args.json:
+        out(json.dumps({
+            "files_seen": r.files_seen, "files_parsed": r.files_parsed,
+            "files_unchanged": r.files_unchanged, "files_skipped": r.files_skipped,
+            "files_deleted": r.files_deleted, "skip_reasons": r.skip_reasons,
+            "symbol_count": counts.symbol_count, "symbols_changed": r.symbols_changed,
+            "sir_attempted": s.attempted, "sir_ok": counts.ok_count,
+            "sir_stale": counts.stale_count, "sir_pending": counts.pending_count,
+            "seconds": round(r.seconds, 3),
+        }, indent=2))
+        return 0
+    skipped = f", {r.files_skipped} skipped" if r.files_skipped else ""
+    deleted = f", {r.files_deleted} deleted" if r.files_deleted else ""
+    out(f"Indexed {engine.settings.workspace}")
+    out(f"  files    {counts.file_count} ({r.files_parsed} parsed, "
+         f"{r.files_unchanged} unchanged{skipped}{deleted})")
+    out(f"  symbols  {counts.symbol_count} ({r.symbols_changed} new or changed)")
+    out(f"  SIRs     {counts.ok_count} ok / {counts.stale_count} stale / "
+         f"{counts.pending_count} pending  [{engine.provider.name}]")
+    out(f"  time     {r.seconds:.2f} s")
+    if counts.stale_count:
+        out("  some SIRs are stale: `aether status` says why")
+    return 0
+
+
+async def index_with_bar(engine: Engine) -> IndexSummary:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), transient=True) as bar:
+        files = bar.add_task("files", total=None)
+        sirs = bar.add_task("SIRs", total=None, visible=False)
+
+        def on_files(done: int, total: int) -> None:
+            bar.update(files, completed=done, total=total)
+
+        def on_sirs(done: int, total: int) -> None:
+            bar.update(sirs, completed=done, total=total, visible=total > 0)
+
+        return await engine.index(on_files, on_sirs)
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("index", parents=[common], help="index the workspace once and exit")
+    add_provider_flags(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_index)

@@ -1,0 +1,78 @@
+"""The `aether` command: the parser, and dispatch to one module per command group.
+
+A new command group is a module with `register(sub, common)` listed in `COMMAND_GROUPS`;
+the stdio servers (`lsp`, `mcp`) and `watch` own their event loop and are started apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from aether import __version__
+from aether.cli import index, query, status
+from aether.cli.common import CliError, add_provider_flags, overrides, run_command
+from aether.config import ConfigError
+from aether.store.db import StoreError
+from aether.workspace import PathOutsideWorkspace
+
+COMMAND_GROUPS = (index, query, status)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aether", description="A live structured summary (SIR) of every symbol.")
+    parser.add_argument("--version", action="version", version=f"aether {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--workspace", "-w", default=".", help="workspace root (default: .)")
+    common.add_argument("--verbose", "-v", action="store_true", help="log more to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in COMMAND_GROUPS:
+        group.register(sub, common)
+
+    p = sub.add_parser("watch", parents=[common],
+                       help="headless daemon: index, then keep the index current as files change")
+    add_provider_flags(p)
+    p.set_defaults(server="watch")
+
+    for name, text in (("lsp", "language server over stdio (editors)"),
+                       ("mcp", "MCP server over stdio (AI agents)")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--workspace", "-w", default=None,
+                       help="workspace root (lsp: default from the client's root; mcp: .)")
+        p.add_argument("--verbose", "-v", action="store_true", help="log more to stderr")
+        add_provider_flags(p)
+        # Language clients add --stdio on their own; stdio is the only transport anyway.
+        p.add_argument("--stdio", action="store_true", help=argparse.SUPPRESS)
+        p.set_defaults(server=name)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """stdio servers own the event loop and stdout; nothing here may print."""
+    flags = overrides(args)
+    if args.server == "watch":
+        from aether.watch import run as run_watch
+
+        return run_watch(args.workspace, flags, verbose=args.verbose)
+    if args.server == "lsp":
+        from aether.lsp.server import run as run_lsp
+
+        return run_lsp(args.workspace, flags, verbose=args.verbose)
+    from aether.mcp.server import run as run_mcp
+
+    return run_mcp(args.workspace or ".", flags, verbose=args.verbose)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if getattr(args, "server", None):
+            return _serve(args)
+        return run_command(args)
+    except (CliError, ConfigError, StoreError, PathOutsideWorkspace) as exc:
+        sys.stderr.write(f"aether: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("aether: interrupted\n")
+        return 130

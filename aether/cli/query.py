@@ -1,0 +1,69 @@
+"""`aether search` and `aether sir`: find symbols, read one."""
+
+from __future__ import annotations
+
+import argparse
+
+from aether.cli.common import CliError, dump, out
+from aether.engine.engine import AmbiguousTarget, Engine, UnknownTarget
+from aether.present import SearchView, search_match, sir_view
+
+
+async def cmd_search(args: argparse.Namespace, engine: Engine) -> int:
+    outcome = await engine.search(args.query, args.limit, args.mode)
+    view = SearchView(
+        query=outcome.query, limit=outcome.limit, mode_requested=outcome.mode_requested,
+        mode_used=outcome.mode_used, fallback_reason=outcome.fallback_reason,
+        result_count=len(outcome.records), matches=[search_match(r) for r in outcome.records],
+    )
+    if args.json:
+        dump(view)
+        return 0
+    if outcome.fallback_reason:
+        out(f"({outcome.fallback_reason})")
+    if not view.matches:
+        out(f"no symbols match {args.query!r}")
+    for m in view.matches:
+        flag = "" if m.sir_status == "ok" else f"  [{m.sir_status}]"
+        out(f"{m.file_path}:{m.start_line}  {m.kind} {m.qualified_name}{flag}")
+        if m.summary:
+            out(f"    {m.summary}")
+    return 0
+
+
+async def cmd_sir(args: argparse.Namespace, engine: Engine) -> int:
+    try:
+        record = await engine.resolve(args.target)
+    except (UnknownTarget, AmbiguousTarget) as exc:
+        raise CliError(str(exc)) from None
+    view = sir_view(record)
+    if args.json:
+        dump(view)
+        return 0
+    out(f"{view.kind} {view.qualified_name}  ({view.file_path}:{view.start_line}-{view.end_line})")
+    out(f"  {view.signature}")
+    out(f"  status: {view.sir_status}" + (f" ({view.stale_reason})" if view.stale_reason else ""))
+    if view.warning:
+        out(f"  ⚠ {view.warning}")
+    if view.sir:
+        out(f"  intent: {view.sir['intent']}")
+        for key in ("inputs", "outputs", "side_effects", "dependencies", "error_modes"):
+            if view.sir.get(key):
+                out(f"  {key.replace('_', ' ')}: " + "; ".join(view.sir[key]))
+        out(f"  confidence: {view.sir['confidence']:.2f}  by {view.provider}"
+             + (f"/{view.model}" if view.model else "") + f" at {view.updated_at}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("search", parents=[common], help="ranked search over symbols and SIRs")
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--mode", choices=["lexical", "semantic"], default="lexical")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("sir", parents=[common], help="one symbol's SIR and its status")
+    p.add_argument("target", help="symbol id, qualified name, or path:line")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sir)

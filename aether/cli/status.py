@@ -1,0 +1,38 @@
+"""`aether status`: counts, health, provider, writer."""
+
+from __future__ import annotations
+
+import argparse
+
+from aether.cli.common import dump, out
+from aether.engine.engine import Engine
+
+
+async def cmd_status(args: argparse.Namespace, engine: Engine) -> int:
+    view = await engine.status()
+    if args.json:
+        dump(view)
+        return 0
+    out(f"workspace  {view.workspace}")
+    out(f"database   {view.db_path}")
+    out(f"files      {view.file_count} indexed, {view.skipped_file_count} skipped")
+    out(f"symbols    {view.symbol_count}")
+    out(f"SIRs       {view.ok_count} ok / {view.stale_count} stale / {view.pending_count} pending"
+         f"  (provider {view.provider}{'/' + view.model if view.model else ''})")
+    out(f"indexed    {view.last_indexed_at or 'never'}")
+    out(f"health     {view.health.status}"
+         + (": " + "; ".join(view.health.reasons) if view.health.reasons else ""))
+    if view.writer:
+        out(f"writer     pid {view.writer['pid']} ({view.writer.get('command')}) "
+             f"since {view.writer.get('since')}")
+    if view.guard:
+        g = view.guard
+        out(f"guard      circuit {g.get('circuit_state')}, {g.get('requests', 0)} requests, "
+             f"{g.get('retries', 0)} retries, {g.get('throttled_waits', 0)} throttled waits")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("status", parents=[common], help="counts and health")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)

@@ -1,0 +1,28 @@
+"""`aether mcp`: the MCP server AI agents start over stdio. A thin adapter (the SDK's
+`MCPServer`) over the daemon (engine + background indexing) and `aether.present`.
+
+Contract (tool names and result fields are stable; fields are only ever added). Every result
+carries `schema_version`, is structured (each tool publishes an `outputSchema`) and comes as
+JSON text too. Paths are workspace-relative; one outside the workspace (`../`, absolute,
+through a symlink) is refused unread. Bad arguments, unknown or ambiguous symbols are tool
+errors (`isError`), never a crash.
+
+- `aether_status(wait_s=0)` -> LiveStatusView: the `status --json` fields (counts, provider,
+  model, guard counters, health, writer) plus `daemon` (state, role, files_done/total,
+  sirs_done/total, circuit, ...). With `wait_s` it waits (bounded) for indexing to go idle.
+- `aether_symbol_lookup(name?, path?, kind?, limit=20)` -> LookupView: exact qualified name,
+  then exact name, then substring; or every symbol of `path`.
+- `aether_search(query, limit=20, mode="lexical")` -> SearchView (as `search --json`).
+- `aether_get_sir(symbol_id | qualified_name | file+line)` -> SirView (SIR, sir_status,
+  last_error, last_attempt_at, provider, model, updated_at, warning when stale).
+- `aether_explain(file, line, column?)` -> ExplainView: the innermost symbol there, its
+  SirView, the symbols around it and the hover Markdown.
+- `aether_refresh(symbol_id | qualified_name | file+line | file, wait_s=15)` -> RefreshView:
+  new SIR attempts now; answers within `wait_s` whether they finished or not.
+
+Progress: a call that carries a progressToken gets `notifications/progress` about indexing
+while a pass runs, and about the attempts during `aether_refresh`.
+Lifecycle: stdout carries only protocol messages (logs: stderr and `.aether/logs/`); stdin
+EOF, SIGTERM or SIGINT stop the daemon (in-flight writes complete or roll back) and exit 0.
+"""
+

@@ -1,0 +1,137 @@
+"""The MCP server: the SDK's `MCPServer` with one module per group of tools registered on it,
+and the stdio loop that serves it until stdin EOF or a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import anyio
+from mcp.server import MCPServer
+from mcp.server.stdio import stdio_server
+
+from aether import __version__
+from aether.config import ConfigError, Settings, load_settings
+from aether.engine.daemon import Daemon
+from aether.logs import setup_logging
+from aether.mcp import refresh_tools, search_tools, status_tools, symbol_tools
+from aether.mcp.app import App
+from aether.mcp.stdio import ProtocolIn, ProtocolOut, claim_stdio
+
+log = logging.getLogger("aether.mcp")
+
+# Each module registers its tools; a new group of tools is a module added here.
+TOOL_GROUPS = (status_tools, symbol_tools, search_tools, refresh_tools)
+
+INSTRUCTIONS = """\
+AETHER keeps a structured summary (SIR: intent, inputs, outputs, side effects, dependencies,
+error modes, confidence) of every function, method and class in this repository.
+Find symbols with aether_search (ranked, words or names) or aether_symbol_lookup (exact names,
+or every symbol of a file); read one with aether_get_sir, or ask what is at a file position
+with aether_explain. A result whose sir_status is "stale" or "pending" carries a `warning`:
+quote it rather than trusting the summary blindly, and call aether_refresh to try again.
+aether_status says whether indexing is still running and whether the provider is healthy.
+All paths are relative to the workspace root."""
+
+
+def build_server(app: App) -> MCPServer[App]:
+    """The MCP server over `app` (whose daemon `serve` starts); its lifespan stops the
+    daemon when the connection ends."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: MCPServer[App]) -> AsyncIterator[App]:
+        try:
+            yield app
+        finally:
+            with anyio.CancelScope(shield=True):
+                await app.close()
+
+    server: MCPServer[App] = MCPServer(
+        "aether", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
+        log_level="WARNING")
+    for group in TOOL_GROUPS:
+        group.register(server, app)
+    return server
+
+
+def open_settings(workspace: str, overrides: dict[str, Any], *, verbose: bool) -> Settings:
+    """The workspace's settings, with logging to `.aether/logs/` set up."""
+    root = Path(workspace).expanduser().resolve()
+    if root == root.parent:
+        # Some hosts start servers with cwd "/": never index a whole file system.
+        raise ConfigError(f"the workspace is the file system root ({root}); "
+                          "pass --workspace with the project folder")
+    settings = load_settings(root, overrides)
+    key = settings.inference.api_key()
+    setup_logging(settings.log_dir, level=logging.INFO if verbose else logging.WARNING,
+                  secrets=[key] if key else [])
+    return settings
+
+
+async def serve(workspace: str, overrides: dict[str, Any], stdin: BinaryIO, stdout: BinaryIO,
+                *, verbose: bool = False) -> int:
+    """Start the daemon (indexing in the background), serve MCP until stdin EOF, SIGTERM or
+    SIGINT, then stop the daemon. A configuration or store problem does not end the process:
+    every tool answers with it, so the agent can tell the user."""
+    app = App()
+    daemon: Daemon | None = None
+    try:
+        settings = open_settings(workspace, overrides, verbose=verbose)
+        daemon = Daemon(settings, command="aether mcp")
+        await daemon.start()
+        app.daemon = daemon
+    except Exception as exc:  # every tool reports it; the process keeps serving
+        app.startup_error = f"AETHER cannot start: {exc}"
+        log.error("%s", app.startup_error, exc_info=not isinstance(exc, ConfigError))
+        if daemon is not None:
+            with contextlib.suppress(Exception):
+                await daemon.stop()
+    server = build_server(app)
+
+    async def run_server() -> None:
+        async with stdio_server(ProtocolIn(stdin), ProtocolOut(stdout)) as (read, write):  # type: ignore[arg-type]
+            # run_stdio_async() takes no streams; the SDK's own Client reaches the
+            # low-level server the same way.
+            lowlevel = server._lowlevel_server
+            await lowlevel.run(read, write, lowlevel.create_initialization_options())
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.create_task(run_server(), name="aether-mcp")
+    signalled = False
+
+    def on_signal() -> None:
+        nonlocal signalled
+        if not signalled:  # a second signal must not interrupt the clean stop
+            signalled = True
+            log.info("signal received; shutting down")
+            task.cancel()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, on_signal)
+    try:
+        await asyncio.wait({task})
+        if not task.cancelled() and task.exception() is not None:
+            log.error("MCP server failed", exc_info=task.exception())
+            return 1
+        return 0
+    finally:
+        await app.close()  # no-op when the lifespan already stopped it
+
+
+def run(workspace: str, overrides: dict[str, Any], *, verbose: bool = False) -> int:
+    """Serve MCP over stdio; stdout carries only the protocol."""
+    proto_in, proto_out = claim_stdio()
+    setup_logging(None, level=logging.INFO if verbose else logging.WARNING)
+    try:
+        return asyncio.run(serve(workspace, overrides, proto_in, proto_out, verbose=verbose))
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            proto_out.close()
