@@ -1,4 +1,12 @@
-"""Settings: defaults < .aether/config.toml < AETHER_* environment < command-line flags."""
+"""Settings: defaults < user config < trusted workspace config < AETHER_* environment < flags.
+
+A workspace's `.aether/config.toml` comes with the repository, so it is untrusted: the settings
+that decide where code and credentials go (any `provider`, `endpoint` or URL) are taken from
+it only once the user has trusted that exact file (`aether trust`, see `aether.trust`); the
+variable that holds an API key and the `[security]` section are never taken from it. Until
+then those keys are ignored with one clear notice, and everything else (ignores, limits,
+offline settings) applies.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +14,11 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from aether import trust
 
 ProviderName = Literal["static", "openai", "gemini", "anthropic"]
 
@@ -16,7 +27,11 @@ CONFIG_FILE = "config.toml"
 
 DEFAULT_CONFIG_TOML = """\
 # AETHER configuration. Every setting is optional; the values shown are the defaults.
-# Precedence: these defaults < this file < AETHER_* environment variables < command-line flags.
+# Precedence: defaults < your user config (~/.config/aether/config.toml) < this file <
+# AETHER_* environment variables < command-line flags.
+# This file may come with the repository, so it is not trusted: provider, endpoint and any URL
+# set here are ignored until you run `aether trust` (again after every change to the file).
+# api_key_env and [security] are read only from your user config, the environment or flags.
 
 [index]
 # Files larger than this are skipped (recorded in the errors table).
@@ -33,7 +48,8 @@ DEFAULT_CONFIG_TOML = """\
 # provider = "static"
 # model = ""
 # endpoint = ""            # e.g. "http://127.0.0.1:11434/v1" for Ollama
-# Name of the environment variable that holds the API key. Keys are never read from files.
+# Name of the environment variable that holds the API key (user config, environment or
+# flags only). Keys themselves are never read from files.
 # api_key_env = ""
 # max_concurrency = 2
 # requests_per_minute = 60
@@ -63,6 +79,12 @@ class ConfigError(Exception):
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SecuritySettings(_Section):
+    # Plain http to a host other than this machine sends code and keys in the clear; only the
+    # user's own configuration may allow it.
+    allow_insecure_http: bool = False
 
 
 class IndexSettings(_Section):
@@ -113,6 +135,15 @@ class Settings(_Section):
     workspace: Path
     index: IndexSettings = Field(default_factory=IndexSettings)
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    # Not settings: what loading found, for the surfaces to say (never read from a file).
+    untrusted_reason: str | None = Field(default=None, exclude=True)
+    notices: list[str] = Field(default_factory=list, exclude=True)
+
+    @property
+    def untrusted_config(self) -> bool:
+        """The workspace config asks for network settings the user has not trusted."""
+        return self.untrusted_reason is not None
 
     @property
     def data_dir(self) -> Path:
@@ -127,31 +158,56 @@ class Settings(_Section):
         return self.data_dir / "logs"
 
 
+def _sections() -> dict[str, type[_Section]]:
+    """The configurable sections: every field of Settings that is a section model."""
+    out: dict[str, type[_Section]] = {}
+    for name, field in Settings.model_fields.items():
+        kind = field.annotation
+        if isinstance(kind, type) and issubclass(kind, _Section):
+            out[name] = kind
+    return out
+
+
 # AETHER_<SECTION>_<KEY>, e.g. AETHER_INFERENCE_PROVIDER=openai, AETHER_INDEX_WORKERS=1
-_ENV_SECTIONS = {"INDEX": "index", "INFERENCE": "inference"}
-
-
 def _env_overrides() -> dict[str, dict[str, Any]]:
+    sections = {name.upper(): name for name in _sections()}
     out: dict[str, dict[str, Any]] = {}
     for key, value in os.environ.items():
         if not key.startswith("AETHER_"):
             continue
         rest = key[len("AETHER_") :]
         section, _, field = rest.partition("_")
-        if section in _ENV_SECTIONS and field:
+        if section in sections and field:
             name = field.lower()
             parsed: Any = value
             if name == "exclude":
                 parsed = [p for p in value.split(",") if p]
-            out.setdefault(_ENV_SECTIONS[section], {})[name] = parsed
+            out.setdefault(sections[section], {})[name] = parsed
     return out
+
+
+DATA_DIR_GITIGNORE = "# Created by aether: its index, logs and settings are never committed.\n*\n"
+
+
+def ensure_data_dir(path: Path) -> bool:
+    """Create the data folder with its own `.gitignore` (`*`), so the store, logs and config
+    are never committed by accident. True if it was created now."""
+    if path.is_dir():
+        return False
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        with (path / ".gitignore").open("x", encoding="utf-8") as fh:
+            fh.write(DATA_DIR_GITIGNORE)
+    except FileExistsError:
+        pass
+    return True
 
 
 def ensure_config_file(workspace: Path) -> Path:
     """Create `.aether/config.toml` with commented defaults if missing; never overwrite."""
     path = workspace / CONFIG_DIR / CONFIG_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_data_dir(path.parent)
         try:
             with path.open("x", encoding="utf-8") as fh:
                 fh.write(DEFAULT_CONFIG_TOML)
@@ -166,6 +222,84 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
     return f"{source}: {loc}: {first.get('msg', 'invalid value')}"
 
 
+# Keys that decide where data goes: taken from a workspace file only once it is trusted.
+def _is_network_key(key: str) -> bool:
+    return key in ("provider", "endpoint") or key.endswith(("_provider", "_endpoint", "_url"))
+
+
+# Keys a workspace file may never set, trusted or not: which variable holds a key, and the
+# security switches.
+def _is_user_only(section: str, key: str) -> bool:
+    return section == "security" or key == "api_key_env" or key.endswith("_key_env")
+
+
+def network_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """`section.key -> value` of the settings in a config file's data that decide where code
+    and keys are sent (what trusting the file would allow)."""
+    return {f"{section}.{key}": value for section, values in data.items()
+            if isinstance(values, dict) for key, value in values.items()
+            if _is_network_key(key)}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    unknown = sorted(k for k in data if k not in _sections())
+    if unknown:
+        raise ConfigError(f"{path}: unknown section or key: {', '.join(unknown)}")
+    for name, value in data.items():
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: [{name}] must be a table")
+    return data
+
+
+def _validated(root: Path, data: dict[str, Any], source: str) -> Settings:
+    try:
+        return Settings(workspace=root, **data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, source)) from None
+    except TypeError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _merge(base: dict[str, Any], layer: dict[str, Any]) -> None:
+    for section, values in layer.items():
+        clean = {k: v for k, v in values.items() if v is not None}
+        if clean:
+            base.setdefault(section, {}).update(clean)
+
+
+def is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _check_urls(settings: Settings, sources: str) -> None:
+    """Every endpoint/URL setting is a URL, and https unless it points at this machine."""
+    for section in _sections():
+        values = getattr(settings, section).model_dump()
+        for key, value in values.items():
+            if not isinstance(value, str) or not value or not (
+                    key.endswith(("endpoint", "_url"))):
+                continue
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(f"{section}.{key} = {value!r} is not a URL "
+                                  f"(expected http(s)://host[:port]/path; from {sources})")
+            if (parts.scheme == "http" and not is_loopback_url(value)
+                    and not settings.security.allow_insecure_http):
+                raise ConfigError(
+                    f"{section}.{key} = {value!r} would send code and keys over plain http to "
+                    "another machine; use https, or set allow_insecure_http = true under "
+                    f"[security] in your user config ({trust.user_config_path()})")
+
+
 def load_settings(
     workspace: Path | str,
     overrides: dict[str, dict[str, Any]] | None = None,
@@ -177,21 +311,50 @@ def load_settings(
     if not root.is_dir():
         raise ConfigError(f"no such workspace directory: {root}")
     root = root.resolve()
+    notices: list[str] = []
+    if create and not (root / CONFIG_DIR).is_dir():
+        notices.append(f"created {CONFIG_DIR}/ for the index, logs and settings "
+                       f"({CONFIG_DIR}/.gitignore keeps it out of git)")
     path = ensure_config_file(root) if create else root / CONFIG_DIR / CONFIG_FILE
+    user_path = trust.user_config_path()
+    user = _read_toml(user_path)
+    ws = _read_toml(path)
+    _validated(root, user, str(user_path))
+    _validated(root, ws, str(path))  # a typo is reported even in keys that are ignored
+
+    ignored: list[str] = []
+    gated: list[str] = []
+    kept: dict[str, dict[str, Any]] = {}
+    for section, values in ws.items():
+        for key, value in values.items():
+            name = f"{section}.{key}"
+            if _is_user_only(section, key):
+                ignored.append(name)
+            elif _is_network_key(key):
+                gated.append(name)
+            else:
+                kept.setdefault(section, {})[key] = value
+    if ignored:
+        notices.append(f"{path} sets {', '.join(ignored)}, which only your user config "
+                       f"({user_path}), the environment or flags may set: ignored")
+    untrusted_reason = None
+    if gated:
+        if trust.is_trusted(path):
+            for name in gated:
+                section, _, key = name.partition(".")
+                kept.setdefault(section, {})[key] = ws[section][key]
+        else:
+            untrusted_reason = (
+                f"{path} sets {', '.join(gated)}, which decide where code and keys are sent; "
+                "ignored until you trust this file with `aether trust`")
+            notices.append(untrusted_reason)
+
     data: dict[str, Any] = {}
-    if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    for layer in (_env_overrides(), overrides or {}):
-        for section, values in layer.items():
-            clean = {k: v for k, v in values.items() if v is not None}
-            if clean:
-                data.setdefault(section, {}).update(clean)
-    try:
-        return Settings(workspace=root, **data)
-    except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, str(path))) from None
-    except TypeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    for layer in (user, kept, _env_overrides(), overrides or {}):
+        _merge(data, layer)
+    settings = _validated(root, data, "settings (user config, workspace config, "
+                                      "AETHER_* environment, flags)")
+    _check_urls(settings, "user config, trusted workspace config, environment or flags")
+    settings.untrusted_reason = untrusted_reason
+    settings.notices = notices
+    return settings

@@ -37,6 +37,8 @@ async def _main(workspace: str, overrides: dict[str, Any], verbose: bool) -> int
     key = settings.inference.api_key()
     setup_logging(settings.log_dir, level=logging.INFO if verbose else logging.WARNING,
                   secrets=[key] if key else [])
+    for notice in settings.notices:
+        sys.stderr.write(f"aether: note: {notice}\n")
     daemon = Daemon(settings, command="aether watch")
     daemon.subscribe(_line)
     stop = asyncio.Event()

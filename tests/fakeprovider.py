@@ -20,6 +20,8 @@ It speaks three flavours, chosen by the request path: OpenAI-compatible
     garbage            200 whose content is not JSON
     badschema          200 whose content is JSON that fails the SIR schema
     401 403 400        auth / bad-request errors (401 echoes the key it was given)
+    echoupper          401 echoing the key upper-cased
+    echosplit          401 echoing the key in two halves, with Markdown and control characters
     TOKENxN            repeat, e.g. 500x3
 
 By hand: python -m tests.fakeprovider --port 0 --script ok,429:2,500x3,hang,reset,garbage
@@ -416,12 +418,19 @@ def _error(b: Behaviour, flavor: str,
     if b.kind == "busy":  # what Ollama says when its queue is full
         return 503, {}, {"error": "server busy, please try again. maximum pending requests "
                                   "exceeded"}
-    status = int(b.kind) if b.kind.isdigit() else 500
+    status = int(b.kind) if b.kind.isdigit() else 401 if b.kind.startswith("echo") else 500
     extra: dict[str, str] = {}
     retry = b.arg if b.arg is not None else 1.0
     message = f"fake {status}"
-    if status == 401:
-        message = f"Incorrect API key provided: {_presented_key(headers) or '(none)'}"
+    key = _presented_key(headers) or "(none)"
+    if b.kind == "echoupper":
+        message = f"Incorrect API key provided: {key.upper()}"
+    elif b.kind == "echosplit":
+        half = len(key) // 2
+        message = (f"**Bad key** [click](http://evil.example/) \x1b[31m{key[:half]}\x1b[0m"
+                   f"\n...\n{key[half:]}")
+    elif status == 401:
+        message = f"Incorrect API key provided: {key}"
     if status == 429 and flavor != "gemini":  # Gemini: only RetryInfo in the body
         if b.unit == "ms":
             extra["retry-after-ms"] = f"{retry:g}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from aether.providers.base import SirRequest
 from aether.providers.errors import ProviderError, TransientError
 from aether.sir.model import Sir
+from aether.trust import trust
 
 
 class ScriptedProvider:
@@ -34,6 +36,15 @@ class ScriptedProvider:
 
     def fail(self, message: str = "upstream timed out") -> None:
         self.fail_with = TransientError(message)
+
+
+def trusted_config(root: Path, section: str, settings: dict[str, object]) -> Path:
+    """Write the workspace's `.aether/config.toml` and trust it, as a user who chose that
+    provider would (`aether trust`): the test's own state folder records it."""
+    lines = [f"[{section}]"] + [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
+    path = write(root, ".aether/config.toml", "\n".join(lines) + "\n")
+    trust(path)
+    return path
 
 
 def write(root: Path, rel: str, text: str) -> Path:

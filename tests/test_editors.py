@@ -3,7 +3,6 @@ show in the normal hover, through both the 0.11+ config and the older setup() pa
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 
 from tests.editors.nvim_runner import find_nvim, nvim_version, run_hover
 from tests.fakeprovider import FakeProvider
-from tests.helpers import write
+from tests.helpers import trusted_config
 
 NVIM = find_nvim()
 VERSION = nvim_version(NVIM) if NVIM else None
@@ -37,8 +36,7 @@ def stale_workspace(workspace: Path) -> Iterator[Path]:
         settings = {"provider": "openai", "endpoint": fake.endpoint("openai"),
                     "model": "fake-1", "max_attempts": 1, "timeout_s": 5.0, "deadline_s": 5.0,
                     "breaker_threshold": 100, "requests_per_minute": 100000.0}
-        write(workspace, ".aether/config.toml", "[inference]\n" + "".join(
-            f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
+        trusted_config(workspace, "inference", settings)
         index = [sys.executable, "-m", "aether", "index", "--workspace", str(workspace)]
         subprocess.run(index, check=True, capture_output=True, timeout=120)
         path = workspace / "pkg/session.py"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakeprovider import FakeProvider
-from tests.helpers import write
+from tests.helpers import trusted_config, write
 
 API_KEY = "sk-test-4f9b2c7d1e8a3b6c5d0e9f1a2b3c4d5e"
 
@@ -28,19 +28,20 @@ def fake() -> Iterator[FakeProvider]:
 def configure(root: Path, fake: FakeProvider, **extra: object) -> None:
     settings = {
         "provider": "openai", "endpoint": fake.endpoint("openai"), "model": "fake-1",
-        "api_key_env": "AETHER_TEST_KEY", "timeout_s": 2.0, "deadline_s": 10.0,
+        "timeout_s": 2.0, "deadline_s": 10.0,
         "max_attempts": 3, "backoff_base_s": 0.01, "backoff_cap_s": 0.05,
         "breaker_threshold": 5, "breaker_cooldown_s": 60.0, "requests_per_minute": 6000,
         **extra,
     }
-    lines = ["[inference]"] + [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
-    write(root, ".aether/config.toml", "\n".join(lines) + "\n")
+    trusted_config(root, "inference", settings)
 
 
 def index(root: Path) -> dict[str, object]:
     res = subprocess.run([sys.executable, "-m", "aether", "index", "--workspace", str(root),
                           "--json"], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "AETHER_TEST_KEY": API_KEY})
+                         env={**os.environ, "AETHER_TEST_KEY": API_KEY,
+                              # the key variable is the user's choice: never a workspace file's
+                              "AETHER_INFERENCE_API_KEY_ENV": "AETHER_TEST_KEY"})
     assert res.returncode == 0, res.stderr
     assert API_KEY not in res.stdout + res.stderr
     return json.loads(res.stdout)  # type: ignore[no-any-return]

@@ -18,7 +18,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
 
 from tests.fakeprovider import FakeProvider
-from tests.helpers import write
+from tests.helpers import trusted_config, write
 
 REPO = Path(__file__).resolve().parent.parent
 STATUS_KEYS = {"state", "files_done", "files_total", "symbol_count", "sir_count",
@@ -422,20 +422,10 @@ def test_stdout_carries_only_protocol(workspace: Path) -> None:
 
 
 def _fake_config(root: Path, endpoint: str) -> None:
-    write(root, ".aether/config.toml", f"""
-        [inference]
-        provider = "openai"
-        endpoint = "{endpoint}"
-        model = "fake-model"
-        timeout_s = 2.0
-        deadline_s = 4.0
-        max_attempts = 2
-        backoff_base_s = 0.01
-        backoff_cap_s = 0.02
-        breaker_threshold = 2
-        breaker_cooldown_s = 0.3
-        retry_stale_s = 3600.0
-    """)
+    trusted_config(root, "inference", {
+        "provider": "openai", "endpoint": endpoint, "model": "fake-model", "timeout_s": 2.0,
+        "deadline_s": 4.0, "max_attempts": 2, "backoff_base_s": 0.01, "backoff_cap_s": 0.02,
+        "breaker_threshold": 2, "breaker_cooldown_s": 0.3, "retry_stale_s": 3600.0})
 
 
 async def test_stale_banner_after_provider_failure_then_recovery(workspace: Path) -> None:

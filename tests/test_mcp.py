@@ -20,7 +20,7 @@ from mcp.types import CallToolResult, TextContent
 
 from aether.store.db import Store
 from tests.fakeprovider import FakeProvider
-from tests.helpers import write
+from tests.helpers import trusted_config, write
 
 REPO = Path(__file__).resolve().parent.parent
 TOOLS = {"aether_status", "aether_symbol_lookup", "aether_search", "aether_get_sir",
@@ -32,7 +32,7 @@ EXIT_WAIT_S = 30  # bound on how long a clean exit may take (a hang fails, not a
 def server_params(root: Path) -> StdioServerParameters:
     return StdioServerParameters(
         command=sys.executable, args=["-m", "aether", "mcp", "--workspace", str(root)],
-        env={"PYTHONPATH": str(REPO)}, cwd=str(root))
+        env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=str(root))
 
 
 @contextlib.asynccontextmanager
@@ -54,8 +54,7 @@ def configure_openai(root: Path, fake: FakeProvider, **extra: Any) -> None:
         "backoff_cap_s": 0.05, "retry_stale_s": 3600.0, "breaker_threshold": 50,
         "requests_per_minute": 100_000.0, **extra,
     }
-    lines = ["[inference]"] + [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
-    write(root, ".aether/config.toml", "\n".join(lines) + "\n")
+    trusted_config(root, "inference", settings)
 
 
 async def call(session: ClientSession, name: str, args: dict[str, Any] | None = None,

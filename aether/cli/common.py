@@ -48,8 +48,15 @@ def add_provider_flags(p: argparse.ArgumentParser) -> None:
 Command = Callable[[argparse.Namespace, Engine], Coroutine[Any, Any, int]]
 
 
+def note(text: str) -> None:
+    """A one-line notice on stderr (stdout stays for results and JSON)."""
+    sys.stderr.write(f"aether: note: {text}\n")
+
+
 async def run_with_engine(args: argparse.Namespace, command: Command) -> int:
     settings = settings_of(args)
+    for notice in settings.notices:
+        note(notice)
     key = settings.inference.api_key()
     setup_logging(settings.log_dir, level=logging.WARNING if not args.verbose else logging.INFO,
                   secrets=[key] if key else [])

@@ -1,7 +1,9 @@
 """The `aether` command: the parser, and dispatch to one module per command group.
 
-A new command group is a module with `register(sub, common)` listed in `COMMAND_GROUPS`;
-the stdio servers (`lsp`, `mcp`) and `watch` own their event loop and are started apart.
+A new command group is a module with `register(sub, common)` listed in `COMMAND_GROUPS`; its
+commands set `func` (an async function given an open engine) or `plain` (a function given the
+arguments, for commands that need no store). The stdio servers (`lsp`, `mcp`) and `watch` own
+their event loop and are started apart.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ import argparse
 import sys
 
 from aether import __version__
-from aether.cli import index, query, status
+from aether.cli import index, query, status, trust
 from aether.cli.common import CliError, add_provider_flags, overrides, run_command
 from aether.config import ConfigError
 from aether.store.db import StoreError
 from aether.workspace import PathOutsideWorkspace
 
-COMMAND_GROUPS = (index, query, status)
+COMMAND_GROUPS = (index, query, status, trust)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "server", None):
             return _serve(args)
+        if getattr(args, "plain", None):  # commands that need no store
+            return int(args.plain(args))
         return run_command(args)
     except (CliError, ConfigError, StoreError, PathOutsideWorkspace) as exc:
         sys.stderr.write(f"aether: error: {exc}\n")

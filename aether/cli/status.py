@@ -22,6 +22,11 @@ async def cmd_status(args: argparse.Namespace, engine: Engine) -> int:
     out(f"indexed    {view.last_indexed_at or 'never'}")
     out(f"health     {view.health.status}"
          + (": " + "; ".join(view.health.reasons) if view.health.reasons else ""))
+    if view.untrusted_reason:
+        out(f"config     untrusted: {view.untrusted_reason}")
+    if view.redaction_count:
+        out(f"secrets    {view.redaction_count} credential(s) masked in "
+            f"{view.redacted_symbol_count} symbol(s) before storing or sending")
     if view.writer:
         out(f"writer     pid {view.writer['pid']} ({view.writer.get('command')}) "
              f"since {view.writer.get('since')}")

@@ -147,4 +147,8 @@ class Engine:
                                  watcher_ok=watcher_ok),
             guard=guard, recent_errors=recent,
             writer=current_writer(self.settings.data_dir),
+            untrusted_config=self.settings.untrusted_config,
+            untrusted_reason=self.settings.untrusted_reason,
+            redacted_symbol_count=counts.redacted_symbol_count,
+            redaction_count=counts.redaction_count,
         )

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aether.hashing import content_hash
 from aether.providers.base import Provider, SirRequest
 from aether.providers.errors import ProviderError
 from aether.providers.redact import scrub_secrets
+from aether.secrets import redact_secrets
 from aether.store.db import Store
 from aether.store.records import NewSir, PreparedSir, SymbolRecord, one_line
 
@@ -90,6 +91,7 @@ class SirPipeline:
                                                 f"cannot read {record.file_path}: {exc}",
                                                 path=record.file_path)
             return "stale"
+        request, redactions = self._outbound(request)
         try:
             sir = await self.provider.generate(request)
         except asyncio.CancelledError:
@@ -102,9 +104,24 @@ class SirPipeline:
             await self._fail(record, "internal", f"{type(exc).__name__}: {exc}")
             return "stale"
         await self.store.record_sir_success([NewSir(
-            symbol_id, PreparedSir.of(sir), request.content_hash, self.provider.name,
-            self.provider.model)])
+            symbol_id, PreparedSir.of(sir, redactions=redactions), request.content_hash,
+            self.provider.name, self.provider.model)])
         return "ok"
+
+    def _outbound(self, request: SirRequest) -> tuple[SirRequest, int]:
+        """The request as it may leave the machine: hard-coded credentials in the source and
+        context masked. The offline static provider reads the code as it is (its SIR is
+        masked before it is stored, like every SIR)."""
+        if self.provider.name == "static":
+            return request, 0
+        source, count = redact_secrets(request.source)
+        context = []
+        for line in request.context:
+            clean, n = redact_secrets(line)
+            context.append(clean)
+            count += n
+        signature, n = redact_secrets(request.signature)
+        return replace(request, source=source, context=context, signature=signature), count + n
 
     async def _fail(self, record: SymbolRecord, kind: str, message: str) -> None:
         text = one_line(scrub_secrets(message, self.secrets))

@@ -117,6 +117,9 @@ class AetherServer(LanguageServer):
             self.notify_status(DaemonStatus(state="error", message=self.startup_error))
             return
         self._spawn(self.index_progress.run())
+        if self.settings is not None and self.settings.untrusted_reason:
+            show(self.protocol, types.MessageType.Warning,
+                 f"AETHER: {self.settings.untrusted_reason}")
         if self.daemon is not None:
             self.notify_status(self.daemon.status)
             self.daemon.request_index()

@@ -70,6 +70,8 @@ def open_settings(workspace: str, overrides: dict[str, Any], *, verbose: bool) -
     key = settings.inference.api_key()
     setup_logging(settings.log_dir, level=logging.INFO if verbose else logging.WARNING,
                   secrets=[key] if key else [])
+    for notice in settings.notices:  # aether_status carries the trust notice to the agent
+        log.warning("%s", notice)
     return settings
 
 

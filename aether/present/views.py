@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from aether.store.records import SymbolRecord
+from aether.store.records import SymbolRecord, one_line
 
 SCHEMA_VERSION = 1
 
@@ -82,6 +82,14 @@ class StatusView(BaseModel):
     recent_errors: dict[str, int] = Field(default_factory=dict)
     writer: dict[str, Any] | None = Field(
         default=None, description="The process that indexes this workspace: pid, since, command")
+    untrusted_config: bool = Field(
+        default=False, description="The workspace's .aether/config.toml sets where code and keys "
+                                   "go (provider, endpoint) but is not trusted: those are ignored")
+    untrusted_reason: str | None = Field(default=None, description="Why, and how to trust it")
+    redacted_symbol_count: int = Field(
+        default=0, description="Symbols whose code held credentials that were masked")
+    redaction_count: int = Field(
+        default=0, description="Credentials masked before anything was stored or sent")
 
 
 # ---------------------------------------------------------------------------- views
@@ -94,7 +102,8 @@ def warning_for(record: SymbolRecord) -> str | None:
     if record.last_error:
         lead = ("This summary may be out of date" if record.sir_json
                 else "There is no summary for this symbol yet")
-        return f"{lead}: the last attempt at {record.last_attempt_at} failed: {record.last_error}"
+        return (f"{lead}: the last attempt at {record.last_attempt_at} failed: "
+                f"{one_line(record.last_error)}")
     if record.sir_status == "stale":
         return ("This summary describes an earlier version of this code; "
                 "a new one is queued.")
@@ -108,7 +117,8 @@ def sir_view(record: SymbolRecord) -> SirView:
         end_line=record.end_line, signature=record.signature, sir=record.sir_dict,
         sir_status=record.sir_status,  # type: ignore[arg-type]
         stale_reason=record.stale_reason,  # type: ignore[arg-type]
-        last_error=record.last_error, last_attempt_at=record.last_attempt_at,
+        last_error=one_line(record.last_error) if record.last_error else None,
+        last_attempt_at=record.last_attempt_at,
         sir_hash=record.sir_hash, provider=record.provider, model=record.model,
         updated_at=record.sir_created_at or record.updated_at, warning=warning_for(record),
     )

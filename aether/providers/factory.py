@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from aether.config import InferenceSettings
+from aether.config import InferenceSettings, is_loopback_url
 from aether.providers.base import Provider, SirRequest
 from aether.providers.errors import PermanentError
-from aether.providers.http import HttpProvider, is_loopback
+from aether.providers.http import HttpProvider
 from aether.sir.model import Sir
 
 
@@ -53,7 +53,7 @@ def make_provider(settings: InferenceSettings) -> Provider:
     cls = _provider_class(settings.provider)
     key = settings.api_key()
     endpoint = settings.endpoint or cls.default_endpoint
-    needs_key = cls.name != "openai" or not is_loopback(endpoint)
+    needs_key = cls.name != "openai" or not is_loopback_url(endpoint)
     if needs_key and not key:
         message = (f"{cls.name}: environment variable {settings.key_env()} is not set "
                    "(it must hold the API key)")

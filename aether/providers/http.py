@@ -9,7 +9,6 @@ import time
 from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -36,11 +35,6 @@ _MAX_RETRY_AFTER = 24 * 3600.0  # a server asking for more than a day is treated
 
 async def _direct(fn: Callable[[], Awaitable[T]]) -> T:
     return await fn()
-
-
-def is_loopback(endpoint: str) -> bool:
-    host = (urlsplit(endpoint).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def parse_retry_after(headers: httpx.Headers, body: Any = None,

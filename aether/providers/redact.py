@@ -1,7 +1,9 @@
 """Scrub secrets out of text before it is raised, logged or stored.
 
-Two layers: the exact secrets we know (the configured API key), and patterns that look like
-keys whatever their origin (a provider echoing a key back, a key pasted into an endpoint URL).
+Three layers: the secrets we know (the configured API key and every credential variable in
+the environment, in any case and in fragments, see `aether.secrets.scrub`), header and query
+forms of keys, and anything that looks like a key whatever its origin (a provider echoing a
+key back, a key pasted into an endpoint URL).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-MASK = "***"
+from aether.secrets import MASK, redact_secrets, scrub
 
 # Ordered: header-style patterns first so "Authorization: Bearer sk-..." masks as a whole.
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -25,13 +27,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def scrub_secrets(text: str, secrets: Sequence[str] = ()) -> str:
     """`text` with every known secret and every key-looking token replaced by `***`."""
-    out = str(text)
-    # Longest first, so a secret that contains another is masked whole.
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        out = out.replace(secret, MASK)
+    out = scrub(str(text), secrets)
     for pattern, replacement in _PATTERNS:
         out = pattern.sub(replacement, out)
-    return out
+    return redact_secrets(out)[0]
 
 
 def short_error(text: str, secrets: Sequence[str] = (), limit: int = 300) -> str:

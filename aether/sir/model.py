@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from aether.secrets import redact_secrets
+
 # Lists are bounded so a runaway model (or a huge class) cannot bloat the store or a hover.
 MAX_LIST_ITEMS = 24
 MAX_ITEM_CHARS = 200
@@ -57,6 +59,29 @@ class Sir(BaseModel):
             if text:
                 seen.setdefault(text, None)
         return sorted(seen)[:MAX_LIST_ITEMS]
+
+    def redacted(self) -> tuple[Sir, int]:
+        """This SIR with hard-coded credentials masked (a docstring or a returned literal
+        can carry one), and how many were; `self` when there were none."""
+        fields = ("intent", "inputs", "outputs", "side_effects", "dependencies", "error_modes")
+        if redact_secrets("\n".join([self.intent, *(i for f in fields[1:]
+                                                     for i in getattr(self, f))]))[1] == 0:
+            return self, 0
+        count = 0
+        changes: dict[str, Any] = {}
+        for name in fields:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                changes[name], n = redact_secrets(value)
+                count += n
+            else:
+                items = []
+                for item in value:
+                    clean, n = redact_secrets(item)
+                    items.append(clean)
+                    count += n
+                changes[name] = items
+        return self.model_validate({**self.model_dump(), **changes}), count
 
     def canonical_json(self) -> str:
         """Keys sorted, lists sorted, no whitespace: the form that is hashed and stored."""

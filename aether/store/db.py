@@ -220,6 +220,14 @@ class Store:
                  n.model, now) for n in sirs]
         await w.executemany(q.UPSERT_SIR, rows)
         await w.executemany(q.INSERT_HISTORY, rows)
+        found = [(n.symbol_id, n.sir.redactions, now) for n in sirs if n.sir.redactions]
+        if found:
+            await w.executemany(q.UPSERT_REDACTIONS, found)
+        async with w.execute(q.ANY_REDACTIONS) as cur:
+            row = await cur.fetchone()
+        if row and row[0]:  # a symbol whose code no longer holds a credential
+            await w.executemany(q.DELETE_REDACTIONS,
+                                [(n.symbol_id,) for n in sirs if not n.sir.redactions])
 
     async def record_sir_success(self, sirs: Sequence[NewSir]) -> None:
         """SIR, history, metadata and search text in ONE transaction.

@@ -119,6 +119,13 @@ HISTORY = (
     "ORDER BY created_at DESC"
 )
 
+UPSERT_REDACTIONS = """
+INSERT INTO redactions (symbol_id, count, updated_at) VALUES (?, ?, ?)
+ON CONFLICT(symbol_id) DO UPDATE SET count = excluded.count, updated_at = excluded.updated_at
+"""
+DELETE_REDACTIONS = "DELETE FROM redactions WHERE symbol_id = ?"
+ANY_REDACTIONS = "SELECT EXISTS (SELECT 1 FROM redactions)"
+
 INSERT_ERROR = """
 INSERT INTO errors (at, operation, error_type, message, path, symbol_id)
 VALUES (?, ?, ?, ?, ?, ?)
@@ -185,5 +192,7 @@ SELECT
   (SELECT COUNT(*) FROM sir_meta WHERE sir_status = 'ok'),
   (SELECT COUNT(*) FROM sir_meta WHERE sir_status = 'stale'),
   (SELECT COUNT(*) FROM sir_meta WHERE sir_status = 'pending'),
-  (SELECT COUNT(*) FROM errors)
+  (SELECT COUNT(*) FROM errors),
+  (SELECT COUNT(*) FROM redactions),
+  (SELECT COALESCE(SUM(count), 0) FROM redactions)
 """

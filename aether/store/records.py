@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,8 +22,15 @@ def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+# C0/C1 controls (ANSI escapes included) and bidi overrides: text from a provider or a file
+# must not be able to move a terminal's cursor or reorder what a reader sees.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def one_line(text: str, limit: int = 300) -> str:
-    flat = " ".join(str(text).split())
+    """Untrusted text as one line of plain text: control characters removed, whitespace
+    collapsed, at most `limit` characters."""
+    flat = " ".join(_CONTROL.sub("", str(text)).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -47,13 +55,17 @@ class PreparedSir:
     sir_json: str
     sir_hash: str
     search_text: str
+    redactions: int = 0  # credentials masked in this SIR and in the prompt that made it
 
     @classmethod
-    def of(cls, sir: Sir) -> PreparedSir:
+    def of(cls, sir: Sir, *, redactions: int = 0) -> PreparedSir:
+        """Canonical form of `sir` with any hard-coded credential masked first: nothing
+        stored or searchable ever holds one."""
+        sir, found = sir.redacted()
         canonical = sir.canonical_json()
         words = [sir.intent, *sir.inputs, *sir.outputs, *sir.side_effects, *sir.dependencies,
                  *sir.error_modes]
-        return cls(canonical, text_hash(canonical), " ".join(words))
+        return cls(canonical, text_hash(canonical), " ".join(words), redactions + found)
 
 
 @dataclass(slots=True)
@@ -135,3 +147,5 @@ class Counts:
     stale_count: int
     pending_count: int
     error_count: int
+    redacted_symbol_count: int = 0
+    redaction_count: int = 0

@@ -104,6 +104,15 @@ MIGRATIONS: list[str] = [
         requested_at TEXT NOT NULL
     );
     """,
+    # v3: how many hard-coded credentials were masked in each symbol's SIR and prompt, so
+    # `aether status` can say what was kept from leaving the machine.
+    """
+    CREATE TABLE redactions (
+        symbol_id TEXT PRIMARY KEY REFERENCES symbols(id) ON DELETE CASCADE,
+        count INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from aether.hashing import content_hash
+from aether.secrets import redact_secrets
 from aether.symbols.ids import symbol_id
 from aether.symbols.model import Symbol
 
@@ -161,7 +162,8 @@ def _signature(source: bytes, item: _Item, language: str) -> str:
     text = " ".join(text.split()).rstrip(" :={;")
     if ntype in ("type_spec", "type_alias") and item.outer is node:
         text = "type " + text  # a spec inside `type ( ... )`
-    return text
+    # a default value can be a hard-coded credential: signatures are stored and shown
+    return redact_secrets(text)[0]
 
 
 def _function_node(node: Node, ntype: str) -> Node | None:
