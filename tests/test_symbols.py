@@ -273,7 +273,8 @@ def test_javascript_functions_classes_and_methods() -> None:
         "Cache.get": "method",
         "Cache.onEvict": "method",
         "Cache.create": "method",
-    }  # object-literal methods (handlers.click) are not symbols
+        "handlers.click": "method",  # object-literal methods are symbols
+    }
     symbols = _by_name(analysis)
     assert symbols["readManifest"].signature == "function readManifest(dir)"
     assert symbols["double"].signature == "const double = (x) =>"
@@ -290,12 +291,13 @@ def test_typescript_interfaces_aliases_enums_abstract_classes() -> None:
         "Id": "type_alias",
         "Color": "enum",
         "Base": "class",
+        "Base.find": "method",  # abstract members are symbols
         "Base.save": "method",
         "Base.write": "method",
         "UserRepo": "class",
         "UserRepo.find": "method",
         "Util.clamp": "function",
-    }  # interface method signatures and abstract signatures are not definitions
+    }  # interface method signatures are part of their interface
     symbols = _by_name(analysis)
     assert symbols["Repository"].signature == "interface Repository<T>"
     assert symbols["Id"].signature == "type Id"

@@ -14,13 +14,28 @@ from tree_sitter import Node
 
 from aether.hashing import content_hash
 from aether.secrets import redact_secrets
+from aether.symbols.ecma_names import (
+    Aliases,
+    assignment_path,
+    object_scope_path,
+    property_key,
+)
 from aether.symbols.ids import symbol_id
 from aether.symbols.model import Symbol
 
 # Enclosing kinds that make a directly nested function a method.
 _METHOD_OWNERS = frozenset({"class", "struct", "enum", "trait", "interface", "impl"})
 _SCOPE_KINDS = {"impl_item": "impl", "mod_item": "namespace", "internal_module": "namespace",
-                "module": "namespace"}
+                "module": "namespace", "variable_declarator": "object", "pair": "object",
+                "assignment_expression": "object"}
+# Values that make an assignment, property or variable a function definition.
+_FUNCTION_VALUES = frozenset({"function_expression", "arrow_function", "generator_function",
+                              "function"})
+# Parents of a function expression that its own definition pattern already covers.
+_VALUE_HOLDERS = frozenset({"assignment_expression", "variable_declarator", "pair",
+                            "field_definition", "public_field_definition"})
+# TypeScript overload signatures: collapsed into their implementation (or the first one).
+_SIGNATURES = frozenset({"function_signature", "method_signature"})
 # a comment after the colon of a Python header, before the body on the next line
 _PY_TRAILING_COMMENT = re.compile(r":[ \t]*#[^\n]*\s*$")
 _EXPORTING = frozenset({"javascript", "typescript", "tsx"})
@@ -54,6 +69,7 @@ class _Item:
     kind: str  # a symbol kind, or "impl"/"namespace" for scopes
     name: str
     scope: bool
+    path: str = ""  # the qualified name relative to the enclosing one; "" means `name`
 
 
 def _outer(node: Node) -> Node:
@@ -62,6 +78,15 @@ def _outer(node: Node) -> Node:
     if parent is None:
         return node
     ptype = parent.type
+    if node.type == "assignment_expression":  # `a = b.c = function () {}`, `var p = m.e = ...`
+        while parent is not None and parent.type in (
+                "assignment_expression", "variable_declarator", "expression_statement",
+                "variable_declaration", "lexical_declaration"):
+            if parent.type in ("variable_declaration", "lexical_declaration") \
+                    and parent.named_child_count != 1:
+                break
+            node, parent = parent, parent.parent
+        return node
     if ptype == "decorated_definition" or (
         ptype in ("lexical_declaration", "variable_declaration", "type_declaration")
         and parent.named_child_count == 1
@@ -117,8 +142,9 @@ def _header_end(node: Node, ntype: str) -> int:
     if ntype in ("function_definition", "class_definition"):  # Python: up to the colon
         body = node.child_by_field_name("body")
         return body.start_byte if body is not None else node.end_byte
-    if ntype in ("variable_declarator", "field_definition", "public_field_definition"):
-        value = node.child_by_field_name("value")
+    if ntype in ("variable_declarator", "field_definition", "public_field_definition", "pair",
+                 "assignment_expression"):
+        value = _value_function(node)
         if value is None:
             return node.end_byte
         body = value.child_by_field_name("body")
@@ -140,7 +166,20 @@ def _header_end(node: Node, ntype: str) -> int:
     return body.start_byte if body is not None else node.end_byte
 
 
+def _value_function(node: Node) -> Node | None:
+    """The function (or class) a declarator, field, pair or assignment holds, looking through a
+    wrapping call (`forwardRef((props, ref) => ...)`) and an assignment chain."""
+    value = node.child_by_field_name("right" if node.type == "assignment_expression" else "value")
+    if value is not None and value.type == "call_expression":
+        arguments = value.child_by_field_name("arguments")
+        value = arguments.named_child(0) if arguments is not None and \
+            arguments.named_child_count else None
+    return value
+
+
 def _signature_start(node: Node, ntype: str, outer: Node, language: str) -> int:
+    if ntype == "assignment_expression":
+        return node.start_byte
     if ntype in ("variable_declarator", "type_spec", "type_alias"):
         return outer.start_byte  # keep `const` / `type`
     if language not in _EXPORTING:
@@ -167,43 +206,127 @@ def _signature(source: bytes, item: _Item, language: str) -> str:
 
 
 def _function_node(node: Node, ntype: str) -> Node | None:
-    if ntype in ("variable_declarator", "field_definition", "public_field_definition"):
-        value = node.child_by_field_name("value")
+    if ntype in ("variable_declarator", "field_definition", "public_field_definition", "pair",
+                 "assignment_expression"):
+        value = _value_function(node)
         return value if value is not None and value.type != "class" else None
     if ntype in ("function_definition", "function_declaration", "generator_function_declaration",
-                 "method_definition", "function_item", "method_declaration"):
+                 "method_definition", "function_item", "method_declaration",
+                 "function_expression", "arrow_function", "function_signature",
+                 "method_signature", "abstract_method_signature"):
         return node
     return None
 
 
-def _items(source: bytes, captures: dict[str, list[Node]]) -> list[_Item]:
+def _ecma_item(source: bytes, node: Node, ntype: str, kind: str,
+               aliases: Aliases) -> tuple[str, str, str] | None:
+    """(name, relative qualified path, kind) of a JS/TS definition the generic rule cannot
+    name; None to drop it."""
+    if ntype == "assignment_expression":
+        found = assignment_path(source, node, aliases)
+        if found is None:
+            return None
+        path, method = found
+        right = node.child_by_field_name("right")
+        if right is not None and right.type == "class":
+            return path.rsplit(".", 1)[-1], path, "class"
+        return path.rsplit(".", 1)[-1], path, "method" if method else kind
+    if ntype == "pair":
+        key = node.child_by_field_name("key")
+        name = property_key(source, key) if key is not None else None
+        return (name, name, kind) if name else None
+    parent = node.parent
+    ptype = parent.type if parent is not None else ""
+    if ntype in ("function_expression", "arrow_function"):
+        if ptype in _VALUE_HOLDERS:
+            return None  # named by the declarator / pair / assignment that holds it
+        if ptype == "export_statement":  # export default function () {}
+            name = _name(source, node, ntype) or aliases.module
+            return name, name, kind
+    name = _name(source, node, ntype)
+    return (name, name, kind) if name else None
+
+
+def _items(language: str, file_path: str, source: bytes,
+           captures: dict[str, list[Node]]) -> list[_Item]:
     items: list[_Item] = []
+    ecma = language in _EXPORTING
+    aliases = Aliases.of(source, file_path, captures.get("alias", [])) if ecma else None
     for capture, nodes in captures.items():
         if capture == "scope":
             for node in nodes:
                 ntype = node.type
-                name = _name(source, node, ntype)
-                if name:
-                    items.append(_Item(node, ntype, node, node.start_byte, node.end_byte,
-                                       _SCOPE_KINDS[ntype], name, True))
+                if aliases is not None and ntype in ("variable_declarator", "pair",
+                                                     "assignment_expression"):
+                    path = object_scope_path(source, node, aliases)
+                    if path is None:
+                        continue
+                    name = path.rsplit(".", 1)[-1]
+                else:
+                    name = path = _name(source, node, ntype) or ""
+                    if not name:
+                        continue
+                items.append(_Item(node, ntype, node, node.start_byte, node.end_byte,
+                                   _SCOPE_KINDS[ntype], name, True, path))
             continue
         if not capture.startswith("definition."):
             continue
         kind = capture[len("definition."):]
         for node in nodes:
             ntype = node.type
-            name = _name(source, node, ntype)
-            if not name:
-                continue  # `export default function () {}` and broken trees
+            if aliases is not None:
+                found = _ecma_item(source, node, ntype, kind, aliases)
+                if found is None:
+                    continue
+                name, path, node_kind = found
+            else:
+                name = path = _name(source, node, ntype) or ""
+                if not name:
+                    continue  # broken trees
+                node_kind = kind
             outer = _outer(node)
-            node_kind = kind
             if kind == "type":  # Go type_spec
                 spec = node.child_by_field_name("type")
                 node_kind = _GO_TYPE_KINDS.get(spec.type if spec is not None else "", "type_alias")
             items.append(_Item(node, ntype, outer, outer.start_byte, outer.end_byte, node_kind,
-                               name, False))
+                               name, False, path))
     items.sort(key=lambda it: (it.start, -it.end, it.scope is False, it.name))
+    if ecma:
+        items = _collapse_overloads(items)
     return items
+
+
+def _container(node: Node) -> int:
+    """Start of the block that holds a declaration (overloads share it)."""
+    parent = node.parent
+    while parent is not None and parent.type in ("export_statement", "ambient_declaration"):
+        parent = parent.parent
+    return parent.start_byte if parent is not None else -1
+
+
+def _collapse_overloads(items: list[_Item]) -> list[_Item]:
+    """TypeScript overloads -> one symbol: the implementation, or the first signature when
+    there is none (a `declare`d or abstract API)."""
+    if not any(it.ntype in _SIGNATURES for it in items):
+        return items
+    implemented: set[tuple[int, str]] = set()
+    for it in items:
+        if not it.scope and it.ntype not in _SIGNATURES:
+            implemented.add((_container(it.node), it.path))
+    kept: list[_Item] = []
+    seen: set[tuple[int, str]] = set()
+    for it in items:
+        if it.ntype in _SIGNATURES:
+            key = (_container(it.node), it.path)
+            if key in implemented or key in seen:
+                continue
+            seen.add(key)
+        kept.append(it)
+    return kept
+
+
+def _join(outer: str, inner: str) -> str:
+    return f"{outer}.{inner}" if outer and inner else outer or inner
 
 
 def collect_definitions(
@@ -215,7 +338,7 @@ def collect_definitions(
     # a scope such as an impl block is not a symbol, so it carries its own parent's index)
     stack: list[tuple[int, str, str, int]] = []
     seen_ids: dict[str, int] = {}
-    for item in _items(source, captures):
+    for item in _items(language, file_path, source, captures):
         start, end = item.start, item.end
         while stack and stack[-1][0] <= start:
             stack.pop()
@@ -226,9 +349,9 @@ def collect_definitions(
         if item.ntype == "method_declaration":  # Go: func (s *Server) Start()
             qualified = f"{_go_receiver(source, item.node)}.{item.name}"
         elif enclosing is not None:
-            qualified = f"{enclosing[1]}.{item.name}"
+            qualified = _join(enclosing[1], item.path or item.name)
         else:
-            qualified = item.name
+            qualified = item.path or item.name
         parent = enclosing[3] if enclosing is not None else -1
         if item.scope:
             stack.append((end, qualified, kind, parent))
