@@ -22,9 +22,18 @@ from aether.symbols.ecma_names import (
 )
 from aether.symbols.ids import symbol_id
 from aether.symbols.model import Symbol
+from aether.symbols.native_names import (
+    NATIVE,
+    SCOPE_KINDS,
+    native_item,
+    scope_name,
+    separator,
+    swift_extension,
+)
 
 # Enclosing kinds that make a directly nested function a method.
-_METHOD_OWNERS = frozenset({"class", "struct", "enum", "trait", "interface", "impl"})
+_METHOD_OWNERS = frozenset({"class", "struct", "enum", "trait", "interface", "impl", "module",
+                            "object"})
 _SCOPE_KINDS = {"impl_item": "impl", "mod_item": "namespace", "internal_module": "namespace",
                 "module": "namespace", "variable_declarator": "object", "pair": "object",
                 "assignment_expression": "object"}
@@ -36,6 +45,15 @@ _VALUE_HOLDERS = frozenset({"assignment_expression", "variable_declarator", "pai
                             "field_definition", "public_field_definition"})
 # TypeScript overload signatures: collapsed into their implementation (or the first one).
 _SIGNATURES = frozenset({"function_signature", "method_signature"})
+# Where a body starts when the grammar gives it no `body` field (Kotlin, some C# forms).
+_BODY_TYPES = frozenset({"class_body", "enum_class_body", "function_body", "block",
+                         "declaration_list", "compound_statement", "field_declaration_list",
+                         "arrow_expression_clause", "protocol_body", "enum_body",
+                         "interface_body", "body_statement", "constructor_body",
+                         "computed_property"})
+# Annotations and attributes before a declaration are not its header.
+_LEADING_ANNOTATIONS = re.compile(
+    r"^(?:(?:@(?!interface\b)[\w.]+(?:\((?:[^()]|\([^()]*\))*\))?|#?\[[^\]]*\])\s*)+")
 # a comment after the colon of a Python header, before the body on the next line
 _PY_TRAILING_COMMENT = re.compile(r":[ \t]*#[^\n]*\s*$")
 _EXPORTING = frozenset({"javascript", "typescript", "tsx"})
@@ -70,6 +88,7 @@ class _Item:
     name: str
     scope: bool
     path: str = ""  # the qualified name relative to the enclosing one; "" means `name`
+    sep: str | None = None  # separator before `path` when it is not the language's usual one
 
 
 def _outer(node: Node) -> Node:
@@ -87,6 +106,8 @@ def _outer(node: Node) -> Node:
                 break
             node, parent = parent, parent.parent
         return node
+    if ptype == "template_declaration":  # C++: `template <typename T>` is part of the symbol
+        return parent
     if ptype == "decorated_definition" or (
         ptype in ("lexical_declaration", "variable_declaration", "type_declaration")
         and parent.named_child_count == 1
@@ -137,7 +158,7 @@ def _go_receiver(source: bytes, node: Node) -> str:
     return _type_name(source, receiver.named_children[0].child_by_field_name("type"))
 
 
-def _header_end(node: Node, ntype: str) -> int:
+def _header_end(node: Node, ntype: str, language: str) -> int:
     """Byte offset where the body starts: the signature is everything before it."""
     if ntype in ("function_definition", "class_definition"):  # Python: up to the colon
         body = node.child_by_field_name("body")
@@ -151,7 +172,7 @@ def _header_end(node: Node, ntype: str) -> int:
         return body.start_byte if body is not None else value.end_byte
     if ntype == "type_alias_declaration":
         field = "value"
-    elif ntype in ("type_item", "type_alias"):
+    elif ntype == "type_item" or (ntype == "type_alias" and language == "go"):
         field = "type"
     elif ntype == "type_spec":
         spec = node.child_by_field_name("type")
@@ -160,10 +181,24 @@ def _header_end(node: Node, ntype: str) -> int:
                 if child.type in ("field_declaration_list", "{"):
                     return child.start_byte
         return node.end_byte
+    elif ntype == "type_definition":  # C: typedef struct {...} name_t;
+        return node.end_byte
+    elif ntype in ("method", "singleton_method", "class", "module"):  # Ruby: no braces
+        end = 0
+        for name in ("name", "parameters", "superclass", "object"):
+            part = node.child_by_field_name(name)
+            if part is not None and part.end_byte > end:
+                end = part.end_byte
+        return end or node.end_byte
     else:
         field = "body"
     body = node.child_by_field_name(field)
-    return body.start_byte if body is not None else node.end_byte
+    if body is None:
+        for child in node.children:
+            if child.type in _BODY_TYPES:
+                return child.start_byte
+        return node.end_byte
+    return body.start_byte
 
 
 def _value_function(node: Node) -> Node | None:
@@ -182,6 +217,8 @@ def _signature_start(node: Node, ntype: str, outer: Node, language: str) -> int:
         return node.start_byte
     if ntype in ("variable_declarator", "type_spec", "type_alias"):
         return outer.start_byte  # keep `const` / `type`
+    if language in NATIVE:
+        return outer.start_byte  # C++ templates
     if language not in _EXPORTING:
         return node.start_byte
     first = node.child(0)
@@ -195,11 +232,16 @@ def _signature_start(node: Node, ntype: str, outer: Node, language: str) -> int:
 def _signature(source: bytes, item: _Item, language: str) -> str:
     node, ntype = item.node, item.ntype
     start = _signature_start(node, ntype, item.outer, language)
-    text = source[start:_header_end(node, ntype)].decode("utf-8", errors="replace")
+    text = source[start:_header_end(node, ntype, language)].decode("utf-8", errors="replace")
     if "#" in text and ntype in ("function_definition", "class_definition"):
         text = _PY_TRAILING_COMMENT.sub(":", text)  # `def f():  # why` -> `def f():`
     text = " ".join(text.split()).rstrip(" :={;")
-    if ntype in ("type_spec", "type_alias") and item.outer is node:
+    if ntype == "type_definition" and "{" in text:  # keep `typedef struct` and the name
+        body = text.find("{")
+        text = f"{text[:body].rstrip()} {{...}} {item.name}"
+    if language in NATIVE and text[:1] in "@[#":
+        text = _LEADING_ANNOTATIONS.sub("", text)
+    if ntype in ("type_spec", "type_alias") and item.outer is node and language == "go":
         text = "type " + text  # a spec inside `type ( ... )`
     # a default value can be a hard-coded credential: signatures are stored and shown
     return redact_secrets(text)[0]
@@ -213,7 +255,11 @@ def _function_node(node: Node, ntype: str) -> Node | None:
     if ntype in ("function_definition", "function_declaration", "generator_function_declaration",
                  "method_definition", "function_item", "method_declaration",
                  "function_expression", "arrow_function", "function_signature",
-                 "method_signature", "abstract_method_signature"):
+                 "method_signature", "abstract_method_signature", "constructor_declaration",
+                 "compact_constructor_declaration", "destructor_declaration",
+                 "operator_declaration", "local_function_statement", "method",
+                 "singleton_method", "protocol_function_declaration", "init_declaration",
+                 "deinit_declaration", "subscript_declaration"):
         return node
     return None
 
@@ -251,8 +297,19 @@ def _items(language: str, file_path: str, source: bytes,
            captures: dict[str, list[Node]]) -> list[_Item]:
     items: list[_Item] = []
     ecma = language in _EXPORTING
+    native = language in NATIVE
     aliases = Aliases.of(source, file_path, captures.get("alias", [])) if ecma else None
+    if native and "package" in captures:
+        _package_scopes(language, source, captures["package"], items)
     for capture, nodes in captures.items():
+        if capture == "scope" and native:
+            for node in nodes:
+                path = scope_name(language, source, node)
+                if path is not None:
+                    items.append(_Item(node, node.type, node, node.start_byte, node.end_byte,
+                                       SCOPE_KINDS.get(node.type, "namespace"),
+                                       path.rsplit(".", 1)[-1], True, path))
+            continue
         if capture == "scope":
             for node in nodes:
                 ntype = node.type
@@ -274,11 +331,23 @@ def _items(language: str, file_path: str, source: bytes,
         kind = capture[len("definition."):]
         for node in nodes:
             ntype = node.type
+            sep = None
             if aliases is not None:
                 found = _ecma_item(source, node, ntype, kind, aliases)
                 if found is None:
                     continue
                 name, path, node_kind = found
+            elif native:
+                if language == "swift" and ntype == "class_declaration":
+                    extended = swift_extension(source, node)
+                    if extended is not None:  # members of `extension T` are T's
+                        items.append(_Item(node, ntype, node, node.start_byte, node.end_byte,
+                                           "class", extended, True, extended))
+                        continue
+                native_found = native_item(language, source, node, ntype, kind)
+                if native_found is None:
+                    continue
+                name, path, node_kind, sep = native_found
             else:
                 name = path = _name(source, node, ntype) or ""
                 if not name:
@@ -289,11 +358,23 @@ def _items(language: str, file_path: str, source: bytes,
                 spec = node.child_by_field_name("type")
                 node_kind = _GO_TYPE_KINDS.get(spec.type if spec is not None else "", "type_alias")
             items.append(_Item(node, ntype, outer, outer.start_byte, outer.end_byte, node_kind,
-                               name, False, path))
+                               name, False, path, sep))
     items.sort(key=lambda it: (it.start, -it.end, it.scope is False, it.name))
     if ecma:
         items = _collapse_overloads(items)
     return items
+
+
+def _package_scopes(language: str, source: bytes, nodes: list[Node], items: list[_Item]) -> None:
+    """`package a.b;` / `namespace A\\B;` qualify everything up to the next one (or the end)."""
+    ordered = sorted(nodes, key=lambda n: n.start_byte)
+    for i, node in enumerate(ordered):
+        path = scope_name(language, source, node)
+        if not path:
+            continue
+        end = ordered[i + 1].start_byte if i + 1 < len(ordered) else len(source) + 1
+        items.append(_Item(node, node.type, node, node.start_byte, end, "namespace",
+                           path, True, path))
 
 
 def _container(node: Node) -> int:
@@ -338,6 +419,7 @@ def collect_definitions(
     # a scope such as an impl block is not a symbol, so it carries its own parent's index)
     stack: list[tuple[int, str, str, int]] = []
     seen_ids: dict[str, int] = {}
+    native = language in NATIVE
     for item in _items(language, file_path, source, captures):
         start, end = item.start, item.end
         while stack and stack[-1][0] <= start:
@@ -346,16 +428,24 @@ def collect_definitions(
         kind = item.kind
         if kind == "function" and enclosing is not None and enclosing[2] in _METHOD_OWNERS:
             kind = "method"
-        if item.ntype == "method_declaration":  # Go: func (s *Server) Start()
+        elif kind == "method" and language == "ruby" and item.sep is None and (
+                enclosing is None or enclosing[2] not in _METHOD_OWNERS):
+            kind = "function"  # a top-level `def`
+        if item.ntype == "method_declaration" and language == "go":  # func (s *Server) Start()
             qualified = f"{_go_receiver(source, item.node)}.{item.name}"
         elif enclosing is not None:
-            qualified = _join(enclosing[1], item.path or item.name)
+            if native and enclosing[1] and (item.path or not item.scope):
+                sep = item.sep or separator(language, enclosing[2], kind)
+                qualified = f"{enclosing[1]}{sep}{item.path or item.name}"
+            else:
+                qualified = _join(enclosing[1], item.path or item.name)
         else:
             qualified = item.path or item.name
         parent = enclosing[3] if enclosing is not None else -1
         if item.scope:
             stack.append((end, qualified, kind, parent))
             continue
+        owns = item.ntype != "type_definition"  # a C typedef's struct is not its member
         signature = _signature(source, item, language)
         sid = symbol_id(language, file_path, kind, qualified, signature)
         repeat = seen_ids.get(sid, 0)
@@ -385,5 +475,6 @@ def collect_definitions(
         anchor = _anchor(outer) if language in _EXPORTING else outer
         definitions.append(Definition(symbol, node, outer, anchor,
                                       _function_node(node, item.ntype), parent))
-        stack.append((end, qualified, kind, len(definitions) - 1))
+        if owns:
+            stack.append((end, qualified, kind, len(definitions) - 1))
     return definitions
