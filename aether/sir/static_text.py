@@ -175,6 +175,10 @@ def intent_from_name(kind: str, qualified_name: str, detail: str = "") -> str:
     if kind in _KIND_WORDS:
         text = f"Defines {_KIND_WORDS[kind]} {name}"
         return f"{text} ({detail})." if detail else f"{text}."
+    owner_name = _split_owner(owner)[1]
+    if kind == "method" and owner_name and name in (owner_name, f"~{owner_name}"):
+        verb = "Construct" if name == owner_name else "Destroy"  # Java/C#/C++ constructors
+        return f"{verb} {'a new ' if verb == 'Construct' else 'a '}{owner_name}."
     special = _SPECIAL_NAMES.get(name)
     if special is not None and (owner or name == "main"):
         return special.format(owner=_split_owner(owner)[1]) + "."
