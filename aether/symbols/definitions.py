@@ -29,6 +29,7 @@ from aether.symbols.native_names import (
     scope_name,
     separator,
     swift_extension,
+    typedef_names,
 )
 
 # Enclosing kinds that make a directly nested function a method.
@@ -344,6 +345,10 @@ def _items(language: str, file_path: str, source: bytes,
                         items.append(_Item(node, ntype, node, node.start_byte, node.end_byte,
                                            "class", extended, True, extended))
                         continue
+                if ntype == "type_definition":  # typedef struct {...} A, *PA;
+                    for alias in typedef_names(source, node)[1:]:
+                        items.append(_Item(node, ntype, node, node.start_byte, node.end_byte,
+                                           kind, alias, False, alias))
                 native_found = native_item(language, source, node, ntype, kind)
                 if native_found is None:
                     continue

@@ -64,10 +64,19 @@ def _c_function(source: bytes, node: Node, language: str) -> tuple[str, str, str
     return last, text, "method" if method else None
 
 
+def typedef_names(source: bytes, node: Node) -> list[str]:
+    """Every name a C/C++ typedef declares: `typedef struct {...} A, *PA;` -> [A, PA]."""
+    names = []
+    for declarator in node.children_by_field_name("declarator"):
+        name = _declarator_name(declarator)
+        if name is not None:
+            names.append(_text(source, name))
+    return names
+
+
 def _c_typedef(source: bytes, node: Node) -> str | None:
-    declarator = node.child_by_field_name("declarator")
-    name = _declarator_name(declarator)
-    return _text(source, name) if name is not None else None
+    names = typedef_names(source, node)
+    return names[0] if names else None
 
 
 def _kotlin_class_kind(node: Node) -> str:
@@ -112,6 +121,10 @@ def native_item(language: str, source: bytes, node: Node, ntype: str,
         return "deinit", "deinit", kind, None
     if ntype == "subscript_declaration":
         return "subscript", "subscript", kind, None
+    if ntype in ("operator_declaration", "conversion_operator_declaration"):  # C#
+        op = node.child_by_field_name("operator") or node.child_by_field_name("type")
+        text = f"operator {_text(source, op)}" if op is not None else "operator"
+        return text, text, kind, None
     name_node = node.child_by_field_name("name")
     if name_node is None:
         return None
