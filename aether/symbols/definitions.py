@@ -34,7 +34,7 @@ from aether.symbols.native_names import (
 
 # Enclosing kinds that make a directly nested function a method.
 _METHOD_OWNERS = frozenset({"class", "struct", "enum", "trait", "interface", "impl", "module",
-                            "object"})
+                            "object", "singleton"})
 _SCOPE_KINDS = {"impl_item": "impl", "mod_item": "namespace", "internal_module": "namespace",
                 "module": "namespace", "variable_declarator": "object", "pair": "object",
                 "assignment_expression": "object"}
