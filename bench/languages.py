@@ -134,7 +134,7 @@ def ctags_tags(project: Project, files: list[Path]) -> list[tuple[str, str, int]
     if project.ctags_language is None or shutil.which("ctags") is None:
         return []
     lang = project.ctags_language
-    cmd = ["ctags", "--output-format=json", "--fields=+nK", "-f", "-",
+    cmd = ["ctags", "--output-format=json", "--fields=+nKZ", "-f", "-",
            f"--languages={lang}", f"--language-force={lang}",
            f"--kinds-{lang}={project.ctags_kinds}", "-L", "-"]
     result = subprocess.run(cmd, input="\n".join(map(str, files)), capture_output=True,
@@ -148,6 +148,10 @@ def ctags_tags(project: Project, files: list[Path]) -> list[tuple[str, str, int]
         name = tag.get("name", "")
         if tag.get("_type") != "tag" or not name or name.startswith(("__anon", "Anonymous", "<")):
             continue
+        if "<lambda>" in tag.get("scope", ""):
+            continue  # ctags' Kotlin parser tags lambda parameters as methods
+        if lang == "Kotlin" and name == "Companion":
+            continue  # AETHER puts a companion object's members on their class: `Cache.create`
         tags.append((tag["path"], name, int(tag.get("line", 0))))
     return tags
 
