@@ -346,3 +346,32 @@ def test_static_sir_inputs_outputs_effects_and_errors(language: str) -> None:
     for key, value in expected.items():
         assert sorted(sir[key]) == sorted(value), (key, sir)
     assert sir["confidence"] > 0.5  # documented
+
+
+def test_c_macros_are_blanked_for_the_parse_only() -> None:
+    header = b"""\
+#pragma once
+#include <string>
+FMT_BEGIN_NAMESPACE
+/** A formatting error. */
+FMT_CLASS_API
+class FMT_API format_error : public std::runtime_error {
+ public:
+  FMT_CONSTEXPR explicit format_error(const char* message) {}
+};
+FMT_API void report(int code);
+HANDLE
+open_handle(int pid) { return 0; }
+FMT_END_NAMESPACE
+"""
+    analysis = analyze_source("include/fmt/format.h", "cpp", header)
+    got = {s.qualified_name: (s.kind, s.start_line, s.signature) for s in analysis.symbols}
+    assert got == {
+        "format_error": ("class", 6, "class FMT_API format_error : public std::runtime_error"),
+        # the parse starts after a blanked specifier macro, and so does the signature
+        "format_error::format_error": (
+            "method", 8, "explicit format_error(const char* message)"),
+        "open_handle": ("function", 11, "HANDLE open_handle(int pid)"),  # a return type
+    }
+    error = next(s for s in analysis.symbols if s.name == "format_error")
+    assert header[error.start_byte:error.end_byte].startswith(b"class FMT_API format_error")
