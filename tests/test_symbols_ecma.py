@@ -198,3 +198,19 @@ def test_syntax_errors_still_yield_symbols() -> None:
     assert analysis.has_syntax_errors
     names = {s.qualified_name for s in analysis.symbols}
     assert {"res.send", "Layer.match", "compileETag"} <= names
+
+
+def test_reexports_are_not_counted_twice() -> None:
+    source = b'''\
+function helper(x) { return x; }
+exports.helper = helper;
+module.exports.helper = helper;
+module.exports = { helper, other: helper };
+export { helper as default, helper };
+export { parse } from "./parse";
+exports.run = module.exports.run = function run() {};
+'''
+    assert _table(_symbols("lib/index.js", "javascript", source)) == {
+        "helper": ("function", 1),
+        "run": ("function", 7),  # one symbol for the chained CommonJS export
+    }
