@@ -74,7 +74,7 @@ _GRAMMAR_MODULES: dict[str, tuple[str, str]] = {
 }
 # A `.h` file is C++ when it says so: these appear in C++ headers and never in C ones.
 _CPP_HEADER = re.compile(
-    rb"^\s*(?:namespace\s+[\w:]+\s*\{|template\s*<|class\s+\w+[^;(]*\{|using\s+namespace\s|"
+    rb"^[ \t]*(?:namespace\s+[\w:]+\s*\{|template\s*<|class\s+\w+[^;(]*\{|using\s+namespace\s|"
     rb"(?:public|private|protected)\s*:|#include\s*<(?:iostream|string|vector|memory|map|"
     rb"algorithm|utility|functional|type_traits|cstdint|cstddef|cstdio|cstdlib|cstring)>)",
     re.MULTILINE)
