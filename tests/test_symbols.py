@@ -273,7 +273,8 @@ def test_javascript_functions_classes_and_methods() -> None:
         "Cache.get": "method",
         "Cache.onEvict": "method",
         "Cache.create": "method",
-        "handlers.click": "method",  # object-literal methods are symbols
+        "handlers": "object",  # named object literals and their methods are symbols
+        "handlers.click": "method",
     }
     symbols = _by_name(analysis)
     assert symbols["readManifest"].signature == "function readManifest(dir)"

@@ -63,6 +63,8 @@ class Widget {
 }
 
 setTimeout(function tick() {}, 1);
+handlers[kind] = function onEvent(event) {};
+register({ options: { retry() {} } });
 '''
 
 QUERY = b"module.exports = function query(options) {\n  return function (req) {};\n};\n"
@@ -137,8 +139,10 @@ def test_property_assignments_exports_prototypes_and_object_literals() -> None:
         "Layer": ("function", 12),
         "Layer.match": ("method", 14),
         "app.handle": ("method", 19),
+        "api": ("object", 21),  # a named object literal, and its members under it
         "api.get": ("method", 22),
         "api.post": ("method", 23),
+        "api.nested": ("object", 24),
         "api.nested.deep": ("method", 24),
         "Route.dispatch": ("method", 27),
         "plain": ("function", 29),
@@ -148,6 +152,8 @@ def test_property_assignments_exports_prototypes_and_object_literals() -> None:
         "Widget.onClick": ("method", 34),
         "Widget.create": ("method", 35),
         "tick": ("function", 38),
+        "onEvent": ("function", 39),  # a computed target: the function's own name
+        "retry": ("method", 40),  # an options object passed to a call is not a symbol
     }
     assert symbols["res.send"].signature == "res.send = function send(body)"
     assert symbols["compileETag"].signature == "exports.compileETag = function (val)"

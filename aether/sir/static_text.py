@@ -134,7 +134,7 @@ _SPECIAL_NAMES = {
 _PREDICATES = {"is": "it is", "has": "it has", "can": "it can", "should": "it should"}
 _KIND_WORDS = {"class": "class", "struct": "struct", "enum": "enum", "trait": "trait",
                "interface": "interface", "type_alias": "type alias",
-               "module": "module"}
+               "module": "module", "object": "object"}
 
 
 def _words(name: str) -> list[str]:

@@ -34,7 +34,7 @@ from aether.symbols.native_names import (
 
 # Enclosing kinds that make a directly nested function a method.
 _METHOD_OWNERS = frozenset({"class", "struct", "enum", "trait", "interface", "impl", "module",
-                            "object", "singleton"})
+                            "object", "singleton"})  # "object": a JS object literal
 _SCOPE_KINDS = {"impl_item": "impl", "mod_item": "namespace", "internal_module": "namespace",
                 "module": "namespace", "variable_declarator": "object", "pair": "object",
                 "assignment_expression": "object"}
@@ -169,6 +169,8 @@ def _header_end(node: Node, ntype: str, language: str) -> int:
         value = _value_function(node)
         if value is None:
             return node.end_byte
+        if value.type == "object":  # `const defaults = {`: the name is the header
+            return value.start_byte
         body = value.child_by_field_name("body")
         return body.start_byte if body is not None else value.end_byte
     if ntype == "type_alias_declaration":
@@ -252,7 +254,7 @@ def _function_node(node: Node, ntype: str) -> Node | None:
     if ntype in ("variable_declarator", "field_definition", "public_field_definition", "pair",
                  "assignment_expression"):
         value = _value_function(node)
-        return value if value is not None and value.type != "class" else None
+        return value if value is not None and value.type in _FUNCTION_VALUES else None
     if ntype in ("function_definition", "function_declaration", "generator_function_declaration",
                  "method_definition", "function_item", "method_declaration",
                  "function_expression", "arrow_function", "function_signature",
@@ -265,31 +267,54 @@ def _function_node(node: Node, ntype: str) -> Node | None:
     return None
 
 
+def _named_object_chain(pair: Node) -> bool:
+    """Whether a `key: {...}` pair sits in objects that lead up to a named one (a variable,
+    `module.exports`, `X.prototype`), rather than in an argument or a return value."""
+    node = pair.parent  # the object holding the pair
+    while node is not None and node.type == "object":
+        holder = node.parent
+        if holder is None:
+            return False
+        if holder.type in ("variable_declarator", "assignment_expression"):
+            return True
+        if holder.type != "pair":
+            return False
+        node = holder.parent
+    return False
+
+
 def _ecma_item(source: bytes, node: Node, ntype: str, kind: str,
                aliases: Aliases) -> tuple[str, str, str] | None:
     """(name, relative qualified path, kind) of a JS/TS definition the generic rule cannot
     name; None to drop it."""
     if ntype == "assignment_expression":
         found = assignment_path(source, node, aliases)
-        if found is None:
-            return None
+        if found is None:  # validators[type] = function validator() {}: its own name
+            right = node.child_by_field_name("right")
+            own = right.child_by_field_name("name") if right is not None else None
+            if own is None:
+                return None
+            own_name = node_text(source, own)
+            return own_name, own_name, kind
         path, method = found
         right = node.child_by_field_name("right")
         if right is not None and right.type == "class":
             return path.rsplit(".", 1)[-1], path, "class"
         return path.rsplit(".", 1)[-1], path, "method" if method else kind
     if ntype == "pair":
+        if kind == "object" and not _named_object_chain(node):
+            return None  # an options object passed to a call is data, not a definition
         key = node.child_by_field_name("key")
-        name = property_key(source, key) if key is not None else None
-        return (name, name, kind) if name else None
+        key_name = property_key(source, key) if key is not None else None
+        return (key_name, key_name, kind) if key_name else None
     parent = node.parent
     ptype = parent.type if parent is not None else ""
     if ntype in ("function_expression", "arrow_function"):
         if ptype in _VALUE_HOLDERS:
             return None  # named by the declarator / pair / assignment that holds it
         if ptype == "export_statement":  # export default function () {}
-            name = _name(source, node, ntype) or aliases.module
-            return name, name, kind
+            default = _name(source, node, ntype) or aliases.module
+            return default, default, kind
     name = _name(source, node, ntype)
     return (name, name, kind) if name else None
 

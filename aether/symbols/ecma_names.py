@@ -93,6 +93,8 @@ def assignment_path(source: bytes, node: Node, aliases: Aliases) -> tuple[str, b
     if target in _EXPORTS:  # module.exports = function query() {}
         own = right.child_by_field_name("name")
         return (_text(source, own) if own is not None else aliases.module), False
+    if left.type == "subscript_expression":
+        return None  # computed: `proto[method] = ...`
     if left.type != "member_expression":
         return target, False  # plain `handler = function () {}`
     prop = left.child_by_field_name("property")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields
 
 # Kinds a symbol can have. Languages map their constructs onto these.
 KINDS = ("function", "method", "class", "struct", "enum", "trait", "interface", "type_alias",
-         "module")
+         "module", "object")  # object: a named JavaScript/TypeScript object literal
 
 
 @dataclass(frozen=True, slots=True)

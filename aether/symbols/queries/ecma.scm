@@ -15,17 +15,19 @@
   value: (call_expression
     arguments: (arguments . [(arrow_function) (function_expression)]))) @definition.function
 ; res.send = function send() {} / exports.x = ... / module.exports = function query() {} /
-; Layer.prototype.match = ... / proto.route = ...
+; Layer.prototype.match = ... / proto.route = ... / validators[type] = function validator() {}
 (assignment_expression
-  left: [(member_expression) (identifier)]
+  left: [(member_expression) (identifier) (subscript_expression)]
   right: [(arrow_function) (function_expression) (generator_function) (class)]) @definition.function
 ; object literal members: { get() {}, post: async () => {} }
 (object (method_definition) @definition.method)
 (pair value: [(arrow_function) (function_expression) (generator_function)]) @definition.method
-; named object literals qualify their members: const api = {...} / Foo.prototype = {...}
-(variable_declarator name: (identifier) value: (object)) @scope
+; named object literals are symbols (kind "object") and qualify their members:
+; const api = {...} and `env: {...}` inside it (not the objects passed to calls: checked in
+; Python); `Foo.prototype = {...}` and `module.exports = {...}` only qualify (Foo.m, m)
+(variable_declarator name: (identifier) value: (object . (_))) @definition.object
+(pair value: (object . (_))) @definition.object
 (assignment_expression left: (member_expression) right: (object)) @scope
-(pair value: (object)) @scope
 ; named function expressions anywhere else: return function proxy() {} / cb(function done() {})
 (function_expression name: (identifier)) @definition.function
 ; export default function () {} / export default () => ...
