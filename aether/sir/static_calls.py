@@ -27,7 +27,7 @@ _MUTATING_METHODS = frozenset({
 
 
 def normalise_callee(text: str) -> str:
-    """`foo . bar(x)(y)` -> `foo.bar`; `collect::<Vec<_>>` -> `collect`."""
+    """`foo . bar(x)(y)` -> `foo.bar`; `collect::<Vec<_>>` -> `collect`; `a->b` -> `a.b`."""
     # plain str tests first: this runs for every distinct callee and regexes cost ~1 µs
     if " " in text or "\n" in text or "\t" in text:
         text = "".join(text.split())
@@ -37,6 +37,8 @@ def normalise_callee(text: str) -> str:
             previous, text = text, _PARENS.sub("", text)
     if "::<" in text:
         text = _TURBOFISH.sub("", text)
+    if "->" in text:  # PHP `$this->log->info`, C/C++ `conn->send`: one spelling for the rules
+        text = text.replace("->", ".").replace("?.", ".")
     return text
 
 
