@@ -289,6 +289,8 @@ def test_typescript_interfaces_aliases_enums_abstract_classes() -> None:
     analysis = _analyze("src/repo.ts", TS)
     assert _table(analysis) == {
         "Repository": "interface",
+        "Repository.find": "method",  # interface methods are symbols, as in Java or C#
+        "Repository.save": "method",
         "Id": "type_alias",
         "Color": "enum",
         "Base": "class",
@@ -298,7 +300,7 @@ def test_typescript_interfaces_aliases_enums_abstract_classes() -> None:
         "UserRepo": "class",
         "UserRepo.find": "method",
         "Util.clamp": "function",
-    }  # interface method signatures are part of their interface
+    }
     symbols = _by_name(analysis)
     assert symbols["Repository"].signature == "interface Repository<T>"
     assert symbols["Id"].signature == "type Id"

@@ -3,6 +3,7 @@ exports, object-literal members, wrapped arrows, overloads, `declare` blocks, TS
 
 from __future__ import annotations
 
+from aether.sir.static import analyze_with_sirs
 from aether.symbols.extract import analyze_source
 from aether.symbols.model import Symbol
 
@@ -175,8 +176,9 @@ def test_typescript_namespaces_abstract_overloads_and_declare() -> None:
         "Outer.Inner.clamp": ("function", 2),
         "Shape": ("class", 5),
         "Shape.area": ("method", 6),
-        "Shape.scale": ("method", 9),  # three overloads, one symbol: the implementation
-        "parse": ("function", 14),
+        # three overloads, one symbol: the implementation's, starting at the first overload
+        "Shape.scale": ("method", 7),
+        "parse": ("function", 12),
         "external": ("function", 16),  # declared only: the first signature
         "plugin.register": ("function", 20),
         "handler": ("function", 23),
@@ -220,3 +222,17 @@ exports.run = module.exports.run = function run() {};
         "helper": ("function", 1),
         "run": ("function", 7),  # one symbol for the chained CommonJS export
     }
+
+
+def test_overloads_share_the_first_signatures_doc_and_range() -> None:
+    source = b'''\
+/** Parses text into a number. */
+export function parse(text: string): number;
+export function parse(text: Buffer): number;
+export function parse(text: any): number { return 0; }
+'''
+    analysis, sirs = analyze_with_sirs("src/parse.ts", "typescript", source)
+    [symbol] = analysis.symbols
+    assert (symbol.start_line, symbol.end_line) == (2, 4)
+    assert symbol.signature == "function parse(text: any): number"
+    assert sirs[symbol.id]["intent"] == "Parses text into a number."

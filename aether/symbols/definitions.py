@@ -90,6 +90,7 @@ class _Item:
     scope: bool
     path: str = ""  # the qualified name relative to the enclosing one; "" means `name`
     sep: str | None = None  # separator before `path` when it is not the language's usual one
+    lead: Node | None = None  # TypeScript: the first overload signature, where the symbol starts
 
 
 def _outer(node: Node) -> Node:
@@ -416,15 +417,25 @@ def _container(node: Node) -> int:
 
 
 def _collapse_overloads(items: list[_Item]) -> list[_Item]:
-    """TypeScript overloads -> one symbol: the implementation, or the first signature when
-    there is none (a `declare`d or abstract API)."""
+    """TypeScript overloads -> one symbol: the implementation, its range starting at the first
+    overload (whose doc comment is the symbol's); or the first signature when there is no
+    implementation (a `declare`d or abstract API)."""
     if not any(it.ntype in _SIGNATURES for it in items):
         return items
+    first_signature: dict[tuple[int, str], _Item] = {}
+    for it in items:  # in document order
+        if it.ntype in _SIGNATURES:
+            first_signature.setdefault((_container(it.node), it.path), it)
+    kept: list[_Item] = []
     implemented: set[tuple[int, str]] = set()
     for it in items:
-        if not it.scope and it.ntype not in _SIGNATURES:
-            implemented.add((_container(it.node), it.path))
-    kept: list[_Item] = []
+        if it.scope or it.ntype in _SIGNATURES:
+            continue
+        key = (_container(it.node), it.path)
+        lead = first_signature.get(key)
+        if lead is not None and lead.start < it.start:
+            it.lead, it.start = lead.outer, lead.start
+            implemented.add(key)
     seen: set[tuple[int, str]] = set()
     for it in items:
         if it.ntype in _SIGNATURES:
@@ -433,6 +444,8 @@ def _collapse_overloads(items: list[_Item]) -> list[_Item]:
                 continue
             seen.add(key)
         kept.append(it)
+    if implemented:
+        kept.sort(key=lambda it: (it.start, -it.end, it.scope is False, it.name))
     return kept
 
 
@@ -484,7 +497,8 @@ def collect_definitions(
             # the same definition twice (e.g. under if/else): ids must stay unique per file
             sid = symbol_id(language, file_path, kind, f"{qualified}#{repeat + 1}", signature)
         outer = item.outer
-        sp, ep = outer.start_point, outer.end_point
+        lead = item.lead if item.lead is not None else outer
+        sp, ep = lead.start_point, outer.end_point
         node = item.node
         symbol = Symbol(
             id=sid,
@@ -502,7 +516,7 @@ def collect_definitions(
             end_byte=end,
             content_hash=content_hash(source[start:end]),
         )
-        anchor = _anchor(outer) if language in _EXPORTING else outer
+        anchor = _anchor(lead) if language in _EXPORTING else outer
         definitions.append(Definition(symbol, node, outer, anchor,
                                       _function_node(node, item.ntype), parent))
         if owns:
