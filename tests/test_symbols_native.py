@@ -375,3 +375,20 @@ FMT_END_NAMESPACE
     }
     error = next(s for s in analysis.symbols if s.name == "format_error")
     assert header[error.start_byte:error.end_byte].startswith(b"class FMT_API format_error")
+
+
+@pytest.mark.parametrize(("language", "source", "modules"), [
+    ("swift", "@testable import Foo\ninternal import Bar.Baz\nimport struct Foundation.Date\n",
+     ["Foo", "Bar.Baz", "Foundation.Date"]),
+    ("csharp", "global using System;\nusing static System.Math;\nusing IO = System.IO;\n",
+     ["System", "System.Math", "System.IO"]),
+    ("java", "import static java.lang.Math.max;\nimport java.util.*;\n",
+     ["java.lang.Math.max", "java.util.*"]),
+    ("kotlin", "import a.b.C as D\nimport x.y.*\n", ["a.b.C", "x.y.*"]),
+    ("php", '<?php\nuse A\\{B, C as D};\nuse function A\\f;\nrequire_once "x.php";\n',
+     ["A\\B", "A\\C", "A\\f", "x.php"]),
+    ("ruby", "require 'json'\nrequire_relative '../util'\nputs 'x'\n", ["json", "../util"]),
+    ("c", '#include <stdio.h>\n#include "local/util.h"\n', ["stdio.h", "local/util.h"]),
+])
+def test_import_forms(language: str, source: str, modules: list[str]) -> None:
+    assert analyze_source("f", language, source.encode()).imports == modules

@@ -195,6 +195,9 @@ def _go(source: bytes, node: Node, out: Imports) -> None:
         out.names[local] = ImportedName(path, package)
 
 
+_IMPORT_KEYWORDS = frozenset({"import", "using", "use"})
+_IMPORT_MODIFIERS = frozenset({"static", "function", "const", "global", "struct", "class",
+                               "enum", "protocol", "func", "typealias", "var", "let"})
 _REQUIRES = frozenset({"require", "require_relative", "load", "autoload"})
 _STRING_TYPES = frozenset({"string", "string_literal", "encapsed_string", "system_lib_string"})
 
@@ -241,8 +244,12 @@ def _native(language: str, source: bytes, node: Node, out: Imports) -> None:
         return
     text = " ".join(node_text(source, node).split()).rstrip(";")
     words = text.split(" ")
-    # `import static a.b.C;` / `using static System.Math;` / `use function A\f;`
-    words = [w for w in words[1:] if w not in ("static", "function", "const", "global")]
+    # the keyword can follow modifiers: `@testable import X`, `internal import X`,
+    # `global using System;`
+    keyword = next((i for i, w in enumerate(words) if w in _IMPORT_KEYWORDS), 0)
+    # `import static a.b.C;` / `using static System.Math;` / `use function A\f;` /
+    # Swift `import struct Foundation.Date`
+    words = [w for w in words[keyword + 1:] if w not in _IMPORT_MODIFIERS]
     if not words:
         return
     if language == "php":
