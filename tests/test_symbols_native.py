@@ -346,6 +346,13 @@ def test_static_sir_inputs_outputs_effects_and_errors(language: str) -> None:
     for key, value in expected.items():
         assert sorted(sir[key]) == sorted(value), (key, sir)
     assert sir["confidence"] > 0.5  # documented
+    if language in IMPORTED:  # the import/include/using/require it goes through
+        assert IMPORTED[language] in sir["dependencies"], sir["dependencies"]
+
+
+IMPORTED = {"java": "java.nio.file.Files", "c": "stdlib.h", "cpp": "cstdlib",
+            "csharp": "System.IO", "ruby": "net/http", "kotlin": "java.io.File",
+            "swift": "Foundation"}
 
 
 def test_c_macros_are_blanked_for_the_parse_only() -> None:

@@ -19,6 +19,7 @@ _TURBOFISH = re.compile(r"::<[^<>]*>")
 _WORD = re.compile(r"[A-Za-z_$][\w$]*")
 _WRITE_MODE = re.compile(r"""(?:^|[(,\s])(?:mode\s*=\s*)?[rbu]?["'][rbt]*[wax+][rwabtx+]*["']""")
 _EXCEPTION_SUFFIXES = ("Error", "Exception")
+_WHOLE_FILE_IMPORTS = frozenset({"c", "cpp", "csharp", "ruby", "swift"})
 _OPEN_CALLS = frozenset({"open", "io.open", "codecs.open"})
 _MUTATING_METHODS = frozenset({
     "append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
@@ -144,6 +145,10 @@ class CallTable:
         imported (a parameter that happens to share an imported name does not count)."""
         names = self.imports.names
         if not names:
+            # C/C++ includes, C# usings, Ruby requires, Swift imports bind no names: what a
+            # call reaches cannot be told apart, so a symbol that calls anything depends on them
+            if heads and self.language in _WHOLE_FILE_IMPORTS:
+                return list(self.imports.modules)
             return []
         used = {h for h in heads if h in names}
         signature = shape.signature
