@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from aether.sir.static import analyze_with_sirs
+from aether.sir.static_text import comment_text, first_sentence
 from aether.symbols.extract import analyze_source
 from aether.symbols.languages import LANGUAGE_BY_EXT, language_for_path, language_for_source
 from tests.language_fixtures import FIXTURES
@@ -399,3 +400,16 @@ FMT_END_NAMESPACE
 ])
 def test_import_forms(language: str, source: str, modules: list[str]) -> None:
     assert analyze_source("f", language, source.encode()).imports == modules
+
+
+@pytest.mark.parametrize(("comments", "text"), [
+    (["/** Opens a {@code ZipFile} for {@link File f}.\n * @param f the file\n */"],
+     "Opens a ZipFile for File."),
+    (["/// <summary>Reads the <c>settings</c>.</summary>", '/// <param name="p">x</param>'],
+     "Reads the settings."),
+    (["/// \\brief Parses a header.", "/// @return the header"], "Parses a header."),
+    (["# @todo remove in 3.0"], ""),
+    (["# Serves files.", "# @param root [String]"], "Serves files."),
+])
+def test_doc_comment_dialects(comments: list[str], text: str) -> None:
+    assert first_sentence(comment_text(comments)) == text

@@ -12,6 +12,8 @@ MAX_SENTENCE = 300
 _STRING_PREFIX = re.compile(r"^[rRuUbBfF]{0,2}(\"\"\"|'''|\"|')")
 _JSDOC_TAG = re.compile(r"(?:^|\s)@[A-Za-z]+\b")
 _JSDOC_LINK = re.compile(r"\{@(?:link|linkcode|linkplain)\s+([^}|\s]+)[^}]*\}")
+_INLINE_CODE = re.compile(r"\{@(?:code|literal)\s+([^}]*)\}")  # Javadoc, KDoc: {@code X}
+_TAG_LINE = re.compile(r"@[A-Za-z]+\b")  # YARD/Doxygen `# @param x`, `/// @return`
 # C# XML doc: the description is in <summary>; these tags start the parameter/return sections
 _XML_SECTION = re.compile(r"<(?:param|typeparam|returns|exception|remarks|example|value)\b")
 _XML_TAG = re.compile(r"</?(?:summary|para|c|code|see|seealso|paramref|typeparamref|inheritdoc)"
@@ -82,7 +84,8 @@ def comment_text(comments: list[str]) -> str:
             if line[:1] in "@\\":
                 line = _DOXYGEN_BRIEF.sub("", line)
             if jsdoc:
-                line = _JSDOC_LINK.sub(r"\1", line)
+                if "{@" in line:
+                    line = _INLINE_CODE.sub(r"\1", _JSDOC_LINK.sub(r"\1", line))
                 tag = _JSDOC_TAG.search(line)
                 if tag is not None:  # @param, @returns, ...: the description is over
                     line = line[:tag.start()].strip()
@@ -90,6 +93,9 @@ def comment_text(comments: list[str]) -> str:
                         lines.append(line)
                     lines.append("")
                     break
+            elif line[:1] == "@" and _TAG_LINE.match(line):
+                lines.append("")  # a tag line is not the description (`# @todo ...`)
+                continue
             if _DIRECTIVE.match(line):
                 continue
             if line and not any(ch.isalnum() for ch in line):
