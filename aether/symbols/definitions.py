@@ -14,12 +14,7 @@ from tree_sitter import Node
 
 from aether.hashing import content_hash
 from aether.secrets import redact_secrets
-from aether.symbols.ecma_names import (
-    Aliases,
-    assignment_path,
-    object_scope_path,
-    property_key,
-)
+from aether.symbols.ecma_names import Aliases, ecma_item, object_scope_path
 from aether.symbols.ids import symbol_id
 from aether.symbols.model import Symbol
 from aether.symbols.native_names import (
@@ -41,9 +36,6 @@ _SCOPE_KINDS = {"impl_item": "impl", "mod_item": "namespace", "internal_module":
 # Values that make an assignment, property or variable a function definition.
 _FUNCTION_VALUES = frozenset({"function_expression", "arrow_function", "generator_function",
                               "function"})
-# Parents of a function expression that its own definition pattern already covers.
-_VALUE_HOLDERS = frozenset({"assignment_expression", "variable_declarator", "pair",
-                            "field_definition", "public_field_definition"})
 # TypeScript overload signatures: collapsed into their implementation (or the first one).
 _SIGNATURES = frozenset({"function_signature", "method_signature"})
 # Where a body starts when the grammar gives it no `body` field (Kotlin, some C# forms).
@@ -268,58 +260,6 @@ def _function_node(node: Node, ntype: str) -> Node | None:
     return None
 
 
-def _named_object_chain(pair: Node) -> bool:
-    """Whether a `key: {...}` pair sits in objects that lead up to a named one (a variable,
-    `module.exports`, `X.prototype`), rather than in an argument or a return value."""
-    node = pair.parent  # the object holding the pair
-    while node is not None and node.type == "object":
-        holder = node.parent
-        if holder is None:
-            return False
-        if holder.type in ("variable_declarator", "assignment_expression"):
-            return True
-        if holder.type != "pair":
-            return False
-        node = holder.parent
-    return False
-
-
-def _ecma_item(source: bytes, node: Node, ntype: str, kind: str,
-               aliases: Aliases) -> tuple[str, str, str] | None:
-    """(name, relative qualified path, kind) of a JS/TS definition the generic rule cannot
-    name; None to drop it."""
-    if ntype == "assignment_expression":
-        found = assignment_path(source, node, aliases)
-        if found is None:  # validators[type] = function validator() {}: its own name
-            right = node.child_by_field_name("right")
-            own = right.child_by_field_name("name") if right is not None else None
-            if own is None:
-                return None
-            own_name = node_text(source, own)
-            return own_name, own_name, kind
-        path, method = found
-        right = node.child_by_field_name("right")
-        if right is not None and right.type == "class":
-            return path.rsplit(".", 1)[-1], path, "class"
-        return path.rsplit(".", 1)[-1], path, "method" if method else kind
-    if ntype == "pair":
-        if kind == "object" and not _named_object_chain(node):
-            return None  # an options object passed to a call is data, not a definition
-        key = node.child_by_field_name("key")
-        key_name = property_key(source, key) if key is not None else None
-        return (key_name, key_name, kind) if key_name else None
-    parent = node.parent
-    ptype = parent.type if parent is not None else ""
-    if ntype in ("function_expression", "arrow_function"):
-        if ptype in _VALUE_HOLDERS:
-            return None  # named by the declarator / pair / assignment that holds it
-        if ptype == "export_statement":  # export default function () {}
-            default = _name(source, node, ntype) or aliases.module
-            return default, default, kind
-    name = _name(source, node, ntype)
-    return (name, name, kind) if name else None
-
-
 def _items(language: str, file_path: str, source: bytes,
            captures: dict[str, list[Node]]) -> list[_Item]:
     items: list[_Item] = []
@@ -360,7 +300,7 @@ def _items(language: str, file_path: str, source: bytes,
             ntype = node.type
             sep = None
             if aliases is not None:
-                found = _ecma_item(source, node, ntype, kind, aliases)
+                found = ecma_item(source, node, ntype, kind, aliases, _name)
                 if found is None:
                     continue
                 name, path, node_kind = found

@@ -1,4 +1,5 @@
-"""Names for JavaScript as it is really written: functions assigned to properties.
+"""Names for JavaScript as it is really written: functions assigned to properties, object
+literals and their members (`ecma_item` names every JS/TS definition capture).
 
 `res.send = function send() {}` is `res.send`; `Layer.prototype.match = ...` is `Layer.match`;
 `exports.x = ...` and `module.exports.x = ...` are `x`; `module.exports = function query() {}`
@@ -9,6 +10,7 @@ module exports and the module is `router`), else `proto.route`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -18,6 +20,9 @@ _PROTOTYPE = ".prototype"
 _EXPORTS = frozenset({"exports", "module.exports"})
 # Variable names that say "the prototype of what this module exports" and nothing else.
 _PROTO_NAMES = frozenset({"proto", "prototype", "fn"})
+# Parents of a function expression that its own definition pattern already covers.
+_VALUE_HOLDERS = frozenset({"assignment_expression", "variable_declarator", "pair",
+                            "field_definition", "public_field_definition"})
 
 
 def _text(source: bytes, node: Node) -> str:
@@ -149,3 +154,55 @@ def property_key(source: bytes, key: Node) -> str | None:
     if key.type == "number":
         return _text(source, key)
     return None
+
+
+def _named_object_chain(pair: Node) -> bool:
+    """Whether a `key: {...}` pair sits in objects that lead up to a named one (a variable,
+    `module.exports`, `X.prototype`), rather than in an argument or a return value."""
+    node = pair.parent  # the object holding the pair
+    while node is not None and node.type == "object":
+        holder = node.parent
+        if holder is None:
+            return False
+        if holder.type in ("variable_declarator", "assignment_expression"):
+            return True
+        if holder.type != "pair":
+            return False
+        node = holder.parent
+    return False
+
+
+def ecma_item(source: bytes, node: Node, ntype: str, kind: str, aliases: Aliases,
+              name_of: Callable[[bytes, Node, str], str | None]) -> tuple[str, str, str] | None:
+    """(name, relative qualified path, kind) of a JS/TS definition the generic rule cannot
+    name; None to drop it. `name_of` is the generic rule (a node's name field)."""
+    if ntype == "assignment_expression":
+        found = assignment_path(source, node, aliases)
+        if found is None:  # validators[type] = function validator() {}: its own name
+            right = node.child_by_field_name("right")
+            own = right.child_by_field_name("name") if right is not None else None
+            if own is None:
+                return None
+            own_name = _text(source, own)
+            return own_name, own_name, kind
+        path, method = found
+        right = node.child_by_field_name("right")
+        if right is not None and right.type == "class":
+            return path.rsplit(".", 1)[-1], path, "class"
+        return path.rsplit(".", 1)[-1], path, "method" if method else kind
+    if ntype == "pair":
+        if kind == "object" and not _named_object_chain(node):
+            return None  # an options object passed to a call is data, not a definition
+        key = node.child_by_field_name("key")
+        key_name = property_key(source, key) if key is not None else None
+        return (key_name, key_name, kind) if key_name else None
+    parent = node.parent
+    ptype = parent.type if parent is not None else ""
+    if ntype in ("function_expression", "arrow_function"):
+        if ptype in _VALUE_HOLDERS:
+            return None  # named by the declarator / pair / assignment that holds it
+        if ptype == "export_statement":  # export default function () {}
+            default = name_of(source, node, ntype) or aliases.module
+            return default, default, kind
+    name = name_of(source, node, ntype)
+    return (name, name, kind) if name else None
