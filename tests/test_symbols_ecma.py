@@ -236,3 +236,23 @@ export function parse(text: any): number { return 0; }
     assert (symbol.start_line, symbol.end_line) == (2, 4)
     assert symbol.signature == "function parse(text: any): number"
     assert sirs[symbol.id]["intent"] == "Parses text into a number."
+
+
+def test_this_assignments_belong_to_the_class_or_constructor() -> None:
+    source = b'''\
+class Socket {
+  constructor() {
+    this.onClose = () => {};
+  }
+}
+function Emitter() {
+  this.emit = function emit(event) {};
+}
+'''
+    assert _table(_symbols("lib/socket.js", "javascript", source)) == {
+        "Socket": ("class", 1),
+        "Socket.constructor": ("method", 2),
+        "Socket.onClose": ("method", 3),  # not Socket.constructor.onClose
+        "Emitter": ("function", 6),
+        "Emitter.emit": ("method", 7),
+    }

@@ -389,6 +389,16 @@ def _collapse_overloads(items: list[_Item]) -> list[_Item]:
     return kept
 
 
+def _this_owner(definitions: list[Definition], enclosing: tuple[int, str, str, int]) -> str:
+    """What `this` is where `this.x = function () {}` is written: the class of the method
+    around it (`this.onClose` in `A.constructor` is `A.onClose`), else the enclosing symbol
+    (a constructor function: `Foo.bar`)."""
+    _end, qualified, kind, index = enclosing
+    if kind == "method" and index >= 0 and definitions[index].parent >= 0:
+        return definitions[definitions[index].parent].symbol.qualified_name
+    return qualified
+
+
 def _join(outer: str, inner: str) -> str:
     return f"{outer}.{inner}" if outer and inner else outer or inner
 
@@ -420,10 +430,12 @@ def collect_definitions(
             if native and enclosing[1] and (item.path or not item.scope):
                 sep = item.sep or separator(language, enclosing[2], kind)
                 qualified = f"{enclosing[1]}{sep}{item.path or item.name}"
+            elif item.path.startswith("this."):
+                qualified = _join(_this_owner(definitions, enclosing), item.path[5:])
             else:
                 qualified = _join(enclosing[1], item.path or item.name)
         else:
-            qualified = item.path or item.name
+            qualified = item.path.removeprefix("this.") or item.name
         parent = enclosing[3] if enclosing is not None else -1
         if item.scope:
             stack.append((end, qualified, kind, parent))

@@ -111,8 +111,8 @@ def assignment_path(source: bytes, node: Node, aliases: Aliases) -> tuple[str, b
     owner = " ".join(_text(source, obj).split())
     if owner in _EXPORTS:
         return name, False
-    if owner == "this":
-        return name, True
+    if owner == "this":  # the class or constructor function around it decides (definitions)
+        return f"this.{name}", True
     if owner.endswith(_PROTOTYPE):
         return f"{owner[:-len(_PROTOTYPE)]}.{name}", True
     aliased = aliases.owners.get(owner)
