@@ -256,3 +256,25 @@ function Emitter() {
         "Emitter": ("function", 6),
         "Emitter.emit": ("method", 7),
     }
+
+
+def test_exported_object_literals() -> None:
+    source = b'''\
+module.exports = {
+  parse(text) { return text; },
+  formats: { rfc: 'RFC1738' },
+};
+exports.api = { get() {} };
+Route.prototype = { dispatch() {} };
+var app = exports = module.exports = {};
+'''
+    symbols = _symbols("lib/qs.js", "javascript", source)
+    assert _table(symbols) == {
+        "qs": ("object", 1),  # the module's export object, named after the module
+        "parse": ("method", 2),  # its members keep their names, as `exports.parse` would
+        "formats": ("object", 3),
+        "api": ("object", 5),
+        "api.get": ("method", 5),
+        "Route.dispatch": ("method", 6),  # a prototype object only qualifies its members
+    }
+    assert symbols["qs"].signature == "module.exports"

@@ -14,7 +14,7 @@ from tree_sitter import Node
 
 from aether.hashing import content_hash
 from aether.secrets import redact_secrets
-from aether.symbols.ecma_names import Aliases, ecma_item, object_scope_path
+from aether.symbols.ecma_names import Aliases, defines_something, ecma_item, object_scope_path
 from aether.symbols.ids import symbol_id
 from aether.symbols.model import Symbol
 from aether.symbols.native_names import (
@@ -83,6 +83,7 @@ class _Item:
     path: str = ""  # the qualified name relative to the enclosing one; "" means `name`
     sep: str | None = None  # separator before `path` when it is not the language's usual one
     lead: Node | None = None  # TypeScript: the first overload signature, where the symbol starts
+    transparent: bool = False  # members are not qualified by it (`module.exports = {...}`)
 
 
 def _outer(node: Node) -> Node:
@@ -280,12 +281,14 @@ def _items(language: str, file_path: str, source: bytes,
         if capture == "scope":
             for node in nodes:
                 ntype = node.type
-                if aliases is not None and ntype in ("variable_declarator", "pair",
-                                                     "assignment_expression"):
+                if aliases is not None and ntype == "assignment_expression":
                     path = object_scope_path(source, node, aliases)
                     if path is None:
                         continue
                     name = path.rsplit(".", 1)[-1]
+                    if not _prototype_target(source, node):
+                        _exported_object(node, path or aliases.module, not path, items)
+                        continue
                 else:
                     name = path = _name(source, node, ntype) or ""
                     if not name:
@@ -334,6 +337,24 @@ def _items(language: str, file_path: str, source: bytes,
     if ecma:
         items = _collapse_overloads(items)
     return items
+
+
+def _prototype_target(source: bytes, node: Node) -> bool:
+    left = node.child_by_field_name("left")
+    return left is not None and node_text(source, left).endswith(".prototype")
+
+
+def _exported_object(node: Node, path: str, transparent: bool, items: list[_Item]) -> None:
+    """`module.exports = {...}` (named after the module; its members keep their own names, as
+    `exports.x` would), `exports.api = {...}`, `this.handlers = {...}`: object symbols."""
+    right = node.child_by_field_name("right")
+    if right is None or right.named_child_count == 0:
+        return  # `module.exports = {}`: filled in later, one assignment at a time
+    if transparent and not defines_something(right):
+        return  # `module.exports = { helper, other: helper }`: re-exports
+    outer = _outer(node)
+    items.append(_Item(node, node.type, outer, outer.start_byte, outer.end_byte, "object",
+                       path.rsplit(".", 1)[-1], False, path, transparent=transparent))
 
 
 def _package_scopes(language: str, source: bytes, nodes: list[Node], items: list[_Item]) -> None:
@@ -472,5 +493,7 @@ def collect_definitions(
         definitions.append(Definition(symbol, node, outer, anchor,
                                       _function_node(node, item.ntype), parent))
         if owns:
-            stack.append((end, qualified, kind, len(definitions) - 1))
+            inner = enclosing[1] if item.transparent and enclosing is not None else (
+                "" if item.transparent else qualified)
+            stack.append((end, inner, kind, len(definitions) - 1))
     return definitions

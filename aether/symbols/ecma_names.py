@@ -156,6 +156,26 @@ def property_key(source: bytes, key: Node) -> str | None:
     return None
 
 
+_REFERENCES = frozenset({"shorthand_property_identifier", "identifier", "member_expression",
+                         "spread_element", "comment"})
+
+
+def defines_something(obj: Node | None) -> bool:
+    """An object literal with at least one member that is not a mere reference:
+    `module.exports = { helper, other: helper }` only re-exports what is defined elsewhere, as
+    `export { helper }` does, and is no symbol of its own."""
+    if obj is None:
+        return False
+    for member in obj.named_children:
+        if member.type == "pair":
+            value = member.child_by_field_name("value")
+            if value is None or value.type not in _REFERENCES:
+                return True
+        elif member.type not in _REFERENCES:
+            return True
+    return False
+
+
 def _named_object_chain(pair: Node) -> bool:
     """Whether a `key: {...}` pair sits in objects that lead up to a named one (a variable,
     `module.exports`, `X.prototype`), rather than in an argument or a return value."""
