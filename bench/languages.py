@@ -179,6 +179,7 @@ def grep_tags(files: list[Path]) -> list[tuple[str, str, int]]:
 
 
 def _short(name: str) -> str:
+    name = "".join(name.split())  # ctags' `operator !=` is C++'s `operator!=`
     for sep in ("::", "#", "\\", "."):
         name = name.rpartition(sep)[2] if sep in name else name
     return name

@@ -371,6 +371,9 @@ FMT_API void report(int code);
 HANDLE
 open_handle(int pid) { return 0; }
 FMT_END_NAMESPACE
+PYBIND11_NAMESPACE_BEGIN(detail)
+inline int helper(int x) { return x; }
+PYBIND11_NAMESPACE_END(detail)
 """
     analysis = analyze_source("include/fmt/format.h", "cpp", header)
     got = {s.qualified_name: (s.kind, s.start_line, s.signature) for s in analysis.symbols}
@@ -380,6 +383,7 @@ FMT_END_NAMESPACE
         "format_error::format_error": (
             "method", 8, "explicit format_error(const char* message)"),
         "open_handle": ("function", 11, "HANDLE open_handle(int pid)"),  # a return type
+        "helper": ("function", 15, "inline int helper(int x)"),
     }
     error = next(s for s in analysis.symbols if s.name == "format_error")
     assert header[error.start_byte:error.end_byte].startswith(b"class FMT_API format_error")

@@ -23,6 +23,10 @@ _SPECIFIERS = re.compile(
     rb"((?:[A-Z][A-Z0-9_]*_[A-Z0-9_]+[ \t]+)+)(?=[A-Za-z_~])", re.MULTILINE)
 
 
+# A macro call alone on its line, `PYBIND11_NAMESPACE_BEGIN(detail)`, `Q_OBJECT_X(a, b)`: no
+# `;` after it and no `{` on the next line (that would be a function-like definition).
+_BARE_CALL = re.compile(rb"^[ \t]*[A-Z][A-Z0-9]*_[A-Z0-9_]*\([^()\n]*(?:\([^()\n]*\)[^()\n]*)*\)"
+                        rb"[ \t]*(?://[^\n]*)?$(?!\n[ \t]*\{)", re.MULTILINE)
 # `class FMT_API format_error`: an export macro between the keyword and the name.
 _CLASS_EXPORT = re.compile(rb"\b((?:class|struct|union)[ \t]+)([A-Z][A-Z0-9_]*_[A-Z0-9_]+[ \t]+)"
                            rb"(?=[A-Za-z_])")
@@ -41,5 +45,6 @@ def blank_macros(source: bytes) -> bytes:
     if not re.search(rb"[A-Z][A-Z0-9]*_", source):
         return source  # no ALL_CAPS_WITH_UNDERSCORE names: nothing to do (the common case)
     source = _BARE_LINE.sub(_spaces, source)
+    source = _BARE_CALL.sub(_spaces, source)
     source = _CLASS_EXPORT.sub(_keep_prefix, source)
     return _SPECIFIERS.sub(_keep_prefix, source)
