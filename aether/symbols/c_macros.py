@@ -44,7 +44,7 @@ def blank_macros(source: bytes) -> bytes:
     """`source` with bare and specifier macros replaced by spaces (same length)."""
     if not re.search(rb"[A-Z][A-Z0-9]*_", source):
         return source  # no ALL_CAPS_WITH_UNDERSCORE names: nothing to do (the common case)
+    source = _BARE_CALL.sub(_spaces, source)  # first: a bare name before one is no return type
     source = _BARE_LINE.sub(_spaces, source)
-    source = _BARE_CALL.sub(_spaces, source)
     source = _CLASS_EXPORT.sub(_keep_prefix, source)
     return _SPECIFIERS.sub(_keep_prefix, source)
