@@ -34,6 +34,7 @@ def polyglot(tmp_path: Path) -> Path:
     root.mkdir()
     for path, source in FIXTURES.values():
         write(root, path, source)
+    write(root, "README.md", "# Polyglot\n")  # no language: listed, not indexed
     return root
 
 
@@ -61,6 +62,7 @@ async def test_get_sir_on_one_symbol_per_language(polyglot: Path) -> None:
         status = await wait_idle(session)
         # the eight fixtures, every symbol of each
         assert status["symbol_count"] == sum(len(table) for table in EXPECTED.values())
+        assert status["unsupported_files"] == {".md": 1}
         for language, (name, needle, says) in PROBES.items():
             # by file and line: Java and Kotlin both have `com.example.store.Cache.get`
             rel = FIXTURES[language][0]
