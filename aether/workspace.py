@@ -89,8 +89,17 @@ class IgnoreRules:
         return False
 
 
-def iter_source_files(root: Path, extra_excludes: list[str] | None = None) -> Iterator[SourceFile]:
-    """Every indexable file under `root`, ignore rules applied, symlinks not followed."""
+def unsupported_key(name: str) -> str:
+    """How an unindexed file is counted: by extension (`.md`), or its name when it has none."""
+    suffix = PurePosixPath(name).suffix.lower()
+    return suffix or name
+
+
+def iter_source_files(root: Path, extra_excludes: list[str] | None = None,
+                      unsupported: dict[str, int] | None = None) -> Iterator[SourceFile]:
+    """Every indexable file under `root`, ignore rules applied, symlinks not followed.
+    `unsupported`, when given, counts the other (not ignored) files by extension: AETHER has
+    no language for them, and `aether status` says so rather than skipping them silently."""
     rules = IgnoreRules(root, extra_excludes)
     stack = [""]
     while stack:
@@ -112,7 +121,12 @@ def iter_source_files(root: Path, extra_excludes: list[str] | None = None) -> It
                         stack.append(rel)
                     continue
                 language = language_for_path(entry.name)
-                if language is None or rules.ignored(rel):
+                if language is None:
+                    if unsupported is not None and not rules.ignored(rel):
+                        key = unsupported_key(entry.name)
+                        unsupported[key] = unsupported.get(key, 0) + 1
+                    continue
+                if rules.ignored(rel):
                     continue
                 st = entry.stat(follow_symlinks=False)
             except OSError:

@@ -83,3 +83,20 @@ def test_unbuilt_provider_fails_attempts_as_stale(workspace: Path) -> None:
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     assert data["sir_stale"] == data["symbol_count"] == 4
+
+
+def test_status_lists_files_no_language_covers(workspace: Path) -> None:
+    write(workspace, "docs/guide.md", "# Guide\n")
+    write(workspace, "docs/api.md", "# API\n")
+    write(workspace, "build.gradle", "apply plugin: 'java'\n")
+    write(workspace, "Makefile", "all:\n\ttrue\n")
+    write(workspace, "src/Main.java", "class Main { void run() {} }\n")
+    write(workspace, "node_modules/dep/readme.md", "ignored folder\n")
+    write(workspace, ".env", "SECRET=1\n")
+    assert aether("index", "--workspace", str(workspace)).returncode == 0
+    status = json.loads(aether("status", "--json", "--workspace", str(workspace)).stdout)
+    assert status["unsupported_files"] == {".md": 2, ".gradle": 1, "Makefile": 1}
+    assert status["symbol_count"] == 6  # the fixture's 4 + Main and Main.run
+    text = aether("status", "--workspace", str(workspace)).stdout
+    assert "not indexed 4 files with no supported language: .md 2, .gradle 1, Makefile 1" \
+        in text

@@ -273,7 +273,9 @@ def test_javascript_functions_classes_and_methods() -> None:
         "Cache.get": "method",
         "Cache.onEvict": "method",
         "Cache.create": "method",
-    }  # object-literal methods (handlers.click) are not symbols
+        "handlers": "object",  # named object literals and their methods are symbols
+        "handlers.click": "method",
+    }
     symbols = _by_name(analysis)
     assert symbols["readManifest"].signature == "function readManifest(dir)"
     assert symbols["double"].signature == "const double = (x) =>"
@@ -287,15 +289,18 @@ def test_typescript_interfaces_aliases_enums_abstract_classes() -> None:
     analysis = _analyze("src/repo.ts", TS)
     assert _table(analysis) == {
         "Repository": "interface",
+        "Repository.find": "method",  # interface methods are symbols, as in Java or C#
+        "Repository.save": "method",
         "Id": "type_alias",
         "Color": "enum",
         "Base": "class",
+        "Base.find": "method",  # abstract members are symbols
         "Base.save": "method",
         "Base.write": "method",
         "UserRepo": "class",
         "UserRepo.find": "method",
         "Util.clamp": "function",
-    }  # interface method signatures and abstract signatures are not definitions
+    }
     symbols = _by_name(analysis)
     assert symbols["Repository"].signature == "interface Repository<T>"
     assert symbols["Id"].signature == "type Id"

@@ -16,6 +16,12 @@ async def cmd_status(args: argparse.Namespace, engine: Engine) -> int:
     out(f"workspace  {view.workspace}")
     out(f"database   {view.db_path}")
     out(f"files      {view.file_count} indexed, {view.skipped_file_count} skipped")
+    if view.unsupported_files:
+        by_count = sorted(view.unsupported_files.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = ", ".join(f"{ext} {n}" for ext, n in by_count[:12])
+        more = f", … {len(by_count) - 12} more" if len(by_count) > 12 else ""
+        out(f"not indexed {sum(view.unsupported_files.values())} files with no supported "
+            f"language: {shown}{more}")
     out(f"symbols    {view.symbol_count}")
     out(f"SIRs       {view.ok_count} ok / {view.stale_count} stale / {view.pending_count} pending"
          f"  (provider {view.provider}{'/' + view.model if view.model else ''})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 
 from aether.config import Settings
 from aether.engine import health
-from aether.engine.indexer import Indexer, IndexReport, ProgressFn
+from aether.engine.indexer import UNSUPPORTED_META, Indexer, IndexReport, ProgressFn
 from aether.engine.pipeline import PipelineReport, SirPipeline
 from aether.engine.search import SearchOutcome, search
 from aether.engine.writer_lock import current_writer
@@ -151,4 +152,13 @@ class Engine:
             untrusted_reason=self.settings.untrusted_reason,
             redacted_symbol_count=counts.redacted_symbol_count,
             redaction_count=counts.redaction_count,
+            unsupported_files=await self._unsupported_files(),
         )
+
+    async def _unsupported_files(self) -> dict[str, int]:
+        raw = await self.store.get_meta(UNSUPPORTED_META)
+        try:
+            found = json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+        return {str(k): int(v) for k, v in found.items()} if isinstance(found, dict) else {}

@@ -8,6 +8,7 @@ process, which costs no start-up and keeps the event loop free for hovers.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import multiprocessing
 import os
@@ -22,6 +23,9 @@ from aether.store.db import Store
 from aether.store.records import FileChange, utc_now
 from aether.symbols.languages import language_for_path
 from aether.workspace import IgnoreRules, SourceFile, iter_source_files
+
+# meta key: files of the last full pass that no language covers, counted by extension
+UNSUPPORTED_META = "unsupported_files"
 
 STATIC_MODEL = "static-v1"
 
@@ -92,9 +96,11 @@ class Indexer:
         root = self.settings.workspace
         report = IndexReport()
         known = await self.store.file_states()
+        unsupported: dict[str, int] = {}
         if paths is None:
             listed = await asyncio.to_thread(
-                lambda: list(iter_source_files(root, self.settings.index.exclude)))
+                lambda: list(iter_source_files(root, self.settings.index.exclude, unsupported)))
+            await self.store.set_meta(UNSUPPORTED_META, json.dumps(unsupported, sort_keys=True))
             on_disk = {f.rel_path for f in listed}
             gone = [p for p in known if p not in on_disk]
         else:

@@ -11,6 +11,7 @@ from aether.sir.model import Sir
 from aether.sir.static import analyze_with_sirs
 from aether.store.records import FileRecord, PreparedSir
 from aether.symbols.extract import ParseTimeout, analyze_source
+from aether.symbols.languages import language_for_source
 from aether.symbols.model import FileAnalysis
 from aether.workspace import SourceFile
 
@@ -54,12 +55,14 @@ def parse_file(root: str, src: SourceFile, max_bytes: int, timeout_s: float, sta
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return _skip(src, f"not valid UTF-8 (byte {exc.start})", "invalid_utf8", digest)
+    language = language_for_source(src.rel_path, data) or src.language  # `.h`: C or C++
+    record.language = language
     try:
         if static:
-            analysis, sirs = analyze_with_sirs(src.rel_path, src.language, data,
+            analysis, sirs = analyze_with_sirs(src.rel_path, language, data,
                                                timeout_s=timeout_s)
         else:
-            analysis, sirs = analyze_source(src.rel_path, src.language, data,
+            analysis, sirs = analyze_source(src.rel_path, language, data,
                                             timeout_s=timeout_s), {}
     except ParseTimeout:
         return _skip(src, f"parse took longer than {timeout_s:g}s", "parse_timeout", digest)

@@ -20,7 +20,7 @@ from pygls.workspace import PositionCodec, TextDocument
 from aether.config import Settings
 from aether.hashing import content_hash
 from aether.symbols.extract import analyze_source, innermost_symbol
-from aether.symbols.languages import language_for_path
+from aether.symbols.languages import language_for_path, language_for_source
 from aether.symbols.model import FileAnalysis, Symbol
 from aether.workspace import IgnoreRules, PathOutsideWorkspace, is_secret, resolve_in_workspace
 
@@ -170,8 +170,10 @@ class Buffers:
         analysis: FileAnalysis | None = None
         try:
             # a thread: a big file must not stall other requests on the loop
+            # `.h`: C or C++ by content, as the indexer decides
+            language = language_for_source(target.rel_path, data) or target.language
             analysis = await asyncio.to_thread(
-                analyze_source, target.rel_path, target.language, data,
+                analyze_source, target.rel_path, language, data,
                 timeout_s=self.settings.index.parse_timeout_s)
         except Exception as exc:  # an unparsable buffer gives no hover, never an error
             log.info("cannot parse %s: %s: %s", target.rel_path, type(exc).__name__, exc)

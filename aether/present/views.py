@@ -90,6 +90,10 @@ class StatusView(BaseModel):
         default=0, description="Symbols whose code held credentials that were masked")
     redaction_count: int = Field(
         default=0, description="Credentials masked before anything was stored or sent")
+    unsupported_files: dict[str, int] = Field(
+        default_factory=dict,
+        description="Files not indexed because no supported language has their extension, "
+                    "counted by extension (as of the last full index)")
 
 
 # ---------------------------------------------------------------------------- views

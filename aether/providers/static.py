@@ -19,7 +19,9 @@ from aether.symbols.languages import LANGUAGES
 
 SNIPPET_TIMEOUT_S = 5.0
 NAME_ONLY_CONFIDENCE = 0.15
-_CLASS_MEMBER_LANGUAGES = frozenset({"javascript", "typescript", "tsx"})
+_ECMA = frozenset({"javascript", "typescript", "tsx"})
+# Languages whose methods only parse inside a class body.
+_CLASS_MEMBER_LANGUAGES = frozenset({"java", "csharp", "kotlin", "swift", "php", "cpp"})
 _WRAPPER = "AetherSnippet"
 
 
@@ -56,6 +58,23 @@ def _as_requested(parsed: ParsedSource, outer: int, request: SirRequest) -> None
             d.symbol = dataclasses.replace(d.symbol, qualified_name=new + name[len(old):])
 
 
+def _snippets(request: SirRequest) -> list[str]:
+    """The symbol's text as it is, then inside the containers a member needs to parse: a
+    method is not a statement on its own in most languages."""
+    text = request.source
+    if request.language == "python":
+        return [python_snippet(text)]
+    prefix = "<?php\n" if request.language == "php" else ""  # PHP outside it is HTML
+    attempts = [prefix + text]
+    if request.kind == "method":
+        if request.language in _ECMA:
+            attempts += [f"class {_WRAPPER} {{\n{text}\n}}",
+                         f"const {_WRAPPER}Object = {{\n{text}\n}};"]
+        elif request.language in _CLASS_MEMBER_LANGUAGES:
+            attempts.append(f"{prefix}class {_WRAPPER} {{\n{text}\n}}")
+    return attempts
+
+
 class StaticProvider:
     """Provider protocol: deterministic, offline, never rate-limited."""
 
@@ -65,26 +84,30 @@ class StaticProvider:
     async def generate(self, request: SirRequest) -> Sir:
         if request.language not in LANGUAGES:
             return _name_only(request)
-        text = request.source
-        if request.language == "python":
-            text = python_snippet(text)
-        # A JS/TS method is not a statement on its own: give it a class to live in.
-        wrapped = request.kind == "method" and request.language in _CLASS_MEMBER_LANGUAGES
-        if wrapped:
-            text = f"class {_WRAPPER} {{\n{text}\n}}"
-        try:
-            # Symbol texts are small: parsing inline costs less than a thread hop.
-            parsed = parse_source(request.file_path, request.language, text.encode("utf-8"),
-                                  static=True, timeout_s=SNIPPET_TIMEOUT_S)
-        except ParseTimeout:
+        found: tuple[ParsedSource, int] | None = None
+        for text in _snippets(request):
+            try:
+                # Symbol texts are small: parsing inline costs less than a thread hop.
+                parsed = parse_source(request.file_path, request.language, text.encode("utf-8"),
+                                      static=True, timeout_s=SNIPPET_TIMEOUT_S)
+            except ParseTimeout:
+                return _name_only(request)
+            except Exception as exc:  # a grammar failure: the same input will fail again
+                raise PermanentError(
+                    f"static analysis failed: {type(exc).__name__}: {exc}") from exc
+            top = next((i for i, d in enumerate(parsed.definitions)
+                        if d.symbol.name == _WRAPPER), -1)
+            outer = next((i for i, d in enumerate(parsed.definitions) if d.parent == top
+                          and d.symbol.name != _WRAPPER), None)
+            if outer is None:
+                continue
+            if found is None or not parsed.tree.root_node.has_error:
+                found = (parsed, outer)
+            if not parsed.tree.root_node.has_error:
+                break
+        if found is None:
             return _name_only(request)
-        except Exception as exc:  # a grammar failure: the same input will fail again
-            raise PermanentError(f"static analysis failed: {type(exc).__name__}: {exc}") from exc
-        top = 0 if wrapped and parsed.definitions else -1
-        outer = next((i for i, d in enumerate(parsed.definitions) if d.parent == top
-                      and d.symbol.name != _WRAPPER), None)
-        if outer is None:
-            return _name_only(request)
+        parsed, outer = found
         _as_requested(parsed, outer, request)
         sirs = static_sirs(parsed)
         return Sir.model_validate(sirs[parsed.definitions[outer].symbol.id])

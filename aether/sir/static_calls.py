@@ -19,6 +19,7 @@ _TURBOFISH = re.compile(r"::<[^<>]*>")
 _WORD = re.compile(r"[A-Za-z_$][\w$]*")
 _WRITE_MODE = re.compile(r"""(?:^|[(,\s])(?:mode\s*=\s*)?[rbu]?["'][rbt]*[wax+][rwabtx+]*["']""")
 _EXCEPTION_SUFFIXES = ("Error", "Exception")
+_WHOLE_FILE_IMPORTS = frozenset({"c", "cpp", "csharp", "ruby", "swift"})
 _OPEN_CALLS = frozenset({"open", "io.open", "codecs.open"})
 _MUTATING_METHODS = frozenset({
     "append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
@@ -27,7 +28,7 @@ _MUTATING_METHODS = frozenset({
 
 
 def normalise_callee(text: str) -> str:
-    """`foo . bar(x)(y)` -> `foo.bar`; `collect::<Vec<_>>` -> `collect`."""
+    """`foo . bar(x)(y)` -> `foo.bar`; `collect::<Vec<_>>` -> `collect`; `a->b` -> `a.b`."""
     # plain str tests first: this runs for every distinct callee and regexes cost ~1 µs
     if " " in text or "\n" in text or "\t" in text:
         text = "".join(text.split())
@@ -37,6 +38,8 @@ def normalise_callee(text: str) -> str:
             previous, text = text, _PARENS.sub("", text)
     if "::<" in text:
         text = _TURBOFISH.sub("", text)
+    if "->" in text:  # PHP `$this->log->info`, C/C++ `conn->send`: one spelling for the rules
+        text = text.replace("->", ".").replace("?.", ".")
     return text
 
 
@@ -142,6 +145,10 @@ class CallTable:
         imported (a parameter that happens to share an imported name does not count)."""
         names = self.imports.names
         if not names:
+            # C/C++ includes, C# usings, Ruby requires, Swift imports bind no names: what a
+            # call reaches cannot be told apart, so a symbol that calls anything depends on them
+            if heads and self.language in _WHOLE_FILE_IMPORTS:
+                return list(self.imports.modules)
             return []
         used = {h for h in heads if h in names}
         signature = shape.signature

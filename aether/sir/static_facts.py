@@ -5,6 +5,7 @@ enclosing symbol by byte range (sorted starts + bisect), never by walking the tr
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,12 @@ from aether.symbols.extract import ParsedSource
 
 MAX_EXPR = 40
 
+_EXCEPTION_NAME = re.compile(r"\\?[A-Za-z_$][\w$.:\\]*")
+# Calls whose captured node is the method's name: the callee runs from the call's start
+# (`Files.readAllBytes`, `$this->client->send`, `File.read`).
+_NAMED_CALLS = frozenset({"method_invocation", "call", "member_call_expression",
+                          "scoped_call_expression", "nullsafe_member_call_expression"})
+_NAMED_CALL_LANGUAGES = frozenset({"java", "ruby", "php"})
 _GLOBAL_OBJECTS = frozenset({"window", "globalThis", "global"})
 _NO_VALUE = frozenset({"None", "null", "undefined", "nil"})
 _CALL_TYPES = frozenset({"call", "call_expression"})
@@ -120,19 +127,20 @@ class FileFacts:
 
 
 def _exception_name(f: FileFacts, node: Node | None) -> str:
+    """`ValueError("x")`, `new IOException(e)`, `self.error(...)`, `err` -> the name."""
     if node is None:
         return ""
-    if node.type in ("call", "new_expression"):
-        inner = node.child_by_field_name("function" if node.type == "call" else "constructor")
-        if inner is not None:
-            node = inner
-    if node.type in ("identifier", "attribute", "member_expression"):
-        return f.text(node)
-    return ""
+    text = f.text(node).lstrip()
+    if text.startswith("new "):
+        text = text[4:].lstrip()
+    match = _EXCEPTION_NAME.match(text)
+    return match.group(0).rstrip(".:") if match else ""
 
 
 def _on_raise(f: FileFacts, facts: Facts, node: Node) -> None:
     value = node.named_child(0) if node.named_child_count else None
+    if value is not None and value.type == "throw_keyword":  # Swift
+        value = value.next_named_sibling
     if f.language == "python":
         if value is None:
             facts.errors["re-raises the current exception"] = None
@@ -207,7 +215,15 @@ def _on_macro(f: FileFacts, facts: Facts, node: Node) -> None:
 
 
 def _on_try(f: FileFacts, facts: Facts, node: Node) -> None:
-    facts.errors["propagates errors with ?"] = None
+    facts.errors["propagates errors with try" if f.language == "swift"
+                 else "propagates errors with ?"] = None
+
+
+def _on_throws(f: FileFacts, facts: Facts, node: Node) -> None:
+    """Java `throws IOException, SQLException`: declared, so part of the contract."""
+    names = [f.text(n) for n in node.named_children if n.type != "comment"]
+    for name in names or ["errors"]:
+        facts.errors[f"throws {name}"] = None
 
 
 def _on_goroutine(f: FileFacts, facts: Facts, node: Node) -> None:
@@ -221,6 +237,10 @@ def _first_seen(seen: dict[str, int], key: str, at: int) -> None:
 
 
 def _on_return(f: FileFacts, facts: Facts, node: Node) -> None:
+    if f.language == "swift":  # `throw e` is a control transfer statement too
+        first = node.parent.child(0) if node.parent is not None else None
+        if first is not None and first.type == "throw_keyword":
+            return
     text = f.expression(node)
     if text not in _NO_VALUE:
         _first_seen(facts.returns, text, node.start_byte)
@@ -244,7 +264,7 @@ _Handler = Callable[[FileFacts, Facts, Node], None]
 _HANDLERS: dict[str, _Handler] = {
     "new": _on_new, "macro": _on_macro, "raise": _on_raise, "except": _on_except,
     "global": _on_global, "nonlocal": _on_nonlocal, "assert": _on_assert, "env": _on_env,
-    "mutate": _on_mutate, "goroutine": _on_goroutine,
+    "mutate": _on_mutate, "goroutine": _on_goroutine, "throws": _on_throws,
 }
 # Captures that belong to the function they are written in, not to a closure inside it.
 _SCOPED_HANDLERS: dict[str, _Handler] = {
@@ -257,8 +277,13 @@ def _collect_calls(f: FileFacts, owner: _Owners, facts: list[Facts], nodes: list
     source, info_of = f.source, f.calls.info
     starts, ends, parents = owner.starts, owner.ends, owner.parents
     cache: dict[bytes, CallInfo] = {}
+    named = f.language in _NAMED_CALL_LANGUAGES
     for node in nodes:
         start, end = node.start_byte, node.end_byte
+        if named:
+            call = node.parent
+            if call is not None and call.type in _NAMED_CALLS:
+                start = call.start_byte
         i = bisect_right(starts, start) - 1
         while i >= 0 and ends[i] < end:
             i = parents[i]

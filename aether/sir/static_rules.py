@@ -206,9 +206,186 @@ _GO = (
     _rule("sleeps", "time.Sleep"),
 )
 
+_JAVA = (
+    _rule(STDOUT, "System.out.println System.out.print System.out.printf System.out.format "
+          "System.out.write"),
+    _rule(STDERR, "System.err.println System.err.print System.err.printf e.printStackTrace "
+          "printStackTrace", "", ".printStackTrace"),
+    _rule(LOGS, "", "log. logger. LOG. LOGGER. Log. Logger. slf4j."),
+    _rule(EXITS, "System.exit Runtime.getRuntime.exit Runtime.getRuntime.halt"),
+    _rule(PROCESSES, "Runtime.getRuntime.exec ProcessBuilder", "ProcessBuilder."),
+    _rule(READS_ENV, "System.getenv System.getProperty"),
+    _rule(GLOBAL_STATE, "System.setProperty System.setOut System.setErr Locale.setDefault"),
+    _rule(READS_FILES, "FileInputStream FileReader RandomAccessFile Files.readAllBytes "
+          "Files.readAllLines Files.readString Files.lines Files.newBufferedReader "
+          "Files.newInputStream Scanner"),
+    _rule(WRITES_FILES, "FileOutputStream FileWriter PrintWriter Files.write Files.writeString "
+          "Files.newBufferedWriter Files.newOutputStream"),
+    _rule(READS_FS, "Files.exists Files.isDirectory Files.isRegularFile Files.list Files.walk "
+          "Files.size Files.getLastModifiedTime", "", ".listFiles .exists .isDirectory"),
+    _rule(MODIFIES_FS, "Files.delete Files.deleteIfExists Files.createDirectory "
+          "Files.createDirectories Files.createFile Files.createTempFile Files.move Files.copy",
+          "", ".delete .mkdir .mkdirs .renameTo .createNewFile"),
+    _rule(NETWORK, "Socket ServerSocket DatagramSocket URL HttpClient.newHttpClient "
+          "HttpClient.newBuilder", "HttpURLConnection. OkHttpClient. RestTemplate. WebClient.",
+          ".openConnection .openStream .sendAsync .connect"),
+    _rule(DATABASE, "DriverManager.getConnection", "",
+          ".executeQuery .executeUpdate .prepareStatement .createStatement"),
+    _rule("sleeps", "Thread.sleep TimeUnit.SECONDS.sleep TimeUnit.MILLISECONDS.sleep"),
+    _rule("starts threads", "", "", ".start"),
+)
+
+_C = (
+    _rule(STDOUT, "printf puts putchar std::printf std::puts"),
+    _rule("writes output", "fprintf fputs fputc fwrite std::fprintf std::fwrite write"),
+    _rule(STDERR, "perror std::perror"),
+    _rule(EXITS, "exit _exit abort std::exit std::abort quick_exit"),
+    _rule(PROCESSES, "system popen fork vfork execv execve execvp execl execlp execle "
+          "posix_spawn std::system"),
+    _rule(READS_ENV, "getenv std::getenv secure_getenv"),
+    _rule(MODIFIES_ENV, "setenv unsetenv putenv"),
+    _rule(GLOBAL_STATE, "chdir signal sigaction srand setlocale atexit"),
+    _rule(READS_FILES, "fopen fread fgets fgetc fscanf read open std::fopen opendir readdir"),
+    _rule(MODIFIES_FS, "remove unlink rename mkdir rmdir chmod chown symlink link truncate "
+          "std::remove std::rename std::filesystem::remove std::filesystem::remove_all "
+          "std::filesystem::create_directory std::filesystem::create_directories "
+          "std::filesystem::rename std::filesystem::copy"),
+    _rule(READS_FS, "stat lstat access std::filesystem::exists std::filesystem::is_directory "
+          "std::filesystem::file_size"),
+    _rule(NETWORK, "socket connect bind listen accept send recv sendto recvfrom getaddrinfo "
+          "gethostbyname curl_easy_perform"),
+    _rule(DATABASE, "sqlite3_exec sqlite3_prepare_v2 sqlite3_step sqlite3_open PQexec "
+          "mysql_query"),
+    _rule("sleeps", "sleep usleep nanosleep std::this_thread::sleep_for"),
+    _rule("starts threads", "pthread_create std::thread std::async"),
+)
+
+_CSHARP = (
+    _rule(STDOUT, "Console.WriteLine Console.Write Console.Out.WriteLine"),
+    _rule(STDERR, "Console.Error.WriteLine Console.Error.Write"),
+    _rule(LOGS, "", "_logger. logger. Logger. Log. log. Debug.WriteLine Trace."),
+    _rule(EXITS, "Environment.Exit Environment.FailFast Application.Exit"),
+    _rule(PROCESSES, "Process.Start", "Process."),
+    _rule(READS_ENV, "Environment.GetEnvironmentVariable Environment.GetEnvironmentVariables"),
+    _rule(MODIFIES_ENV, "Environment.SetEnvironmentVariable"),
+    _rule(GLOBAL_STATE, "Environment.CurrentDirectory Directory.SetCurrentDirectory"),
+    _rule(READS_FILES, "File.ReadAllText File.ReadAllBytes File.ReadAllLines File.ReadLines "
+          "File.OpenRead File.OpenText File.ReadAllTextAsync File.ReadAllBytesAsync "
+          "StreamReader FileStream"),
+    _rule(WRITES_FILES, "File.WriteAllText File.WriteAllBytes File.WriteAllLines "
+          "File.AppendAllText File.OpenWrite File.Create File.WriteAllTextAsync StreamWriter"),
+    _rule(READS_FS, "File.Exists Directory.Exists Directory.GetFiles Directory.GetDirectories "
+          "Directory.EnumerateFiles"),
+    _rule(MODIFIES_FS, "File.Delete File.Move File.Copy Directory.CreateDirectory "
+          "Directory.Delete Directory.Move"),
+    _rule(NETWORK, "HttpClient WebClient TcpClient UdpClient Socket WebRequest.Create",
+          "", ".GetAsync .PostAsync .PutAsync .DeleteAsync .SendAsync .GetStringAsync "
+          ".DownloadString"),
+    _rule(DATABASE, "SqlConnection NpgsqlConnection SqliteConnection", "",
+          ".ExecuteReader .ExecuteNonQuery .ExecuteScalar .ExecuteReaderAsync "
+          ".ExecuteNonQueryAsync .SaveChanges .SaveChangesAsync"),
+    _rule("sleeps", "Thread.Sleep Task.Delay"),
+)
+
+_RUBY = (
+    _rule(STDOUT, "puts print p pp printf $stdout.puts $stdout.write STDOUT.puts"),
+    _rule(STDERR, "warn $stderr.puts $stderr.write STDERR.puts"),
+    _rule(LOGS, "", "logger. Rails.logger. @logger. log."),
+    _rule(EXITS, "exit exit! abort Process.exit Kernel.exit"),
+    _rule(PROCESSES, "system spawn exec fork Process.spawn IO.popen Open3.capture2 "
+          "Open3.capture3 Open3.popen3 Kernel.system", "Open3."),
+    _rule(READS_ENV, "ENV.fetch ENV.key? ENV.[]"),
+    _rule(MODIFIES_ENV, "ENV.store ENV.delete ENV.update ENV.[]="),
+    _rule(GLOBAL_STATE, "Dir.chdir srand trap Signal.trap at_exit"),
+    _rule(READS_FILES, "File.read File.readlines File.foreach IO.read IO.readlines "
+          "File.binread YAML.load_file JSON.load_file CSV.read"),
+    _rule(WRITES_FILES, "File.write IO.write File.binwrite"),
+    _rule(READS_FILES, "File.open"),
+    _rule(READS_FS, "File.exist? File.exists? File.file? File.directory? Dir.glob Dir.[] "
+          "Dir.entries Dir.children File.stat File.size File.mtime"),
+    _rule(MODIFIES_FS, "File.delete File.unlink File.rename FileUtils.rm FileUtils.rm_rf "
+          "FileUtils.mkdir_p FileUtils.mv FileUtils.cp Dir.mkdir Dir.rmdir", "FileUtils."),
+    _rule(NETWORK, "TCPSocket.new TCPServer.new UDPSocket.new", "Net::HTTP. HTTParty. "
+          "Faraday. RestClient. URI.open Excon. Typhoeus. HTTP."),
+    _rule(DATABASE, "", "ActiveRecord::Base. PG. Mysql2. SQLite3. Sequel. Redis.",
+          ".execute .exec_query .find_by_sql .save .save! .update! .destroy .create!"),
+    _rule("sleeps", "sleep Kernel.sleep"),
+    _rule("starts threads", "Thread.new"),
+)
+
+_PHP = (
+    _rule(STDOUT, "print printf print_r var_dump var_export vprintf"),
+    _rule(STDERR, "error_log"),
+    _rule(LOGS, "", "$this.logger. $logger. Log:: syslog"),
+    _rule(EXITS, "exit die"),
+    _rule(PROCESSES, "exec shell_exec system passthru proc_open popen pcntl_fork pcntl_exec"),
+    _rule(READS_ENV, "getenv $_ENV $_SERVER"),
+    _rule(MODIFIES_ENV, "putenv"),
+    _rule(GLOBAL_STATE, "ini_set set_error_handler set_exception_handler "
+          "register_shutdown_function chdir date_default_timezone_set setlocale"),
+    _rule(READS_FILES, "file_get_contents file fopen fread fgets readfile parse_ini_file "
+          "fgetcsv stream_get_contents"),
+    _rule(WRITES_FILES, "file_put_contents fwrite fputs fputcsv"),
+    _rule(READS_FS, "file_exists is_file is_dir scandir glob filesize filemtime is_readable "
+          "is_writable realpath opendir readdir"),
+    _rule(MODIFIES_FS, "unlink mkdir rmdir rename copy chmod chown touch tempnam symlink "
+          "move_uploaded_file"),
+    _rule(NETWORK, "curl_exec curl_multi_exec fsockopen stream_socket_client "
+          "socket_connect mail header setcookie", "Http:: GuzzleHttp\\"),
+    _rule(DATABASE, "mysqli_query pg_query", "DB:: PDO",
+          ".query .exec .prepare .execute .fetch .fetchAll .fetchColumn .beginTransaction "
+          ".commit .rollBack"),
+    _rule("sleeps", "sleep usleep"),
+)
+
+_KOTLIN = (
+    _rule(STDOUT, "println print System.out.println"),
+    _rule(STDERR, "System.err.println", "", ".printStackTrace"),
+    _rule(LOGS, "", "log. logger. LOG. Log. Timber."),
+    _rule(EXITS, "exitProcess System.exit"),
+    _rule(PROCESSES, "ProcessBuilder Runtime.getRuntime.exec"),
+    _rule(READS_ENV, "System.getenv System.getProperty"),
+    _rule(READS_FILES, "File.readText File.readBytes File.readLines File.forEachLine "
+          "File.bufferedReader File.inputStream FileInputStream FileReader", "",
+          ".readText .readBytes .readLines .forEachLine .bufferedReader .inputStream"),
+    _rule(WRITES_FILES, "FileOutputStream FileWriter", "",
+          ".writeText .writeBytes .appendText .appendBytes .bufferedWriter .outputStream "
+          ".printWriter"),
+    _rule(READS_FS, "", "", ".exists .isDirectory .isFile .listFiles .walk"),
+    _rule(MODIFIES_FS, "", "", ".delete .deleteRecursively .mkdir .mkdirs .renameTo "
+          ".createNewFile .copyTo"),
+    _rule(NETWORK, "URL Socket ServerSocket", "HttpClient. OkHttpClient. Retrofit. Ktor. "
+          "client.get client.post", ".openConnection .openStream"),
+    _rule(DATABASE, "DriverManager.getConnection", "",
+          ".executeQuery .executeUpdate .prepareStatement .rawQuery .execSQL"),
+    _rule("sleeps", "Thread.sleep delay"),
+    _rule("starts coroutines", "launch async runBlocking GlobalScope.launch", "", ".launch"),
+)
+
+_SWIFT = (
+    _rule(STDOUT, "print debugPrint dump"),
+    _rule(LOGS, "NSLog os_log", "Logger. logger. log."),
+    _rule(EXITS, "exit fatalError abort preconditionFailure"),
+    _rule(PROCESSES, "Process Process.run"),
+    _rule(READS_ENV, "ProcessInfo.processInfo.environment getenv"),
+    _rule(MODIFIES_ENV, "setenv unsetenv"),
+    _rule(READS_FILES, "FileManager.default.contents FileHandle.readDataToEndOfFile", "",
+          ".readDataToEndOfFile"),
+    _rule(WRITES_FILES, "FileManager.default.createFile", "", ".write"),
+    _rule(READS_FS, "FileManager.default.fileExists FileManager.default.contentsOfDirectory "
+          "FileManager.default.attributesOfItem"),
+    _rule(MODIFIES_FS, "FileManager.default.removeItem FileManager.default.moveItem "
+          "FileManager.default.copyItem FileManager.default.createDirectory"),
+    _rule(NETWORK, "URLSession.shared.dataTask URLSession.shared.data URLSession", "URLSession. "
+          "Alamofire. AF.", ".dataTask .downloadTask .uploadTask .resume"),
+    _rule(DATABASE, "sqlite3_exec sqlite3_prepare_v2 sqlite3_step", "", ".save .fetch"),
+    _rule("sleeps", "sleep usleep Thread.sleep Task.sleep"),
+)
+
 EFFECT_RULES: dict[str, tuple[Rule, ...]] = {
     "python": _PYTHON, "javascript": _ECMA, "typescript": _ECMA, "tsx": _ECMA,
-    "rust": _RUST, "go": _GO,
+    "rust": _RUST, "go": _GO, "java": _JAVA, "c": _C, "cpp": _C, "csharp": _CSHARP,
+    "ruby": _RUBY, "php": _PHP, "kotlin": _KOTLIN, "swift": _SWIFT,
 }
 
 _ERRORS: dict[str, tuple[Rule, ...]] = {
@@ -230,6 +407,16 @@ _ERRORS: dict[str, tuple[Rule, ...]] = {
     ),
 }
 _ERRORS["typescript"] = _ERRORS["tsx"] = _ERRORS["javascript"]
+_ERRORS["ruby"] = (_rule("raises exceptions", "raise fail"),)
+_ERRORS["php"] = (_rule("triggers errors", "trigger_error user_error"),)
+_ERRORS["kotlin"] = (
+    _rule("throws IllegalStateException", "error check checkNotNull"),
+    _rule("throws IllegalArgumentException", "require requireNotNull"),
+    _rule("throws NotImplementedError (TODO)", "TODO"),
+)
+_ERRORS["swift"] = (_rule("crashes on failed precondition",
+                          "fatalError precondition preconditionFailure assert assertionFailure"),)
+_ERRORS["c"] = _ERRORS["cpp"] = (_rule("aborts on failed assertion", "assert abort"),)
 
 # Calls too generic to say anything about what a symbol depends on.
 _NOISE: dict[str, Rule] = {
@@ -271,6 +458,35 @@ _NOISE: dict[str, Rule] = {
         ".Error .String .Len .Lock .Unlock .RLock .RUnlock .Done .Add .Wait"),
 }
 _NOISE["typescript"] = _NOISE["tsx"] = _NOISE["javascript"]
+_NOISE["java"] = _rule(
+    "noise", "String.valueOf String.format Objects.equals Objects.hash Objects.requireNonNull "
+    "Arrays.asList List.of Map.of Set.of Optional.of Optional.empty Optional.ofNullable super this",
+    "Math.", ".equals .hashCode .toString .size .isEmpty .get .put .add .contains .length "
+    ".append .stream .map .filter .collect .getClass .valueOf .charAt .substring")
+_NOISE["kotlin"] = _rule(
+    "noise", "listOf mutableListOf mapOf mutableMapOf setOf mutableSetOf arrayOf emptyList "
+    "emptyMap lazy let apply also run with require requireNotNull check error",
+    "", ".let .apply .also .map .filter .forEach .toString .size .isEmpty .get .add .contains")
+_NOISE["csharp"] = _rule(
+    "noise", "nameof typeof string.Format string.IsNullOrEmpty string.Join String.Format",
+    "Math.", ".ToString .Equals .GetHashCode .Add .Contains .Count .Any .Select .Where "
+    ".ToList .ToArray .FirstOrDefault .GetType .ConfigureAwait")
+_NOISE["c"] = _rule("noise", "sizeof strlen strcmp strncmp memcpy memset memmove strcpy "
+                    "strncpy malloc calloc realloc free assert", "std::move std::forward",
+                    ".size .empty .begin .end .push_back .emplace_back .data .c_str")
+_NOISE["cpp"] = _NOISE["c"]
+_NOISE["ruby"] = _rule(
+    "noise", "require require_relative attr_reader attr_accessor attr_writer include extend "
+    "raise new private protected public freeze lambda proc",
+    "", ".each .map .select .reject .to_s .to_i .to_sym .nil? .empty? .size .length .freeze "
+    ".dup .key? .include? .merge .fetch .first .last .join")
+_NOISE["php"] = _rule(
+    "noise", "count isset empty is_array is_string is_int in_array array_key_exists "
+    "array_merge array_map array_filter implode explode sprintf strlen strtolower strtoupper "
+    "trim str_replace substr strpos is_null", "", "")
+_NOISE["swift"] = _rule(
+    "noise", "String Int Double Array Dictionary Set min max abs", "",
+    ".map .filter .forEach .append .count .isEmpty .first .last .contains .description")
 
 
 _EFFECTS = {language: RuleIndex(rules) for language, rules in EFFECT_RULES.items()}

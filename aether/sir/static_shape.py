@@ -13,14 +13,18 @@ from aether.symbols.definitions import Definition, node_text
 from aether.symbols.extract import ParsedSource
 
 MAX_DETAIL = 60
-_SKIPPED_PARAMS = frozenset({"self", "cls", "this", "&self", "&mut self", "mut self"})
+_SKIPPED_PARAMS = frozenset({"self", "cls", "this", "&self", "&mut self", "mut self", "void"})
 _PARAM_SKIP_TYPES = frozenset({"comment", "positional_separator", "keyword_separator",
                                "self_parameter", "attribute_item", "line_comment",
                                "block_comment"})
 _TYPED_PY_PARAMS = frozenset({"typed_parameter", "typed_default_parameter"})
-_COMMENT_TYPES = frozenset({"comment", "line_comment", "block_comment"})
+_COMMENT_TYPES = frozenset({"comment", "line_comment", "block_comment", "multiline_comment"})
 _LEADING_TYPES = _COMMENT_TYPES | {"attribute_item"}
-_CONSTRUCTORS = frozenset({"__init__", "constructor"})
+_CONSTRUCTORS = frozenset({"__init__", "constructor", "initialize", "__construct", "init"})
+_STATICALLY_TYPED = frozenset({"rust", "go", "java", "c", "cpp", "csharp", "kotlin", "swift"})
+_COLON_TYPED = frozenset({"typescript", "tsx", "kotlin", "swift"})
+# Where the declared result lives, by language (the field of the function node).
+_RESULT_FIELDS = {"java": "type", "c": "type", "cpp": "type", "csharp": "returns"}
 _FIELD_LISTS = frozenset({"field_declaration_list", "ordered_field_declaration_list"})
 
 
@@ -60,6 +64,8 @@ def _leading_comments(source: bytes, anchor: Node) -> str:
     """The comment block directly above a definition (no blank line in between); Rust
     attributes between the docs and the item are skipped."""
     sibling = anchor.prev_named_sibling
+    if sibling is None and anchor.parent is not None and anchor.parent.type == "body_statement":
+        sibling = anchor.parent.prev_named_sibling  # Ruby keeps a body's first comment outside
     if sibling is None or sibling.type not in _LEADING_TYPES:
         return ""  # the common case, settled before any position is read
     found: list[str] = []
@@ -86,11 +92,42 @@ def _leading_comments(source: bytes, anchor: Node) -> str:
     return comment_text(found) if found else ""
 
 
-def _parameters(source: bytes, language: str, params: Node | None,
-                shape: Shape) -> None:
-    if params is None:
-        return
-    for p in params.named_children:
+def _parameter_nodes(language: str, fn: Node) -> list[Node]:
+    """The parameter nodes of a function-like node, wherever its grammar keeps them."""
+    if language in ("c", "cpp"):
+        declarator = fn.child_by_field_name("declarator")
+        while declarator is not None and declarator.type != "function_declarator":
+            declarator = declarator.child_by_field_name("declarator")
+        params = declarator.child_by_field_name("parameters") if declarator is not None \
+            else None
+        return params.named_children if params is not None else []
+    if language == "swift":
+        return [c for c in fn.named_children if c.type == "parameter"]
+    if language == "kotlin":
+        for child in fn.named_children:
+            if child.type == "function_value_parameters":
+                return child.named_children
+        return []
+    params = fn.child_by_field_name("parameters")
+    return params.named_children if params is not None else []
+
+
+def _after_token(fn: Node, token: str) -> Node | None:
+    """Kotlin `): T` and Swift `-> T`: the type node after a token, before the body."""
+    seen_params = False
+    for child in fn.children:
+        ctype = child.type
+        if ctype in ("function_value_parameters", ")"):
+            seen_params = True
+        elif seen_params and ctype == token:
+            following = child.next_named_sibling
+            return following if following is not None and "body" not in following.type \
+                else None
+    return None
+
+
+def _parameters(source: bytes, language: str, params: list[Node], shape: Shape) -> None:
+    for p in params:
         ptype = p.type
         if ptype in _PARAM_SKIP_TYPES:
             continue
@@ -98,7 +135,7 @@ def _parameters(source: bytes, language: str, params: Node | None,
         if text in _SKIPPED_PARAMS:
             continue
         shape.inputs.append(text)
-        if ptype in _TYPED_PY_PARAMS or (language in ("typescript", "tsx") and ":" in text):
+        if ptype in _TYPED_PY_PARAMS or (language in _COLON_TYPED and ":" in text):
             shape.typed = True
 
 
@@ -112,7 +149,12 @@ def _declared_result(source: bytes, language: str, fn: Node) -> list[str] | None
             return [_squash(node_text(source, p)) for p in result.named_children
                     if p.type != "comment"]
         return [_squash(node_text(source, result))]
-    result = fn.child_by_field_name("return_type")
+    if language == "kotlin":
+        result = _after_token(fn, ":")
+    elif language == "swift":
+        result = _after_token(fn, "->")
+    else:
+        result = fn.child_by_field_name(_RESULT_FIELDS.get(language, "return_type"))
     if result is None:
         return None
     text = _squash(node_text(source, result))
@@ -180,8 +222,8 @@ def _constructor_inputs(parsed: ParsedSource, index: int, shape: Shape) -> bool:
         if child.symbol.start_byte >= end:
             break
         if child.parent == index and child.symbol.name in _CONSTRUCTORS and child.fn is not None:
-            _parameters(parsed.source, parsed.language, child.fn.child_by_field_name(
-                "parameters"), shape)
+            _parameters(parsed.source, parsed.language,
+                        _parameter_nodes(parsed.language, child.fn), shape)
             return True
     return False
 
@@ -190,7 +232,7 @@ def symbol_shape(parsed: ParsedSource, index: int, docstring: Node | None = None
     """`docstring`: the string literal opening a Python body (captured by the facts query)."""
     d: Definition = parsed.definitions[index]
     source, language, symbol = parsed.source, parsed.language, d.symbol
-    shape = Shape(intent="", signature=symbol.signature, typed=language in ("rust", "go"),
+    shape = Shape(intent="", signature=symbol.signature, typed=language in _STATICALLY_TYPED,
                   has_error=d.outer.has_error, go_style=language == "go")
     doc = first_sentence(docstring_text(node_text(source, docstring))) if docstring else ""
     if not doc:
@@ -199,7 +241,7 @@ def symbol_shape(parsed: ParsedSource, index: int, docstring: Node | None = None
             doc = first_sentence(doc)
     fn = d.fn
     if fn is not None:
-        _parameters(source, language, fn.child_by_field_name("parameters"), shape)
+        _parameters(source, language, _parameter_nodes(language, fn), shape)
         shape.returns_type = _declared_result(source, language, fn)
         if shape.returns_type is not None:
             shape.typed = True

@@ -12,6 +12,13 @@ MAX_SENTENCE = 300
 _STRING_PREFIX = re.compile(r"^[rRuUbBfF]{0,2}(\"\"\"|'''|\"|')")
 _JSDOC_TAG = re.compile(r"(?:^|\s)@[A-Za-z]+\b")
 _JSDOC_LINK = re.compile(r"\{@(?:link|linkcode|linkplain)\s+([^}|\s]+)[^}]*\}")
+_INLINE_CODE = re.compile(r"\{@(?:code|literal)\s+([^}]*)\}")  # Javadoc, KDoc: {@code X}
+_TAG_LINE = re.compile(r"@[A-Za-z]+\b")  # YARD/Doxygen `# @param x`, `/// @return`
+# C# XML doc: the description is in <summary>; these tags start the parameter/return sections
+_XML_SECTION = re.compile(r"<(?:param|typeparam|returns|exception|remarks|example|value)\b")
+_XML_TAG = re.compile(r"</?(?:summary|para|c|code|see|seealso|paramref|typeparamref|inheritdoc)"
+                      r"\b[^>]*>")
+_DOXYGEN_BRIEF = re.compile(r"^[@\\](?:brief|short|details)\s+")
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z0-9(\"'`]|\s*$)")
 # Tool directives and notes that are not documentation.
 _DIRECTIVE = re.compile(
@@ -65,8 +72,20 @@ def comment_text(comments: list[str]) -> str:
         else:
             chunk = [ln.strip().lstrip("/!#").strip() for ln in raw.splitlines()]
         for line in chunk:
+            if "<" in line:
+                section = _XML_SECTION.search(line)
+                if section is not None:
+                    line = line[:section.start()]
+                    if line.strip():
+                        lines.append(_XML_TAG.sub("", line).strip())
+                    lines.append("")
+                    break
+                line = _XML_TAG.sub("", line).strip()
+            if line[:1] in "@\\":
+                line = _DOXYGEN_BRIEF.sub("", line)
             if jsdoc:
-                line = _JSDOC_LINK.sub(r"\1", line)
+                if "{@" in line:
+                    line = _INLINE_CODE.sub(r"\1", _JSDOC_LINK.sub(r"\1", line))
                 tag = _JSDOC_TAG.search(line)
                 if tag is not None:  # @param, @returns, ...: the description is over
                     line = line[:tag.start()].strip()
@@ -74,6 +93,9 @@ def comment_text(comments: list[str]) -> str:
                         lines.append(line)
                     lines.append("")
                     break
+            elif line[:1] == "@" and _TAG_LINE.match(line):
+                lines.append("")  # a tag line is not the description (`# @todo ...`)
+                continue
             if _DIRECTIVE.match(line):
                 continue
             if line and not any(ch.isalnum() for ch in line):
@@ -86,6 +108,9 @@ def comment_text(comments: list[str]) -> str:
 _SPECIAL_NAMES = {
     "__init__": "Initialise a new {owner}",
     "constructor": "Construct a new {owner}",
+    "initialize": "Initialise a new {owner}",
+    "__construct": "Construct a new {owner}",
+    "init": "Initialise a new {owner}",
     "new": "Create a new {owner}",
     "__new__": "Create a new {owner} instance",
     "__repr__": "Return the debugging representation of {owner}",
@@ -114,7 +139,8 @@ _SPECIAL_NAMES = {
 }
 _PREDICATES = {"is": "it is", "has": "it has", "can": "it can", "should": "it should"}
 _KIND_WORDS = {"class": "class", "struct": "struct", "enum": "enum", "trait": "trait",
-               "interface": "interface", "type_alias": "type alias"}
+               "interface": "interface", "type_alias": "type alias",
+               "module": "module", "object": "object"}
 
 
 def _words(name: str) -> list[str]:
@@ -137,19 +163,34 @@ def _sentence_from_words(words: list[str]) -> str:
     return text[0].upper() + text[1:]
 
 
+_OWNER_SEPARATOR = re.compile(r"(?:\.|::|#|\\)(?=[^.:#\\]*$)")
+
+
+def _split_owner(qualified_name: str) -> tuple[str, str]:
+    """`a.B.c` / `ns::C::m` / `Mod::C#m` / `Ns\\C::m` -> (owner, last name)."""
+    match = _OWNER_SEPARATOR.search(qualified_name)
+    if match is None:
+        return "", qualified_name
+    return qualified_name[:match.start()], qualified_name[match.end():]
+
+
 def intent_from_name(kind: str, qualified_name: str, detail: str = "") -> str:
     """`parse_config_file` -> "Parse config file."; kinds other than functions get a phrase
     naming what they define. `detail` is a short heritage/value note for types."""
-    owner, _, name = qualified_name.rpartition(".")
+    owner, name = _split_owner(qualified_name)
     if kind in _KIND_WORDS:
         text = f"Defines {_KIND_WORDS[kind]} {name}"
         return f"{text} ({detail})." if detail else f"{text}."
+    owner_name = _split_owner(owner)[1]
+    if kind == "method" and owner_name and name in (owner_name, f"~{owner_name}"):
+        verb = "Construct" if name == owner_name else "Destroy"  # Java/C#/C++ constructors
+        return f"{verb} {'a new ' if verb == 'Construct' else 'a '}{owner_name}."
     special = _SPECIAL_NAMES.get(name)
     if special is not None and (owner or name == "main"):
-        return special.format(owner=owner.rpartition(".")[2]) + "."
+        return special.format(owner=_split_owner(owner)[1]) + "."
     if name.startswith("__") and name.endswith("__") and owner:
-        return f"Implement the {name} protocol for {owner.rpartition('.')[2]}."
+        return f"Implement the {name} protocol for {_split_owner(owner)[1]}."
     sentence = _sentence_from_words(_words(name)) or name
     if kind == "method" and owner:
-        return f"{sentence} (method of {owner.rpartition('.')[2]})."
+        return f"{sentence} (method of {_split_owner(owner)[1]})."
     return f"{sentence}."

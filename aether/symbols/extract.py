@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node, QueryCursor, Tree
 
+from aether.symbols.c_macros import blank_macros
 from aether.symbols.definitions import Definition, collect_definitions
 from aether.symbols.imports import Imports, collect_imports
 from aether.symbols.languages import grammar, parser_for
@@ -61,7 +62,9 @@ def parse_source(file_path: str, language: str, source: bytes, *, static: bool =
                  timeout_s: float = 5.0) -> ParsedSource:
     """Parse and extract definitions and imports; with `static`, also capture the facts the
     static analyser needs, in the same query walk."""
-    tree = parse_tree(language, source, timeout_s)
+    # C/C++: macros the grammar cannot see through are blanked, offsets unchanged
+    parsed_bytes = blank_macros(source) if language in ("c", "cpp") else source
+    tree = parse_tree(language, parsed_bytes, timeout_s)
     g = grammar(language)
     captures = QueryCursor(g.combined if static else g.definitions).captures(tree.root_node)
     definitions = collect_definitions(language, file_path, source, captures)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from aether.symbols.definitions import node_text
+from aether.symbols.native_names import NATIVE
 
 _GO_MAJOR_VERSION = re.compile(r"v\d+")
 
@@ -194,6 +195,94 @@ def _go(source: bytes, node: Node, out: Imports) -> None:
         out.names[local] = ImportedName(path, package)
 
 
+_IMPORT_KEYWORDS = frozenset({"import", "using", "use"})
+_IMPORT_MODIFIERS = frozenset({"static", "function", "const", "global", "struct", "class",
+                               "enum", "protocol", "func", "typealias", "var", "let"})
+_REQUIRES = frozenset({"require", "require_relative", "load", "autoload"})
+_STRING_TYPES = frozenset({"string", "string_literal", "encapsed_string", "system_lib_string"})
+
+
+def _first_string(source: bytes, node: Node) -> str | None:
+    """The first string literal under `node` (breadth first), unquoted."""
+    queue = [node]
+    while queue:
+        current = queue.pop(0)
+        if current.type in _STRING_TYPES:
+            return node_text(source, current).strip("\"'<>")
+        queue.extend(current.named_children)
+    return None
+
+
+def _bind_last(module: str, out: Imports, separator: str) -> None:
+    """`java.io.File` binds `File`: calls through it keep the spelling the code uses."""
+    last = module.rsplit(separator, 1)[-1]
+    if last and last != "*":
+        out.names[last] = ImportedName(module, last)
+
+
+def _native(language: str, source: bytes, node: Node, out: Imports) -> None:
+    """Imports, includes, usings and requires of the languages added after the first six."""
+    ntype = node.type
+    if language in ("c", "cpp"):
+        path = node.child_by_field_name("path")
+        if path is not None:
+            out.modules.append(node_text(source, path).strip("\"<>"))
+        elif ntype == "using_declaration":
+            out.modules.append(" ".join(node_text(source, node).split()[1:]).rstrip(";"))
+        return
+    if language == "ruby":
+        method = node.child_by_field_name("method")
+        if method is not None and node_text(source, method) in _REQUIRES:
+            found = _first_string(source, node)
+            if found:
+                out.modules.append(found)
+        return
+    if language == "php" and ntype != "namespace_use_declaration":
+        found = _first_string(source, node)  # include / require
+        if found:
+            out.modules.append(found)
+        return
+    text = " ".join(node_text(source, node).split()).rstrip(";")
+    words = text.split(" ")
+    # the keyword can follow modifiers: `@testable import X`, `internal import X`,
+    # `global using System;`
+    keyword = next((i for i, w in enumerate(words) if w in _IMPORT_KEYWORDS), 0)
+    # `import static a.b.C;` / `using static System.Math;` / `use function A\f;` /
+    # Swift `import struct Foundation.Date`
+    words = [w for w in words[keyword + 1:] if w not in _IMPORT_MODIFIERS]
+    if not words:
+        return
+    if language == "php":
+        prefix = ""
+        joined = " ".join(words)
+        if "{" in joined:  # use A\{B, C as D};
+            prefix, _, rest = joined.partition("{")
+            parts = rest.rstrip("}").split(",")
+        else:
+            parts = joined.split(",")
+        for part in parts:
+            name, _, alias = part.strip().partition(" as ")
+            module = (prefix + name.strip()).lstrip("\\")
+            if module:
+                out.modules.append(module)
+                last = alias.strip() or module.rsplit("\\", 1)[-1]
+                out.names[last] = ImportedName(module, last)
+        return
+    if language == "csharp" and "=" in words:  # using Alias = Some.Namespace.Type;
+        alias = words[0]
+        module = "".join(words[words.index("=") + 1:])
+        out.modules.append(module)
+        out.names[alias] = ImportedName(module, module.rsplit(".", 1)[-1])
+        return
+    module = words[0]
+    out.modules.append(module)
+    if language in ("java", "kotlin"):
+        if len(words) >= 3 and words[1] == "as":  # Kotlin: import a.B as C
+            out.names[words[2]] = ImportedName(module, module.rsplit(".", 1)[-1])
+        else:
+            _bind_last(module, out, ".")
+
+
 def collect_imports(language: str, source: bytes, captures: dict[str, list[Node]]) -> Imports:
     out = Imports([], {})
     nodes = sorted(captures.get("import", []), key=lambda n: n.start_byte)
@@ -204,6 +293,8 @@ def collect_imports(language: str, source: bytes, captures: dict[str, list[Node]
             _rust(source, node, out)
         elif language == "go":
             _go(source, node, out)
+        elif language in NATIVE:
+            _native(language, source, node, out)
         else:
             _js_import(source, node, out)
     # captures come in no fixed order (not even run to run): sort by position

@@ -7,6 +7,8 @@ threads of a process; a `Parser` is not thread-safe, so each thread gets its own
 
 from __future__ import annotations
 
+import importlib
+import re
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -27,9 +29,55 @@ LANGUAGE_BY_EXT: dict[str, str] = {
     ".tsx": "tsx",
     ".rs": "rust",
     ".go": "go",
+    ".java": "java",
+    ".c": "c",
+    ".h": "c",  # or C++: decided by content, see language_for_source
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".c++": "cpp",
+    ".hh": "cpp",
+    ".hpp": "cpp",
+    ".hxx": "cpp",
+    ".h++": "cpp",
+    ".ipp": "cpp",
+    ".inl": "cpp",
+    ".cs": "csharp",
+    ".rb": "ruby",
+    ".rake": "ruby",
+    ".gemspec": "ruby",
+    ".ru": "ruby",
+    ".php": "php",
+    ".kt": "kotlin",
+    ".kts": "kotlin",
+    ".swift": "swift",
 }
 
-LANGUAGES: tuple[str, ...] = ("python", "javascript", "typescript", "tsx", "rust", "go")
+LANGUAGES: tuple[str, ...] = ("python", "javascript", "typescript", "tsx", "rust", "go", "java",
+                              "c", "cpp", "csharp", "ruby", "php", "kotlin", "swift")
+# Languages whose grammar wheel is named differently or exposes a differently named function.
+_GRAMMAR_MODULES: dict[str, tuple[str, str]] = {
+    "python": ("tree_sitter_python", "language"),
+    "javascript": ("tree_sitter_javascript", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "tsx": ("tree_sitter_typescript", "language_tsx"),
+    "rust": ("tree_sitter_rust", "language"),
+    "go": ("tree_sitter_go", "language"),
+    "java": ("tree_sitter_java", "language"),
+    "c": ("tree_sitter_c", "language"),
+    "cpp": ("tree_sitter_cpp", "language"),
+    "csharp": ("tree_sitter_c_sharp", "language"),
+    "ruby": ("tree_sitter_ruby", "language"),
+    "php": ("tree_sitter_php", "language_php"),
+    "kotlin": ("tree_sitter_kotlin", "language"),
+    "swift": ("tree_sitter_swift", "language"),
+}
+# A `.h` file is C++ when it says so: these appear in C++ headers and never in C ones.
+_CPP_HEADER = re.compile(
+    rb"^[ \t]*(?:namespace\s+[\w:]+\s*\{|template\s*<|class\s+\w+[^;(]*\{|using\s+namespace\s|"
+    rb"(?:public|private|protected)\s*:|#include\s*<(?:iostream|string|vector|memory|map|"
+    rb"algorithm|utility|functional|type_traits|cstdint|cstddef|cstdio|cstdlib|cstring)>)",
+    re.MULTILINE)
 
 # Query files (aether/symbols/queries/<part>.scm) that make up each language's queries, in
 # order. TypeScript and TSX share one set; the JS-family patterns common to both grammars live
@@ -41,6 +89,14 @@ _DEFINITION_PARTS: dict[str, tuple[str, ...]] = {
     "tsx": ("ecma", "typescript"),
     "rust": ("rust",),
     "go": ("go",),
+    "java": ("java",),
+    "c": ("c",),
+    "cpp": ("cpp",),
+    "csharp": ("csharp",),
+    "ruby": ("ruby",),
+    "php": ("php",),
+    "kotlin": ("kotlin",),
+    "swift": ("swift",),
 }
 _FACT_PARTS: dict[str, tuple[str, ...]] = {
     "python": ("python.facts",),
@@ -49,6 +105,14 @@ _FACT_PARTS: dict[str, tuple[str, ...]] = {
     "tsx": ("ecma.facts",),
     "rust": ("rust.facts",),
     "go": ("go.facts",),
+    "java": ("java.facts",),
+    "c": ("c.facts",),
+    "cpp": ("cpp.facts",),
+    "csharp": ("csharp.facts",),
+    "ruby": ("ruby.facts",),
+    "php": ("php.facts",),
+    "kotlin": ("kotlin.facts",),
+    "swift": ("swift.facts",),
 }
 
 
@@ -57,31 +121,21 @@ def language_for_path(path: str) -> str | None:
     return LANGUAGE_BY_EXT.get(PurePosixPath(path).suffix.lower())
 
 
+def language_for_source(path: str, source: bytes) -> str | None:
+    """The language of a file from its extension and, for `.h`, its content (C or C++)."""
+    language = language_for_path(path)
+    if language == "c" and path.lower().endswith(".h") and _CPP_HEADER.search(source):
+        return "cpp"
+    return language
+
+
 def _grammar(language: str) -> Any:
     # Imported lazily: a process that only handles Go files never loads the other grammars.
-    if language == "python":
-        import tree_sitter_python
-
-        return tree_sitter_python.language()
-    if language == "javascript":
-        import tree_sitter_javascript
-
-        return tree_sitter_javascript.language()
-    if language in ("typescript", "tsx"):
-        import tree_sitter_typescript
-
-        if language == "tsx":
-            return tree_sitter_typescript.language_tsx()
-        return tree_sitter_typescript.language_typescript()
-    if language == "rust":
-        import tree_sitter_rust
-
-        return tree_sitter_rust.language()
-    if language == "go":
-        import tree_sitter_go
-
-        return tree_sitter_go.language()
-    raise ValueError(f"unsupported language: {language!r}")
+    found = _GRAMMAR_MODULES.get(language)
+    if found is None:
+        raise ValueError(f"unsupported language: {language!r}")
+    module, function = found
+    return getattr(importlib.import_module(module), function)()
 
 
 def _query_text(parts: tuple[str, ...]) -> str:

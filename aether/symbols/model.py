@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 # Kinds a symbol can have. Languages map their constructs onto these.
-KINDS = ("function", "method", "class", "struct", "enum", "trait", "interface", "type_alias")
+KINDS = ("function", "method", "class", "struct", "enum", "trait", "interface", "type_alias",
+         "module", "object")  # object: a named JavaScript/TypeScript object literal
 
 
 @dataclass(frozen=True, slots=True)

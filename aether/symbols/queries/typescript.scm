@@ -1,5 +1,5 @@
-; TypeScript and TSX, on top of ecma.scm. Method signatures in interfaces, abstract method
-; signatures and overload declarations are not definitions: they are left out on purpose.
+; TypeScript and TSX, on top of ecma.scm. Overload signatures are collapsed into their
+; implementation (or the first of them) in Python.
 (public_field_definition
   name: (property_identifier)
   value: [(arrow_function) (function_expression)]) @definition.method
@@ -7,6 +7,12 @@
 (interface_declaration) @definition.interface
 (type_alias_declaration) @definition.type_alias
 (enum_declaration) @definition.enum
+(abstract_method_signature) @definition.method
+(class_body (method_signature) @definition.method)
+; interface methods: `find(id: string): Promise<T>;` is part of an API others implement
+(interface_body (method_signature) @definition.method)
+; overloads and `declare function f(): T;`
+(function_signature) @definition.function
 ; namespaces qualify the names inside them but are not symbols themselves
 (internal_module) @scope
 (module) @scope

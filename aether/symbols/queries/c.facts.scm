@@ -1,0 +1,2 @@
+(call_expression function: (_) @call)
+(return_statement (_) @return)
