@@ -62,6 +62,21 @@ DEFAULT_CONFIG_TOML = """\
 # breaker_cooldown_s = 30.0
 # context_budget_chars = 6000
 # retry_stale_s = 60.0       # daemons retry failed symbols after this, backing off
+# Spend caps, checked before each request is sent (a request that would cross one is not
+# sent). Unset = no cap; 0 = never call the provider. A run is one `aether index`, or one
+# lifetime of `aether watch` / `lsp` / `mcp`; a day is a UTC day.
+# max_tokens_per_run = 200000
+# max_tokens_per_day = 1000000
+# max_cost_per_run = 1.0     # US dollars, from [pricing]
+# max_cost_per_day = 5.0
+# verify_retry_share = 0.5   # a model SIR with more than this share of claims not found in
+#                            # the code is asked again once, with the static facts
+
+# Prices in US dollars per million tokens; shipped defaults cover common models (dated in
+# aether/guard/pricing.py). Add or override one per model:
+# [pricing."gpt-4o-mini"]
+# input = 0.15
+# output = 0.60
 """
 
 
@@ -112,6 +127,11 @@ class InferenceSettings(_Section):
     # A daemon retries failed symbols on its own after this long, doubling while they keep
     # failing (capped at 32x), so an outage heals without anyone touching a file.
     retry_stale_s: float = Field(default=60.0, gt=0)
+    max_tokens_per_run: int | None = Field(default=None, ge=0)
+    max_tokens_per_day: int | None = Field(default=None, ge=0)
+    max_cost_per_run: float | None = Field(default=None, ge=0)
+    max_cost_per_day: float | None = Field(default=None, ge=0)
+    verify_retry_share: float = Field(default=0.5, ge=0, le=1)
 
     @model_validator(mode="after")
     def _coherent(self) -> InferenceSettings:
@@ -131,6 +151,13 @@ class InferenceSettings(_Section):
         return (os.environ.get(env) or None) if env else None
 
 
+class ModelPrice(_Section):
+    """US dollars per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
 class Settings(_Section):
     workspace: Path
     index: IndexSettings = Field(default_factory=IndexSettings)
@@ -144,6 +171,7 @@ class Settings(_Section):
     def untrusted_config(self) -> bool:
         """The workspace config asks for network settings the user has not trusted."""
         return self.untrusted_reason is not None
+    pricing: dict[str, ModelPrice] = Field(default_factory=dict)
 
     @property
     def data_dir(self) -> Path:
