@@ -255,6 +255,17 @@ def _is_network_key(key: str) -> bool:
     return key in ("provider", "endpoint") or key.endswith(("_provider", "_endpoint", "_url"))
 
 
+# Keys that decide what may be spent (caps, prices): a cloned repository must not raise a cap
+# or price a model at 0, so these too come from a workspace file only once it is trusted.
+def _is_spend_key(section: str, key: str) -> bool:
+    return section == "pricing" or (
+        section == "inference" and key.startswith(("max_tokens_per_", "max_cost_per_")))
+
+
+# Tables that are not sections of settings: name -> what they hold.
+_TABLES = {"pricing": "prices per model"}
+
+
 # Keys a workspace file may never set, trusted or not: which variable holds a key, and the
 # security switches.
 def _is_user_only(section: str, key: str) -> bool:
@@ -266,7 +277,7 @@ def network_settings(data: dict[str, Any]) -> dict[str, Any]:
     and keys are sent (what trusting the file would allow)."""
     return {f"{section}.{key}": value for section, values in data.items()
             if isinstance(values, dict) for key, value in values.items()
-            if _is_network_key(key)}
+            if _is_network_key(key) or _is_spend_key(section, key)}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -278,7 +289,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    unknown = sorted(k for k in data if k not in _sections())
+    unknown = sorted(k for k in data if k not in _sections() and k not in _TABLES)
     if unknown:
         raise ConfigError(f"{path}: unknown section or key: {', '.join(unknown)}")
     for name, value in data.items():
@@ -358,7 +369,7 @@ def load_settings(
             name = f"{section}.{key}"
             if _is_user_only(section, key):
                 ignored.append(name)
-            elif _is_network_key(key):
+            elif _is_network_key(key) or _is_spend_key(section, key):
                 gated.append(name)
             else:
                 kept.setdefault(section, {})[key] = value
@@ -373,8 +384,8 @@ def load_settings(
                 kept.setdefault(section, {})[key] = ws[section][key]
         else:
             untrusted_reason = (
-                f"{path} sets {', '.join(gated)}, which decide where code and keys are sent; "
-                "ignored until you trust this file with `aether trust`")
+                f"{path} sets {', '.join(gated)}, which decide where code and keys are sent "
+                "or what may be spent; ignored until you trust this file with `aether trust`")
             notices.append(untrusted_reason)
 
     data: dict[str, Any] = {}

