@@ -266,6 +266,9 @@ class Daemon:
             if self.status.stale_count and time.monotonic() >= self._next_retry:
                 self._retry_failed = True
                 return
+            if self._cap_lifted():  # a new UTC day: what the day cap held back may go now
+                self._retry_failed = True
+                return
 
     async def _loop(self) -> None:
         assert self.engine is not None
@@ -307,6 +310,15 @@ class Daemon:
         await self._refresh_counts()
         self._check_circuit()
         self._check_spend_cap()
+
+    def _cap_lifted(self) -> bool:
+        meter = self.engine.meter if self.engine is not None else None
+        if meter is None or self.status.spend_cap is None:
+            return False
+        lifted = meter.snapshot()["cap_reached"] is None  # the snapshot rolls the day over
+        if lifted:
+            self._check_spend_cap()
+        return lifted
 
     def _check_spend_cap(self) -> None:
         """One event when a spend cap starts holding requests back (and when it lifts)."""

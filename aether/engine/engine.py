@@ -91,7 +91,8 @@ class Engine:
         return SirPipeline(self.store, self.provider, self.settings.workspace,
                            workers=workers, secrets=[key] if key else [], meter=self.meter,
                            verify_retry_share=inf.verify_retry_share,
-                           yield_to=None if demand else self._no_demand.wait)
+                           yield_to=None if demand else self._no_demand.wait,
+                           skip_fresh=not demand)
 
     async def index(self, progress: ProgressFn | None = None,
                     sir_progress: ProgressFn | None = None,

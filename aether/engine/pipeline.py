@@ -51,11 +51,14 @@ class SirPipeline:
     def __init__(self, store: Store, provider: Provider, root: Path, *,
                  workers: int = 1, secrets: Sequence[str] = (),
                  meter: SpendMeter | None = None, verify_retry_share: float = 0.5,
-                 yield_to: Callable[[], Awaitable[object]] | None = None) -> None:
+                 yield_to: Callable[[], Awaitable[object]] | None = None,
+                 skip_fresh: bool = False) -> None:
         self.store = store
         self.meter = meter  # its ledger rows are written after each symbol
         self.verify_retry_share = verify_retry_share
         self.yield_to = yield_to  # waits while someone's own request is being served
+        # a bulk pass skips a symbol someone else's request made fresh since it was queued
+        self.skip_fresh = skip_fresh
         self.provider = provider
         self.root = root
         self.workers = max(1, workers)
@@ -120,7 +123,7 @@ class SirPipeline:
         """One attempt (the guard inside the provider does the retrying). Returns the
         resulting status: ok | stale | skipped."""
         record = await self.store.symbol(symbol_id)
-        if record is None:
+        if record is None or (self.skip_fresh and record.sir_status == "ok"):
             return "skipped"
         try:
             request = await self.request_for(record)
