@@ -45,7 +45,8 @@ _EFFECTS: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {
     "output": (re.compile(r"\b(stdout|stderr|prints?|console|logs?|logging)\b", re.I),
                ("writes to stdout", "writes to stderr", "logs")),
 }
-_EXCEPTION = re.compile(r"\b([A-Z][A-Za-z0-9_]*(?:Error|Exception|Exit|Interrupt|Warning))\b")
+_EXCEPTION = re.compile(
+    r"\b([A-Z][A-Za-z0-9_]*(?:Error|Exception|Exit|Interrupt|Warning)|Error|Exception)\b")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LEADING_IDENT = re.compile(r"^\s*\**\s*([A-Za-z_][A-Za-z0-9_]*)")
 _STOP = frozenset({
