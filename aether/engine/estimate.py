@@ -16,7 +16,7 @@ from typing import Any
 from aether.config import Settings
 from aether.engine.pipeline import SirPipeline, SymbolChanged
 from aether.engine.spending import calibration, configured_price
-from aether.guard.pricing import PRICES_AS_OF
+from aether.guard.pricing import PRICES_AS_OF, Price
 from aether.guard.spend import estimate_tokens
 from aether.sir.prompt import PROMPT_VERSION, build_messages
 from aether.store.db import Store
@@ -74,7 +74,8 @@ async def estimate(settings: Settings, store: Store, pipeline: SirPipeline, queu
     """The cost of making SIRs for `queue` (ranked ids) with `provider`/`model`."""
     inf = settings.inference
     cal = await calibration(store, provider, model)
-    price = configured_price(settings, model)
+    # the offline analyser costs nothing
+    price = Price(0.0, 0.0) if provider == "static" else configured_price(settings, model)
     result = Estimate(provider, model, calibrated_from=cal.samples,
                       chars_per_token=cal.chars_per_token, cost=0.0 if price else None)
     caps = {"max_tokens_per_run": inf.max_tokens_per_run, "max_cost_per_run": inf.max_cost_per_run}
