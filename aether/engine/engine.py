@@ -59,6 +59,7 @@ class Engine:
         self.store = store
         self.provider = provider
         self.meter: SpendMeter | None = None
+        self._model_checked = False
         # Someone's own request (hover, get_sir, explain, refresh) is being served: bulk
         # passes wait before their next symbol, so asked-for symbols jump the queue.
         self._demands = 0
@@ -103,11 +104,13 @@ class Engine:
         `retry_failed` is off) those whose last attempt failed."""
         static = self.provider.name == "static"
         report = await Indexer(self.settings, self.store, static=static).run(progress, paths)
-        if not static:
+        if not static and not self._model_checked:
             # another provider, model or prompt version wrote these: stale, regenerated
-            # (under the caps) and served meanwhile, labelled with their model
+            # (under the caps) and served meanwhile, labelled with their model. Once per
+            # process: every SIR written after this is by the configured model.
             await self.store.mark_model_changed(self.provider.name, self.provider.model,
                                                 PROMPT_VERSION)
+            self._model_checked = True
         queue = rank(await self.store.sir_queue(include_failed=retry_failed))
         sirs = await self._pipeline().run(queue, sir_progress)
         return IndexSummary(report, sirs)
