@@ -87,6 +87,7 @@ class SirPipeline:
                     return
                 if report.cap_message is not None:
                     deferred.append(sid)
+                    done()
                     continue
                 try:
                     status = await self.generate(sid)
@@ -96,6 +97,7 @@ class SirPipeline:
                         report.cap_message = str(exc)
                         log.warning("%s", exc)
                     deferred.append(sid)
+                    done()
                     continue
                 if status == "ok":
                     report.ok += 1
@@ -104,8 +106,11 @@ class SirPipeline:
                 else:
                     report.skipped += 1
                 report.attempted += status != "skipped"
-                if progress:
-                    progress(report.attempted + report.skipped, total)
+                done()
+
+        def done() -> None:
+            if progress:
+                progress(report.attempted + report.skipped + len(deferred), total)
 
         deferred: list[str] = []
         try:
