@@ -114,3 +114,22 @@ def test_index_stores_verification_and_retries_a_contradicting_sir_once(
     assert "Facts a parser found" in retry_prompt and "raises KeyError" in retry_prompt
     v = json.loads(aether(root, "sir", "load_token", "--json"))["verification"]
     assert v["retried"] is True
+
+
+def test_hover_lists_the_claims_not_found_in_the_code() -> None:
+    from aether.present.markdown import hover_markdown
+    from aether.store.records import SymbolRecord
+
+    verification = {"supported": ["input: name"], "checked": 3, "retried": False,
+                    "unsupported": ["side effect: sends an HTTP request", "error: raises *Boom*"],
+                    "missed": ["raises KeyError"]}
+    record = SymbolRecord(
+        "0" * 32, "python", "tok.py", "function", "load_token", "load_token", "def load_token",
+        1, 0, 6, 0, 0, 10, "h", "ok", None, None, 0, None,
+        sir_json=sir(inputs=["name"]).canonical_json(), sir_hash="s", source_hash="h",
+        provider="openai", model="m", prompt_version="sir-prompt-1",
+        verification_json=json.dumps(verification))
+    text = hover_markdown(record)
+    assert "⚠ 2 claims not found in the code: side effect: sends an HTTP request; " in text
+    assert "\\*Boom\\*" in text  # model text is escaped
+    assert "In the code but not in the summary: raises KeyError" in text
