@@ -324,7 +324,7 @@ class Guard:
                        "called again until the configuration or environment changes "
                        "(or the next run)")
             self.fatal = PermanentError(message, status=exc.status)
-            log.error("%s", message)
+            log.info("%s", message)  # the pipeline says it once, per run, on stderr
         return copy.copy(self.fatal)
 
     def _note_success(self) -> None:
