@@ -62,6 +62,21 @@ DEFAULT_CONFIG_TOML = """\
 # breaker_cooldown_s = 30.0
 # context_budget_chars = 6000
 # retry_stale_s = 60.0       # daemons retry failed symbols after this, backing off
+# Spend caps, checked before each request is sent (a request that would cross one is not
+# sent). Unset = no cap; 0 = never call the provider. A run is one `aether index`, or one
+# lifetime of `aether watch` / `lsp` / `mcp`; a day is a UTC day.
+# max_tokens_per_run = 200000
+# max_tokens_per_day = 1000000
+# max_cost_per_run = 1.0     # US dollars, from [pricing]
+# max_cost_per_day = 5.0
+# verify_retry_share = 0.5   # a model SIR with more than this share of claims not found in
+#                            # the code is asked again once, with the static facts
+
+# Prices in US dollars per million tokens; shipped defaults cover common models (dated in
+# aether/guard/pricing.py). Add or override one per model:
+# [pricing."gpt-4o-mini"]
+# input = 0.15
+# output = 0.60
 """
 
 
@@ -112,6 +127,11 @@ class InferenceSettings(_Section):
     # A daemon retries failed symbols on its own after this long, doubling while they keep
     # failing (capped at 32x), so an outage heals without anyone touching a file.
     retry_stale_s: float = Field(default=60.0, gt=0)
+    max_tokens_per_run: int | None = Field(default=None, ge=0)
+    max_tokens_per_day: int | None = Field(default=None, ge=0)
+    max_cost_per_run: float | None = Field(default=None, ge=0)
+    max_cost_per_day: float | None = Field(default=None, ge=0)
+    verify_retry_share: float = Field(default=0.5, ge=0, le=1)
 
     @model_validator(mode="after")
     def _coherent(self) -> InferenceSettings:
@@ -131,6 +151,13 @@ class InferenceSettings(_Section):
         return (os.environ.get(env) or None) if env else None
 
 
+class ModelPrice(_Section):
+    """US dollars per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
 class Settings(_Section):
     workspace: Path
     index: IndexSettings = Field(default_factory=IndexSettings)
@@ -144,6 +171,7 @@ class Settings(_Section):
     def untrusted_config(self) -> bool:
         """The workspace config asks for network settings the user has not trusted."""
         return self.untrusted_reason is not None
+    pricing: dict[str, ModelPrice] = Field(default_factory=dict)
 
     @property
     def data_dir(self) -> Path:
@@ -227,6 +255,17 @@ def _is_network_key(key: str) -> bool:
     return key in ("provider", "endpoint") or key.endswith(("_provider", "_endpoint", "_url"))
 
 
+# Keys that decide what may be spent (caps, prices): a cloned repository must not raise a cap
+# or price a model at 0, so these too come from a workspace file only once it is trusted.
+def _is_spend_key(section: str, key: str) -> bool:
+    return section == "pricing" or (
+        section == "inference" and key.startswith(("max_tokens_per_", "max_cost_per_")))
+
+
+# Tables that are not sections of settings: name -> what they hold.
+_TABLES = {"pricing": "prices per model"}
+
+
 # Keys a workspace file may never set, trusted or not: which variable holds a key, and the
 # security switches.
 def _is_user_only(section: str, key: str) -> bool:
@@ -238,7 +277,7 @@ def network_settings(data: dict[str, Any]) -> dict[str, Any]:
     and keys are sent (what trusting the file would allow)."""
     return {f"{section}.{key}": value for section, values in data.items()
             if isinstance(values, dict) for key, value in values.items()
-            if _is_network_key(key)}
+            if _is_network_key(key) or _is_spend_key(section, key)}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -250,7 +289,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    unknown = sorted(k for k in data if k not in _sections())
+    unknown = sorted(k for k in data if k not in _sections() and k not in _TABLES)
     if unknown:
         raise ConfigError(f"{path}: unknown section or key: {', '.join(unknown)}")
     for name, value in data.items():
@@ -330,7 +369,7 @@ def load_settings(
             name = f"{section}.{key}"
             if _is_user_only(section, key):
                 ignored.append(name)
-            elif _is_network_key(key):
+            elif _is_network_key(key) or _is_spend_key(section, key):
                 gated.append(name)
             else:
                 kept.setdefault(section, {})[key] = value
@@ -345,8 +384,8 @@ def load_settings(
                 kept.setdefault(section, {})[key] = ws[section][key]
         else:
             untrusted_reason = (
-                f"{path} sets {', '.join(gated)}, which decide where code and keys are sent; "
-                "ignored until you trust this file with `aether trust`")
+                f"{path} sets {', '.join(gated)}, which decide where code and keys are sent "
+                "or what may be spent; ignored until you trust this file with `aether trust`")
             notices.append(untrusted_reason)
 
     data: dict[str, Any] = {}

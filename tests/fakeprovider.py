@@ -52,6 +52,8 @@ _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
             504: "Gateway Timeout", 529: "Overloaded"}
 _QNAME = re.compile(r"Qualified name: (\S+)")
+_WORD = re.compile(r"\w+|[^\w\s]")
+_SIGNATURE = re.compile(r"Signature: [^(\n]*\(([^)\n]*)")
 _TOKEN = re.compile(r"^(?P<kind>[a-z]+|\d{3})(?P<unit>ms|date|none)?(?::(?P<arg>[\d.]+))?"
                     r"(?:x(?P<times>\d+))?$")
 MAX_BODY = 16 * 1024 * 1024
@@ -98,6 +100,7 @@ class Observed:
     behaviour: str
     status: int | None = None  # None: hung or reset
     flavor: str = "openai"
+    usage: tuple[int, int] | None = None  # (input, output) tokens reported in a 200
 
 
 @dataclass(slots=True)
@@ -126,6 +129,7 @@ class FakeProvider:
         self.require_key = require_key
         self._port = port
         self._observed: list[Observed] = []
+        self._answers: deque[str] = deque()  # model texts for the next `ok` answers
         self._window: deque[float] = deque()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -154,6 +158,11 @@ class FakeProvider:
             for token in tokens:
                 self._script.extend(parse_script(token))
 
+    def push_answer(self, *texts: str) -> None:
+        """The model text of the next `ok` answers (then the usual generated SIR)."""
+        with self._lock:
+            self._answers.extend(texts)
+
     def set_default(self, token: str) -> None:
         with self._lock:
             self._default = parse_script(token)[0]
@@ -174,6 +183,11 @@ class FakeProvider:
         """Seconds from each request answered with `status` to the next request received."""
         obs = self.requests()
         return [b.t - a.t for a, b in itertools.pairwise(obs) if a.status == status]
+
+    def reported_tokens(self) -> int:
+        """Input plus output tokens of every answer that reported usage."""
+        return sum(a + b for o in self.requests() if o.usage and o.status == 200
+                   for a, b in [o.usage])
 
     def clear(self) -> None:
         with self._lock:
@@ -295,7 +309,13 @@ class FakeProvider:
             if latency > 0:
                 await asyncio.sleep(latency)
             content = _content(kind, req.body)
-            payload = json.dumps(_success(flavor, content)).encode()
+            if kind == "ok":
+                with self._lock:
+                    if self._answers:
+                        content = self._answers.popleft()
+            usage = (count_tokens(_prompt_text(req.body)) + 4, count_tokens(content))
+            payload = json.dumps(_success(flavor, content, usage)).encode()
+            observed.usage = usage
             if kind == "reset":
                 await _reset(writer, payload)
                 return False
@@ -392,25 +412,45 @@ def _content(kind: str, body: Any) -> str:
         return "Sure! Here is what the function does: <b>it does things</b>. Hope this helps"
     if kind == "badschema":
         return json.dumps({"intent": "", "inputs": "x", "confidence": 7})
-    m = _QNAME.search(_prompt_text(body))
+    text = _prompt_text(body)
+    m = _QNAME.search(text)
     name = m.group(1) if m else "the symbol"
+    # Faithful to the code where it is easy to be (the parameters), silent elsewhere, so the
+    # check against the static facts finds nothing to contradict.
+    sig = _SIGNATURE.search(text)
+    params = [p.strip().split(":")[0].split("=")[0].strip().lstrip("*")
+              for p in (sig.group(1).split(",") if sig else [])]
+    inputs = [p for p in params if p and p not in ("self", "cls")]
     return json.dumps({
         "intent": f"Summarises {name} (fake provider).",
-        "inputs": ["request"], "outputs": ["result"], "side_effects": [],
-        "dependencies": ["fakeprovider"], "error_modes": [], "confidence": 0.5,
+        "inputs": inputs, "outputs": ["result"], "side_effects": [],
+        "dependencies": [], "error_modes": [], "confidence": 0.5,
     })
 
 
-def _success(flavor: str, content: str) -> dict[str, Any]:
+def count_tokens(text: str) -> int:
+    """What the fake reports as tokens: a BPE-like count (a word is one token per 4
+    characters, a punctuation mark one), deliberately not a fixed chars-per-token ratio."""
+    return sum(-(-len(w) // 4) for w in _WORD.findall(text))
+
+
+def _success(flavor: str, content: str, usage: tuple[int, int]) -> dict[str, Any]:
+    """A 200 body in the flavour's shape, with usage where each API reports it."""
+    prompt, completion = usage
     if flavor == "gemini":
         return {"candidates": [{"content": {"role": "model", "parts": [{"text": content}]},
-                                "finishReason": "STOP"}]}
+                                "finishReason": "STOP"}],
+                "usageMetadata": {"promptTokenCount": prompt, "candidatesTokenCount": completion,
+                                  "totalTokenCount": prompt + completion}}
     if flavor == "anthropic":
         return {"id": "msg_fake", "type": "message", "role": "assistant",
-                "content": [{"type": "text", "text": content}], "stop_reason": "end_turn"}
+                "content": [{"type": "text", "text": content}], "stop_reason": "end_turn",
+                "usage": {"input_tokens": prompt, "output_tokens": completion}}
     return {"id": "chatcmpl-fake", "object": "chat.completion",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                         "finish_reason": "stop"}]}
+                         "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                      "total_tokens": prompt + completion}}
 
 
 def _error(b: Behaviour, flavor: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -9,7 +10,9 @@ import pytest
 
 from aether.config import load_settings
 from aether.engine.engine import AmbiguousTarget, Engine, UnknownTarget
+from aether.providers.base import SirRequest
 from aether.providers.errors import PermanentError
+from aether.sir.model import Sir
 from tests.helpers import ScriptedProvider, write
 
 
@@ -208,5 +211,51 @@ async def test_ambiguous_names(workspace: Path) -> None:
         with pytest.raises(AmbiguousTarget):
             await engine.resolve("helper")
         assert (await engine.resolve("b.py:1")).file_path == "b.py"
+    finally:
+        await engine.close()
+
+
+class GatedProvider:
+    """Answers only once the test opens the gate; records the order it was asked in."""
+
+    name = "gated"
+    model = "gated-1"
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+        self.gate = asyncio.Event()
+
+    async def generate(self, request: SirRequest) -> Sir:
+        self.order.append(request.qualified_name)
+        await self.gate.wait()
+        return Sir(intent=f"Does {request.qualified_name}.", confidence=0.5)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_an_asked_for_symbol_jumps_the_bulk_queue(workspace: Path) -> None:
+    write(workspace, "many.py", "".join(f"def f{i:02d}(x):\n    return x\n\n" for i in range(10)))
+    provider = GatedProvider()
+    settings = load_settings(workspace, {"inference": {"max_concurrency": 1}})
+    engine = await Engine.open(settings, provider)  # type: ignore[arg-type]
+    try:
+        bulk = asyncio.create_task(engine.index())
+        for _ in range(500):  # bounded: both bulk workers are waiting on the gate
+            if len(provider.order) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len(provider.order) == 2
+        target = (await engine.resolve("f09")).id
+        asked = asyncio.create_task(engine.refresh([target]))
+        for _ in range(500):
+            if "f09" in provider.order:
+                break
+            await asyncio.sleep(0.01)
+        provider.gate.set()
+        await asyncio.gather(bulk, asked)
+        assert provider.order[2] == "f09"  # before the 10 other symbols still queued
+        assert provider.order.count("f09") == 1  # the bulk pass does not ask again
+        assert len(provider.order) == 14  # 4 sample symbols + 10, each once
     finally:
         await engine.close()

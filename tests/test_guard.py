@@ -275,9 +275,12 @@ async def test_a_429_pauses_every_worker() -> None:
     await clock.run(asyncio.gather(*(guard.call(fn) for _ in range(3))))
     assert sent[0] == T0
     assert all(t >= T0 + 10 for t in sent[1:])  # nobody went during the pause
-    assert sorted(sent[1:]) == [T0 + 10, T0 + 11, T0 + 12]  # and no herd after it
+    # and no herd after it: spaced by the bucket, whose rate the 429 halved (60 -> 30/min)
+    assert sorted(sent[1:]) == [T0 + 10, T0 + 12, T0 + 14]
     snap = guard.snapshot()
     assert snap["rate_limited_pauses"] == 1 and snap["paused_waits"] >= 2
+    assert snap["rate_decreases"] == 1
+    assert 30 < snap["current_rate_per_minute"] < 60  # two successes: raised, slowly
 
 
 async def test_retry_after_beyond_deadline_fails_at_once() -> None:
@@ -304,7 +307,7 @@ async def test_max_attempts_then_give_up() -> None:
     assert len(script.sent) == 3 and guard.snapshot()["retries"] == 2
 
 
-@pytest.mark.parametrize("error", [PermanentError("401 bad key", status=401),
+@pytest.mark.parametrize("error", [PermanentError("400 bad request", status=400),
                                    InvalidOutput("not a SIR")])
 async def test_permanent_and_invalid_are_not_retried(error: Exception) -> None:
     clock = FakeClock()
@@ -400,7 +403,7 @@ async def test_breaker_opens_fails_fast_probes_and_grows_cooldown() -> None:
 async def test_rate_limits_and_auth_errors_do_not_open_the_breaker() -> None:
     clock = FakeClock()
     guard = make_guard(clock, breaker_threshold=2, max_attempts=1)
-    for error in [RateLimited("429", retry_after=0.0), PermanentError("403", status=403)] * 5:
+    for error in [RateLimited("429", retry_after=0.0)] * 5 + [PermanentError("403", status=403)]:
         with pytest.raises(type(error)):
             await clock.run(guard.call(Script(clock, error)))
     assert guard.snapshot()["circuit_state"] == "closed"
@@ -442,3 +445,52 @@ async def test_deadline_bounds_the_attempts() -> None:
     with pytest.raises(TransientError, match="past this symbol's deadline"):
         await clock.run(guard.call(script))
     assert [t - T0 for t in script.sent] == [0, 2]  # a third try (at +6) would pass +5
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_auth_failure_is_fatal_for_the_provider(status: int) -> None:
+    clock = FakeClock()
+    guard = make_guard(clock, api_key_env="MY_KEY_VAR")
+    script = Script(clock, PermanentError(f"HTTP {status}", status=status))
+    results = await clock.run(asyncio.gather(*(guard.call(script) for _ in range(6)),
+                                             return_exceptions=True))
+    assert len(script.sent) == 1  # the first request goes alone; the rest are never sent
+    assert all(isinstance(r, PermanentError) for r in results)
+    assert len({str(r) for r in results}) == 1  # one message for every symbol
+    assert "MY_KEY_VAR" in str(results[0]) and "not called again" in str(results[0])
+    snap = guard.snapshot()
+    assert snap["requests"] == 1 and snap["failures_by_type"]["auth_fatal"] == 5
+    assert snap["fatal"] and snap["circuit_state"] == "closed"
+
+
+async def test_sustained_429s_lower_the_rate_and_successes_raise_it_slowly() -> None:
+    clock = FakeClock()
+    guard = make_guard(clock, requests_per_minute=600, max_attempts=1)
+    for _ in range(10):
+        with pytest.raises(RateLimited):
+            await clock.run(guard.call(Script(clock, RateLimited("429", retry_after=0.0))))
+    snap = guard.snapshot()
+    assert snap["current_rate_per_minute"] == pytest.approx(600 / 16)  # halved to the floor
+    assert snap["rate_decreases"] == 10
+    for _ in range(5):
+        assert await clock.run(guard.call(Script(clock))) == "ok"
+    assert guard.snapshot()["current_rate_per_minute"] == pytest.approx(600 / 16 * 6)
+    for _ in range(20):
+        await clock.run(guard.call(Script(clock)))
+    assert guard.snapshot()["current_rate_per_minute"] == pytest.approx(600)  # never above
+
+
+async def test_a_429_storm_spends_the_retry_budget() -> None:
+    clock = FakeClock()
+    guard = make_guard(clock, uniform=lowest, max_concurrency=2, max_attempts=4)
+
+    async def storm() -> str:
+        raise RateLimited("429", retry_after=2.0)
+
+    results = await clock.run(asyncio.gather(*(guard.call(storm) for _ in range(36)),
+                                             return_exceptions=True))
+    assert all(isinstance(r, RateLimited) for r in results)
+    snap = guard.snapshot()
+    # 36 first attempts; retries: the floor of 3, then a 4th once 31 attempts are in the
+    # window (10%); a 5th would need 41. Unbudgeted, this storm made 129 requests.
+    assert (snap["requests"], snap["retries"]) == (40, 4)

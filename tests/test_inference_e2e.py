@@ -37,14 +37,19 @@ def configure(root: Path, fake: FakeProvider, **extra: object) -> None:
 
 
 def index(root: Path) -> dict[str, object]:
+    return index_run(root)[0]
+
+
+def index_run(root: Path, *flags: str) -> tuple[dict[str, object], str]:
+    """`aether index --json`: its report and its stderr."""
     res = subprocess.run([sys.executable, "-m", "aether", "index", "--workspace", str(root),
-                          "--json"], capture_output=True, text=True, timeout=120,
+                          "--json", *flags], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "AETHER_TEST_KEY": API_KEY,
                               # the key variable is the user's choice: never a workspace file's
                               "AETHER_INFERENCE_API_KEY_ENV": "AETHER_TEST_KEY"})
     assert res.returncode == 0, res.stderr
     assert API_KEY not in res.stdout + res.stderr
-    return json.loads(res.stdout)  # type: ignore[no-any-return]
+    return json.loads(res.stdout), res.stderr
 
 
 def sir_row(root: Path, qname: str) -> tuple[str | None, str, str | None, str | None]:
@@ -97,16 +102,22 @@ def test_failure_keeps_last_good_sir_and_success_clears_stale(
     assert fresh.fetchone()[0] == 1  # the SIR now describes the edited code
 
 
-def test_401_is_not_retried_and_key_never_stored_or_logged(
+def test_401_stops_the_provider_after_one_request_and_key_never_stored_or_logged(
     workspace: Path, fake: FakeProvider
 ) -> None:
+    write(workspace, "many.py", "".join(f"def g{i}():\n    return {i}\n\n" for i in range(20)))
     configure(workspace, fake)
     fake.set_default("401")  # the fake echoes the presented key in its error body
-    out = index(workspace)
-    assert out["sir_stale"] == 4
-    assert fake.count == 4  # one request per symbol: 401 is never retried
-    _, status, err, _ = sir_row(workspace, "load_token")
-    assert status == "stale" and err and "401" in err
+    out, stderr = index_run(workspace)
+    assert out["sir_stale"] == 24
+    assert fake.count == 1  # fatal for the provider: never retried, no other symbol sent
+    conn = sqlite3.connect(workspace / ".aether/aether.db")
+    errors = {r[0] for r in conn.execute("SELECT last_error FROM sir_meta")}
+    assert len(errors) == 1  # every symbol carries the one error
+    (err,) = errors
+    assert "401" in err and "AETHER_TEST_KEY" in err and "not called again" in err
+    warnings = [line for line in stderr.splitlines() if "401" in line]
+    assert len(warnings) == 1, stderr  # one line for the run, not 24
     for file in (workspace / ".aether").rglob("*"):
         if file.is_file():
             assert API_KEY.encode() not in file.read_bytes(), file
@@ -128,3 +139,20 @@ def test_500_storm_over_50_symbols_is_cut_short_by_the_breaker(
     msg = conn.execute("SELECT last_error FROM sir_meta WHERE last_error LIKE "
                        "'circuit_open%' LIMIT 1").fetchone()[0]
     assert "circuit" in msg and "open" in msg
+
+
+def test_429_storm_is_bounded_by_the_retry_budget(workspace: Path, fake: FakeProvider) -> None:
+    """36 symbols, every answer a 429: each symbol is sent once, and the retries the budget
+    allows are its floor (3) plus one once 31 attempts are in the window (10%): 40, where the
+    unbudgeted guard sent 129."""
+    write(workspace, "many.py", "".join(f"def f{i}():\n    return {i}\n\n" for i in range(32)))
+    configure(workspace, fake, requests_per_minute=60_000)
+    fake.set_default("429:0.05")
+    out = index(workspace)
+    assert out["symbol_count"] == 36 and out["sir_pending"] == 0 and out["sir_stale"] == 36
+    assert fake.count == 40
+    assert set(fake.statuses()) == {429}
+    conn = sqlite3.connect(workspace / ".aether/aether.db")
+    messages = [r[0] for r in conn.execute("SELECT last_error FROM sir_meta")]
+    assert sum("retry budget exhausted" in m for m in messages) >= 30
+    assert out["inference_seconds"] >= 0 and out["parse_seconds"] >= 0

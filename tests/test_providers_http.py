@@ -279,13 +279,15 @@ async def test_key_never_in_errors_or_logs(fake: FakeProvider, make: MakeFn, fla
     caplog.set_level(logging.DEBUG)
     try:
         fake.push("401", "403", "400", "500x3", "429none", "garbage", "garbage")
-        provider = make(flavor, breaker_threshold=100)
         messages = []
-        for i in range(6):
-            try:
-                await provider.generate(request(i))
-            except ProviderError as exc:
-                messages.append(str(exc))
+        # a 401/403 stops a provider for the run: each of those gets a provider of its own
+        for i, tries in enumerate([1, 1, 4]):
+            provider = make(flavor, breaker_threshold=100)
+            for j in range(tries):
+                try:
+                    await provider.generate(request(i * 10 + j))
+                except ProviderError as exc:
+                    messages.append(str(exc))
     finally:
         logger.removeHandler(caplog.handler)
     assert len(messages) >= 5
@@ -379,3 +381,24 @@ async def test_hosted_openai_without_key_names_the_default_variable(
     with pytest.raises(PermanentError, match="environment variable OPENAI_API_KEY is not set"):
         await provider.generate(request())
     await provider.aclose()
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+async def test_usage_as_each_api_reports_it(fake: FakeProvider, make: MakeFn,
+                                            flavor: str) -> None:
+    from aether.providers.base import RequestUsage
+    from aether.providers.http import HttpProvider
+
+    provider = make(flavor)
+    assert isinstance(provider.inner, HttpProvider)
+    seen: list[RequestUsage] = []
+    provider.inner.on_usage = seen.append
+    fake.push("429none")  # retried by the guard: both requests are heard
+    await provider.generate(request(3))
+    limited, ok_usage = seen
+    assert (limited.status, limited.reported, limited.input_tokens) == ("429", False, 0)
+    (served,) = [o for o in fake.requests() if o.status == 200]
+    assert served.usage is not None
+    assert (ok_usage.input_tokens, ok_usage.output_tokens) == served.usage
+    assert ok_usage.reported and ok_usage.status == "ok" and ok_usage.model == "test-model"
+    assert ok_usage.prompt_chars > 0 and ok_usage.output_chars > 0

@@ -266,7 +266,7 @@ async def test_a_key_echoed_back_in_any_form_is_scrubbed(workspace: Path, echo: 
         res = aether("index", "--workspace", str(workspace), "--verbose",
                      env={"OPENAI_API_KEY": key})
         assert res.returncode == 0, res.stderr
-        assert fake.count == 4
+        assert fake.count == 1  # a 401 stops the provider for the run after one request
         assert key in json.dumps(fake.requests()[0].headers)  # it was sent, as it must be
         async with connect(workspace) as session:
             view = await ok(session, "aether_get_sir", {"qualified_name": "load_token"})

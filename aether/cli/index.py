@@ -7,11 +7,14 @@ import json
 import sys
 
 from aether.cli.common import CliError, add_provider_flags, out
+from aether.cli.estimate import cmd_estimate
 from aether.engine.engine import Engine, IndexSummary
 from aether.engine.writer_lock import WriterLock, current_writer
 
 
 async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
+    if args.dry_run:
+        return await cmd_estimate(args, engine)
     lock = WriterLock(engine.settings.data_dir)
     if not lock.try_acquire("aether index"):
         writer = current_writer(engine.settings.data_dir) or {}
@@ -36,7 +39,11 @@ async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
             "symbol_count": counts.symbol_count, "symbols_changed": r.symbols_changed,
             "sir_attempted": s.attempted, "sir_ok": counts.ok_count,
             "sir_stale": counts.stale_count, "sir_pending": counts.pending_count,
-            "seconds": round(r.seconds, 3),
+            "seconds": round(r.seconds + s.seconds, 3),
+            "parse_seconds": round(r.seconds - r.write_seconds, 3),
+            "write_seconds": round(r.write_seconds, 3),
+            "inference_seconds": round(s.seconds, 3),
+            "sir_deferred": s.deferred, "spend_cap": s.cap_message,
         }, indent=2))
         return 0
     skipped = f", {r.files_skipped} skipped" if r.files_skipped else ""
@@ -47,7 +54,10 @@ async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
     out(f"  symbols  {counts.symbol_count} ({r.symbols_changed} new or changed)")
     out(f"  SIRs     {counts.ok_count} ok / {counts.stale_count} stale / "
          f"{counts.pending_count} pending  [{engine.provider.name}]")
-    out(f"  time     {r.seconds:.2f} s")
+    out(f"  time     {r.seconds + s.seconds:.2f} s (parse {r.seconds - r.write_seconds:.2f} s, "
+        f"write {r.write_seconds:.2f} s, inference {s.seconds:.2f} s)")
+    if s.cap_message:
+        out(f"  {s.cap_message} ({s.deferred} symbol(s) left as they were)")
     if counts.stale_count:
         out("  some SIRs are stale: `aether status` says why")
     return 0
@@ -73,5 +83,7 @@ async def index_with_bar(engine: Engine) -> IndexSummary:
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("index", parents=[common], help="index the workspace once and exit")
     add_provider_flags(p)
+    p.add_argument("--dry-run", action="store_true",
+                   help="send nothing: say what the pass would cost (as `aether estimate`)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_index)

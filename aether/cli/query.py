@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from aether.cli.common import CliError, dump, out
 from aether.engine.engine import AmbiguousTarget, Engine, UnknownTarget
 from aether.present import SearchView, search_match, sir_view
+from aether.store.records import SymbolRecord
 
 
 async def cmd_search(args: argparse.Namespace, engine: Engine) -> int:
@@ -36,6 +38,8 @@ async def cmd_sir(args: argparse.Namespace, engine: Engine) -> int:
         record = await engine.resolve(args.target)
     except (UnknownTarget, AmbiguousTarget) as exc:
         raise CliError(str(exc)) from None
+    if args.history:
+        return await _history(args, engine, record)
     view = sir_view(record)
     if args.json:
         dump(view)
@@ -52,6 +56,34 @@ async def cmd_sir(args: argparse.Namespace, engine: Engine) -> int:
                 out(f"  {key.replace('_', ' ')}: " + "; ".join(view.sir[key]))
         out(f"  confidence: {view.sir['confidence']:.2f}  by {view.provider}"
              + (f"/{view.model}" if view.model else "") + f" at {view.updated_at}")
+    if view.verification:
+        unsupported = view.verification.get("unsupported") or []
+        missed = view.verification.get("missed") or []
+        if unsupported:
+            out(f"  ⚠ {len(unsupported)} claim(s) not found in the code: "
+                + "; ".join(unsupported))
+        if missed:
+            out("  in the code, not in the SIR: " + "; ".join(missed))
+    return 0
+
+
+async def _history(args: argparse.Namespace, engine: Engine, record: SymbolRecord) -> int:
+    versions = [{"sir_hash": h, "created_at": at, "provider": provider, "model": model,
+                 "prompt_version": prompt or None, "source_hash": source,
+                 "current": h == record.sir_hash, "sir": json.loads(sir_json)}
+                for h, at, provider, model, prompt, source, sir_json
+                in await engine.store.sir_versions(record.id)]
+    if args.json:
+        out(json.dumps({"symbol_id": record.id, "qualified_name": record.qualified_name,
+                        "versions": versions}, indent=2, ensure_ascii=False))
+        return 0
+    out(f"{record.kind} {record.qualified_name}: {len(versions)} version(s), newest first")
+    for v in versions:
+        mark = "*" if v["current"] else " "
+        prompt = f" prompt {v['prompt_version']}" if v["prompt_version"] else ""
+        code = "this code" if v["source_hash"] == record.content_hash else "earlier code"
+        out(f" {mark} {v['created_at']}  {v['provider']}/{v['model']}{prompt}  ({code})  "
+            f"{v['sir']['intent']}")
     return 0
 
 
@@ -65,5 +97,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = sub.add_parser("sir", parents=[common], help="one symbol's SIR and its status")
     p.add_argument("target", help="symbol id, qualified name, or path:line")
+    p.add_argument("--history", action="store_true",
+                   help="every version of its SIR: when, by which provider/model/prompt")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sir)

@@ -36,6 +36,16 @@ async def cmd_status(args: argparse.Namespace, engine: Engine) -> int:
     if view.writer:
         out(f"writer     pid {view.writer['pid']} ({view.writer.get('command')}) "
              f"since {view.writer.get('since')}")
+    sp = view.spend
+    if sp and (sp["today_requests"] or any(v is not None for v in sp["caps"].values())):
+        left = [f"{k.replace('_', ' ')} " + (f"${v:.4f}" if k.startswith("cost") else f"{v:,.0f}")
+                for k, v in sp["left"].items() if v is not None]
+        out(f"spend      today {sp['today_tokens']:,} tokens, ${sp['today_cost']:.4f} "
+            f"({sp['today_requests']} requests)" + ("; left: " + ", ".join(left) if left else ""))
+        if sp.get("cap_reached"):
+            out(f"           {sp['cap_reached']}")
+    if view.unverified_count:
+        out(f"verified   {view.unverified_count} model SIR(s) make claims not found in the code")
     if view.guard:
         g = view.guard
         out(f"guard      circuit {g.get('circuit_state')}, {g.get('requests', 0)} requests, "

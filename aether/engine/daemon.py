@@ -53,6 +53,7 @@ class DaemonStatus:
     message: str | None = None
     role: str = "reader"
     watching: bool = False
+    spend_cap: str | None = None  # the cap that stopped requests, and when it resets
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,7 +61,7 @@ class DaemonStatus:
 
 @dataclass(frozen=True, slots=True)
 class DaemonEvent:
-    kind: Literal["status", "progress", "circuit"]
+    kind: Literal["status", "progress", "circuit", "spend_cap"]
     status: DaemonStatus
     circuit_from: str | None = None  # for kind == "circuit"
 
@@ -175,7 +176,7 @@ class Daemon:
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def _emit(self, kind: Literal["status", "progress", "circuit"],
+    def _emit(self, kind: Literal["status", "progress", "circuit", "spend_cap"],
               circuit_from: str | None = None) -> None:
         event = DaemonEvent(kind, DaemonStatus(**self.status.to_dict()), circuit_from)
         for listener in list(self._listeners):
@@ -265,6 +266,9 @@ class Daemon:
             if self.status.stale_count and time.monotonic() >= self._next_retry:
                 self._retry_failed = True
                 return
+            if self._cap_lifted():  # a new UTC day: what the day cap held back may go now
+                self._retry_failed = True
+                return
 
     async def _loop(self) -> None:
         assert self.engine is not None
@@ -305,6 +309,24 @@ class Daemon:
     async def _after_pass(self) -> None:
         await self._refresh_counts()
         self._check_circuit()
+        self._check_spend_cap()
+
+    def _cap_lifted(self) -> bool:
+        meter = self.engine.meter if self.engine is not None else None
+        if meter is None or self.status.spend_cap is None:
+            return False
+        lifted = meter.snapshot()["cap_reached"] is None  # the snapshot rolls the day over
+        if lifted:
+            self._check_spend_cap()
+        return lifted
+
+    def _check_spend_cap(self) -> None:
+        """One event when a spend cap starts holding requests back (and when it lifts)."""
+        meter = self.engine.meter if self.engine is not None else None
+        cap = str(meter.cap_reached) if meter is not None and meter.cap_reached else None
+        if cap != self.status.spend_cap:
+            self.status.spend_cap = cap
+            self._emit("spend_cap")
 
     async def refresh(self, symbol_ids: list[str], wait_s: float = 20.0) -> list[SymbolRecord]:
         """Ask for new SIRs now; waits at most `wait_s`, then returns the state as it is while

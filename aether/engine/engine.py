@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -11,12 +12,17 @@ from typing import Any
 
 from aether.config import Settings
 from aether.engine import health
+from aether.engine.estimate import Estimate, estimate
 from aether.engine.indexer import UNSUPPORTED_META, Indexer, IndexReport, ProgressFn
 from aether.engine.pipeline import PipelineReport, SirPipeline
+from aether.engine.priority import rank
 from aether.engine.search import SearchOutcome, search
+from aether.engine.spending import attach_meter, spend_status
 from aether.engine.writer_lock import current_writer
+from aether.guard.spend import SpendMeter
 from aether.present import StatusView
 from aether.providers.base import Provider
+from aether.sir.prompt import PROMPT_VERSION
 from aether.store.db import Store
 from aether.store.records import SymbolRecord
 from aether.workspace import resolve_in_workspace
@@ -52,12 +58,21 @@ class Engine:
         self.settings = settings
         self.store = store
         self.provider = provider
+        self.meter: SpendMeter | None = None
+        self._model_checked = False
+        # Someone's own request (hover, get_sir, explain, refresh) is being served: bulk
+        # passes wait before their next symbol, so asked-for symbols jump the queue.
+        self._demands = 0
+        self._no_demand = asyncio.Event()
+        self._no_demand.set()
 
     @classmethod
     async def open(cls, settings: Settings, provider: Provider | None = None) -> Engine:
         store = await Store.open(settings.db_path)
         try:
-            return cls(settings, store, provider or _make_provider(settings))
+            engine = cls(settings, store, provider or _make_provider(settings))
+            engine.meter = await attach_meter(settings, store, engine.provider)
+            return engine
         except BaseException:
             await store.close()  # its threads would otherwise keep the process alive
             raise
@@ -70,12 +85,15 @@ class Engine:
 
     # ------------------------------------------------------------------ writing
 
-    def _pipeline(self) -> SirPipeline:
+    def _pipeline(self, *, demand: bool = False) -> SirPipeline:
         inf = self.settings.inference
         workers = 1 if self.provider.name == "static" else inf.max_concurrency * 2
         key = inf.api_key()
         return SirPipeline(self.store, self.provider, self.settings.workspace,
-                           workers=workers, secrets=[key] if key else [])
+                           workers=workers, secrets=[key] if key else [], meter=self.meter,
+                           verify_retry_share=inf.verify_retry_share,
+                           yield_to=None if demand else self._no_demand.wait,
+                           skip_fresh=not demand)
 
     async def index(self, progress: ProgressFn | None = None,
                     sir_progress: ProgressFn | None = None,
@@ -86,12 +104,42 @@ class Engine:
         `retry_failed` is off) those whose last attempt failed."""
         static = self.provider.name == "static"
         report = await Indexer(self.settings, self.store, static=static).run(progress, paths)
-        queue = await self.store.symbols_needing_sir(include_failed=retry_failed)
+        if not static and not self._model_checked:
+            # another provider, model or prompt version wrote these: stale, regenerated
+            # (under the caps) and served meanwhile, labelled with their model. Once per
+            # process: every SIR written after this is by the configured model.
+            await self.store.mark_model_changed(self.provider.name, self.provider.model,
+                                                PROMPT_VERSION)
+            self._model_checked = True
+        queue = rank(await self.store.sir_queue(include_failed=retry_failed))
         sirs = await self._pipeline().run(queue, sir_progress)
         return IndexSummary(report, sirs)
 
+    async def estimate(self, progress: ProgressFn | None = None, *,
+                       reindex: bool = True) -> Estimate:
+        """What the next pass would cost with the configured provider and model. Brings the
+        symbol table up to date (parsing only; no provider is called, no SIR is touched)."""
+        if reindex:
+            static = self.provider.name == "static"
+            await Indexer(self.settings, self.store, static=static).run(progress)
+        queue = rank(await self.store.sir_queue(include_failed=True))
+        if self.provider.name != "static":
+            queued = set(queue)
+            queue += [i for i in rank(await self.store.model_changed_queue(
+                self.provider.name, self.provider.model, PROMPT_VERSION)) if i not in queued]
+        return await estimate(self.settings, self.store, self._pipeline(), queue,
+                              self.provider.name, self.provider.model)
+
     async def refresh(self, symbol_ids: list[str]) -> list[SymbolRecord]:
-        await self._pipeline().run(symbol_ids)
+        """SIRs for these symbols now: someone asked, so bulk passes wait meanwhile."""
+        self._demands += 1
+        self._no_demand.clear()
+        try:
+            await self._pipeline(demand=True).run(symbol_ids)
+        finally:
+            self._demands -= 1
+            if self._demands == 0:
+                self._no_demand.set()
         return await self.store.symbols(symbol_ids)
 
     # ------------------------------------------------------------------ reading
@@ -153,6 +201,8 @@ class Engine:
             redacted_symbol_count=counts.redacted_symbol_count,
             redaction_count=counts.redaction_count,
             unsupported_files=await self._unsupported_files(),
+            spend=await spend_status(self.settings, self.store, self.meter),
+            unverified_count=await self.store.unverified_count(),
         )
 
     async def _unsupported_files(self) -> dict[str, int]:

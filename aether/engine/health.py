@@ -16,6 +16,9 @@ def assess(counts: Counts, recent_errors: dict[str, int], guard: dict[str, Any] 
         unhealthy.append("database is not writable")
     if guard and guard.get("circuit_state") in ("open", "half_open"):
         degraded.append(f"provider circuit is {guard['circuit_state']}")
+    cap = ((guard or {}).get("spend") or {}).get("cap_reached")
+    if cap:
+        degraded.append(cap)
     if watcher_ok is False:
         degraded.append("file watcher is down")
     if counts.stale_count:

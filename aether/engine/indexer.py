@@ -48,7 +48,8 @@ class IndexReport:
     symbols_changed: int = 0
     needs_sir: list[str] = field(default_factory=list)
     skip_reasons: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole pass
+    write_seconds: float = 0.0  # of which: writing to the store
 
 
 Todo = list[tuple[SourceFile, str | None]]  # file, and the content hash the store knows
@@ -124,6 +125,7 @@ class Indexer:
         pending: list[ParseOutcome] = []
 
         async def flush() -> None:
+            write_started = time.perf_counter()
             changes: list[FileChange] = []
             touched: list[tuple[int, int, str]] = []
             errors: list[tuple[str, str, str, str | None]] = []
@@ -146,6 +148,7 @@ class Indexer:
             report.needs_sir.extend(ids)
             report.symbols_changed += changed
             pending.clear()
+            report.write_seconds += time.perf_counter() - write_started
 
         async for outcome in self._parse(todo):
             pending.append(outcome)

@@ -7,18 +7,25 @@ the symbol is marked stale with a short, scrubbed `last_error` and the error is 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from aether.guard.spend import SpendMeter
 from aether.hashing import content_hash
 from aether.providers.base import Provider, SirRequest
-from aether.providers.errors import ProviderError
+from aether.providers.errors import ProviderError, SpendCapReached
 from aether.providers.redact import scrub_secrets
+from aether.providers.static import StaticProvider
 from aether.secrets import redact_secrets
+from aether.sir.model import Sir
+from aether.sir.prompt import PROMPT_VERSION
+from aether.sir.verify import adjusted_confidence, facts_for_prompt, verify
 from aether.store.db import Store
-from aether.store.records import NewSir, PreparedSir, SymbolRecord, one_line
+from aether.store.records import DEFERRED_PREFIX, NewSir, PreparedSir, SymbolRecord, one_line
 
 log = logging.getLogger("aether.pipeline")
 
@@ -31,6 +38,9 @@ class PipelineReport:
     ok: int = 0
     failed: int = 0
     skipped: int = 0  # the code moved on since the symbol was queued; the indexer requeues it
+    seconds: float = 0.0  # wall time of the run: inference, waits and writes
+    deferred: int = 0  # not attempted: a spend cap was reached
+    cap_message: str | None = None  # the cap, once per run
 
 
 class SymbolChanged(Exception):
@@ -39,16 +49,27 @@ class SymbolChanged(Exception):
 
 class SirPipeline:
     def __init__(self, store: Store, provider: Provider, root: Path, *,
-                 workers: int = 1, secrets: Sequence[str] = ()) -> None:
+                 workers: int = 1, secrets: Sequence[str] = (),
+                 meter: SpendMeter | None = None, verify_retry_share: float = 0.5,
+                 yield_to: Callable[[], Awaitable[object]] | None = None,
+                 skip_fresh: bool = False) -> None:
         self.store = store
+        self.meter = meter  # its ledger rows are written after each symbol
+        self.verify_retry_share = verify_retry_share
+        self.yield_to = yield_to  # waits while someone's own request is being served
+        # a bulk pass skips a symbol someone else's request made fresh since it was queued
+        self.skip_fresh = skip_fresh
         self.provider = provider
         self.root = root
         self.workers = max(1, workers)
         self.secrets = [s for s in secrets if s]
+        # One log line per distinct failure: a wrong key must not print 284 warnings.
+        self._logged: set[str] = set()
 
     async def run(self, symbol_ids: Sequence[str],
                   progress: ProgressFn | None = None) -> PipelineReport:
         report = PipelineReport()
+        started = time.perf_counter()
         queue: asyncio.Queue[str] = asyncio.Queue()
         for sid in dict.fromkeys(symbol_ids):  # dedupe, keep order
             queue.put_nowait(sid)
@@ -58,11 +79,26 @@ class SirPipeline:
 
         async def worker() -> None:
             while True:
+                if self.yield_to is not None:
+                    await self.yield_to()
                 try:
                     sid = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                status = await self.generate(sid)
+                if report.cap_message is not None:
+                    deferred.append(sid)
+                    done()
+                    continue
+                try:
+                    status = await self.generate(sid)
+                except SpendCapReached as exc:
+                    # Never sent: this symbol and every one after it keep their state.
+                    if report.cap_message is None:
+                        report.cap_message = str(exc)
+                        log.warning("%s", exc)
+                    deferred.append(sid)
+                    done()
+                    continue
                 if status == "ok":
                     report.ok += 1
                 elif status == "stale":
@@ -70,20 +106,32 @@ class SirPipeline:
                 else:
                     report.skipped += 1
                 report.attempted += status != "skipped"
-                if progress:
-                    progress(report.attempted + report.skipped, total)
+                done()
 
-        await asyncio.gather(*(worker() for _ in range(min(self.workers, total) or 1)))
+        def done() -> None:
+            if progress:
+                progress(report.attempted + report.skipped + len(deferred), total)
+
+        deferred: list[str] = []
+        try:
+            await asyncio.gather(*(worker() for _ in range(min(self.workers, total) or 1)))
+        finally:
+            await self._write_ledger()
+        if deferred and report.cap_message is not None:
+            report.deferred = len(deferred)
+            await self.store.record_sir_deferred(deferred, "spend_cap",
+                                                 f"{DEFERRED_PREFIX} {report.cap_message}")
+        report.seconds = time.perf_counter() - started
         return report
 
     async def generate(self, symbol_id: str) -> str:
         """One attempt (the guard inside the provider does the retrying). Returns the
         resulting status: ok | stale | skipped."""
         record = await self.store.symbol(symbol_id)
-        if record is None:
+        if record is None or (self.skip_fresh and record.sir_status == "ok"):
             return "skipped"
         try:
-            request = await self._request(record)
+            request = await self.request_for(record)
         except SymbolChanged:
             return "skipped"
         except OSError as exc:
@@ -94,7 +142,7 @@ class SirPipeline:
         request, redactions = self._outbound(request)
         try:
             sir = await self.provider.generate(request)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, SpendCapReached):
             raise
         except ProviderError as exc:
             await self._fail(record, exc.kind, str(exc))
@@ -103,10 +151,47 @@ class SirPipeline:
             log.exception("provider %s crashed on %s", self.provider.name, record.qualified_name)
             await self._fail(record, "internal", f"{type(exc).__name__}: {exc}")
             return "stale"
+        finally:
+            await self._write_ledger()
+        static = self.provider.name == "static"
+        checked: str | None = None
+        if not static:
+            sir, checked = await self._verified(request, sir)
         await self.store.record_sir_success([NewSir(
             symbol_id, PreparedSir.of(sir, redactions=redactions), request.content_hash,
-            self.provider.name, self.provider.model)])
+            self.provider.name, self.provider.model,
+            prompt_version="" if static else PROMPT_VERSION, verification=checked)])
         return "ok"
+
+    async def _verified(self, request: SirRequest, sir: Sir) -> tuple[Sir, str | None]:
+        """The model's SIR checked against the static facts of the same code; when more of
+        its claims than `verify_retry_share` are not found in the code, asked once more with
+        the facts in the prompt, and the answer kept with its flag. Confidence is adjusted."""
+        try:
+            facts = await StaticProvider().generate(request)
+        except ProviderError:  # no static facts for this code: nothing to check against
+            return sir, None
+        context = "\n".join(request.context)
+        result = verify(sir, facts, request.source, context)
+        retried = False
+        if result.checked >= 2 and result.unsupported_share > self.verify_retry_share:
+            again = replace(request,
+                                        context=[*request.context, facts_for_prompt(facts)])
+            try:
+                second = await self.provider.generate(again)
+            except (TimeoutError, ProviderError):  # a cap, an outage: keep the first
+                log.info("verification retry for %s not made", request.qualified_name)
+            else:
+                sir, retried = second, True
+                result = verify(sir, facts, request.source, context)
+            finally:
+                await self._write_ledger()
+        sir = sir.model_copy(update={"confidence": adjusted_confidence(sir.confidence, result)})
+        return sir, json.dumps({**result.as_dict(), "retried": retried})
+
+    async def _write_ledger(self) -> None:
+        if self.meter is not None:
+            await self.store.append_usage(self.meter.drain())
 
     def _outbound(self, request: SirRequest) -> tuple[SirRequest, int]:
         """The request as it may leave the machine: hard-coded credentials in the source and
@@ -125,11 +210,16 @@ class SirPipeline:
 
     async def _fail(self, record: SymbolRecord, kind: str, message: str) -> None:
         text = one_line(scrub_secrets(message, self.secrets))
-        log.warning("SIR failed for %s (%s): %s", record.qualified_name, kind, text)
+        if text in self._logged:
+            log.debug("SIR failed for %s (%s): %s", record.qualified_name, kind, text)
+        else:
+            self._logged.add(text)
+            log.warning("SIR failed for %s (%s): %s", record.qualified_name, kind, text)
         await self.store.record_sir_failure(record.id, kind, f"{kind}: {text}",
                                             path=record.file_path)
 
-    async def _request(self, record: SymbolRecord) -> SirRequest:
+    async def request_for(self, record: SymbolRecord) -> SirRequest:
+        """The request a provider is given for this symbol (raises SymbolChanged, OSError)."""
         data = await asyncio.to_thread((self.root / record.file_path).read_bytes)
         chunk = data[record.start_byte:record.end_byte]
         if content_hash(chunk) != record.content_hash:

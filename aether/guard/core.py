@@ -1,9 +1,11 @@
 """The guard around one provider: concurrency, rate, timeouts, retries, pause, breaker.
 
 Written by hand rather than with tenacity/aiolimiter (DESIGN.md lists their traps): the parts
-must share state — a 429 seen by one worker pauses every worker and shifts the rate bucket,
-the breaker must see each attempt, the retry budget spans all symbols — and cancellation
-must never be retried. Exactly one retry layer: the providers under it never retry.
+must share state — a 429 seen by one worker pauses every worker and lowers the bucket's rate
+(AIMD), the breaker must see each attempt, the retry budget spans all symbols (429 retries
+included: a storm of them must not multiply the load either), a 401/403 stops the provider
+for the rest of the run — and cancellation must never be retried. Exactly one retry layer:
+the providers under it never retry.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from typing import Any, TypeVar
 
 from aether.config import InferenceSettings
 from aether.guard.breaker import CircuitBreaker
-from aether.guard.limits import RetryBudget, TokenBucket, backoff_delay
+from aether.guard.limits import AdaptiveRate, RetryBudget, TokenBucket, backoff_delay
+from aether.guard.spend import SpendMeter
 from aether.providers.errors import (
     CircuitOpen,
+    PermanentError,
     ProviderError,
     RateLimited,
+    SpendCapReached,
     TransientError,
 )
 
@@ -62,6 +67,7 @@ class Guard:
         self._rng = rng or random.Random()
         self._sem = asyncio.Semaphore(settings.max_concurrency)
         self.bucket = TokenBucket(settings.requests_per_minute / 60.0, clock)
+        self.rate = AdaptiveRate(self.bucket, settings.requests_per_minute / 60.0)
         self.breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_cooldown_s)
         self.budget = RetryBudget(clock, ratio=retry_ratio, min_retries=min_retries,
                                   window_s=budget_window_s)
@@ -70,6 +76,16 @@ class Guard:
         self.failures_by_type: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
+        # Set by the first 401/403: the key is wrong or lacks permission, which no retry and
+        # no other symbol can fix, so nothing more is sent until a new guard (a new run, or a
+        # provider rebuilt from changed settings).
+        self.fatal: PermanentError | None = None
+        # The first request of a run goes alone: a wrong key, endpoint or model then costs
+        # one request, not one per worker.
+        self._first_answered = asyncio.Event()
+        self._first_sent = False
+        # Usage and spend caps (HTTP providers); checked right before each request is sent.
+        self.meter: SpendMeter | None = None
 
     # ------------------------------------------------------------------ time helpers
 
@@ -88,26 +104,50 @@ class Guard:
 
     # ------------------------------------------------------------------ the call
 
-    async def call(self, fn: Callable[[], Awaitable[T]], *, deadline: float | None = None) -> T:
+    async def call(self, fn: Callable[[], Awaitable[T]], *, deadline: float | None = None,
+                   prompt_chars: int | None = None) -> T:
         """Run `fn` (one provider request) with retries; raises a ProviderError when it
-        cannot succeed within the attempts, the retry budget or the deadline."""
+        cannot succeed within the attempts, the retry budget, the deadline or the spend caps
+        (`prompt_chars`, when given, is what the caps' estimate is made from)."""
+        self.counters["calls"] += 1
+        if self.fatal is not None:
+            self.failures_by_type["auth_fatal"] += 1
+            raise copy.copy(self.fatal)
+        first = not self._first_sent
+        if not first:
+            await self._first_answered.wait()
+        self._first_sent = True
+        try:
+            return await self._attempts(fn, deadline, prompt_chars)
+        finally:
+            if first:  # answered, failed or refused before sending: the others may go
+                self._first_answered.set()
+
+    async def _attempts(self, fn: Callable[[], Awaitable[T]], deadline: float | None,
+                        prompt_chars: int | None) -> T:
         s = self.settings
         deadline = self.new_deadline() if deadline is None else deadline
-        self.counters["calls"] += 1
         for attempt in range(s.max_attempts):
             self._refuse_if_open(claim=False)
             async with self._sem:
                 await self._wait_turn(deadline)
+                if self.fatal is not None:  # another worker's request was refused meanwhile
+                    self.failures_by_type["auth_fatal"] += 1
+                    raise copy.copy(self.fatal)
                 probe = self._refuse_if_open(claim=True) == "probe"
                 budget = min(s.timeout_s, deadline - self._clock())
                 if budget <= 0:
                     self.breaker.on_neutral(probe=probe)
                     raise self._fail(TransientError(
                         f"{self.name}: the {s.deadline_s:g}s deadline passed"), "deadline")
+                handle = self._reserve(prompt_chars, probe)
                 try:
                     return await self._send(fn, budget, probe)
                 except (RateLimited, TransientError) as exc:
                     error: ProviderError = exc
+                finally:
+                    if handle is not None and self.meter is not None:
+                        self.meter.release(handle)
             delay = self._retry_delay(attempt, error)
             if attempt + 1 >= s.max_attempts:
                 raise _annotated(error, f"gave up after {s.max_attempts} attempts")
@@ -116,9 +156,9 @@ class Guard:
                 raise _annotated(error, f"circuit open; next probe at {self._when(probe_at)}")
             if self._clock() + delay > deadline:
                 raise self._past_deadline(error, delay)
-            # 429 retries are exempt from the budget: the shared pause and the bucket already
-            # pace them, so they cannot multiply the load the way outage retries do.
-            if not isinstance(error, RateLimited) and not self.budget.try_spend():
+            # 429 retries spend the budget too: pacing alone let a storm of 429s turn into
+            # 72% retries (36 symbols, 129 requests); the budget bounds them to ~10%.
+            if not self.budget.try_spend():
                 self.counters["retries_denied"] += 1
                 raise _annotated(error, "retry budget exhausted")
             self.counters["retries"] += 1
@@ -126,6 +166,17 @@ class Guard:
             if not isinstance(error, RateLimited):  # a 429 waits in _wait_turn, with the rest
                 await self._sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")
+
+    def _reserve(self, prompt_chars: int | None, probe: bool) -> int | None:
+        """The spend check, the last thing before a request goes: never after."""
+        if self.meter is None or prompt_chars is None:
+            return None
+        try:
+            return self.meter.reserve(prompt_chars)
+        except SpendCapReached:
+            self.breaker.on_neutral(probe=probe)
+            self.failures_by_type["spend_cap"] += 1
+            raise
 
     def _retry_delay(self, attempt: int, error: ProviderError) -> float:
         s = self.settings
@@ -232,8 +283,17 @@ class Guard:
             settled = True
             self.breaker.on_neutral(probe=probe)
             self.failures_by_type[exc.kind] += 1
+            self.rate.on_rate_limited()
+            self.counters["rate_decreases"] += 1
             raise
-        except ProviderError as exc:  # permanent, invalid output: the provider is reachable
+        except PermanentError as exc:
+            settled = True
+            self._note_success()  # the provider is reachable
+            self.failures_by_type[exc.kind] += 1
+            if exc.status in (401, 403):
+                raise self._go_fatal(exc) from None
+            raise
+        except ProviderError as exc:  # invalid output: the provider is reachable
             settled = True
             self._note_success()
             self.failures_by_type[exc.kind] += 1
@@ -247,11 +307,25 @@ class Guard:
             settled = True
             self.counters["successes"] += 1
             self._note_success()
+            self.rate.on_success()
             return result
         finally:
             self.in_flight -= 1
+            self._first_answered.set()
             if not settled:  # cancelled: never retried, never counted against the provider
                 self.breaker.on_neutral(probe=probe)
+
+    def _go_fatal(self, exc: PermanentError) -> PermanentError:
+        """The first 401/403: one message, naming the key variable, for every symbol left."""
+        if self.fatal is None:
+            env = self.settings.key_env()
+            what = "authentication failed" if exc.status == 401 else "permission denied"
+            message = (f"{exc} — {what}; check {env or 'the API key'}. {self.name} is not "
+                       "called again until the configuration or environment changes "
+                       "(or the next run)")
+            self.fatal = PermanentError(message, status=exc.status)
+            log.info("%s", message)  # the pipeline says it once, per run, on stderr
+        return copy.copy(self.fatal)
 
     def _note_success(self) -> None:
         before = self.breaker.state
@@ -276,6 +350,9 @@ class Guard:
             "retries": c["retries"], "retries_denied": c["retries_denied"],
             "throttled_waits": c["throttled_waits"], "paused_waits": c["paused_waits"],
             "rate_limited_pauses": c["rate_limited_pauses"],
+            "rate_decreases": c["rate_decreases"],
+            "current_rate_per_minute": round(self.rate.rate_per_s * 60.0, 2),
+            "fatal": str(self.fatal) if self.fatal is not None else None,
             "failures_by_type": dict(self.failures_by_type),
             "in_flight": self.in_flight, "max_in_flight": self.max_in_flight,
             "paused_until": _iso(self._wall_at(self.paused_until))
@@ -293,6 +370,7 @@ class Guard:
                             "reason": t.reason} for t in b.recent],
             },
             "retry_budget": self.budget.snapshot(),
+            "spend": self.meter.snapshot() if self.meter is not None else None,
             "limits": {"max_concurrency": self.settings.max_concurrency,
                        "requests_per_minute": self.settings.requests_per_minute,
                        "timeout_s": self.settings.timeout_s,

@@ -32,6 +32,16 @@ class TokenBucket:
         self._clock = clock
         self._next = clock()
 
+    @property
+    def rate_per_s(self) -> float:
+        return 1.0 / self.interval
+
+    def set_rate(self, rate_per_s: float) -> None:
+        """Change the spacing from now on; slots already handed out keep their times."""
+        if rate_per_s <= 0:
+            raise ValueError("rate_per_s must be > 0")
+        self.interval = 1.0 / rate_per_s
+
     def reserve(self) -> float:
         """Claim the next send time; returns it (the caller sleeps until then)."""
         now = self._clock()
@@ -90,3 +100,30 @@ class RetryBudget:
         return {"attempts_in_window": len(self._attempts),
                 "retries_in_window": len(self._retries),
                 "retries_allowed": round(allowed, 2), "window_s": self.window_s}
+
+
+class AdaptiveRate:
+    """AIMD on the bucket's rate: each 429 halves it (down to `floor_share` of the configured
+    rate), each success adds back `1/step_share` of the configured rate. Sustained 429s thus
+    slow every worker of the provider, not only the symbol that saw one; one success is not
+    enough to go back to full speed (TCP congestion control, for the same reason)."""
+
+    def __init__(self, bucket: TokenBucket, configured_per_s: float, *,
+                 floor_share: float = 1 / 16, step_share: float = 1 / 16) -> None:
+        self.bucket = bucket
+        self.configured = configured_per_s
+        self.floor = configured_per_s * floor_share
+        self.step = configured_per_s * step_share
+        self.decreases = 0
+
+    @property
+    def rate_per_s(self) -> float:
+        return self.bucket.rate_per_s
+
+    def on_rate_limited(self) -> None:
+        self.decreases += 1
+        self.bucket.set_rate(max(self.floor, self.bucket.rate_per_s / 2))
+
+    def on_success(self) -> None:
+        if self.bucket.rate_per_s < self.configured:
+            self.bucket.set_rate(min(self.configured, self.bucket.rate_per_s + self.step))

@@ -19,7 +19,8 @@ class SteppedProvider(Protocol):
     runner, so each one gets its own rate token, concurrency slot and timeout."""
 
     async def generate_via(
-        self, request: SirRequest, run: Callable[[Callable[[], Awaitable[str]]], Awaitable[str]]
+        self, request: SirRequest,
+        run: Callable[[Callable[[], Awaitable[str]], int], Awaitable[str]]
     ) -> Sir: ...
 
 
@@ -36,8 +37,8 @@ class GuardedProvider:
     async def generate(self, request: SirRequest) -> Sir:
         deadline = self.guard.new_deadline()  # one deadline for all of this symbol's requests
         if isinstance(self.inner, SteppedProvider):
-            async def run(fn: Callable[[], Awaitable[str]]) -> str:
-                return await self.guard.call(fn, deadline=deadline)
+            async def run(fn: Callable[[], Awaitable[str]], prompt_chars: int) -> str:
+                return await self.guard.call(fn, deadline=deadline, prompt_chars=prompt_chars)
 
             return await self.inner.generate_via(request, run)
         return await self.guard.call(lambda: self.inner.generate(request), deadline=deadline)

@@ -60,6 +60,7 @@ class AetherServer(LanguageServer):
         self.index_progress = IndexProgress(self)
         self._initialized = False
         self._circuit_announced = False
+        self._cap_announced = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closer: asyncio.Task[None] | None = None
         self._warming: dict[str, asyncio.Task[None]] = {}
@@ -183,6 +184,11 @@ class AetherServer(LanguageServer):
             return
         if event.kind == "circuit":
             self._announce_circuit(event.status.circuit)
+        if event.kind == "spend_cap" and event.status.spend_cap and not self._cap_announced:
+            self._cap_announced = True  # once per run: the status bar carries the rest
+            show(self.protocol, types.MessageType.Warning,
+                 f"AETHER: {event.status.spend_cap}. Summaries already made are kept; "
+                 "`aether usage` shows the spend.")
         self.notify_status(event.status)
         self.index_progress.update(event.status)
 

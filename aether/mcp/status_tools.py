@@ -46,6 +46,9 @@ def register(server: MCPServer[App], app: App) -> None:
         """Index counts (files, symbols, SIRs ok/stale/pending), provider and model, guard
         counters (requests, retries, throttling, circuit state), health with reasons, and the
         daemon's live state (`daemon.state` indexing/idle, files_done/files_total,
-        sirs_done/sirs_total). `wait_s` > 0 waits up to that many seconds for indexing to
-        finish (progress notifications meanwhile if you pass a progressToken)."""
+        sirs_done/sirs_total), today's provider spend with what is left of each cap
+        (`spend`; `spend.cap_reached` names a cap holding requests back and when it resets),
+        and how many model SIRs make claims not found in the code (`unverified_count`).
+        `wait_s` > 0 waits up to that many seconds for indexing to finish (progress
+        notifications meanwhile if you pass a progressToken)."""
         return await status(app, ctx, wait_s)

@@ -137,8 +137,11 @@ def register(server: MCPServer[App], app: App) -> None:
                              line: Line = None) -> SirView:
         """One symbol's SIR, chosen by exactly one of: symbol_id, qualified_name, or
         file + line (the innermost symbol enclosing that line). Includes sir_status
-        (ok | stale | pending), last_error, last_attempt_at, provider, model, updated_at, and
-        a plain-language `warning` whenever the summary may be out of date."""
+        (ok | stale | pending), stale_reason (failed | outdated | model_changed),
+        last_error, last_attempt_at, provider, model, prompt_version, updated_at, a
+        plain-language `warning` whenever the summary may be out of date, and for a model's
+        SIR its `verification` against the code (claims supported, claims not found in the
+        code, facts the SIR misses)."""
         return await get_sir(app, ctx, symbol_id, qualified_name, file, line)
 
     @server.tool(name="aether_explain", annotations=READ_ONLY)

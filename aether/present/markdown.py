@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from aether.store.records import SymbolRecord, parse_time
 
@@ -54,6 +55,13 @@ def stale_banner(record: SymbolRecord, *, buffer_differs: bool = False, unsaved:
     err = escape_md(record.last_error or "")
     if unsaved:
         return "⚠ AETHER: no summary yet — save the file to summarise this symbol"
+    if record.deferred:
+        lead = "no summary yet" if record.sir_json is None else "this summary is kept as it is"
+        return f"⚠ AETHER: {lead} — {err}"
+    if record.stale_reason == "model_changed":
+        return (f"⚠ AETHER: written by {escape_md(record.provider or '?')}/"
+                f"{escape_md(record.model or '?')}, not the configured model — a new one "
+                "is queued")
     if record.sir_json is None:
         if record.last_error:
             return f"⚠ AETHER: no summary yet — the last attempt ({when}) failed: {err}"
@@ -92,4 +100,24 @@ def hover_markdown(record: SymbolRecord, *, buffer_differs: bool = False,
         if record.model:
             source += f"/{escape_md(record.model)}"
         parts.append(f"_confidence {sir.get('confidence', 0):.2f} · {source} · {age}_")
+        line = verification_line(record.verification)
+        if line:
+            parts.append(line)
     return "\n\n".join(parts)
+
+
+def verification_line(verification: dict[str, Any] | None) -> str | None:
+    """"2 claims not found in the code: …" under a model SIR's hover; None when all hold."""
+    if not verification:
+        return None
+    unsupported = verification.get("unsupported") or []
+    missed = verification.get("missed") or []
+    lines = []
+    if unsupported:
+        n = len(unsupported)
+        lines.append(f"⚠ {n} claim{'s' if n != 1 else ''} not found in the code: "
+                     + "; ".join(escape_md(c) for c in unsupported[:4]))
+    if missed:
+        lines.append("In the code but not in the summary: "
+                     + "; ".join(escape_md(m) for m in missed[:4]))
+    return "\n\n".join(lines) or None

@@ -24,7 +24,7 @@ class SirView(BaseModel):
     signature: str
     sir: dict[str, Any] | None = Field(description="The SIR object, or null if none yet")
     sir_status: Literal["ok", "stale", "pending"]
-    stale_reason: Literal["failed", "outdated"] | None = None
+    stale_reason: Literal["failed", "outdated", "model_changed"] | None = None
     last_error: str | None
     last_attempt_at: str | None
     sir_hash: str | None
@@ -32,6 +32,11 @@ class SirView(BaseModel):
     model: str | None
     updated_at: str | None
     warning: str | None = Field(default=None, description="Plain-language warning when stale")
+    prompt_version: str | None = Field(
+        default=None, description="Version of the prompt that made a model SIR")
+    verification: dict[str, Any] | None = Field(
+        default=None, description="A model SIR checked against the static facts of its code: "
+        "claims supported, claims not found in the code, facts the SIR misses")
 
 
 class SearchMatch(BaseModel):
@@ -94,6 +99,11 @@ class StatusView(BaseModel):
         default_factory=dict,
         description="Files not indexed because no supported language has their extension, "
                     "counted by extension (as of the last full index)")
+    spend: dict[str, Any] | None = Field(
+        default=None, description="Today's provider spend (tokens, cost) and what is left of "
+        "each cap; `cap_reached` says which cap stopped requests, and when it resets")
+    unverified_count: int = Field(
+        default=0, description="Model SIRs with claims not found in the code")
 
 
 # ---------------------------------------------------------------------------- views
@@ -103,6 +113,13 @@ def warning_for(record: SymbolRecord) -> str | None:
     """The plain-language warning an agent can quote; None when the SIR is fresh."""
     if record.sir_status == "ok":
         return None
+    if record.deferred:
+        lead = ("This summary is kept as it is" if record.sir_json
+                else "There is no summary for this symbol yet")
+        return f"{lead}: {record.last_error}"
+    if record.stale_reason == "model_changed":
+        return (f"This summary was written by {record.provider}/{record.model}, not the "
+                "configured model; a new one is queued.")
     if record.last_error:
         lead = ("This summary may be out of date" if record.sir_json
                 else "There is no summary for this symbol yet")
@@ -125,6 +142,7 @@ def sir_view(record: SymbolRecord) -> SirView:
         last_attempt_at=record.last_attempt_at,
         sir_hash=record.sir_hash, provider=record.provider, model=record.model,
         updated_at=record.sir_created_at or record.updated_at, warning=warning_for(record),
+        prompt_version=record.prompt_version or None, verification=record.verification,
     )
 
 
@@ -154,6 +172,8 @@ class DaemonView(BaseModel):
     sirs_total: int
     pending_count: int
     circuit: str = Field(description="provider circuit breaker: closed | open | half_open")
+    spend_cap: str | None = Field(
+        default=None, description="The spend cap holding requests back, and when it resets")
     watching: bool
     message: str | None = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aether.providers.http import HttpProvider
+from aether.providers.http import HttpProvider, count_tokens
 from aether.sir.prompt import Message
 
 API_VERSION = "2023-06-01"
@@ -34,3 +34,13 @@ class AnthropicProvider(HttpProvider):
     def _extract(self, data: Any) -> str:
         return "".join(block.get("text", "") for block in data["content"]
                        if isinstance(block, dict) and block.get("type") == "text")
+
+    def _usage(self, data: Any) -> tuple[int, int] | None:
+        usage = data.get("usage")
+        if not isinstance(usage, dict):
+            return None
+        # cache writes and reads are input too (billed at other rates; counted as input here)
+        return (count_tokens(usage.get("input_tokens"))
+                + count_tokens(usage.get("cache_creation_input_tokens"))
+                + count_tokens(usage.get("cache_read_input_tokens")),
+                count_tokens(usage.get("output_tokens")))

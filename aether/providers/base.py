@@ -24,6 +24,21 @@ class SirRequest:
     context: list[str] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class RequestUsage:
+    """One request as the provider answered it (tokens as it reported them, when it did)."""
+
+    provider: str
+    model: str
+    status: str  # "ok", an HTTP status such as "429", "timeout", "transport", "invalid"
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reported: bool = False  # False: the provider said nothing; tokens are our estimate
+    prompt_chars: int = 0
+    output_chars: int = 0
+
+
+
 @runtime_checkable
 class Provider(Protocol):
     """Turns a symbol into a SIR or raises an `aether.providers.errors.ProviderError`."""

@@ -60,3 +60,15 @@ class CircuitOpen(ProviderError):
     def __init__(self, message: str, *, retry_at: float | None = None) -> None:
         super().__init__(message)
         self.retry_at = retry_at  # unix time when a probe may go through
+
+
+class SpendCapReached(ProviderError):
+    """A request would cross a spend cap (`[inference] max_*`): it was never sent. The symbol
+    keeps its state (pending, or its last good SIR) and says which cap, and when it resets."""
+
+    kind = "spend_cap"
+
+    def __init__(self, message: str, *, cap: str, resets: str) -> None:
+        super().__init__(message)
+        self.cap = cap
+        self.resets = resets

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aether.providers.errors import InvalidOutput
-from aether.providers.http import HttpProvider
+from aether.providers.http import HttpProvider, count_tokens
 from aether.sir.prompt import Message
 
 
@@ -37,3 +37,12 @@ class GeminiProvider(HttpProvider):
             raise InvalidOutput(f"gemini returned no answer ({reason})")
         parts = (candidates[0].get("content") or {}).get("parts") or []
         return "".join(p.get("text", "") for p in parts if isinstance(p, dict))
+
+    def _usage(self, data: Any) -> tuple[int, int] | None:
+        meta = data.get("usageMetadata")
+        if not isinstance(meta, dict):
+            return None
+        # thinking tokens are billed as output
+        return (count_tokens(meta.get("promptTokenCount")),
+                count_tokens(meta.get("candidatesTokenCount"))
+                + count_tokens(meta.get("thoughtsTokenCount")))

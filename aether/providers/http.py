@@ -3,6 +3,7 @@ answer and transport failure onto the error taxonomy (with the server's retry-af
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -12,7 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from aether.providers.base import SirRequest
+from aether.providers.base import RequestUsage, SirRequest
 from aether.providers.errors import (
     InvalidOutput,
     PermanentError,
@@ -25,16 +26,26 @@ from aether.sir.model import Sir
 from aether.sir.prompt import Message, generate_sir
 
 T = TypeVar("T")
-# How a caller (the guard) runs one HTTP round-trip: given a thunk, returns its result.
-Runner = Callable[[Callable[[], Awaitable[T]]], Awaitable[T]]
+# How a caller (the guard) runs one HTTP round-trip: given a thunk and the size of its prompt
+# in characters (for the spend caps), returns its result.
+Runner = Callable[[Callable[[], Awaitable[T]], int], Awaitable[T]]
+UsageSink = Callable[[RequestUsage], None]
 
 TRANSIENT_STATUSES = {408, 409, 425, 500, 502, 503, 504, 520, 521, 522, 523, 524, 529}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 _MAX_RETRY_AFTER = 24 * 3600.0  # a server asking for more than a day is treated as a day
 
 
-async def _direct(fn: Callable[[], Awaitable[T]]) -> T:
+async def _direct(fn: Callable[[], Awaitable[T]], prompt_chars: int) -> T:
     return await fn()
+
+
+def prompt_chars(messages: list[Message]) -> int:
+    return sum(len(m.content) for m in messages)
+
+
+def count_tokens(value: Any) -> int:
+    return value if isinstance(value, int) and value >= 0 else 0
 
 
 def parse_retry_after(headers: httpx.Headers, body: Any = None,
@@ -108,8 +119,7 @@ def error_from_response(provider: str, response: httpx.Response,
     # overloaded_error.
     if status in TRANSIENT_STATUSES or status >= 500 or code == "overloaded_error":
         return TransientError(text, status=status, retry_after=retry_after)
-    if status in (401, 403):
-        return PermanentError(text + " (check the API key)", status=status)
+    # 401/403 included: the guard turns the first one into a stop that names the key variable.
     return PermanentError(text, status=status)
 
 
@@ -144,6 +154,8 @@ class HttpProvider:
         self.context_budget_chars = context_budget_chars
         self._api_key = api_key or None
         self._secrets = [api_key] if api_key else []
+        # Told about every request sent, whatever its outcome (the usage ledger).
+        self.on_usage: UsageSink | None = None
         # httpx timeouts are per read; the guard bounds the whole attempt with asyncio.timeout.
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
@@ -157,24 +169,55 @@ class HttpProvider:
     def _extract(self, data: Any) -> str:
         raise NotImplementedError
 
+    def _usage(self, data: Any) -> tuple[int, int] | None:
+        """(input, output) tokens as the provider reported them in a 2xx body, if it did."""
+        return None
+
     async def complete(self, messages: list[Message]) -> str:
-        """One HTTP round-trip: the model's text, or a taxonomy error."""
+        """One HTTP round-trip: the model's text, or a taxonomy error. Whatever happens,
+        `on_usage` hears what the request used."""
+        usage = RequestUsage(self.name, self.model, "transport",
+                             prompt_chars=prompt_chars(messages))
+        try:
+            return await self._round_trip(messages, usage)
+        except asyncio.CancelledError:
+            usage.status = "timeout"  # the guard's per-attempt bound, or a shutdown
+            raise
+        finally:
+            if self.on_usage is not None:
+                self.on_usage(usage)
+
+    async def _round_trip(self, messages: list[Message], usage: RequestUsage) -> str:
         url, headers, payload = self._build(messages)
         try:
             response = await self._client.post(url, headers=headers, json=payload)
         except httpx.TransportError as exc:
+            usage.status = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport"
             raise error_from_transport(self.name, exc, self._secrets) from None
+        usage.status = str(response.status_code)
         if response.status_code >= 400:
             raise error_from_response(self.name, response, self._secrets)
         try:
             data = json.loads(response.content)
         except (ValueError, UnicodeDecodeError):
+            usage.status = "invalid"
             raise InvalidOutput(f"{self.name} answered HTTP {response.status_code} "
                                 "with a body that is not JSON") from None
         try:
-            return self._extract(data)
+            reported = self._usage(data)
         except (KeyError, IndexError, TypeError, AttributeError):
+            reported = None
+        if reported is not None:
+            usage.input_tokens, usage.output_tokens = reported
+            usage.reported = True
+        try:
+            text = self._extract(data)
+        except (KeyError, IndexError, TypeError, AttributeError):
+            usage.status = "invalid"
             raise InvalidOutput(f"{self.name} answered in an unexpected shape") from None
+        usage.status = "ok"
+        usage.output_chars = len(text)
+        return text
 
     async def generate(self, request: SirRequest) -> Sir:
         return await self.generate_via(request, _direct)
@@ -183,7 +226,7 @@ class HttpProvider:
         """Like `generate`, but every HTTP round-trip (the repair included) goes through
         `run` — the guard uses this to give each request its own token, slot and timeout."""
         async def complete(messages: list[Message]) -> str:
-            return await run(lambda: self.complete(messages))
+            return await run(lambda: self.complete(messages), prompt_chars(messages))
 
         return await generate_sir(request, complete, self.context_budget_chars,
                                   provider=self.name)

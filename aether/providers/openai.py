@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aether.providers.http import HttpProvider
+from aether.providers.http import HttpProvider, count_tokens
 from aether.sir.prompt import Message
 
 
@@ -27,3 +27,10 @@ class OpenAIProvider(HttpProvider):
     def _extract(self, data: Any) -> str:
         content = data["choices"][0]["message"]["content"]
         return content if isinstance(content, str) else ""
+
+    def _usage(self, data: Any) -> tuple[int, int] | None:
+        usage = data.get("usage")
+        if not isinstance(usage, dict):
+            return None
+        return (count_tokens(usage.get("prompt_tokens")),
+                count_tokens(usage.get("completion_tokens")))

@@ -28,6 +28,9 @@ class Message:
 
 Complete = Callable[[list[Message]], Awaitable[str]]
 
+# Recorded with every model SIR: a new version makes the SIRs of the old one stale.
+PROMPT_VERSION = "sir-prompt-1"
+
 SYSTEM_PROMPT = """\
 You document source code for other programs. For the one symbol you are given, answer with
 a single JSON object and nothing else (no prose, no markdown fences), with exactly these keys:

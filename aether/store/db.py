@@ -217,8 +217,9 @@ class Store:
     async def _store_sirs(self, w: aiosqlite.Connection, sirs: Sequence[NewSir], now: str) -> None:
         """The SIR itself and its history row (metadata and search text are the caller's)."""
         rows = [(n.symbol_id, n.sir.sir_json, n.sir.sir_hash, n.source_hash, n.provider,
-                 n.model, now) for n in sirs]
-        await w.executemany(q.UPSERT_SIR, rows)
+                 n.model, now, n.prompt_version) for n in sirs]
+        await w.executemany(q.UPSERT_SIR, [(*r, n.verification) for r, n in zip(rows, sirs,
+                                                                                  strict=True)])
         await w.executemany(q.INSERT_HISTORY, rows)
         found = [(n.symbol_id, n.sir.redactions, now) for n in sirs if n.sir.redactions]
         if found:
@@ -260,6 +261,67 @@ class Store:
             await w.execute(q.MARK_FAILED, (msg, now, now, symbol_id))
             await w.execute(q.INSERT_ERROR, (now, "generate_sir", error_type, msg, path,
                                              symbol_id))
+
+    async def record_sir_deferred(self, symbol_ids: Sequence[str], error_type: str,
+                                  message: str) -> None:
+        """Not attempted (a spend cap): status and SIR untouched, `last_error` says why;
+        one row in `errors` for the lot."""
+        if not symbol_ids:
+            return
+        now = utc_now()
+        msg = one_line(message)
+        async with self._transaction() as w:
+            await w.executemany(q.MARK_DEFERRED, [(msg, now, sid) for sid in symbol_ids])
+            await w.execute(q.INSERT_ERROR, (now, "generate_sir", error_type, msg, None, None))
+
+    async def mark_model_changed(self, provider: str, model: str, prompt_version: str) -> int:
+        """SIRs written by another provider, model or prompt version become stale (kept and
+        served, labelled with their model); returns how many."""
+        async with self._transaction() as w:
+            cur = await w.execute(q.MARK_MODEL_CHANGED, (utc_now(), provider, model,
+                                                         prompt_version))
+            return cur.rowcount
+
+    async def append_usage(self, rows: Sequence[Any]) -> None:
+        """Ledger rows (aether.guard.spend.LedgerRow), in one transaction."""
+        if not rows:
+            return
+        async with self._transaction() as w:
+            await w.executemany(q.INSERT_USAGE, [
+                (r.at, r.day, r.provider, r.model, r.status, r.input_tokens, r.output_tokens,
+                 int(r.reported), r.prompt_chars, r.output_chars, r.cost, int(r.priced))
+                for r in rows])
+
+    async def usage_on_day(self, day: str, provider: str, model: str) -> tuple[int, float]:
+        """(tokens, cost) the ledger holds for this provider/model on a UTC day."""
+        async with self._r.execute(q.USAGE_ON_DAY, (day, provider, model)) as cur:
+            row = await cur.fetchone()
+        return (int(row[0]), float(row[1])) if row else (0, 0.0)
+
+    async def usage_calibration(self, provider: str,
+                                model: str) -> tuple[int, int, float, int]:
+        """(prompt chars, input tokens, mean output tokens, requests) of reported successes."""
+        async with self._r.execute(q.USAGE_CALIBRATION, (provider, model)) as cur:
+            row = await cur.fetchone()
+        return (int(row[0]), int(row[1]), float(row[2]), int(row[3])) if row else (0, 0, 0.0, 0)
+
+    async def usage_by_day_model(self, since_day: str) -> list[tuple[Any, ...]]:
+        """(day, provider, model, requests, ok, input, output, cost, all priced, all
+        reported) per UTC day and model since `since_day`."""
+        async with self._r.execute(q.USAGE_BY_DAY_MODEL, (since_day,)) as cur:
+            return [tuple(r) for r in await cur.fetchall()]
+
+    async def unverified_count(self) -> int:
+        """Model SIRs with at least one claim not found in the code."""
+        async with self._r.execute(q.UNVERIFIED_COUNT) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def sir_versions(self, symbol_id: str) -> list[tuple[str, ...]]:
+        """(sir_hash, created_at, provider, model, prompt_version, source_hash, sir_json),
+        newest first."""
+        async with self._r.execute(q.HISTORY_VERSIONS, (symbol_id,)) as cur:
+            return [tuple(r) for r in await cur.fetchall()]
 
     async def record_errors(self, errors: Sequence[tuple[str, str, str, str | None]]) -> None:
         """Batch of (operation, error_type, message, path)."""
@@ -324,8 +386,21 @@ class Store:
                                   limit: int = 1_000_000) -> list[str]:
         """Pending, outdated and (unless told otherwise) failed symbols: the SIR queue,
         derived from the store so it survives restarts."""
+        return [row[0] for row in await self.sir_queue(include_failed=include_failed,
+                                                        limit=limit)]
+
+    async def sir_queue(self, *, include_failed: bool = True,
+                        limit: int = 1_000_000) -> list[tuple[str, str, str]]:
+        """The SIR queue as (symbol id, file path, qualified name), for ranking."""
         async with self._r.execute(q.NEEDING_SIR, (include_failed, limit)) as cur:
-            return [row[0] for row in await cur.fetchall()]
+            return [(row[0], row[1], row[2]) for row in await cur.fetchall()]
+
+    async def model_changed_queue(self, provider: str, model: str,
+                                  prompt_version: str) -> list[tuple[str, str, str]]:
+        """SIRs marked ok but written by another provider, model or prompt version."""
+        async with self._r.execute(q.MODEL_CHANGED_QUEUE, (provider, model,
+                                                           prompt_version)) as cur:
+            return [(row[0], row[1], row[2]) for row in await cur.fetchall()]
 
     async def add_work(self, kind: str, items: Sequence[str]) -> None:
         async with self._transaction() as w:

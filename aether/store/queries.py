@@ -99,20 +99,65 @@ UPDATE sir_meta SET sir_status = 'stale', last_error = ?1, last_attempt_at = ?2,
     attempts = attempts + 1, updated_at = ?3
 WHERE symbol_id = ?4
 """
+MARK_DEFERRED = "UPDATE sir_meta SET last_error = ?1, updated_at = ?2 WHERE symbol_id = ?3"
 SYMBOL_HASH = "SELECT content_hash FROM symbols WHERE id = ?"
 
 UPSERT_SIR = """
-INSERT INTO sir (symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO sir (symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at,
+                 prompt_version, verification)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(symbol_id) DO UPDATE SET
     sir_json = excluded.sir_json, sir_hash = excluded.sir_hash,
     source_hash = excluded.source_hash, provider = excluded.provider,
-    model = excluded.model, created_at = excluded.created_at
+    model = excluded.model, created_at = excluded.created_at,
+    prompt_version = excluded.prompt_version, verification = excluded.verification
 """
 INSERT_HISTORY = """
 INSERT OR IGNORE INTO sir_history
-    (symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+    (symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at, prompt_version)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+HISTORY_VERSIONS = """
+SELECT sir_hash, created_at, provider, model, prompt_version, source_hash, sir_json
+FROM sir_history WHERE symbol_id = ? ORDER BY created_at DESC
+"""
+# A SIR made by another provider, model or prompt version than the configured one: kept and
+# served, but stale until the configured model has described the code.
+MARK_MODEL_CHANGED = """
+UPDATE sir_meta SET sir_status = 'stale', updated_at = ?1
+WHERE sir_status = 'ok' AND symbol_id IN (
+    SELECT symbol_id FROM sir
+    WHERE provider != ?2 OR model != ?3 OR prompt_version != ?4)
+"""
+UNVERIFIED_COUNT = (
+    "SELECT COUNT(*) FROM sir WHERE verification IS NOT NULL "
+    "AND json_array_length(verification, '$.unsupported') > 0"
+)
+MODEL_CHANGED_QUEUE = """
+SELECT s.id, s.file_path, s.qualified_name
+FROM sir r JOIN symbols s ON s.id = r.symbol_id JOIN sir_meta m ON m.symbol_id = s.id
+WHERE m.sir_status = 'ok' AND (r.provider != ?1 OR r.model != ?2 OR r.prompt_version != ?3)
+ORDER BY s.file_path, s.start_line
+"""
+INSERT_USAGE = """
+INSERT INTO usage (at, day, provider, model, status, input_tokens, output_tokens, reported,
+                   prompt_chars, output_chars, cost, priced)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+USAGE_ON_DAY = (
+    "SELECT COALESCE(SUM(input_tokens + output_tokens), 0), COALESCE(SUM(cost), 0) "
+    "FROM usage WHERE day = ? AND provider = ? AND model = ?"
+)
+# Reported usage of successful requests: the chars-per-token ratio and the answer length.
+USAGE_CALIBRATION = """
+SELECT COALESCE(SUM(prompt_chars), 0), COALESCE(SUM(input_tokens), 0),
+       COALESCE(AVG(output_tokens), 0), COUNT(*)
+FROM usage WHERE provider = ? AND model = ? AND status = 'ok' AND reported = 1
+"""
+USAGE_BY_DAY_MODEL = """
+SELECT day, provider, model, COUNT(*), SUM(status = 'ok'), SUM(input_tokens),
+       SUM(output_tokens), SUM(cost), MIN(priced), MIN(reported)
+FROM usage WHERE day >= ? GROUP BY day, provider, model ORDER BY day, provider, model
 """
 HISTORY = (
     "SELECT sir_hash, created_at, sir_json FROM sir_history WHERE symbol_id = ? "
@@ -147,7 +192,8 @@ SELECT s.id, s.language, s.file_path, s.kind, s.name, s.qualified_name, s.signat
        s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
        s.content_hash,
        m.sir_status, m.last_error, m.last_attempt_at, m.attempts, m.updated_at,
-       r.sir_json, r.sir_hash, r.source_hash, r.provider, r.model, r.created_at
+       r.sir_json, r.sir_hash, r.source_hash, r.provider, r.model, r.created_at,
+       r.prompt_version, r.verification
 """
 _JOINS = """
 JOIN sir_meta m ON m.symbol_id = s.id
@@ -177,7 +223,8 @@ WHERE s.qualified_name LIKE ?1 ESCAPE '\\' OR s.file_path LIKE ?2 ESCAPE '\\'
 ORDER BY length(s.qualified_name) LIMIT ?3
 """
 NEEDING_SIR = """
-SELECT m.symbol_id FROM sir_meta m JOIN symbols s ON s.id = m.symbol_id
+SELECT m.symbol_id, s.file_path, s.qualified_name
+FROM sir_meta m JOIN symbols s ON s.id = m.symbol_id
 WHERE m.sir_status != 'ok' AND (?1 OR m.last_error IS NULL)
 ORDER BY m.sir_status = 'stale', m.attempts, s.file_path, s.start_line LIMIT ?2
 """

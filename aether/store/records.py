@@ -12,6 +12,8 @@ from aether.hashing import text_hash
 from aether.sir.model import Sir
 from aether.symbols.model import Symbol
 
+DEFERRED_PREFIX = "spend_cap:"  # how a `last_error` of a symbol held back by a cap starts
+
 
 def utc_now() -> str:
     """ISO-8601 UTC with milliseconds: sortable as text, readable by people."""
@@ -84,6 +86,8 @@ class NewSir:
     source_hash: str
     provider: str
     model: str
+    prompt_version: str = ""
+    verification: str | None = None  # JSON (aether.sir.verify), model SIRs only
 
 
 @dataclass(slots=True)
@@ -115,6 +119,12 @@ class SymbolRecord:
     provider: str | None = None
     model: str | None = None
     sir_created_at: str | None = None
+    prompt_version: str | None = None
+    verification_json: str | None = None
+
+    @property
+    def verification(self) -> dict[str, Any] | None:
+        return json.loads(self.verification_json) if self.verification_json else None
 
     @property
     def sir(self) -> Sir | None:
@@ -131,10 +141,18 @@ class SymbolRecord:
 
     @property
     def stale_reason(self) -> str | None:
-        """Why the symbol is not fresh: failed | outdated | None (additive to sir_status)."""
+        """Why the symbol is not fresh (additive to sir_status): failed | outdated |
+        model_changed (another provider, model or prompt version wrote the SIR) | None."""
         if self.sir_status != "stale":
             return None
-        return "failed" if self.last_error else "outdated"
+        if self.last_error and not self.deferred:
+            return "failed"
+        return "outdated" if self.is_outdated or not self.sir_json else "model_changed"
+
+    @property
+    def deferred(self) -> bool:
+        """Not attempted: a spend cap stopped the request (`last_error` says which)."""
+        return bool(self.last_error and self.last_error.startswith(DEFERRED_PREFIX))
 
 
 @dataclass(frozen=True, slots=True)

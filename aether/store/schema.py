@@ -113,6 +113,30 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     );
     """,
+    # v4: the usage ledger (every provider request: tokens as reported, cost) for caps and
+    # `aether usage`; which prompt version made a SIR (a new one makes SIRs stale); and the
+    # check of a model SIR against the static facts of its code.
+    """
+    CREATE TABLE usage (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,                 -- ISO 8601 UTC
+        day TEXT NOT NULL,                -- UTC date, for the day caps and `aether usage`
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        status TEXT NOT NULL,             -- ok | HTTP status | timeout | transport | invalid
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        reported INTEGER NOT NULL,        -- 1: tokens as the provider reported them
+        prompt_chars INTEGER NOT NULL,
+        output_chars INTEGER NOT NULL,
+        cost REAL NOT NULL,               -- US dollars, from [pricing]
+        priced INTEGER NOT NULL
+    );
+    CREATE INDEX usage_by_day ON usage(day, provider, model);
+    ALTER TABLE sir ADD COLUMN prompt_version TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sir ADD COLUMN verification TEXT;
+    ALTER TABLE sir_history ADD COLUMN prompt_version TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
