@@ -47,6 +47,8 @@ class FileRecord:
     skip_reason: str | None = None
     has_syntax_errors: bool = False
     imports: list[str] = field(default_factory=list)
+    bindings: dict[str, str] = field(default_factory=dict)  # imported local name -> target
+    star_imports: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class FileChange:
     record: FileRecord
     symbols: list[Symbol] = field(default_factory=list)
     static_sirs: dict[str, PreparedSir] = field(default_factory=dict)
+    calls: list[Any] = field(default_factory=list)  # aether.symbols.calls.CallSite
 
 
 @dataclass(frozen=True, slots=True)

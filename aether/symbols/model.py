@@ -44,3 +44,6 @@ class FileAnalysis:
     symbols: list[Symbol]
     imports: list[str] = field(default_factory=list)  # module names/paths imported by the file
     has_syntax_errors: bool = False
+    calls: list[Any] = field(default_factory=list)  # aether.symbols.calls.CallSite, in order
+    bindings: dict[str, str] = field(default_factory=dict)  # imported local name -> target
+    star_imports: list[str] = field(default_factory=list)  # modules imported with `*`

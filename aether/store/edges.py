@@ -1,0 +1,151 @@
+"""The call graph's SQL: writing a file's call sites, re-resolving edges inside the same
+transaction as the symbols they point to, and the reads the graph surfaces need.
+
+Resolution is the engine's (a `Resolver` handed in); this module only loads what it reads
+(`GraphView`) and writes what it answers, so the layers keep pointing one way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import aiosqlite
+
+from aether.store.graph_records import (
+    Edge,
+    EdgeSite,
+    FileBindings,
+    GraphView,
+    Resolver,
+    SymbolRef,
+)
+
+CHUNK = 500  # host parameters per IN (...) list
+
+INSERT_EDGE = """
+INSERT INTO edges (caller_id, file_path, line, col, callee, name, receiver, qualifier,
+                   provenance)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'unresolved')
+"""
+DELETE_EDGES_OF_FILE = "DELETE FROM edges WHERE file_path = ?"
+UPDATE_EDGE = "UPDATE edges SET provenance = ?, target_id = ?, detail = ? WHERE id = ?"
+FILE_BINDINGS = "SELECT path, language, bindings, star_imports FROM files WHERE status = 'indexed'"
+_REF = "SELECT id, file_path, language, kind, name, qualified_name FROM symbols"
+_SITE = """
+SELECT e.id, e.caller_id, s.qualified_name, e.file_path, s.language, e.callee, e.name,
+       e.receiver, e.qualifier, e.provenance, e.target_id, e.detail
+FROM edges e JOIN symbols s ON s.id = e.caller_id
+"""
+_EDGE = """
+SELECT e.caller_id, c.qualified_name, c.kind, e.file_path, e.line, e.col, e.callee, e.name,
+       e.receiver, e.provenance, e.target_id, e.detail, t.qualified_name, t.file_path,
+       t.start_line
+FROM edges e JOIN symbols c ON c.id = e.caller_id
+LEFT JOIN symbols t ON t.id = e.target_id
+"""
+EDGES_FROM = _EDGE + "WHERE e.caller_id = ? ORDER BY e.line, e.col"
+EDGES_INTO = _EDGE + "WHERE e.target_id = ? ORDER BY e.file_path, e.line, e.col LIMIT ?"
+# ambiguous edges that list this symbol among their candidates (by name first: indexed)
+AMBIGUOUS_NAMED = _EDGE + """
+WHERE e.name = ? AND e.provenance = 'ambiguous' AND instr(e.detail, ?) > 0
+ORDER BY e.file_path, e.line LIMIT ?
+"""
+COUNT_INTO = "SELECT COUNT(*) FROM edges WHERE target_id = ?"
+UNRESOLVED_NAMED = """
+SELECT COUNT(*) FROM edges WHERE name = ? AND provenance IN ('unresolved', 'ambiguous')
+"""
+PROVENANCE_COUNTS = "SELECT provenance, COUNT(*) FROM edges GROUP BY provenance"
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def chunked(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i:i + CHUNK]
+
+
+def site_rows(calls: Iterable[Any], file_path: str) -> list[tuple[Any, ...]]:
+    """CallSite tuples -> INSERT_EDGE rows."""
+    return [(c.caller_id, file_path, c.line, c.column, c.callee, c.name, c.receiver,
+             c.qualifier) for c in calls]
+
+
+async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> GraphView:
+    """Every indexed file's bindings and the symbols bearing `names` (all when None)."""
+    files: dict[str, FileBindings] = {}
+    async with w.execute(FILE_BINDINGS) as cur:
+        for path, language, bindings, stars in await cur.fetchall():
+            files[path] = FileBindings(language or "", json.loads(bindings), json.loads(stars))
+    view = GraphView(files)
+    rows: list[Any] = []
+    if names is None:
+        async with w.execute(_REF) as cur:
+            rows = list(await cur.fetchall())
+    else:
+        wanted = sorted(set(names))
+        for chunk in chunked(wanted):
+            async with w.execute(_REF + f" WHERE name IN ({_marks(len(chunk))})", chunk) as cur:
+                rows.extend(await cur.fetchall())
+    by_name = view.by_name
+    for row in rows:
+        ref = SymbolRef(*row)
+        by_name.setdefault(ref.name, []).append(ref)
+    return view
+
+
+async def _sites(w: aiosqlite.Connection, where: str, params: Sequence[Any]
+                 ) -> list[tuple[EdgeSite, tuple[str, str | None, str | None]]]:
+    async with w.execute(_SITE + where, params) as cur:
+        rows = await cur.fetchall()
+    return [(EdgeSite(*row[:9]), (row[9], row[10], row[11])) for row in rows]
+
+
+async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequence[str] = (),
+                  names: Iterable[str] = (), everything: bool = False) -> int:
+    """Re-resolve, inside the caller's transaction, the edges of `paths` and every edge that
+    calls one of `names` (whose candidates may have appeared, changed or gone); or all
+    edges. Writes only the rows whose answer changed; returns how many did."""
+    if everything:
+        found = await _sites(w, "", ())
+    else:
+        found = []
+        seen: set[int] = set()
+        for chunk in chunked(list(paths)):
+            for site in await _sites(w, f"WHERE e.file_path IN ({_marks(len(chunk))})", chunk):
+                seen.add(site[0].edge_id)
+                found.append(site)
+        for chunk in chunked(sorted(set(names))):
+            for site in await _sites(w, f"WHERE e.name IN ({_marks(len(chunk))})", chunk):
+                if site[0].edge_id not in seen:
+                    found.append(site)
+    if not found:
+        return 0
+    view = await load_view(w, None if everything else _names_read(s for s, _ in found))
+    sites = [s for s, _ in found]
+    answers = resolver(view, sites)
+    updates = [(a.provenance, a.target_id, a.detail, s.edge_id)
+               for (s, old), a in zip(found, answers, strict=True)
+               if (a.provenance, a.target_id, a.detail) != old]
+    if updates:
+        await w.executemany(UPDATE_EDGE, updates)
+    return len(updates)
+
+
+def _names_read(sites: Iterable[EdgeSite]) -> set[str]:
+    """The names resolution looks up: the called name, the receiver's head (a class of the
+    file?) and the caller's enclosing scopes (its class)."""
+    names: set[str] = set()
+    for site in sites:
+        names.add(site.name)
+        if site.qualifier:
+            names.add(site.qualifier.split(".", 1)[0])
+        names.update(site.caller_qualified_name.split("."))
+    return names
+
+
+def edge_of(row: Sequence[Any]) -> Edge:
+    return Edge(*row)

@@ -1,0 +1,138 @@
+"""Call sites: every `@call`/`@new` capture of a file's query, handed to its innermost
+enclosing symbol, with the callee's text and the shape of its receiver.
+
+The shape is read from the callee's text, not from grammar-specific node types, so any
+language whose facts query captures `@call` gets call sites (Python `self.f`, JS `this.f`,
+Rust `Foo::new`, Go `pkg.F`, PHP `$this->f`, Ruby `self.f`, C++ `ns::f`). Resolving a call
+to a symbol is the engine's business (aether.engine.graph_resolve); this layer only records
+what the code says.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from typing import NamedTuple
+
+from tree_sitter import Node
+
+from aether.symbols.definitions import Definition, node_text
+from aether.symbols.imports import Imports
+
+MAX_CALLEE = 200  # longer callee texts are expressions nobody resolves by name
+
+# receiver shapes
+BARE = "bare"  # f()
+SELF = "self"  # self.f() / this.f() / cls.f() / $this->f()
+QUALIFIED = "qualified"  # mod.f() / Type::f() / obj.f() (a plain dotted path)
+EXPRESSION = "expression"  # f().g() / xs[0].g() / super().g()
+
+_SELF_WORDS = frozenset({"self", "this", "cls", "$this", "@"})
+_SEPARATORS = re.compile(r"::|->|\?\.|\.")
+_TURBOFISH = re.compile(r"::<[^<>]*>")
+_TRAILING_NAME = re.compile(r"([A-Za-z_$][\w$]*[!?]?)$")
+_PART = re.compile(r"[A-Za-z_$@][\w$]*")
+
+
+class CallSite(NamedTuple):
+    """One call inside one symbol (a NamedTuple: cheap to pickle across processes)."""
+
+    caller_id: str
+    callee: str  # normalised text: `self.save`, `os.path.join`, `Foo.new`, `helper`
+    name: str  # the called name: last segment of the callee
+    receiver: str  # BARE | SELF | QUALIFIED | EXPRESSION
+    qualifier: str  # for QUALIFIED: the dotted path before the name (`os.path`)
+    line: int  # 1-based, of the called name
+    column: int  # 1-based
+
+
+def shape(text: str) -> tuple[str, str, str, str] | None:
+    """Callee text -> (callee, name, receiver, qualifier), or None when no name is called
+    (`(lambda: 1)()`, `fns[0]()`)."""
+    if " " in text or "\n" in text or "\t" in text:
+        text = "".join(text.split())
+    if "::<" in text:
+        text = _TURBOFISH.sub("", text)
+    if text.isidentifier():
+        return text, text, BARE, ""
+    parts = _SEPARATORS.split(text)
+    if len(parts) > 1 and all(_PART.fullmatch(p) for p in parts):
+        name = parts[-1]
+        head = parts[0]
+        callee = ".".join(parts)
+        if head in _SELF_WORDS and len(parts) == 2:
+            return callee, name, SELF, head
+        return callee, name, QUALIFIED, ".".join(parts[:-1])
+    if _PART.fullmatch(text):  # `$f`, `@f`
+        return text, text, BARE, ""
+    match = _TRAILING_NAME.search(text)
+    if match is None or len(text) > MAX_CALLEE:
+        return None
+    name = match.group(1)
+    if match.start() == 0 or text[match.start() - 1] not in ".:>":
+        return None  # `f[0]` / `a+b`: no member is called by name
+    return text, name, EXPRESSION, ""
+
+
+def collect_calls(source: bytes, definitions: list[Definition],
+                  captures: dict[str, list[Node]]) -> list[CallSite]:
+    """Call sites inside symbols, in document order (calls at module level have no caller
+    and are left out)."""
+    if not definitions:
+        return []
+    starts = [d.symbol.start_byte for d in definitions]
+    ends = [d.symbol.end_byte for d in definitions]
+    parents = [d.parent for d in definitions]
+    ids = [d.symbol.id for d in definitions]
+    nodes = captures.get("call", []) + captures.get("new", [])
+    shapes: dict[str, tuple[str, str, str, str] | None] = {}  # most callees repeat
+    out: list[CallSite] = []
+    for node in nodes:
+        start, end = node.start_byte, node.end_byte
+        i = bisect_right(starts, start) - 1
+        while i >= 0 and ends[i] < end:
+            i = parents[i]
+        if i < 0:
+            continue
+        text = node_text(source, node)
+        found = shapes.get(text, ...)
+        if found is ...:
+            found = shapes[text] = shape(text) if len(text) <= MAX_CALLEE else None
+        if found is None:
+            continue
+        callee, name, receiver, qualifier = found
+        point = node.end_point
+        column = max(1, point.column - len(name) + 1)
+        out.append(CallSite(ids[i], callee, name, receiver, qualifier, point.row + 1, column))
+    out.sort(key=lambda c: (c.line, c.column))
+    return out
+
+
+def file_bindings(language: str, imports: Imports) -> dict[str, str]:
+    """Local name -> what it refers to (`np` -> `numpy`, `join` -> `os.path.join`,
+    `helper` -> `.util.helper`, Go `util` -> `example.com/m/util`); relative targets stay
+    relative (the engine anchors them)."""
+    if language == "go":
+        return {local: name.module for local, name in imports.names.items()}
+    return {local: name.target for local, name in imports.names.items()}
+
+
+def star_imports(language: str, source: bytes, captures: dict[str, list[Node]]) -> list[str]:
+    """Modules imported whole into the file's namespace: `from m import *`, `use m::*`,
+    `export * from "m"`."""
+    out: list[str] = []
+    for node in captures.get("import", []):
+        if language == "python" and node.type == "import_from_statement":
+            if any(child.type == "wildcard_import" for child in node.children):
+                module = node.child_by_field_name("module_name")
+                if module is not None:
+                    out.append(node_text(source, module))
+        elif language == "rust" and node.type == "use_declaration":
+            text = "".join(node_text(source, node).split()).removeprefix("pub")
+            if text.startswith("use") and text.endswith("::*;") and "{" not in text:
+                out.append(text[len("use"):-len("::*;")])
+    for string in captures.get("import.source", []):
+        statement = string.parent
+        if statement is not None and any(c.type == "*" for c in statement.children):
+            out.append(node_text(source, string).strip("\"'`"))
+    return sorted(dict.fromkeys(out))
