@@ -10,7 +10,7 @@ from typing import Any
 
 from aether.hashing import text_hash
 from aether.sir.model import Sir
-from aether.symbols.model import Symbol
+from aether.symbols.model import CallSite, Symbol
 
 DEFERRED_PREFIX = "spend_cap:"  # how a `last_error` of a symbol held back by a cap starts
 
@@ -79,7 +79,7 @@ class FileChange:
     record: FileRecord
     symbols: list[Symbol] = field(default_factory=list)
     static_sirs: dict[str, PreparedSir] = field(default_factory=dict)
-    calls: list[Any] = field(default_factory=list)  # aether.symbols.calls.CallSite
+    calls: list[CallSite] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from typing import NamedTuple
 
 from tree_sitter import Node
 
 from aether.symbols.definitions import Definition, node_text
 from aether.symbols.imports import Imports
+from aether.symbols.model import CallSite
 
 MAX_CALLEE = 200  # longer callee texts are expressions nobody resolves by name
 
@@ -32,18 +32,6 @@ _SEPARATORS = re.compile(r"::|->|\?\.|\.")
 _TURBOFISH = re.compile(r"::<[^<>]*>")
 _TRAILING_NAME = re.compile(r"([A-Za-z_$][\w$]*[!?]?)$")
 _PART = re.compile(r"[A-Za-z_$@][\w$]*")
-
-
-class CallSite(NamedTuple):
-    """One call inside one symbol (a NamedTuple: cheap to pickle across processes)."""
-
-    caller_id: str
-    callee: str  # normalised text: `self.save`, `os.path.join`, `Foo.new`, `helper`
-    name: str  # the called name: last segment of the callee
-    receiver: str  # BARE | SELF | QUALIFIED | EXPRESSION
-    qualifier: str  # for QUALIFIED: the dotted path before the name (`os.path`)
-    line: int  # 1-based, of the called name
-    column: int  # 1-based
 
 
 def shape(text: str) -> tuple[str, str, str, str] | None:
