@@ -19,7 +19,7 @@ import aiosqlite
 
 from aether.store import edges
 from aether.store import queries as q
-from aether.store.graph_records import Resolver
+from aether.store.graph_records import Edge, Resolver
 from aether.store.records import (
     Counts,
     FileChange,
@@ -474,6 +474,50 @@ class Store:
         """(sir_hash, created_at, sir_json), newest first."""
         async with self._r.execute(q.HISTORY, (symbol_id,)) as cur:
             return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
+    # ------------------------------------------------------------------ call graph
+
+    async def edges_from(self, caller_id: str) -> list[Edge]:
+        """Every call site inside a symbol, in source order."""
+        async with self._r.execute(edges.EDGES_FROM, (caller_id,)) as cur:
+            return [edges.edge_of(r) for r in await cur.fetchall()]
+
+    async def edges_into(self, target_id: str, limit: int) -> list[Edge]:
+        """Call sites resolved to a symbol (local, import or unique name)."""
+        async with self._r.execute(edges.EDGES_INTO, (target_id, limit)) as cur:
+            return [edges.edge_of(r) for r in await cur.fetchall()]
+
+    async def ambiguous_into(self, name: str, target_id: str, limit: int) -> list[Edge]:
+        """Ambiguous call sites that list this symbol among their candidates."""
+        async with self._r.execute(edges.AMBIGUOUS_NAMED, (name, f'"{target_id}"', limit)) as cur:
+            return [edges.edge_of(r) for r in await cur.fetchall()]
+
+    async def count_into(self, target_id: str) -> int:
+        async with self._r.execute(edges.COUNT_INTO, (target_id,)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def callers_counts(self, target_ids: Sequence[str]) -> dict[str, int]:
+        """Resolved callers (call sites) per symbol, for many symbols at once (code lens)."""
+        out: dict[str, int] = {}
+        for chunk in edges.chunked(list(target_ids)):
+            async with self._r.execute(edges.counts_into(len(chunk)), chunk) as cur:
+                out.update({r[0]: r[1] for r in await cur.fetchall()})
+        return out
+
+    async def unresolved_named(self, name: str) -> int:
+        """Unresolved or ambiguous call sites calling `name`: calls the graph cannot place."""
+        async with self._r.execute(edges.UNRESOLVED_NAMED, (name,)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def provenance_counts(self) -> dict[str, int]:
+        async with self._r.execute(edges.PROVENANCE_COUNTS) as cur:
+            return {r[0]: r[1] for r in await cur.fetchall()}
+
+    async def graph_pending(self) -> bool:
+        """True while a bulk pass has left edges waiting for resolution."""
+        return await self.get_meta("graph_dirty") == "1"
 
     async def integrity_check(self) -> str:
         async with self._r.execute("PRAGMA quick_check") as cur:

@@ -52,6 +52,11 @@ AMBIGUOUS_NAMED = _EDGE + """
 WHERE e.name = ? AND e.provenance = 'ambiguous' AND instr(e.detail, ?) > 0
 ORDER BY e.file_path, e.line LIMIT ?
 """
+def counts_into(n: int) -> str:
+    return (f"SELECT target_id, COUNT(*) FROM edges WHERE target_id IN ({_marks(n)}) "
+            "GROUP BY target_id")
+
+
 COUNT_INTO = "SELECT COUNT(*) FROM edges WHERE target_id = ?"
 UNRESOLVED_NAMED = """
 SELECT COUNT(*) FROM edges WHERE name = ? AND provenance IN ('unresolved', 'ambiguous')
