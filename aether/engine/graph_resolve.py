@@ -84,6 +84,7 @@ class _Modules:
 
     exact: dict[str, list[str]]
     suffix: dict[str, list[str]]
+    heads: set[str]  # first segments of the workspace's packages (`pkg` of pkg.mod)
 
     @classmethod
     def build(cls, paths: list[str]) -> _Modules:
@@ -97,7 +98,11 @@ class _Modules:
             parts = dotted.split(".")
             for i in range(1, len(parts)):
                 suffix.setdefault(".".join(parts[i:]), []).append(path)
-        return cls(exact, suffix)
+        heads: set[str] = set()
+        for dotted in exact:
+            parts = dotted.split(".")
+            heads.add(parts[1] if parts[0] in ("src", "lib") and len(parts) > 1 else parts[0])
+        return cls(exact, suffix, heads)
 
     def files(self, dotted: str) -> list[str]:
         found = self.exact.get(dotted)
@@ -287,10 +292,16 @@ class GraphResolver:
         if language == "python":
             if name in _PY_BUILTINS:
                 return Resolution("external", None, f"builtins.{name}")
-            if info is not None and info.star_imports:
+            if info is not None and any(self._external_module(path, language, star)
+                                        for star in info.star_imports):
                 return self._by_name(site, methods=False)  # maybe from an external star
             return Resolution("unresolved")
         return self._by_name(site, methods=False)
+
+    def _external_module(self, path: str, language: str, module: str) -> bool:
+        anchored = _anchored(path, language, module)
+        return anchored is not None and not self.modules.files(anchored) \
+            and not self._internal(path, language, module)
 
     def _scope_visible(self, path: str, scope: str, language: str) -> bool:
         """A name defined in a class body (or impl block) is not visible, bare, from its
@@ -304,9 +315,16 @@ class GraphResolver:
         found = self._dotted(path, language, target)
         if isinstance(found, SymbolRef):
             return Resolution("import", found.id)
-        if found is None:
+        if found is None and not self._internal(path, language, target):
             return Resolution("external", None, target)
-        return Resolution("unresolved")
+        return Resolution("unresolved")  # ours, but gone (deleted, renamed) or not indexed
+
+    def _internal(self, path: str, language: str, target: str) -> bool:
+        """A relative import, or one under a top-level package of this workspace."""
+        if target.startswith(".") or (language == "rust" and target.split(".")[0] in (
+                "crate", "self", "super")):
+            return True
+        return target.split(".")[0] in self.modules.heads
 
     def _qualified(self, site: EdgeSite) -> Resolution:
         path, language = site.file_path, site.language

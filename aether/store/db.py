@@ -216,7 +216,8 @@ class Store:
             if edge_rows:
                 await w.executemany(edges.INSERT_EDGE, edge_rows)
             if resolver is not None:
-                await edges.resolve(w, resolver, paths=paths, names=touched_names)
+                await edges.resolve(w, resolver, paths=paths, names=touched_names,
+                                    removed_ids=[sid for sid in existing if sid not in seen])
             elif edge_rows or touched_names:
                 await w.execute(q.SET_META, ("graph_dirty", "1"))
         return len(changed_ids), [i for i in changed_ids if i not in with_sir]
@@ -235,14 +236,17 @@ class Store:
             return 0
         async with self._transaction() as w:
             names: set[str] = set()
+            ids: list[str] = []
             for chunk in edges.chunked([p for (p,) in rows]):
                 async with w.execute(q.names_in_files(len(chunk)), chunk) as cur:
-                    names.update(r[0] for r in await cur.fetchall())
+                    for name, sid in await cur.fetchall():
+                        names.add(name)
+                        ids.append(sid)
             await w.executemany(q.DELETE_FTS_BY_FILE, rows)
             await w.executemany(edges.DELETE_EDGES_OF_FILE, rows)
             await w.executemany(q.DELETE_FILE, rows)
             if resolver is not None:
-                await edges.resolve(w, resolver, names=names)
+                await edges.resolve(w, resolver, names=names, removed_ids=ids)
             elif names:
                 await w.execute(q.SET_META, ("graph_dirty", "1"))
         return len(rows)

@@ -91,7 +91,13 @@ async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> Gra
         async with w.execute(_REF) as cur:
             rows = list(await cur.fetchall())
     else:
-        wanted = sorted(set(names))
+        wanted_set = set(names)
+        # an aliased import (`helper as h`) is called by its alias: read the real name too
+        for info in files.values():
+            for local, target in info.bindings.items():
+                if local in wanted_set:
+                    wanted_set.add(target.replace("::", ".").rsplit(".", 1)[-1])
+        wanted = sorted(wanted_set)
         for chunk in chunked(wanted):
             async with w.execute(_REF + f" WHERE name IN ({_marks(len(chunk))})", chunk) as cur:
                 rows.extend(await cur.fetchall())
@@ -109,24 +115,48 @@ async def _sites(w: aiosqlite.Connection, where: str, params: Sequence[Any]
     return [(EdgeSite(*row[:9]), (row[9], row[10], row[11])) for row in rows]
 
 
+async def _aliases(w: aiosqlite.Connection, names: set[str]) -> set[str]:
+    """Local names that import one of `names` under another name (`helper as h`): calls
+    through them reach the same targets."""
+    out: set[str] = set()
+    async with w.execute(FILE_BINDINGS) as cur:
+        for _path, _language, bindings, _stars in await cur.fetchall():
+            if bindings == "{}":
+                continue
+            for local, target in json.loads(bindings).items():
+                if target.replace("::", ".").rsplit(".", 1)[-1] in names and local not in names:
+                    out.add(local)
+    return out
+
+
 async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequence[str] = (),
-                  names: Iterable[str] = (), everything: bool = False) -> int:
-    """Re-resolve, inside the caller's transaction, the edges of `paths` and every edge that
-    calls one of `names` (whose candidates may have appeared, changed or gone); or all
-    edges. Writes only the rows whose answer changed; returns how many did."""
+                  names: Iterable[str] = (), removed_ids: Iterable[str] = (),
+                  everything: bool = False) -> int:
+    """Re-resolve, inside the caller's transaction, the edges of `paths`, every edge that
+    calls one of `names` (directly or through an import alias: its candidates may have
+    appeared, changed or gone) and every edge into `removed_ids`; or all edges. Writes only
+    the rows whose answer changed; returns how many did."""
     if everything:
         found = await _sites(w, "", ())
     else:
         found = []
         seen: set[int] = set()
-        for chunk in chunked(list(paths)):
-            for site in await _sites(w, f"WHERE e.file_path IN ({_marks(len(chunk))})", chunk):
-                seen.add(site[0].edge_id)
-                found.append(site)
-        for chunk in chunked(sorted(set(names))):
-            for site in await _sites(w, f"WHERE e.name IN ({_marks(len(chunk))})", chunk):
+
+        def add(sites: list[tuple[EdgeSite, tuple[str, str | None, str | None]]]) -> None:
+            for site in sites:
                 if site[0].edge_id not in seen:
+                    seen.add(site[0].edge_id)
                     found.append(site)
+
+        for chunk in chunked(list(paths)):
+            add(await _sites(w, f"WHERE e.file_path IN ({_marks(len(chunk))})", chunk))
+        wanted = set(names)
+        if wanted:
+            wanted |= await _aliases(w, wanted)
+        for chunk in chunked(sorted(wanted)):
+            add(await _sites(w, f"WHERE e.name IN ({_marks(len(chunk))})", chunk))
+        for chunk in chunked(sorted(set(removed_ids))):
+            add(await _sites(w, f"WHERE e.target_id IN ({_marks(len(chunk))})", chunk))
     if not found:
         return 0
     view = await load_view(w, None if everything else _names_read(s for s, _ in found))

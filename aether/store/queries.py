@@ -38,7 +38,7 @@ def symbols_for_files(n: int) -> str:
 
 
 def names_in_files(n: int) -> str:
-    return f"SELECT DISTINCT name FROM symbols WHERE file_path IN ({','.join('?' * n)})"
+    return f"SELECT name, id FROM symbols WHERE file_path IN ({','.join('?' * n)})"
 
 
 _SYMBOL_COLS = ("seq, id, language, file_path, kind, name, qualified_name, signature, start_line, "

@@ -30,6 +30,7 @@ EXPRESSION = "expression"  # f().g() / xs[0].g() / super().g()
 _SELF_WORDS = frozenset({"self", "this", "cls", "$this", "@"})
 _SEPARATORS = re.compile(r"::|->|\?\.|\.")
 _TURBOFISH = re.compile(r"::<[^<>]*>")
+_GENERIC = re.compile(r"(?<!:)<[^<>]*>")
 _TRAILING_NAME = re.compile(r"([A-Za-z_$][\w$]*[!?]?)$")
 _PART = re.compile(r"[A-Za-z_$@][\w$]*")
 
@@ -39,8 +40,11 @@ def shape(text: str) -> tuple[str, str, str, str] | None:
     (`(lambda: 1)()`, `fns[0]()`)."""
     if " " in text or "\n" in text or "\t" in text:
         text = "".join(text.split())
-    if "::<" in text:
-        text = _TURBOFISH.sub("", text)
+    while "::<" in text:  # innermost generics first: `collect::<Vec<_>>`
+        stripped = _TURBOFISH.sub("", _GENERIC.sub("", text))
+        if stripped == text:
+            break
+        text = stripped
     if text.isidentifier():
         return text, text, BARE, ""
     parts = _SEPARATORS.split(text)
