@@ -23,7 +23,7 @@ from aether import __version__
 from aether.config import ConfigError, Settings, load_settings
 from aether.engine.daemon import Daemon, DaemonEvent, DaemonStatus
 from aether.logs import setup_logging
-from aether.lsp import commands, hover, symbols
+from aether.lsp import calls, commands, hover, lens, navigation, outline, symbols
 from aether.lsp.buffers import Buffers
 from aether.lsp.commands import CMD_INDEX, CMD_REFRESH, CMD_STATUS, status_body
 from aether.lsp.io import AetherProtocol, StdinReader, claim_stdout, show
@@ -282,6 +282,41 @@ def build_server(workspace: str | None, overrides: dict[str, Any], *,
     async def _symbols(ls: AetherServer,
                        params: types.WorkspaceSymbolParams) -> list[types.SymbolInformation]:
         return await symbols.workspace_symbols(ls, params.query)
+
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    async def _outline(ls: AetherServer, params: types.DocumentSymbolParams
+                       ) -> list[types.DocumentSymbol] | None:
+        return await outline.document_symbols(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY)
+    async def _prepare_calls(ls: AetherServer, params: types.CallHierarchyPrepareParams
+                             ) -> list[types.CallHierarchyItem] | None:
+        return await calls.prepare(ls, params)
+
+    @server.feature(types.CALL_HIERARCHY_INCOMING_CALLS)
+    async def _incoming(ls: AetherServer, params: types.CallHierarchyIncomingCallsParams
+                        ) -> list[types.CallHierarchyIncomingCall] | None:
+        return await calls.incoming(ls, params)
+
+    @server.feature(types.CALL_HIERARCHY_OUTGOING_CALLS)
+    async def _outgoing(ls: AetherServer, params: types.CallHierarchyOutgoingCallsParams
+                        ) -> list[types.CallHierarchyOutgoingCall] | None:
+        return await calls.outgoing(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
+    async def _definition(ls: AetherServer, params: types.DefinitionParams
+                          ) -> list[types.Location] | None:
+        return await navigation.definition(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
+    async def _references(ls: AetherServer, params: types.ReferenceParams
+                          ) -> list[types.Location] | None:
+        return await navigation.references(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+    async def _lenses(ls: AetherServer, params: types.CodeLensParams
+                      ) -> list[types.CodeLens] | None:
+        return await lens.code_lenses(ls, params)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def _did_open(ls: AetherServer, params: types.DidOpenTextDocumentParams) -> None:
