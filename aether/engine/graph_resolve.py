@@ -140,6 +140,7 @@ class GraphResolver:
     def __init__(self, view: GraphView) -> None:
         self.view = view
         self.modules = _Modules.build(list(view.files))
+        self._memo: dict[tuple[str, ...], Resolution] = {}
         self._by_file: dict[tuple[str, str], list[SymbolRef]] = {}  # (name, path) -> refs
         for refs in view.by_name.values():
             for ref in refs:
@@ -237,6 +238,16 @@ class GraphResolver:
     # ------------------------------------------------------------------ per receiver
 
     def resolve(self, site: EdgeSite) -> Resolution:
+        # the same call in the same scope of the same file has the same answer: most repeat
+        receiver = site.receiver
+        key = (site.file_path, site.caller_qualified_name if receiver in ("bare", "self")
+               else "", site.callee, receiver, site.language)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._resolve(site)
+        return found
+
+    def _resolve(self, site: EdgeSite) -> Resolution:
         receiver = site.receiver
         if receiver == "bare":
             return self._bare(site)

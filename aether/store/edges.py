@@ -31,6 +31,17 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'unresolved')
 """
 DELETE_EDGES_OF_FILE = "DELETE FROM edges WHERE file_path = ?"
 UPDATE_EDGE = "UPDATE edges SET provenance = ?, target_id = ?, detail = ? WHERE id = ?"
+BULK_UPDATE_ROWS = 500
+CREATE_ANSWERS = """
+CREATE TEMP TABLE IF NOT EXISTS edge_answers (
+    provenance TEXT NOT NULL, target_id TEXT, detail TEXT, id INTEGER PRIMARY KEY)
+"""
+INSERT_ANSWER = "INSERT INTO edge_answers (provenance, target_id, detail, id) VALUES (?, ?, ?, ?)"
+UPDATE_FROM_ANSWERS = """
+UPDATE edges SET provenance = a.provenance, target_id = a.target_id, detail = a.detail
+FROM edge_answers a WHERE edges.id = a.id
+"""
+DROP_ANSWERS = "DROP TABLE edge_answers"
 FILE_BINDINGS = "SELECT path, language, bindings, star_imports FROM files WHERE status = 'indexed'"
 _REF = "SELECT id, file_path, language, kind, name, qualified_name FROM symbols"
 _SITE = """
@@ -165,7 +176,13 @@ async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequenc
     updates = [(a.provenance, a.target_id, a.detail, s.edge_id)
                for (s, old), a in zip(found, answers, strict=True)
                if (a.provenance, a.target_id, a.detail) != old]
-    if updates:
+    if len(updates) > BULK_UPDATE_ROWS:
+        # many rows: through a temp table and one UPDATE ... FROM (a third of the cost)
+        await w.execute(CREATE_ANSWERS)
+        await w.executemany(INSERT_ANSWER, updates)
+        await w.execute(UPDATE_FROM_ANSWERS)
+        await w.execute(DROP_ANSWERS)
+    elif updates:
         await w.executemany(UPDATE_EDGE, updates)
     return len(updates)
 

@@ -12,7 +12,7 @@ from aether.symbols.c_macros import blank_macros
 from aether.symbols.calls import collect_calls, file_bindings, star_imports
 from aether.symbols.definitions import Definition, collect_definitions
 from aether.symbols.imports import Imports, collect_imports
-from aether.symbols.languages import grammar, parser_for
+from aether.symbols.languages import grammar, graph_query, parser_for
 from aether.symbols.model import FileAnalysis, Symbol
 
 
@@ -68,7 +68,8 @@ def parse_source(file_path: str, language: str, source: bytes, *, static: bool =
     tree = parse_tree(language, parsed_bytes, timeout_s)
     g = grammar(language)
     # without static SIRs, the call-site patterns still ride along: every index has edges
-    captures = QueryCursor(g.combined if static else g.graph).captures(tree.root_node)
+    query = g.combined if static else graph_query(language)
+    captures = QueryCursor(query).captures(tree.root_node)
     definitions = collect_definitions(language, file_path, source, captures)
     imports = collect_imports(language, source, captures)
     return ParsedSource(file_path, language, source, tree, definitions, imports, captures)

@@ -153,9 +153,7 @@ class Grammar:
     # definitions + what the static analyser looks at inside bodies: one query so that a
     # static index walks each tree once (a query walk costs about a third of a parse)
     combined: Query
-    # definitions + the facts patterns that capture call sites (`@call`, `@new`): what every
-    # index needs for the call graph, without the rest of the static analyser's patterns
-    graph: Query
+    combined_text: str
 
 
 # A call-site capture in a facts query: the convention every language follows.
@@ -197,9 +195,27 @@ def grammar(language: str) -> Grammar:
                 lang,
                 definitions_query,
                 Query(lang, combined_text),
-                _graph_query(lang, combined_text, definitions_query.pattern_count),
+                combined_text,
             )
             _grammars[language] = found
+    return found
+
+
+_graph_queries: dict[str, Query] = {}
+
+
+def graph_query(language: str) -> Query:
+    """Definitions + the facts patterns that capture call sites (`@call`, `@new`): what an
+    index without static SIRs walks, so every index has call-graph edges. Built on first use
+    (a static index never needs it: its combined query captures the calls already)."""
+    found = _graph_queries.get(language)
+    if found is None:
+        g = grammar(language)
+        with _grammars_lock:
+            found = _graph_queries.get(language)
+            if found is None:
+                found = _graph_queries[language] = _graph_query(
+                    g.language, g.combined_text, g.definitions.pattern_count)
     return found
 
 
