@@ -11,6 +11,7 @@ from tests.fakeprovider import FakeProvider
 from tests.helpers import write
 from tests.test_graph_edges import PY_FILES, make_repo
 from tests.test_lsp import _fake_config, _line_of, eventually, lsp
+from tests.test_mcp_graph import git
 
 
 def doc(uri: str) -> types.TextDocumentIdentifier:
@@ -24,6 +25,9 @@ def pos(line: int, character: int) -> types.Position:
 async def test_outline_call_hierarchy_definition_references_and_lenses(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     make_repo(root, PY_FILES)
+    git(root, "init", "-q")
+    git(root, "add", "pkg")
+    git(root, "commit", "-q", "-m", "fixture")
     async with lsp(root) as s:
         await s.idle()
         client = s.client
@@ -91,6 +95,21 @@ async def test_outline_call_hierarchy_definition_references_and_lenses(tmp_path:
                           (8, "1 caller · SIR ok"), (12, "3 callers · SIR ok")}
         assert all(lens.command and lens.command.command == "aether.refreshSymbol"
                    for lens in lenses)
+
+        # aether.impact: what the uncommitted edit touches
+        write(root, "pkg/other.py",
+              PY_FILES["pkg/other.py"].replace("return 1\n", "return 4\n", 1))
+        impact = await s.command("aether.impact", {"ref": "HEAD", "depth": 1})
+        assert [c["symbol"]["qualified_name"] for c in impact["changed"]] == ["helper"]
+        assert [c["symbol"]["qualified_name"] for c in impact["callers"]] == ["run"]
+        assert (await s.command("aether.impact"))["git_ref"] == "HEAD"
+        for bad in ({"ref": 3}, {"ref": "no-such-rev"}, {"ref": "HEAD", "depth": 99}):
+            try:
+                await s.command("aether.impact", bad)
+            except Exception as exc:  # a JSON-RPC error, never a crash
+                assert "ref" in str(exc) or "git diff" in str(exc) or "depth" in str(exc)
+            else:
+                raise AssertionError(f"aether.impact accepted {bad}")
 
 
 async def test_code_lens_command_regenerates_a_stale_sir(tmp_path: Path) -> None:

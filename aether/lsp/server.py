@@ -23,7 +23,16 @@ from aether import __version__
 from aether.config import ConfigError, Settings, load_settings
 from aether.engine.daemon import Daemon, DaemonEvent, DaemonStatus
 from aether.logs import setup_logging
-from aether.lsp import calls, commands, hover, lens, navigation, outline, symbols
+from aether.lsp import (
+    calls,
+    commands,
+    graph_commands,
+    hover,
+    lens,
+    navigation,
+    outline,
+    symbols,
+)
 from aether.lsp.buffers import Buffers
 from aether.lsp.commands import CMD_INDEX, CMD_REFRESH, CMD_STATUS, status_body
 from aether.lsp.io import AetherProtocol, StdinReader, claim_stdout, show
@@ -191,6 +200,8 @@ class AetherServer(LanguageServer):
                  "`aether usage` shows the spend.")
         self.notify_status(event.status)
         self.index_progress.update(event.status)
+        if event.kind == "status" and event.status.state == "idle":
+            graph_commands.refresh_code_lenses(self)  # new callers, new SIR states
 
     def _announce_circuit(self, state: str) -> None:
         """Once when the circuit opens, once when it closes again; half-open probes that
@@ -341,6 +352,10 @@ def build_server(workspace: str | None, overrides: dict[str, Any], *,
     @server.command(CMD_REFRESH)
     async def _refresh(ls: AetherServer, *args: Any) -> dict[str, Any]:
         return await commands.refresh_symbol(ls, list(args))
+
+    @server.command(graph_commands.CMD_IMPACT)
+    async def _impact(ls: AetherServer, *args: Any) -> dict[str, Any]:
+        return await graph_commands.impact(ls, list(args))
 
     @server.command(CMD_STATUS)
     async def _status(ls: AetherServer, *args: Any) -> dict[str, Any]:
