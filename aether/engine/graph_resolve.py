@@ -85,6 +85,7 @@ class _Modules:
     exact: dict[str, list[str]]
     suffix: dict[str, list[str]]
     heads: set[str]  # first segments of the workspace's packages (`pkg` of pkg.mod)
+    packages: set[str]  # folders with an __init__.py
 
     @classmethod
     def build(cls, paths: list[str]) -> _Modules:
@@ -102,14 +103,30 @@ class _Modules:
         for dotted in exact:
             parts = dotted.split(".")
             heads.add(parts[1] if parts[0] in ("src", "lib") and len(parts) > 1 else parts[0])
-        return cls(exact, suffix, heads)
+        packages = {str(PurePosixPath(p).parent) for p in paths
+                    if PurePosixPath(p).name == "__init__.py"}
+        return cls(exact, suffix, heads, packages)
 
     def files(self, dotted: str) -> list[str]:
         found = self.exact.get(dotted)
         if found:
             return found
-        found = self.suffix.get(dotted, [])
+        # `flask.json` is `src/flask/json/`: a suffix, but only below a folder that is not a
+        # package itself (`json` is not `src/flask/json/`: flask is a package, so that module
+        # is `flask.json`, and a bare `import json` is the standard library's)
+        found = [p for p in self.suffix.get(dotted, [])
+                 if _prefix_folder(p, dotted) not in self.packages]
         return found if len({module_name(p) for p in found}) == 1 else []
+
+
+def _prefix_folder(path: str, dotted: str) -> str:
+    """The folder above the part of `path` that `dotted` names (`src/flask` for
+    `src/flask/json/__init__.py` named `json`)."""
+    full = module_name(path) or ""
+    depth = len(full.split(".")) - len(dotted.split("."))
+    parts = PurePosixPath(path).parent.parts
+    # module_name drops `__init__`/`mod`/`index`: count folders, not segments, from the top
+    return "/".join(parts[:depth]) if depth > 0 else "."
 
 
 def module_name(path: str) -> str | None:
@@ -249,6 +266,8 @@ class GraphResolver:
 
     def _resolve(self, site: EdgeSite) -> Resolution:
         receiver = site.receiver
+        if site.callee.startswith(("super().", "super.")):
+            return self._super(site)
         if receiver == "bare":
             return self._bare(site)
         if receiver == "self":
@@ -256,6 +275,18 @@ class GraphResolver:
         if receiver == "qualified":
             return self._qualified(site)
         return self._method_by_name(site)
+
+    def _super(self, site: EdgeSite) -> Resolution:
+        """`super().f()`: a base class's `f`, never the caller's own class's."""
+        if site.name in COMMON_METHODS:
+            return Resolution("unresolved")
+        owner = self._enclosing_class(site)
+        fam = family(site.language)
+        refs = [r for r in self.view.by_name.get(site.name, ())
+                if family(r.language) == fam and r.qualified_name != r.name
+                and not (r.file_path == site.file_path
+                         and r.qualified_name == f"{owner}.{site.name}")]
+        return self._choose(refs, "unique_name")
 
     def _method_by_name(self, site: EdgeSite) -> Resolution:
         if site.name in COMMON_METHODS:
