@@ -177,6 +177,9 @@ def test_shape_of_callees() -> None:
     assert shape("collect::<Vec<_>>") == ("collect", "collect", "bare", "")
     assert shape("$this->save") == ("$this.save", "save", "self", "$this")
     assert shape("foo().bar") == ("foo().bar", "bar", "expression", "")
+    # arguments, subscripts and strings never reach the store (no literal, no credential)
+    assert shape('post(url, data="sk-live-1234567890abcdef")[0].json') == (
+        "post()[].json", "json", "expression", "")
     assert shape("fns[0]") is None
     assert shape("(lambda: 1)") is None
 

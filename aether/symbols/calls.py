@@ -15,6 +15,7 @@ from bisect import bisect_right
 
 from tree_sitter import Node
 
+from aether.secrets import redact_secrets
 from aether.symbols.definitions import Definition, node_text
 from aether.symbols.imports import Imports
 from aether.symbols.model import CallSite
@@ -32,6 +33,7 @@ _SEPARATORS = re.compile(r"::|->|\?\.|\.")
 _TURBOFISH = re.compile(r"::<[^<>]*>")
 _GENERIC = re.compile(r"(?<!:)<[^<>]*>")
 _TRAILING_NAME = re.compile(r"([A-Za-z_$][\w$]*[!?]?)$")
+_STRING = re.compile(r"""(["'`])(?:\\.|(?!\1).)*\1""")
 _PART = re.compile(r"[A-Za-z_$@][\w$]*")
 
 
@@ -63,7 +65,28 @@ def shape(text: str) -> tuple[str, str, str, str] | None:
     name = match.group(1)
     if match.start() == 0 or text[match.start() - 1] not in ".:>":
         return None  # `f[0]` / `a+b`: no member is called by name
-    return text, name, EXPRESSION, ""
+    return _without_literals(text), name, EXPRESSION, ""
+
+
+def _without_literals(text: str) -> str:
+    """`post(url, data="k3y").json` -> `post().json`: arguments, subscripts and strings are
+    dropped, so no literal (and no hard-coded credential) is ever stored with an edge."""
+    if "'" in text or '"' in text or "`" in text:
+        text = _STRING.sub('""', text)
+    out: list[str] = []
+    depth = 0
+    for ch in text:
+        if ch in "([":
+            if depth == 0:
+                out.append(ch)
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)
+            if depth == 0:
+                out.append(ch)
+        elif depth == 0:
+            out.append(ch)
+    return redact_secrets("".join(out))[0]
 
 
 def collect_calls(source: bytes, definitions: list[Definition],
