@@ -24,12 +24,16 @@ from aether.store.graph_records import (
 
 CHUNK = 500  # host parameters per IN (...) list
 
+# columns in CallSite's field order, then the file: a row is `site + (path,)`
 INSERT_EDGE = """
-INSERT INTO edges (caller_id, file_path, line, col, callee, name, receiver, qualifier,
+INSERT INTO edges (caller_id, callee, name, receiver, qualifier, line, col, file_path,
                    provenance)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'unresolved')
 """
-DELETE_EDGES_OF_FILE = "DELETE FROM edges WHERE file_path = ?"
+# through the caller's symbols (indexed by file), before those are deleted: an index on
+# edges(file_path) would cost every insert of a cold index for this one statement
+DELETE_EDGES_OF_FILE = (
+    "DELETE FROM edges WHERE caller_id IN (SELECT id FROM symbols WHERE file_path = ?)")
 UPDATE_EDGE = "UPDATE edges SET provenance = ?, target_id = ?, detail = ? WHERE id = ?"
 BULK_UPDATE_ROWS = 500
 CREATE_ANSWERS = """
@@ -86,8 +90,8 @@ def chunked(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 def site_rows(calls: Iterable[Any], file_path: str) -> list[tuple[Any, ...]]:
     """CallSite tuples -> INSERT_EDGE rows."""
-    return [(c.caller_id, file_path, c.line, c.column, c.callee, c.name, c.receiver,
-             c.qualifier) for c in calls]
+    tail = (file_path,)
+    return [tuple(c) + tail for c in calls]
 
 
 async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> GraphView:
@@ -126,6 +130,29 @@ async def _sites(w: aiosqlite.Connection, where: str, params: Sequence[Any]
     return [(EdgeSite(*row[:9]), (row[9], row[10], row[11])) for row in rows]
 
 
+_ALL_EDGES = """
+SELECT e.id, e.caller_id, e.file_path, e.callee, e.name, e.receiver, e.qualifier,
+       e.provenance, e.target_id, e.detail FROM edges e
+"""
+_CALLERS = "SELECT id, qualified_name, language FROM symbols"
+
+
+async def _all_sites(w: aiosqlite.Connection
+                     ) -> list[tuple[EdgeSite, tuple[str, str | None, str | None]]]:
+    """Every edge, its caller's name and language joined in Python (a cold index resolves
+    everything at once, and the SQL join cost as much as the resolution)."""
+    async with w.execute(_CALLERS) as cur:
+        callers = {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
+    async with w.execute(_ALL_EDGES) as cur:
+        rows = await cur.fetchall()
+    out = []
+    for eid, caller, path, callee, name, receiver, qualifier, prov, target, detail in rows:
+        qualified, language = callers.get(caller, ("", ""))
+        out.append((EdgeSite(eid, caller, qualified, path, language, callee, name, receiver,
+                             qualifier), (prov, target, detail)))
+    return out
+
+
 async def _aliases(w: aiosqlite.Connection, names: set[str]) -> set[str]:
     """Local names that import one of `names` under another name (`helper as h`): calls
     through them reach the same targets."""
@@ -148,7 +175,7 @@ async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequenc
     appeared, changed or gone) and every edge into `removed_ids`; or all edges. Writes only
     the rows whose answer changed; returns how many did."""
     if everything:
-        found = await _sites(w, "", ())
+        found = await _all_sites(w)
     else:
         found = []
         seen: set[int] = set()
@@ -160,7 +187,7 @@ async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequenc
                     found.append(site)
 
         for chunk in chunked(list(paths)):
-            add(await _sites(w, f"WHERE e.file_path IN ({_marks(len(chunk))})", chunk))
+            add(await _sites(w, f"WHERE s.file_path IN ({_marks(len(chunk))})", chunk))
         wanted = set(names)
         if wanted:
             wanted |= await _aliases(w, wanted)

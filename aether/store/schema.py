@@ -160,7 +160,6 @@ MIGRATIONS: list[str] = [
     CREATE INDEX edges_by_caller ON edges(caller_id);
     CREATE INDEX edges_by_target ON edges(target_id) WHERE target_id IS NOT NULL;
     CREATE INDEX edges_by_name ON edges(name);
-    CREATE INDEX edges_by_file ON edges(file_path);
     ALTER TABLE files ADD COLUMN bindings TEXT NOT NULL DEFAULT '{}';
     ALTER TABLE files ADD COLUMN star_imports TEXT NOT NULL DEFAULT '[]';
     """,

@@ -37,7 +37,8 @@ _SYMBOL_FIELDS = tuple(f.name for f in fields(Symbol))
 
 
 class CallSite(NamedTuple):
-    """One call inside one symbol (a NamedTuple: cheap to pickle across processes)."""
+    """One call inside one symbol (a NamedTuple: cheap to pickle across processes; the
+    store inserts it as is, so its field order is the edges table's column order)."""
 
     caller_id: str
     callee: str  # normalised text: `self.save`, `os.path.join`, `Foo.new`, `helper`
