@@ -184,7 +184,7 @@ async def callers(engine: Engine, target: SymbolRecord, depth: int = 1) -> Calle
     store = engine.store
     found: list[tuple[int, Edge]] = []
     ambiguous = await store.ambiguous_into(target.name, target.id, MAX_EDGES)
-    unresolved = await store.unresolved_named(target.name) - len(ambiguous)
+    unresolved = await store.unresolved_named(target.name)
     frontier, seen = [target.id], {target.id}
     truncated = len(ambiguous) >= MAX_EDGES
     for level in range(1, depth + 1):

@@ -510,7 +510,7 @@ class Store:
         return out
 
     async def unresolved_named(self, name: str) -> int:
-        """Unresolved or ambiguous call sites calling `name`: calls the graph cannot place."""
+        """Unresolved call sites calling `name`: calls the graph cannot place."""
         async with self._r.execute(edges.UNRESOLVED_NAMED, (name,)) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0

@@ -73,9 +73,7 @@ def counts_into(n: int) -> str:
 
 
 COUNT_INTO = "SELECT COUNT(*) FROM edges WHERE target_id = ?"
-UNRESOLVED_NAMED = """
-SELECT COUNT(*) FROM edges WHERE name = ? AND provenance IN ('unresolved', 'ambiguous')
-"""
+UNRESOLVED_NAMED = "SELECT COUNT(*) FROM edges WHERE name = ? AND provenance = 'unresolved'"
 PROVENANCE_COUNTS = "SELECT provenance, COUNT(*) FROM edges GROUP BY provenance"
 
 
