@@ -300,3 +300,14 @@ async def test_a_bulk_pass_resolves_once_at_its_end(tmp_path: Path) -> None:
         assert conn.execute("SELECT value FROM meta WHERE key = 'graph_dirty'").fetchone() == ("0",)
     finally:
         conn.close()
+
+
+async def test_a_changed_re_export_re_resolves_its_importers(py_repo: Path) -> None:
+    await index(py_repo)
+    assert ("run", "Model", "import", "pkg/models.py:Model") in edges(py_repo)
+    write(py_repo, "pkg/__init__.py", "VERSION = 1\n")  # no longer re-exports Model
+    await index(py_repo, ["pkg/__init__.py"])
+    assert ("run", "Model", "unresolved", None) in edges(py_repo)
+    write(py_repo, "pkg/__init__.py", "from .models import Model as Model\n")
+    await index(py_repo, ["pkg/__init__.py"])
+    assert ("run", "Model", "import", "pkg/models.py:Model") in edges(py_repo)

@@ -183,8 +183,15 @@ class Store:
         # names whose set of bearers changed: edges calling them anywhere are re-resolved
         touched_names = {existing_names[sid] for sid in existing if sid not in seen}
         touched_names.update(s.name for s, _ in inserts)
+        # re-exports through these files: only imports that were added, removed or changed
+        old_bindings: dict[str, dict[str, str]] = {}
+        async with self._w.execute(edges.bindings_of(len(paths)), paths) as cur:
+            for path, text in await cur.fetchall():
+                old_bindings[path] = json.loads(text)
         for change in changes:
-            touched_names.update(change.record.bindings)  # re-exports through this file
+            before, after = old_bindings.get(change.record.path, {}), change.record.bindings
+            touched_names.update(k for k in before.keys() | after.keys()
+                                 if before.get(k) != after.get(k))
         edge_rows = [row for c in changes for row in edges.site_rows(c.calls, c.record.path)]
 
         async with self._transaction() as w:

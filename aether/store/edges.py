@@ -67,6 +67,10 @@ AMBIGUOUS_NAMED = _EDGE + """
 WHERE e.name = ? AND e.provenance = 'ambiguous' AND instr(e.detail, ?) > 0
 ORDER BY e.file_path, e.line LIMIT ?
 """
+def bindings_of(n: int) -> str:
+    return f"SELECT path, bindings FROM files WHERE path IN ({_marks(n)})"
+
+
 def counts_into(n: int) -> str:
     return (f"SELECT target_id, COUNT(*) FROM edges WHERE target_id IN ({_marks(n)}) "
             "GROUP BY target_id")
