@@ -311,3 +311,28 @@ async def test_a_changed_re_export_re_resolves_its_importers(py_repo: Path) -> N
     write(py_repo, "pkg/__init__.py", "from .models import Model as Model\n")
     await index(py_repo, ["pkg/__init__.py"])
     assert ("run", "Model", "import", "pkg/models.py:Model") in edges(py_repo)
+
+
+async def test_a_language_without_import_resolution_gets_name_based_edges(tmp_path: Path) -> None:
+    """Java: only its facts query's `@call` convention; receivers come from the call node."""
+    root = tmp_path / "java"
+    make_repo(root, {
+        "src/A.java": '''
+            class A {
+                void f() { this.g(); g(); B.h(); missing(); }
+                void g() {}
+            }
+            ''',
+        "src/B.java": '''
+            class B {
+                static void h() {}
+            }
+            ''',
+    })
+    await index(root)
+    assert edges(root) == {
+        ("A.f", "this.g", "local", "src/A.java:A.g"),
+        ("A.f", "g", "local", "src/A.java:A.g"),
+        ("A.f", "B.h", "unique_name", "src/B.java:B.h"),
+        ("A.f", "missing", "unresolved", None),
+    }

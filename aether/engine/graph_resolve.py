@@ -30,6 +30,8 @@ MAX_HOPS = 3  # re-export chains followed through bindings
 _PY_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__"))
 _CONTAINERS = frozenset({"class", "struct", "enum", "trait", "interface"})
 _CALLABLE_TOP = frozenset({"function", "class", "struct", "enum", "type_alias"})
+# languages where a bare call inside a class reaches the class's own methods
+IMPLICIT_THIS = frozenset({"java", "csharp", "kotlin", "swift", "ruby", "cpp"})
 _FAMILY = {"typescript": "ecma", "tsx": "ecma", "javascript": "ecma"}
 _JS_EXTS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 
@@ -347,8 +349,8 @@ class GraphResolver:
 
     def _scope_visible(self, path: str, scope: str, language: str) -> bool:
         """A name defined in a class body (or impl block) is not visible, bare, from its
-        methods, in any language AETHER reads."""
-        if not scope:
+        methods in Python, JS/TS, Rust or Go; it is in languages with an implicit `this`."""
+        if not scope or language in IMPLICIT_THIS:
             return True
         ref = self._in_file(path, scope.rsplit(".", 1)[-1], scope)
         return ref is None or ref.kind not in _CONTAINERS

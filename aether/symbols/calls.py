@@ -28,6 +28,9 @@ SELF = "self"  # self.f() / this.f() / cls.f() / $this->f()
 QUALIFIED = "qualified"  # mod.f() / Type::f() / obj.f() (a plain dotted path)
 EXPRESSION = "expression"  # f().g() / xs[0].g() / super().g()
 
+_NAME_TYPES = frozenset({"identifier", "name", "simple_identifier", "field_identifier",
+                         "property_identifier", "constant"})
+_RECEIVER_FIELDS = ("object", "receiver", "scope")
 _SELF_WORDS = frozenset({"self", "this", "cls", "$this", "@"})
 _SEPARATORS = re.compile(r"::|->|\?\.|\.")
 _TURBOFISH = re.compile(r"::<[^<>]*>")
@@ -110,6 +113,8 @@ def collect_calls(source: bytes, definitions: list[Definition],
         if i < 0:
             continue
         text = node_text(source, node)
+        if node.type in _NAME_TYPES:
+            text = _with_receiver(source, node, text)
         found = shapes.get(text, ...)
         if found is ...:
             found = shapes[text] = shape(text) if len(text) <= MAX_CALLEE else None
@@ -121,6 +126,20 @@ def collect_calls(source: bytes, definitions: list[Definition],
         out.append(CallSite(ids[i], callee, name, receiver, qualifier, point.row + 1, column))
     out.sort(key=lambda c: (c.line, c.column))
     return out
+
+
+def _with_receiver(source: bytes, node: Node, text: str) -> str:
+    """Some grammars' facts queries capture only the called name (Java `method_invocation`,
+    Ruby `call`, PHP `member_call_expression`): put the receiver back in front of it, as
+    written (`this.g`, `B::k`, `$this->g`), from the call node's object field."""
+    parent = node.parent
+    if parent is None:
+        return text
+    for field in _RECEIVER_FIELDS:
+        receiver = parent.child_by_field_name(field)
+        if receiver is not None and receiver.end_byte <= node.start_byte:
+            return source[receiver.start_byte:node.end_byte].decode("utf-8", errors="replace")
+    return text
 
 
 def file_bindings(language: str, imports: Imports) -> dict[str, str]:
