@@ -4,6 +4,7 @@ provenance expected on fixture repositories, and kept right when targets change.
 from __future__ import annotations
 
 import sqlite3
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -336,3 +337,29 @@ async def test_a_language_without_import_resolution_gets_name_based_edges(tmp_pa
         ("A.f", "B.h", "unique_name", "src/B.java:B.h"),
         ("A.f", "missing", "unresolved", None),
     }
+
+
+async def test_source_is_read_from_disk_now(py_repo: Path) -> None:
+    from aether.engine import graph
+    from aether.engine.engine import UnknownTarget
+
+    await index(py_repo)
+    engine = await Engine.open(load_settings(py_repo), ScriptedProvider())  # type: ignore[arg-type]
+    try:
+        record = await engine.resolve("Model.save")
+        fresh = await graph.source(engine, record)
+        assert fresh.changed_since_index is False and fresh.changed_since_sir is False
+        # edited on disk, not re-indexed: the slice follows the file, and says so
+        text = textwrap.dedent(PY_FILES["pkg/models.py"]).lstrip("\n")
+        text = text.replace('return osp.join("a", "b")', "return 42")
+        (py_repo / "pkg/models.py").write_text("# a new first line\n" + text)
+        moved = await graph.source(engine, record)
+        assert moved.source.endswith("return 42") and moved.start_line == fresh.start_line + 1
+        assert moved.changed_since_index is True and moved.changed_since_sir is True
+        write(py_repo, "pkg/models.py", text.replace("def save(self):", "def store(self):"))
+        with pytest.raises(UnknownTarget, match="no longer in pkg/models.py"):
+            await graph.source(engine, record)
+        with pytest.raises(graph.BadArgument, match="max_tokens"):
+            await graph.source(engine, record, max_tokens=0)
+    finally:
+        await engine.close()
