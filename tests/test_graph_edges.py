@@ -357,7 +357,7 @@ async def test_source_is_read_from_disk_now(py_repo: Path) -> None:
         assert moved.source.endswith("return 42") and moved.start_line == fresh.start_line + 1
         assert moved.changed_since_index is True and moved.changed_since_sir is True
         write(py_repo, "pkg/models.py", text.replace("def save(self):", "def store(self):"))
-        with pytest.raises(UnknownTarget, match="no longer in pkg/models.py"):
+        with pytest.raises(UnknownTarget, match=r"no longer in pkg/models\.py"):
             await graph.source(engine, record)
         with pytest.raises(graph.BadArgument, match="max_tokens"):
             await graph.source(engine, record, max_tokens=0)
