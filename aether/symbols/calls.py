@@ -31,6 +31,8 @@ EXPRESSION = "expression"  # f().g() / xs[0].g() / super().g()
 _NAME_TYPES = frozenset({"identifier", "name", "simple_identifier", "field_identifier",
                          "property_identifier", "constant"})
 _RECEIVER_FIELDS = ("object", "receiver", "scope")
+# languages whose facts queries capture the whole callee expression, receiver included
+_WHOLE_CALLEE = frozenset({"python", "javascript", "typescript", "tsx", "rust", "go"})
 _SELF_WORDS = frozenset({"self", "this", "cls", "$this", "@"})
 _SEPARATORS = re.compile(r"::|->|\?\.|\.")
 _TURBOFISH = re.compile(r"::<[^<>]*>")
@@ -93,7 +95,7 @@ def _without_literals(text: str) -> str:
 
 
 def collect_calls(source: bytes, definitions: list[Definition],
-                  captures: dict[str, list[Node]]) -> list[CallSite]:
+                  captures: dict[str, list[Node]], language: str = "") -> list[CallSite]:
     """Call sites inside symbols, in document order (calls at module level have no caller
     and are left out)."""
     if not definitions:
@@ -104,6 +106,7 @@ def collect_calls(source: bytes, definitions: list[Definition],
     ids = [d.symbol.id for d in definitions]
     nodes = captures.get("call", []) + captures.get("new", [])
     shapes: dict[str, tuple[str, str, str, str] | None] = {}  # most callees repeat
+    receivers_apart = language not in _WHOLE_CALLEE
     out: list[CallSite] = []
     for node in nodes:
         start, end = node.start_byte, node.end_byte
@@ -113,7 +116,7 @@ def collect_calls(source: bytes, definitions: list[Definition],
         if i < 0:
             continue
         text = node_text(source, node)
-        if node.type in _NAME_TYPES:
+        if receivers_apart and node.type in _NAME_TYPES:
             text = _with_receiver(source, node, text)
         found = shapes.get(text, ...)
         if found is ...:

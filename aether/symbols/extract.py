@@ -84,7 +84,8 @@ def file_analysis(parsed: ParsedSource) -> FileAnalysis:
         symbols=[d.symbol for d in parsed.definitions],
         imports=parsed.imports.modules,
         has_syntax_errors=parsed.tree.root_node.has_error,
-        calls=collect_calls(parsed.source, parsed.definitions, parsed.captures),
+        calls=collect_calls(parsed.source, parsed.definitions, parsed.captures,
+                            parsed.language),
         bindings=file_bindings(parsed.language, parsed.imports),
         star_imports=star_imports(parsed.language, parsed.source, parsed.captures),
     )
