@@ -363,3 +363,16 @@ async def test_source_is_read_from_disk_now(py_repo: Path) -> None:
             await graph.source(engine, record, max_tokens=0)
     finally:
         await engine.close()
+
+
+async def test_a_database_from_before_the_graph_gets_its_edges(py_repo: Path) -> None:
+    await index(py_repo)
+    conn = sqlite3.connect(py_repo / ".aether" / "aether.db")
+    try:  # the database as the version before edges left it
+        conn.executescript("""DROP TABLE edges; ALTER TABLE files DROP COLUMN bindings;
+                              ALTER TABLE files DROP COLUMN star_imports;
+                              PRAGMA user_version = 4;""")
+    finally:
+        conn.close()
+    await index(py_repo)
+    assert edges(py_repo) == PY_EDGES

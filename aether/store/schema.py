@@ -162,6 +162,9 @@ MIGRATIONS: list[str] = [
     CREATE INDEX edges_by_name ON edges(name);
     ALTER TABLE files ADD COLUMN bindings TEXT NOT NULL DEFAULT '{}';
     ALTER TABLE files ADD COLUMN star_imports TEXT NOT NULL DEFAULT '[]';
+    -- files indexed before this version have no edges: the next pass parses them again
+    -- (same symbols, same SIRs; only their call sites are new)
+    UPDATE files SET mtime_ns = 0, content_hash = NULL;
     """,
 ]
 
