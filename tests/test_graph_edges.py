@@ -366,12 +366,16 @@ async def test_source_is_read_from_disk_now(py_repo: Path) -> None:
 
 
 async def test_a_database_from_before_the_graph_gets_its_edges(py_repo: Path) -> None:
+    from aether.store.schema import MIGRATIONS
+
+    before = next(i for i, m in enumerate(MIGRATIONS) if "CREATE TABLE edges" in m)
+    assert before == len(MIGRATIONS) - 1  # undoing it alone must give the earlier schema
     await index(py_repo)
     conn = sqlite3.connect(py_repo / ".aether" / "aether.db")
     try:  # the database as the version before edges left it
-        conn.executescript("""DROP TABLE edges; ALTER TABLE files DROP COLUMN bindings;
-                              ALTER TABLE files DROP COLUMN star_imports;
-                              PRAGMA user_version = 4;""")
+        conn.executescript(f"""DROP TABLE edges; ALTER TABLE files DROP COLUMN bindings;
+                               ALTER TABLE files DROP COLUMN star_imports;
+                               PRAGMA user_version = {before};""")
     finally:
         conn.close()
     await index(py_repo)
