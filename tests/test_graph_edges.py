@@ -366,16 +366,20 @@ async def test_source_is_read_from_disk_now(py_repo: Path) -> None:
 
 
 async def test_a_database_from_before_the_graph_gets_its_edges(py_repo: Path) -> None:
-    from aether.store.schema import MIGRATIONS
+    """Files indexed before the edges migration have no edges; the migration's own statement
+    makes the next pass parse them again."""
+    from aether.store.schema import MIGRATIONS, _split
 
-    before = next(i for i, m in enumerate(MIGRATIONS) if "CREATE TABLE edges" in m)
-    assert before == len(MIGRATIONS) - 1  # undoing it alone must give the earlier schema
+    graph_migration = next(m for m in MIGRATIONS if "CREATE TABLE edges" in m)
+    reparse = [st for st in _split(graph_migration) if st.startswith("UPDATE files")]
+    assert len(reparse) == 1
     await index(py_repo)
     conn = sqlite3.connect(py_repo / ".aether" / "aether.db")
-    try:  # the database as the version before edges left it
-        conn.executescript(f"""DROP TABLE edges; ALTER TABLE files DROP COLUMN bindings;
-                               ALTER TABLE files DROP COLUMN star_imports;
-                               PRAGMA user_version = {before};""")
+    try:  # what such a database holds after the migration ran
+        conn.execute("DELETE FROM edges")
+        conn.execute("UPDATE files SET bindings = '{}', star_imports = '[]'")
+        conn.execute(reparse[0])
+        conn.commit()
     finally:
         conn.close()
     await index(py_repo)
