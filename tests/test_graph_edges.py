@@ -371,7 +371,7 @@ async def test_a_database_from_before_the_graph_gets_its_edges(py_repo: Path) ->
     from aether.store.schema import MIGRATIONS, _split
 
     graph_migration = next(m for m in MIGRATIONS if "CREATE TABLE edges" in m)
-    reparse = [st for st in _split(graph_migration) if st.startswith("UPDATE files")]
+    reparse = [st for st in _split(graph_migration) if "UPDATE files" in st]
     assert len(reparse) == 1
     await index(py_repo)
     conn = sqlite3.connect(py_repo / ".aether" / "aether.db")
