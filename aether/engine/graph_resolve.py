@@ -28,7 +28,7 @@ from aether.store.graph_records import EdgeSite, GraphView, Resolution, SymbolRe
 MAX_CANDIDATES = 20
 MAX_HOPS = 3  # re-export chains followed through bindings
 _PY_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__"))
-_CONTAINERS = frozenset({"class", "struct", "enum", "trait", "interface"})
+_CONTAINERS = frozenset({"class", "struct", "enum", "trait", "interface", "module", "object"})
 _CALLABLE_TOP = frozenset({"function", "class", "struct", "enum", "type_alias"})
 # languages where a bare call inside a class reaches the class's own methods
 IMPLICIT_THIS = frozenset({"java", "csharp", "kotlin", "swift", "ruby", "cpp"})

@@ -18,6 +18,7 @@ KINDS = {
     "class": types.SymbolKind.Class, "struct": types.SymbolKind.Struct,
     "enum": types.SymbolKind.Enum, "trait": types.SymbolKind.Interface,
     "interface": types.SymbolKind.Interface, "type_alias": types.SymbolKind.TypeParameter,
+    "module": types.SymbolKind.Module, "object": types.SymbolKind.Object,
 }
 
 
