@@ -119,7 +119,8 @@ class Indexer:
 
         # A bulk pass resolves the call graph once at its end (resolving per batch would
         # re-resolve earlier batches' edges over and over); a small one, file by file.
-        resolver = None if len(todo) + len(gone) >= POOL_MIN_FILES else resolve_sites
+        bulk = not known or len(todo) + len(gone) >= POOL_MIN_FILES  # a first index is bulk
+        resolver = None if bulk else resolve_sites
         if gone:
             report.files_deleted = await self.store.delete_files(gone, resolver)
         total = len(todo)

@@ -136,15 +136,14 @@ _ALL_EDGES = """
 SELECT e.id, e.caller_id, e.file_path, e.callee, e.name, e.receiver, e.qualifier,
        e.provenance, e.target_id, e.detail FROM edges e
 """
-_CALLERS = "SELECT id, qualified_name, language FROM symbols"
 
 
-async def _all_sites(w: aiosqlite.Connection
+async def _all_sites(w: aiosqlite.Connection, view: GraphView
                      ) -> list[tuple[EdgeSite, tuple[str, str | None, str | None]]]:
-    """Every edge, its caller's name and language joined in Python (a cold index resolves
-    everything at once, and the SQL join cost as much as the resolution)."""
-    async with w.execute(_CALLERS) as cur:
-        callers = {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
+    """Every edge, its caller's name and language joined in Python from the view's symbols
+    (a cold index resolves everything at once; the SQL join cost as much as resolving)."""
+    callers = {r.id: (r.qualified_name, r.language)
+               for refs in view.by_name.values() for r in refs}
     async with w.execute(_ALL_EDGES) as cur:
         rows = await cur.fetchall()
     out = []
@@ -176,8 +175,10 @@ async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequenc
     calls one of `names` (directly or through an import alias: its candidates may have
     appeared, changed or gone) and every edge into `removed_ids`; or all edges. Writes only
     the rows whose answer changed; returns how many did."""
+    view: GraphView | None = None
     if everything:
-        found = await _all_sites(w)
+        view = await load_view(w, None)
+        found = await _all_sites(w, view)
     else:
         found = []
         seen: set[int] = set()
@@ -199,7 +200,8 @@ async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequenc
             add(await _sites(w, f"WHERE e.target_id IN ({_marks(len(chunk))})", chunk))
     if not found:
         return 0
-    view = await load_view(w, None if everything else _names_read(s for s, _ in found))
+    if view is None:
+        view = await load_view(w, _names_read(s for s, _ in found))
     sites = [s for s, _ in found]
     answers = resolver(view, sites)
     updates = [(a.provenance, a.target_id, a.detail, s.edge_id)
