@@ -8,9 +8,9 @@ from pathlib import Path
 from lsprotocol import types
 
 from tests.fakeprovider import FakeProvider
-from tests.helpers import write
+from tests.helpers import trusted_config, write
 from tests.test_graph_edges import PY_FILES, make_repo
-from tests.test_lsp import _fake_config, _line_of, eventually, lsp
+from tests.test_lsp import _line_of, eventually, lsp
 from tests.test_mcp_graph import git
 
 
@@ -117,7 +117,11 @@ async def test_code_lens_command_regenerates_a_stale_sir(tmp_path: Path) -> None
     make_repo(root, PY_FILES)
     rel = "pkg/models.py"
     with FakeProvider() as fake:
-        _fake_config(root, fake.endpoint("openai"))
+        trusted_config(root, "inference", {
+            "provider": "openai", "endpoint": fake.endpoint("openai"), "model": "fake-model",
+            "timeout_s": 2.0, "deadline_s": 4.0, "max_attempts": 2, "backoff_base_s": 0.01,
+            "backoff_cap_s": 0.02, "breaker_threshold": 2, "breaker_cooldown_s": 0.3,
+            "retry_stale_s": 3600.0, "requests_per_minute": 100_000.0})
         async with lsp(root) as s:
             await s.idle()
             uri = s.open(rel)
