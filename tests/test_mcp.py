@@ -24,7 +24,8 @@ from tests.helpers import trusted_config, write
 
 REPO = Path(__file__).resolve().parent.parent
 TOOLS = {"aether_status", "aether_symbol_lookup", "aether_search", "aether_get_sir",
-         "aether_explain", "aether_refresh"}
+         "aether_explain", "aether_refresh", "aether_file_outline", "aether_get_source",
+         "aether_callers", "aether_callees", "aether_impact", "aether_context"}
 SAMPLE_SYMBOLS = {"Session", "Session.__init__", "Session.send", "load_token"}
 EXIT_WAIT_S = 30  # bound on how long a clean exit may take (a hang fails, not a slow exit)
 

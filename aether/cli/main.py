@@ -12,13 +12,13 @@ import argparse
 import sys
 
 from aether import __version__
-from aether.cli import estimate, index, query, status, trust, usage
+from aether.cli import estimate, graph, index, query, status, trust, usage
 from aether.cli.common import CliError, add_provider_flags, overrides, run_command
 from aether.config import ConfigError
 from aether.store.db import StoreError
 from aether.workspace import PathOutsideWorkspace
 
-COMMAND_GROUPS = (index, query, status, trust, usage, estimate)
+COMMAND_GROUPS = (index, query, status, trust, usage, estimate, graph)
 
 
 def build_parser() -> argparse.ArgumentParser:

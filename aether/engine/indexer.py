@@ -18,6 +18,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from aether.config import Settings
+from aether.engine.graph_resolve import resolve_sites
 from aether.engine.parse_worker import ParseOutcome, parse_many
 from aether.store.db import Store
 from aether.store.records import FileChange, utc_now
@@ -116,8 +117,12 @@ class Indexer:
                 continue
             todo.append((f, state[2] if state else None))
 
+        # A bulk pass resolves the call graph once at its end (resolving per batch would
+        # re-resolve earlier batches' edges over and over); a small one, file by file.
+        bulk = not known or len(todo) + len(gone) >= POOL_MIN_FILES  # a first index is bulk
+        resolver = None if bulk else resolve_sites
         if gone:
-            report.files_deleted = await self.store.delete_files(gone)
+            report.files_deleted = await self.store.delete_files(gone, resolver)
         total = len(todo)
         if progress:
             progress(0, total)
@@ -142,7 +147,8 @@ class Indexer:
                 else:
                     report.files_parsed += 1
                 changes.append(_change(o))
-            changed, ids = await self.store.apply_files(changes, static_model=STATIC_MODEL)
+            changed, ids = await self.store.apply_files(changes, static_model=STATIC_MODEL,
+                                                        resolver=resolver)
             await self.store.touch_files(touched)
             await self.store.record_errors(errors)
             report.needs_sir.extend(ids)
@@ -158,6 +164,7 @@ class Indexer:
             if progress:
                 progress(done, total)
         await flush()
+        await self.store.resolve_graph(resolve_sites)  # a no-op unless edges are waiting
         await self.store.set_meta("last_indexed_at", utc_now())
         report.seconds = time.perf_counter() - started
         return report
@@ -216,4 +223,4 @@ class Indexer:
 def _change(o: ParseOutcome) -> FileChange:
     if o.analysis is None:  # skipped: the file's symbols (if any were indexed) go away
         return FileChange(o.record)
-    return FileChange(o.record, o.analysis.symbols, o.static_sirs)
+    return FileChange(o.record, o.analysis.symbols, o.static_sirs, o.analysis.calls)

@@ -70,6 +70,7 @@ def parse_file(root: str, src: SourceFile, max_bytes: int, timeout_s: float, sta
         return _skip(src, f"parse failed: {type(exc).__name__}: {exc}", "parse_error", digest)
     record.has_syntax_errors = analysis.has_syntax_errors
     record.imports = analysis.imports[:64]
+    record.bindings, record.star_imports = analysis.bindings, analysis.star_imports
     # Validate and canonicalise here, in the worker: the writer process only writes.
     prepared = {sid: PreparedSir.of(Sir.model_validate(d)) for sid, d in sirs.items()}
     return ParseOutcome(record, analysis, static_sirs=prepared)

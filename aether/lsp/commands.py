@@ -8,6 +8,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from aether.engine.daemon import DaemonStatus
+from aether.lsp.graph_commands import refresh_code_lenses
 
 if TYPE_CHECKING:
     from aether.lsp.server import AetherServer
@@ -48,6 +49,7 @@ async def refresh_symbol(ls: AetherServer, args: list[Any]) -> dict[str, Any]:
     if not found:
         raise JsonRpcInvalidParams(f"{symbol.qualified_name} was removed meanwhile")
     rec = found[0]
+    refresh_code_lenses(ls)  # the lens above it shows the new SIR state
     return {"symbol_id": rec.id, "qualified_name": rec.qualified_name,
             "sir_status": rec.sir_status, "stale_reason": rec.stale_reason,
             "last_error": rec.last_error, "last_attempt_at": rec.last_attempt_at}

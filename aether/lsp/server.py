@@ -23,7 +23,16 @@ from aether import __version__
 from aether.config import ConfigError, Settings, load_settings
 from aether.engine.daemon import Daemon, DaemonEvent, DaemonStatus
 from aether.logs import setup_logging
-from aether.lsp import commands, hover, symbols
+from aether.lsp import (
+    calls,
+    commands,
+    graph_commands,
+    hover,
+    lens,
+    navigation,
+    outline,
+    symbols,
+)
 from aether.lsp.buffers import Buffers
 from aether.lsp.commands import CMD_INDEX, CMD_REFRESH, CMD_STATUS, status_body
 from aether.lsp.io import AetherProtocol, StdinReader, claim_stdout, show
@@ -191,6 +200,8 @@ class AetherServer(LanguageServer):
                  "`aether usage` shows the spend.")
         self.notify_status(event.status)
         self.index_progress.update(event.status)
+        if event.kind == "status" and event.status.state == "idle":
+            graph_commands.refresh_code_lenses(self)  # new callers, new SIR states
 
     def _announce_circuit(self, state: str) -> None:
         """Once when the circuit opens, once when it closes again; half-open probes that
@@ -283,6 +294,41 @@ def build_server(workspace: str | None, overrides: dict[str, Any], *,
                        params: types.WorkspaceSymbolParams) -> list[types.SymbolInformation]:
         return await symbols.workspace_symbols(ls, params.query)
 
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    async def _outline(ls: AetherServer, params: types.DocumentSymbolParams
+                       ) -> list[types.DocumentSymbol] | None:
+        return await outline.document_symbols(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY)
+    async def _prepare_calls(ls: AetherServer, params: types.CallHierarchyPrepareParams
+                             ) -> list[types.CallHierarchyItem] | None:
+        return await calls.prepare(ls, params)
+
+    @server.feature(types.CALL_HIERARCHY_INCOMING_CALLS)
+    async def _incoming(ls: AetherServer, params: types.CallHierarchyIncomingCallsParams
+                        ) -> list[types.CallHierarchyIncomingCall] | None:
+        return await calls.incoming(ls, params)
+
+    @server.feature(types.CALL_HIERARCHY_OUTGOING_CALLS)
+    async def _outgoing(ls: AetherServer, params: types.CallHierarchyOutgoingCallsParams
+                        ) -> list[types.CallHierarchyOutgoingCall] | None:
+        return await calls.outgoing(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
+    async def _definition(ls: AetherServer, params: types.DefinitionParams
+                          ) -> list[types.Location] | None:
+        return await navigation.definition(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
+    async def _references(ls: AetherServer, params: types.ReferenceParams
+                          ) -> list[types.Location] | None:
+        return await navigation.references(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+    async def _lenses(ls: AetherServer, params: types.CodeLensParams
+                      ) -> list[types.CodeLens] | None:
+        return await lens.code_lenses(ls, params)
+
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def _did_open(ls: AetherServer, params: types.DidOpenTextDocumentParams) -> None:
         ls.opened(params.text_document.uri)
@@ -306,6 +352,10 @@ def build_server(workspace: str | None, overrides: dict[str, Any], *,
     @server.command(CMD_REFRESH)
     async def _refresh(ls: AetherServer, *args: Any) -> dict[str, Any]:
         return await commands.refresh_symbol(ls, list(args))
+
+    @server.command(graph_commands.CMD_IMPACT)
+    async def _impact(ls: AetherServer, *args: Any) -> dict[str, Any]:
+        return await graph_commands.impact(ls, list(args))
 
     @server.command(CMD_STATUS)
     async def _status(ls: AetherServer, *args: Any) -> dict[str, Any]:

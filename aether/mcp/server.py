@@ -19,14 +19,14 @@ from aether import __version__
 from aether.config import ConfigError, Settings, load_settings
 from aether.engine.daemon import Daemon
 from aether.logs import setup_logging
-from aether.mcp import refresh_tools, search_tools, status_tools, symbol_tools
+from aether.mcp import graph_tools, refresh_tools, search_tools, status_tools, symbol_tools
 from aether.mcp.app import App
 from aether.mcp.stdio import ProtocolIn, ProtocolOut, claim_stdio
 
 log = logging.getLogger("aether.mcp")
 
 # Each module registers its tools; a new group of tools is a module added here.
-TOOL_GROUPS = (status_tools, symbol_tools, search_tools, refresh_tools)
+TOOL_GROUPS = (status_tools, symbol_tools, search_tools, refresh_tools, graph_tools)
 
 INSTRUCTIONS = """\
 AETHER keeps a structured summary (SIR: intent, inputs, outputs, side effects, dependencies,
@@ -36,6 +36,10 @@ or every symbol of a file); read one with aether_get_sir, or ask what is at a fi
 with aether_explain. A result whose sir_status is "stale" or "pending" carries a `warning`:
 quote it rather than trusting the summary blindly, and call aether_refresh to try again.
 aether_status says whether indexing is still running and whether the provider is healthy.
+For code navigation: aether_file_outline (a file's symbols), aether_get_source (exact code),
+aether_callers / aether_callees (call graph; each edge says how it was resolved, and
+`answer`/`coverage` tell "no callers" from "could not tell"), aether_impact (what a change or
+a git diff touches) and aether_context (SIR + source + neighbours in one packed answer).
 All paths are relative to the workspace root."""
 
 

@@ -17,7 +17,9 @@ from typing import Any
 
 import aiosqlite
 
+from aether.store import edges
 from aether.store import queries as q
+from aether.store.graph_records import Edge, Resolver
 from aether.store.records import (
     Counts,
     FileChange,
@@ -120,21 +122,30 @@ class Store:
         return json.loads(row[0]) if row else []
 
     async def apply_files(self, changes: Sequence[FileChange], *, static_provider: str = "static",
-                          static_model: str = "") -> tuple[int, list[str]]:
+                          static_model: str = "", resolver: Resolver | None = None
+                          ) -> tuple[int, list[str]]:
         """Write new states of files atomically. Returns how many symbols are new or changed,
         and the ids of those that still need a SIR.
 
         Symbols are diffed by stable id: removed ones go (with their SIRs), new ones come in
         as `pending`, those whose content changed keep their last SIR and become `stale`
         (it describes older code) unless a static SIR for the new code is supplied.
+
+        The files' call sites replace their old ones. With a `resolver`, in the same
+        transaction, they are resolved, and so is every edge elsewhere that calls a name
+        these files added or removed (a removed target's callers become unresolved, a new
+        namesake makes a unique match ambiguous). Without one (a bulk pass), edges wait as
+        `unresolved` and `graph_dirty` asks for `resolve_graph` at the end of the pass.
         """
         if not changes:
             return 0, []
         paths = [c.record.path for c in changes]
         existing: dict[str, tuple[int, str]] = {}  # id -> (seq, content_hash)
+        existing_names: dict[str, str] = {}
         async with self._w.execute(q.symbols_for_files(len(paths)), paths) as cur:
-            for seq, sid, chash in await cur.fetchall():
+            for seq, sid, chash, name in await cur.fetchall():
                 existing[sid] = (seq, chash)
+                existing_names[sid] = name
 
         now = utc_now()
         file_rows = [q.file_row(c.record, now) for c in changes]
@@ -169,8 +180,22 @@ class Store:
         with_sir = {n.symbol_id for n in sirs}
         outdated = [(now, i) for i in changed_ids if i not in new_ids and i not in with_sir]
         changed_sirs = [n for n in sirs if n.symbol_id not in new_ids]
+        # names whose set of bearers changed: edges calling them anywhere are re-resolved
+        touched_names = {existing_names[sid] for sid in existing if sid not in seen}
+        touched_names.update(s.name for s, _ in inserts)
+        # re-exports through these files: only imports that were added, removed or changed
+        old_bindings: dict[str, dict[str, str]] = {}
+        async with self._w.execute(edges.bindings_of(len(paths)), paths) as cur:
+            for path, text in await cur.fetchall():
+                old_bindings[path] = json.loads(text)
+        for change in changes:
+            before, after = old_bindings.get(change.record.path, {}), change.record.bindings
+            touched_names.update(k for k in before.keys() | after.keys()
+                                 if before.get(k) != after.get(k))
+        edge_rows = [row for c in changes for row in edges.site_rows(c.calls, c.record.path)]
 
         async with self._transaction() as w:
+            await w.executemany(edges.DELETE_EDGES_OF_FILE, [(p,) for p in paths])
             if removed:
                 await w.executemany(q.DELETE_FTS_BY_SEQ, removed)
                 await w.executemany(q.DELETE_SYMBOL_BY_SEQ, removed)
@@ -195,6 +220,13 @@ class Store:
                 await w.executemany(q.MARK_OK_CURRENT, [(now, n.symbol_id) for n in changed_sirs])
                 await w.executemany(q.UPDATE_FTS_SIR,
                                     [(n.sir.search_text, n.symbol_id) for n in changed_sirs])
+            if edge_rows:
+                await w.executemany(edges.INSERT_EDGE, edge_rows)
+            if resolver is not None:
+                await edges.resolve(w, resolver, paths=paths, names=touched_names,
+                                    removed_ids=[sid for sid in existing if sid not in seen])
+            elif edge_rows or touched_names:
+                await w.execute(q.SET_META, ("graph_dirty", "1"))
         return len(changed_ids), [i for i in changed_ids if i not in with_sir]
 
     async def touch_files(self, rows: Sequence[tuple[int, int, str]]) -> None:
@@ -203,14 +235,40 @@ class Store:
             async with self._transaction() as w:
                 await w.executemany(q.TOUCH_FILE, rows)
 
-    async def delete_files(self, paths: Iterable[str]) -> int:
+    async def delete_files(self, paths: Iterable[str], resolver: Resolver | None = None) -> int:
+        """Forget files, their symbols and edges; edges elsewhere that called their symbols
+        are re-resolved in the same transaction (or left to `resolve_graph`)."""
         rows = [(p,) for p in paths]
         if not rows:
             return 0
         async with self._transaction() as w:
+            names: set[str] = set()
+            ids: list[str] = []
+            for chunk in edges.chunked([p for (p,) in rows]):
+                async with w.execute(q.names_in_files(len(chunk)), chunk) as cur:
+                    for name, sid in await cur.fetchall():
+                        names.add(name)
+                        ids.append(sid)
             await w.executemany(q.DELETE_FTS_BY_FILE, rows)
+            await w.executemany(edges.DELETE_EDGES_OF_FILE, rows)
             await w.executemany(q.DELETE_FILE, rows)
+            if resolver is not None:
+                await edges.resolve(w, resolver, names=names, removed_ids=ids)
+            elif names:
+                await w.execute(q.SET_META, ("graph_dirty", "1"))
         return len(rows)
+
+    async def resolve_graph(self, resolver: Resolver, *, force: bool = False) -> int:
+        """Resolve every edge in one transaction when a bulk pass left them waiting (or
+        when forced); returns how many answers changed."""
+        async with self._transaction() as w:
+            async with w.execute(q.GET_META, ("graph_dirty",)) as cur:
+                row = await cur.fetchone()
+            if not force and (row is None or row[0] != "1"):
+                return 0
+            changed = await edges.resolve(w, resolver, everything=True)
+            await w.execute(q.SET_META, ("graph_dirty", "0"))
+        return changed
 
     # ------------------------------------------------------------------ SIR results
 
@@ -427,6 +485,50 @@ class Store:
         """(sir_hash, created_at, sir_json), newest first."""
         async with self._r.execute(q.HISTORY, (symbol_id,)) as cur:
             return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
+    # ------------------------------------------------------------------ call graph
+
+    async def edges_from(self, caller_id: str) -> list[Edge]:
+        """Every call site inside a symbol, in source order."""
+        async with self._r.execute(edges.EDGES_FROM, (caller_id,)) as cur:
+            return [edges.edge_of(r) for r in await cur.fetchall()]
+
+    async def edges_into(self, target_id: str, limit: int) -> list[Edge]:
+        """Call sites resolved to a symbol (local, import or unique name)."""
+        async with self._r.execute(edges.EDGES_INTO, (target_id, limit)) as cur:
+            return [edges.edge_of(r) for r in await cur.fetchall()]
+
+    async def ambiguous_into(self, name: str, target_id: str, limit: int) -> list[Edge]:
+        """Ambiguous call sites that list this symbol among their candidates."""
+        async with self._r.execute(edges.AMBIGUOUS_NAMED, (name, f'"{target_id}"', limit)) as cur:
+            return [edges.edge_of(r) for r in await cur.fetchall()]
+
+    async def count_into(self, target_id: str) -> int:
+        async with self._r.execute(edges.COUNT_INTO, (target_id,)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def callers_counts(self, target_ids: Sequence[str]) -> dict[str, int]:
+        """Resolved callers (call sites) per symbol, for many symbols at once (code lens)."""
+        out: dict[str, int] = {}
+        for chunk in edges.chunked(list(target_ids)):
+            async with self._r.execute(edges.counts_into(len(chunk)), chunk) as cur:
+                out.update({r[0]: r[1] for r in await cur.fetchall()})
+        return out
+
+    async def unresolved_named(self, name: str) -> int:
+        """Unresolved call sites calling `name`: calls the graph cannot place."""
+        async with self._r.execute(edges.UNRESOLVED_NAMED, (name,)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def provenance_counts(self) -> dict[str, int]:
+        async with self._r.execute(edges.PROVENANCE_COUNTS) as cur:
+            return {r[0]: r[1] for r in await cur.fetchall()}
+
+    async def graph_pending(self) -> bool:
+        """True while a bulk pass has left edges waiting for resolution."""
+        return await self.get_meta("graph_dirty") == "1"
 
     async def integrity_check(self) -> str:
         async with self._r.execute("PRAGMA quick_check") as cur:

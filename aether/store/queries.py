@@ -13,13 +13,14 @@ FILE_IMPORTS = "SELECT imports FROM files WHERE path = ?"
 
 UPSERT_FILE = """
 INSERT INTO files (path, language, size, mtime_ns, content_hash, status, skip_reason,
-                   has_syntax_errors, imports, indexed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   has_syntax_errors, imports, indexed_at, bindings, star_imports)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(path) DO UPDATE SET
     language = excluded.language, size = excluded.size, mtime_ns = excluded.mtime_ns,
     content_hash = excluded.content_hash, status = excluded.status,
     skip_reason = excluded.skip_reason, has_syntax_errors = excluded.has_syntax_errors,
-    imports = excluded.imports, indexed_at = excluded.indexed_at
+    imports = excluded.imports, indexed_at = excluded.indexed_at,
+    bindings = excluded.bindings, star_imports = excluded.star_imports
 """
 DELETE_FILE = "DELETE FROM files WHERE path = ?"
 TOUCH_FILE = "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?"
@@ -27,12 +28,17 @@ TOUCH_FILE = "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?"
 
 def file_row(r: FileRecord, now: str) -> tuple[Any, ...]:
     return (r.path, r.language, r.size, r.mtime_ns, r.content_hash, r.status, r.skip_reason,
-            int(r.has_syntax_errors), json.dumps(r.imports), now)
+            int(r.has_syntax_errors), json.dumps(r.imports), now, json.dumps(r.bindings),
+            json.dumps(r.star_imports))
 
 
 def symbols_for_files(n: int) -> str:
     marks = ",".join("?" * n)
-    return f"SELECT seq, id, content_hash FROM symbols WHERE file_path IN ({marks})"
+    return f"SELECT seq, id, content_hash, name FROM symbols WHERE file_path IN ({marks})"
+
+
+def names_in_files(n: int) -> str:
+    return f"SELECT name, id FROM symbols WHERE file_path IN ({','.join('?' * n)})"
 
 
 _SYMBOL_COLS = ("seq, id, language, file_path, kind, name, qualified_name, signature, start_line, "

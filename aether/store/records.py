@@ -10,7 +10,7 @@ from typing import Any
 
 from aether.hashing import text_hash
 from aether.sir.model import Sir
-from aether.symbols.model import Symbol
+from aether.symbols.model import CallSite, Symbol
 
 DEFERRED_PREFIX = "spend_cap:"  # how a `last_error` of a symbol held back by a cap starts
 
@@ -47,6 +47,8 @@ class FileRecord:
     skip_reason: str | None = None
     has_syntax_errors: bool = False
     imports: list[str] = field(default_factory=list)
+    bindings: dict[str, str] = field(default_factory=dict)  # imported local name -> target
+    star_imports: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class FileChange:
     record: FileRecord
     symbols: list[Symbol] = field(default_factory=list)
     static_sirs: dict[str, PreparedSir] = field(default_factory=dict)
+    calls: list[CallSite] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

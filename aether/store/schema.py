@@ -137,6 +137,35 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sir ADD COLUMN verification TEXT;
     ALTER TABLE sir_history ADD COLUMN prompt_version TEXT NOT NULL DEFAULT '';
     """,
+    # v5: the call graph: one row per call site inside a symbol, resolved with provenance;
+    # files remember their import bindings so edges into them can be re-resolved later.
+    """
+    CREATE TABLE edges (
+        id INTEGER PRIMARY KEY,
+        caller_id TEXT NOT NULL REFERENCES symbols(id) ON DELETE CASCADE,
+        file_path TEXT NOT NULL,          -- the caller's file
+        line INTEGER NOT NULL,            -- 1-based, of the called name
+        col INTEGER NOT NULL,
+        callee TEXT NOT NULL,             -- as written, normalised: self.save, os.path.join
+        name TEXT NOT NULL,               -- last segment: save, join
+        receiver TEXT NOT NULL,           -- bare | self | qualified | expression
+        qualifier TEXT NOT NULL,          -- os.path for os.path.join
+        provenance TEXT NOT NULL CHECK (provenance IN
+            ('local', 'import', 'unique_name', 'ambiguous', 'external', 'unresolved')),
+        -- the resolved symbol; no foreign key: removing a target re-resolves its inbound
+        -- edges in the same transaction (they become unresolved, never dangling)
+        target_id TEXT,
+        detail TEXT                       -- ambiguous: JSON candidate ids; external: target
+    );
+    CREATE INDEX edges_by_caller ON edges(caller_id);
+    CREATE INDEX edges_by_target ON edges(target_id) WHERE target_id IS NOT NULL;
+    CREATE INDEX edges_by_name ON edges(name);
+    ALTER TABLE files ADD COLUMN bindings TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE files ADD COLUMN star_imports TEXT NOT NULL DEFAULT '[]';
+    -- files indexed before this version have no edges: the next pass parses them again
+    -- (same symbols, same SIRs; only their call sites are new)
+    UPDATE files SET mtime_ns = 0, content_hash = NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

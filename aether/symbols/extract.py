@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from tree_sitter import Node, QueryCursor, Tree
 
 from aether.symbols.c_macros import blank_macros
+from aether.symbols.calls import collect_calls, file_bindings, star_imports
 from aether.symbols.definitions import Definition, collect_definitions
 from aether.symbols.imports import Imports, collect_imports
-from aether.symbols.languages import grammar, parser_for
+from aether.symbols.languages import grammar, graph_query, parser_for
 from aether.symbols.model import FileAnalysis, Symbol
 
 
@@ -66,7 +67,9 @@ def parse_source(file_path: str, language: str, source: bytes, *, static: bool =
     parsed_bytes = blank_macros(source) if language in ("c", "cpp") else source
     tree = parse_tree(language, parsed_bytes, timeout_s)
     g = grammar(language)
-    captures = QueryCursor(g.combined if static else g.definitions).captures(tree.root_node)
+    # without static SIRs, the call-site patterns still ride along: every index has edges
+    query = g.combined if static else graph_query(language)
+    captures = QueryCursor(query).captures(tree.root_node)
     definitions = collect_definitions(language, file_path, source, captures)
     imports = collect_imports(language, source, captures)
     return ParsedSource(file_path, language, source, tree, definitions, imports, captures)
@@ -81,6 +84,10 @@ def file_analysis(parsed: ParsedSource) -> FileAnalysis:
         symbols=[d.symbol for d in parsed.definitions],
         imports=parsed.imports.modules,
         has_syntax_errors=parsed.tree.root_node.has_error,
+        calls=collect_calls(parsed.source, parsed.definitions, parsed.captures,
+                            parsed.language),
+        bindings=file_bindings(parsed.language, parsed.imports),
+        star_imports=star_imports(parsed.language, parsed.source, parsed.captures),
     )
 
 

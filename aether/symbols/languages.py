@@ -153,6 +153,24 @@ class Grammar:
     # definitions + what the static analyser looks at inside bodies: one query so that a
     # static index walks each tree once (a query walk costs about a third of a parse)
     combined: Query
+    combined_text: str
+
+
+# A call-site capture in a facts query: the convention every language follows.
+_CALL_CAPTURE = re.compile(r"@(?:call|new)\b")
+
+
+def _graph_query(lang: Language, combined_text: str, definition_patterns: int) -> Query:
+    """The combined query with every facts pattern switched off except call sites, so any
+    language whose facts query captures `@call` gets call-graph edges."""
+    query = Query(lang, combined_text)
+    raw = combined_text.encode("utf-8")
+    for i in range(definition_patterns, query.pattern_count):
+        text = raw[query.start_byte_for_pattern(i):query.end_byte_for_pattern(i)].decode()
+        code = "\n".join(line.split(";", 1)[0] for line in text.splitlines())
+        if not _CALL_CAPTURE.search(code):
+            query.disable_pattern(i)
+    return query
 
 
 _grammars: dict[str, Grammar] = {}
@@ -170,13 +188,34 @@ def grammar(language: str) -> Grammar:
         if found is None:
             lang = Language(_grammar(language))
             definitions = _DEFINITION_PARTS[language]
+            combined_text = _query_text(definitions + _FACT_PARTS[language])
+            definitions_query = Query(lang, _query_text(definitions))
             found = Grammar(
                 language,
                 lang,
-                Query(lang, _query_text(definitions)),
-                Query(lang, _query_text(definitions + _FACT_PARTS[language])),
+                definitions_query,
+                Query(lang, combined_text),
+                combined_text,
             )
             _grammars[language] = found
+    return found
+
+
+_graph_queries: dict[str, Query] = {}
+
+
+def graph_query(language: str) -> Query:
+    """Definitions + the facts patterns that capture call sites (`@call`, `@new`): what an
+    index without static SIRs walks, so every index has call-graph edges. Built on first use
+    (a static index never needs it: its combined query captures the calls already)."""
+    found = _graph_queries.get(language)
+    if found is None:
+        g = grammar(language)
+        with _grammars_lock:
+            found = _graph_queries.get(language)
+            if found is None:
+                found = _graph_queries[language] = _graph_query(
+                    g.language, g.combined_text, g.definitions.pattern_count)
     return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import NamedTuple
 
 # Kinds a symbol can have. Languages map their constructs onto these.
 KINDS = ("function", "method", "class", "struct", "enum", "trait", "interface", "type_alias",
@@ -35,6 +36,19 @@ class Symbol:
 _SYMBOL_FIELDS = tuple(f.name for f in fields(Symbol))
 
 
+class CallSite(NamedTuple):
+    """One call inside one symbol (a NamedTuple: cheap to pickle across processes; the
+    store inserts it as is, so its field order is the edges table's column order)."""
+
+    caller_id: str
+    callee: str  # normalised text: `self.save`, `os.path.join`, `Foo.new`, `helper`
+    name: str  # the called name: last segment of the callee
+    receiver: str  # bare | self | qualified | expression (aether.symbols.calls)
+    qualifier: str  # for QUALIFIED: the dotted path before the name (`os.path`)
+    line: int  # 1-based, of the called name
+    column: int  # 1-based
+
+
 @dataclass(slots=True)
 class FileAnalysis:
     """Everything one parse of one file yields."""
@@ -44,3 +58,6 @@ class FileAnalysis:
     symbols: list[Symbol]
     imports: list[str] = field(default_factory=list)  # module names/paths imported by the file
     has_syntax_errors: bool = False
+    calls: list[CallSite] = field(default_factory=list)  # in document order
+    bindings: dict[str, str] = field(default_factory=dict)  # imported local name -> target
+    star_imports: list[str] = field(default_factory=list)  # modules imported with `*`

@@ -12,6 +12,7 @@ end
 
 require('aether').create_commands()
 require('aether').register_handlers()
+require('aether').register_attach()
 
 -- Neovim before 0.8 does not know .mts/.cts; `setfiletype` leaves a detected filetype alone.
 vim.api.nvim_create_autocmd({ 'BufNewFile', 'BufRead' }, {

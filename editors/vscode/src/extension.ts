@@ -13,7 +13,7 @@ import {
 } from "vscode-languageclient/node";
 
 import { CMD, LANGUAGES } from "./ids";
-import { refreshMessage, symbolItemText, type WireSymbol } from "./format";
+import { impactRows, refreshMessage, symbolItemText, type ImpactRow, type WireSymbol } from "./format";
 import { buildServerArgs, needsRestart, readSettings, resolveExecutable } from "./server";
 import {
   parseStatus,
@@ -51,6 +51,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       output.show(true);
     }),
     vscode.commands.registerCommand(CMD.status, showStatus),
+    vscode.commands.registerCommand(CMD.impact, showImpact),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (needsRestart((section) => e.affectsConfiguration(section))) {
         output.info("Configuration changed; restarting the AETHER server.");
@@ -282,6 +283,29 @@ async function refreshAtCursor(): Promise<void> {
     void vscode.window.showWarningMessage(msg.text);
   } else {
     void vscode.window.showErrorMessage(msg.text);
+  }
+}
+
+/** The symbols uncommitted changes touch and their callers (the server's `aether.impact`). */
+async function showImpact(): Promise<void> {
+  if (!runningClient()) {
+    return;
+  }
+  const result = await executeServerCommand("aether.impact", [{ ref: "HEAD" }]);
+  const rows = impactRows(result);
+  if (rows.length === 0) {
+    void vscode.window.showInformationMessage("AETHER: no indexed symbol changed since HEAD.");
+    return;
+  }
+  const picked = await vscode.window.showQuickPick<ImpactRow & vscode.QuickPickItem>(rows, {
+    title: "AETHER: Impact of Uncommitted Changes",
+    matchOnDescription: true,
+    matchOnDetail: true,
+  });
+  if (picked && workspacePath) {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(`${workspacePath}/${picked.file}`));
+    const at = new vscode.Position(Math.max(0, picked.line - 1), 0);
+    await vscode.window.showTextDocument(doc, { selection: new vscode.Range(at, at) });
   }
 }
 

@@ -92,3 +92,69 @@ export function refreshMessage(result: unknown): { level: "info" | "warning" | "
   const text = `AETHER: summary is ${status}` + (error ? `: ${error}` : ".");
   return { level: status === "stale" || status === "pending" ? "warning" : "error", text };
 }
+
+/** One symbol of an `aether.impact` answer (the `aether_impact` envelope). */
+export interface ImpactSymbol {
+  qualified_name: string;
+  kind: string;
+  file_path: string;
+  start_line: number;
+  sir_status: string;
+  stale_reason?: string | null;
+}
+
+/** A quick pick row for one impacted symbol: changed (depth 0) or a caller at some depth. */
+export interface ImpactRow {
+  label: string;
+  description: string;
+  detail: string;
+  file: string;
+  line: number;
+}
+
+function impactSymbol(value: unknown): ImpactSymbol | undefined {
+  if (typeof value !== "object" || value === null) {
+    return undefined;
+  }
+  const v = value as Record<string, unknown>;
+  if (typeof v.qualified_name !== "string" || typeof v.file_path !== "string" || typeof v.start_line !== "number") {
+    return undefined;
+  }
+  return {
+    qualified_name: v.qualified_name,
+    kind: typeof v.kind === "string" ? v.kind : "",
+    file_path: v.file_path,
+    start_line: v.start_line,
+    sir_status: typeof v.sir_status === "string" ? v.sir_status : "unknown",
+    stale_reason: typeof v.stale_reason === "string" ? v.stale_reason : null,
+  };
+}
+
+/** Rows for the result of `aether.impact`: changed symbols first, then callers by depth. */
+export function impactRows(result: unknown): ImpactRow[] {
+  if (typeof result !== "object" || result === null) {
+    return [];
+  }
+  const r = result as Record<string, unknown>;
+  const rows: ImpactRow[] = [];
+  for (const [key, what] of [["changed", "changed"], ["callers", "caller"]] as const) {
+    const list = Array.isArray(r[key]) ? (r[key] as unknown[]) : [];
+    for (const entry of list) {
+      const e = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
+      const sym = impactSymbol(e.symbol);
+      if (!sym) {
+        continue;
+      }
+      const depth = typeof e.depth === "number" ? e.depth : 0;
+      const state = sym.sir_status === "ok" ? "" : ` · SIR ${sym.stale_reason ?? sym.sir_status}`;
+      rows.push({
+        label: `${what === "changed" ? "$(diff)" : "$(call-incoming)"} ${sym.qualified_name}`,
+        description: what === "changed" ? "changed" : `caller, depth ${depth}`,
+        detail: `${sym.kind} — ${sym.file_path}:${sym.start_line}${state}`,
+        file: sym.file_path,
+        line: sym.start_line,
+      });
+    }
+  }
+  return rows;
+}

@@ -24,7 +24,13 @@ export const CMD = {
   restart: "aether.restartServer",
   output: "aether.showOutput",
   status: "aether.showStatus",
+  impact: "aether.showImpact",
 } as const;
 
 /** Commands the server executes through workspace/executeCommand. */
-export const SERVER_COMMANDS = ["aether.indexWorkspace", "aether.refreshSymbol", "aether.status"] as const;
+export const SERVER_COMMANDS = [
+  "aether.indexWorkspace",
+  "aether.refreshSymbol",
+  "aether.status",
+  "aether.impact",
+] as const;

@@ -9,6 +9,13 @@
 --   :AetherIndex            ask the server to index the workspace
 --   :AetherRefresh          regenerate the summary of the symbol under the cursor, echo result
 --   :AetherStatus           counts, provider circuit, workspace and database
+--   :AetherImpact [rev]     symbols uncommitted changes touch (vs rev, default HEAD) and their
+--                           callers → quickfix list
+--   :AetherCallers / :AetherCallees   incoming / outgoing calls of the symbol at the cursor
+--   :AetherLens             run the code lens of the current line ("N callers · SIR stale":
+--                           regenerates that summary)
+-- Code lenses are shown in buffers the server is attached to (0.9+), refreshed on enter, save
+-- and leaving insert mode; set vim.g.aether_codelens = false to turn them off.
 -- Hover is Neovim's own (K / vim.lsp.buf.hover()); a stale summary's first line is the
 -- "⚠ AETHER: ..." banner, shown as is.
 local M = {}
@@ -411,6 +418,85 @@ function M.show_status()
   end)
 end
 
+--- Quickfix items for the result of `aether.impact` (changed symbols, then callers).
+function M.impact_items(result, root)
+  local items = {}
+  if type(result) ~= 'table' then
+    return items
+  end
+  for _, group in ipairs({ { 'changed', 'changed' }, { 'callers', 'caller' } }) do
+    for _, entry in ipairs(type(result[group[1]]) == 'table' and result[group[1]] or {}) do
+      local sym = type(entry) == 'table' and entry.symbol or nil
+      if type(sym) == 'table' and type(sym.file_path) == 'string' then
+        local what = group[2] == 'changed' and 'changed' or ('caller, depth ' .. tostring(entry.depth))
+        local state = sym.sir_status ~= 'ok' and (' · SIR ' .. tostring(sym.stale_reason or sym.sir_status))
+          or ''
+        table.insert(items, {
+          filename = (root and (root .. '/') or '') .. sym.file_path,
+          lnum = sym.start_line or 1,
+          text = string.format('%s (%s)%s', sym.qualified_name or '?', what, state),
+        })
+      end
+    end
+  end
+  return items
+end
+
+function M.impact(ref)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = M.client(bufnr)
+  if client == nil then
+    return
+  end
+  local arg = { ref = (ref ~= nil and ref ~= '') and ref or 'HEAD' }
+  M.execute(client, 'aether.impact', { arg }, function(result)
+    local root = client.config and client.config.root_dir or nil
+    local items = M.impact_items(result, root)
+    if #items == 0 then
+      notify('no indexed symbol changed since ' .. arg.ref)
+      return
+    end
+    vim.fn.setqflist({}, ' ', { title = 'AETHER impact vs ' .. arg.ref, items = items })
+    vim.cmd('copen')
+  end, bufnr)
+end
+
+--- Show and refresh code lenses in a buffer the server attached to (0.9+).
+function M.attach_codelens(bufnr)
+  if vim.g.aether_codelens == false or not has('0.9') then
+    return
+  end
+  local function refresh()
+    if has('0.10') then
+      pcall(vim.lsp.codelens.refresh, { bufnr = bufnr })
+    else
+      pcall(vim.lsp.codelens.refresh)
+    end
+  end
+  vim.api.nvim_create_autocmd({ 'BufEnter', 'BufWritePost', 'InsertLeave' }, {
+    group = vim.api.nvim_create_augroup('aether_codelens_' .. bufnr, { clear = true }),
+    buffer = bufnr,
+    callback = refresh,
+    desc = 'AETHER: refresh code lenses',
+  })
+  refresh()
+end
+
+function M.register_attach()
+  if not has('0.8') then
+    return
+  end
+  vim.api.nvim_create_autocmd('LspAttach', {
+    group = vim.api.nvim_create_augroup('aether_attach', { clear = true }),
+    callback = function(args)
+      local client = vim.lsp.get_client_by_id(args.data and args.data.client_id or -1)
+      if client and client.name == 'aether' then
+        M.attach_codelens(args.buf)
+      end
+    end,
+  })
+end
+
 function M.create_commands()
   local create = vim.api.nvim_create_user_command
   create('AetherSearch', function(a)
@@ -425,6 +511,18 @@ function M.create_commands()
   create('AetherStatus', function()
     M.show_status()
   end, { nargs = 0, desc = 'AETHER: show status' })
+  create('AetherImpact', function(a)
+    M.impact(a.args)
+  end, { nargs = '?', desc = 'AETHER: symbols uncommitted changes touch, and their callers' })
+  create('AetherCallers', function()
+    vim.lsp.buf.incoming_calls()
+  end, { nargs = 0, desc = 'AETHER: who calls the symbol at the cursor' })
+  create('AetherCallees', function()
+    vim.lsp.buf.outgoing_calls()
+  end, { nargs = 0, desc = 'AETHER: what the symbol at the cursor calls' })
+  create('AetherLens', function()
+    vim.lsp.codelens.run()
+  end, { nargs = 0, desc = 'AETHER: run the code lens of this line (regenerate its summary)' })
 end
 
 return M

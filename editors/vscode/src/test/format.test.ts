@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 
-import { displayPath, refreshMessage, symbolItemText, symbolKindName } from "../format";
+import { displayPath, impactRows, refreshMessage, symbolItemText, symbolKindName } from "../format";
 
 describe("symbolItemText", () => {
   it("shows name, container, kind and a workspace-relative path with a 1-based line", () => {
@@ -65,5 +65,35 @@ describe("refreshMessage", () => {
     assert.equal(refreshMessage({ sir_status: "failed" }).level, "error");
     assert.equal(refreshMessage({}).text, "AETHER: summary is unknown.");
     assert.equal(refreshMessage(42).level, "error");
+  });
+});
+
+describe("impactRows", () => {
+  const sym = (name: string, status = "ok", reason: string | null = null) => ({
+    qualified_name: name,
+    kind: "function",
+    file_path: "pkg/m.py",
+    start_line: 3,
+    sir_status: status,
+    stale_reason: reason,
+  });
+
+  it("lists changed symbols, then callers with their depth and any SIR that needs a look", () => {
+    const rows = impactRows({
+      changed: [{ symbol: sym("helper"), depth: 0 }],
+      callers: [{ symbol: sym("run", "stale", "outdated"), depth: 2, via: "x" }],
+    });
+    assert.deepEqual(
+      rows.map((r) => [r.label, r.description, r.detail, r.file, r.line]),
+      [
+        ["$(diff) helper", "changed", "function — pkg/m.py:3", "pkg/m.py", 3],
+        ["$(call-incoming) run", "caller, depth 2", "function — pkg/m.py:3 · SIR outdated", "pkg/m.py", 3],
+      ],
+    );
+  });
+
+  it("ignores anything that is not an impact answer", () => {
+    assert.deepEqual(impactRows(undefined), []);
+    assert.deepEqual(impactRows({ changed: [{ symbol: { qualified_name: 1 } }], callers: "x" }), []);
   });
 });

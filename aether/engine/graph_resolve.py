@@ -1,0 +1,449 @@
+"""Call sites -> targets, each with how sure we are (its provenance). Never a guess.
+
+- `local`: the same file's scope (a nested or module-level function, recursion), the
+  caller's own class through `self`/`this`/`cls`, or a class of the file (`Foo.bar()`);
+  in Go, the same package (folder).
+- `import`: through the file's import bindings (aliases, `from m import *`, re-exports one
+  or two files deep) to an indexed symbol.
+- `unique_name`: the only indexed symbol that can be meant by that name. Only where the
+  code gives no better clue: a method called on a receiver of unknown type, a method
+  inherited through `self`, a name in a language whose imports AETHER does not read.
+- `ambiguous`: several symbols can be meant; all are listed (capped), none is chosen.
+- `external`: resolves outside the workspace (an imported library, a builtin), kept as text.
+- `unresolved`: none of the above (a method of a dict, a name bound at run time, ...).
+
+Python bare names never fall back to a name match: a bare name that is neither defined,
+imported nor builtin is not reachable at all, so a same-name symbol elsewhere is a guess.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from aether.store.graph_records import EdgeSite, GraphView, Resolution, SymbolRef
+
+MAX_CANDIDATES = 20
+MAX_HOPS = 3  # re-export chains followed through bindings
+_PY_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__"))
+_CONTAINERS = frozenset({"class", "struct", "enum", "trait", "interface", "module", "object"})
+_CALLABLE_TOP = frozenset({"function", "class", "struct", "enum", "type_alias"})
+# languages where a bare call inside a class reaches the class's own methods
+IMPLICIT_THIS = frozenset({"java", "csharp", "kotlin", "swift", "ruby", "cpp"})
+_FAMILY = {"typescript": "ecma", "tsx": "ecma", "javascript": "ecma"}
+_JS_EXTS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
+
+
+def _builtin_methods() -> frozenset[str]:
+    names: set[str] = set()
+    for t in (dict, list, str, set, bytes, tuple, int, float, object, frozenset, bytearray):
+        names.update(n for n in dir(t) if not n.startswith("_"))
+    return frozenset(names)
+
+
+# Methods of builtin containers and of the standard types of other languages: a call of one
+# of these on a receiver of unknown type is far more often the builtin than a namesake of
+# ours, so it is never matched by name alone.
+COMMON_METHODS = _builtin_methods() | frozenset({
+    # JS/TS
+    "push", "map", "filter", "forEach", "reduce", "then", "catch", "finally", "toString",
+    "slice", "splice", "indexOf", "includes", "concat", "some", "every", "find", "has",
+    "set", "delete", "log", "warn", "error", "info", "debug", "emit", "on", "off", "bind",
+    "call", "apply", "trim", "toLowerCase", "toUpperCase", "match", "test", "exec", "json",
+    "send", "write", "end", "resolve", "reject", "next", "close", "open", "read",
+    # Rust
+    "iter", "iter_mut", "into_iter", "collect", "unwrap", "unwrap_or", "unwrap_or_else",
+    "expect", "clone", "into", "to_string", "to_owned", "as_ref", "as_mut", "len", "is_empty",
+    "ok", "err", "map_err", "and_then", "push_str", "insert", "contains", "is_some",
+    "is_none", "as_str", "borrow", "borrow_mut", "lock", "unwrap_or_default", "new",
+    "default", "fmt", "from", "parse", "flush",
+    # Go
+    "Close", "Error", "String", "Lock", "Unlock", "Read", "Write", "Len", "Add", "Done",
+    "Wait", "Get", "Set", "Printf", "Println", "Sprintf", "Errorf",
+    # Python stdlib objects people call all the time
+    "warning", "exception", "critical", "get", "run", "sleep", "group",
+    "groups", "search", "sub", "fullmatch", "findall", "finditer", "acquire", "release",
+    "put", "get_nowait", "put_nowait", "cancel", "result", "done", "submit", "shutdown",
+    "start", "stop", "join", "is_alive", "seek", "tell", "readline", "readlines",
+    "writelines", "fileno", "exists", "is_file", "is_dir", "mkdir", "unlink", "glob",
+    "relative_to", "with_suffix", "read_text", "write_text", "read_bytes",
+    "write_bytes", "iterdir", "stat", "isoformat", "strftime", "total_seconds", "timestamp",
+    "hexdigest", "digest", "encode", "decode", "dumps", "loads", "dump", "load", "recv",
+    "connect", "execute", "executemany", "fetchone", "fetchall", "commit", "rollback",
+    "cursor",
+})
+
+
+def family(language: str) -> str:
+    return _FAMILY.get(language, language)
+
+
+@dataclass(slots=True)
+class _Modules:
+    """Dotted module names of the workspace's files, for resolving imports to files."""
+
+    exact: dict[str, list[str]]
+    suffix: dict[str, list[str]]
+    heads: set[str]  # first segments of the workspace's packages (`pkg` of pkg.mod)
+    packages: set[str]  # folders with an __init__.py
+
+    @classmethod
+    def build(cls, paths: list[str]) -> _Modules:
+        exact: dict[str, list[str]] = {}
+        suffix: dict[str, list[str]] = {}
+        for path in paths:
+            dotted = module_name(path)
+            if dotted is None:
+                continue
+            exact.setdefault(dotted, []).append(path)
+            parts = dotted.split(".")
+            for i in range(1, len(parts)):
+                suffix.setdefault(".".join(parts[i:]), []).append(path)
+        heads: set[str] = set()
+        for dotted in exact:
+            parts = dotted.split(".")
+            heads.add(parts[1] if parts[0] in ("src", "lib") and len(parts) > 1 else parts[0])
+        packages = {str(PurePosixPath(p).parent) for p in paths
+                    if PurePosixPath(p).name == "__init__.py"}
+        return cls(exact, suffix, heads, packages)
+
+    def files(self, dotted: str) -> list[str]:
+        found = self.exact.get(dotted)
+        if found:
+            return found
+        # `flask.json` is `src/flask/json/`: a suffix, but only below a folder that is not a
+        # package itself (`json` is not `src/flask/json/`: flask is a package, so that module
+        # is `flask.json`, and a bare `import json` is the standard library's)
+        found = [p for p in self.suffix.get(dotted, [])
+                 if _prefix_folder(p, dotted) not in self.packages]
+        return found if len({module_name(p) for p in found}) == 1 else []
+
+
+def _prefix_folder(path: str, dotted: str) -> str:
+    """The folder above the part of `path` that `dotted` names (`src/flask` for
+    `src/flask/json/__init__.py` named `json`)."""
+    full = module_name(path) or ""
+    depth = len(full.split(".")) - len(dotted.split("."))
+    parts = PurePosixPath(path).parent.parts
+    # module_name drops `__init__`/`mod`/`index`: count folders, not segments, from the top
+    return "/".join(parts[:depth]) if depth > 0 else "."
+
+
+def module_name(path: str) -> str | None:
+    """`pkg/sub/mod.py` -> `pkg.sub.mod`, `pkg/__init__.py` -> `pkg`, `src/a/mod.rs` ->
+    `src.a`, `lib/u.ts` -> `lib.u`; None for files no import can name."""
+    p = PurePosixPath(path)
+    suffix = p.suffix
+    parts = list(p.parent.parts)
+    stem = p.stem
+    if suffix == ".py":
+        if stem != "__init__":
+            parts.append(stem)
+    elif suffix == ".rs":
+        if stem not in ("mod", "lib", "main"):
+            parts.append(stem)
+    elif suffix in _JS_EXTS:
+        if stem != "index":
+            parts.append(stem)
+    else:
+        return None
+    dotted = ".".join(parts)
+    return dotted if all(part.isidentifier() for part in parts) else dotted.replace("-", "_")
+
+
+class GraphResolver:
+    """Resolves a batch of call sites against one `GraphView` (built per batch)."""
+
+    def __init__(self, view: GraphView) -> None:
+        self.view = view
+        self.modules = _Modules.build(list(view.files))
+        self._memo: dict[tuple[str, ...], Resolution] = {}
+        self._by_file: dict[tuple[str, str], list[SymbolRef]] = {}  # (name, path) -> refs
+        for refs in view.by_name.values():
+            for ref in refs:
+                self._by_file.setdefault((ref.name, ref.file_path), []).append(ref)
+
+    # ------------------------------------------------------------------ lookups
+
+    def _in_file(self, path: str, name: str, qualified: str) -> SymbolRef | None:
+        for ref in self._by_file.get((name, path), ()):
+            if ref.qualified_name == qualified:
+                return ref
+        return None
+
+    def _in_folder(self, folder: str, language: str, name: str, qualified: str
+                   ) -> list[SymbolRef]:
+        return [r for r in self.view.by_name.get(name, ())
+                if r.qualified_name == qualified and r.language == language
+                and str(PurePosixPath(r.file_path).parent) == folder]
+
+    def _member(self, paths: list[str], member: str, hops: int) -> SymbolRef | str | None:
+        """`member` (a qualified name) defined in one of `paths`, or re-exported by it
+        through its own imports; "" when the module is known but has no such member."""
+        name = member.rsplit(".", 1)[-1]
+        for path in paths:
+            ref = self._in_file(path, name, member)
+            if ref is not None:
+                return ref
+        if hops < MAX_HOPS:
+            head, _, rest = member.partition(".")
+            for path in paths:
+                info = self.view.files.get(path)
+                if info is None:
+                    continue
+                target = info.bindings.get(head)
+                if target is not None:
+                    found = self._dotted(path, info.language,
+                                         target + ("." + rest if rest else ""), hops + 1)
+                    if isinstance(found, SymbolRef):
+                        return found
+                for star in info.star_imports:
+                    found = self._dotted(path, info.language, f"{star}.{member}", hops + 1)
+                    if isinstance(found, SymbolRef):
+                        return found
+        return ""
+
+    def _dotted(self, from_path: str, language: str, target: str, hops: int = 0
+                ) -> SymbolRef | str | None:
+        """A dotted target (`pkg.mod.Class.method`, `./util.helper`, `crate::m::f`) ->
+        the symbol; "" when its module is in the workspace but the symbol is not found;
+        None when no module of the workspace matches (external)."""
+        anchored = _anchored(from_path, language, target)
+        if anchored is None:
+            return None
+        target = anchored
+        parts = target.split(".")
+        for k in range(len(parts) - 1, 0, -1):
+            paths = self.modules.files(".".join(parts[:k]))
+            paths = [p for p in paths if family(self.view.files[p].language) == family(language)]
+            if paths:
+                return self._member(paths, ".".join(parts[k:]), hops)
+        if len(parts) >= 1 and self.modules.files(target):
+            return ""  # the module itself (a default import called, a module object)
+        return None
+
+    def _by_name(self, site: EdgeSite, methods: bool) -> Resolution:
+        fam = family(site.language)
+        refs = [r for r in self.view.by_name.get(site.name, ()) if family(r.language) == fam]
+        if methods:
+            refs = [r for r in refs if r.qualified_name != r.name]
+        else:
+            refs = [r for r in refs if r.qualified_name == r.name and r.kind in _CALLABLE_TOP]
+        return self._choose(refs, "unique_name")
+
+    @staticmethod
+    def _choose(refs: list[SymbolRef], provenance: str) -> Resolution:
+        if not refs:
+            return Resolution("unresolved")
+        if len(refs) == 1:
+            return Resolution(provenance, refs[0].id)
+        ids = sorted(r.id for r in refs)
+        return Resolution("ambiguous", None, json.dumps(
+            {"count": len(ids), "candidates": ids[:MAX_CANDIDATES]}))
+
+    def _enclosing_class(self, site: EdgeSite) -> str | None:
+        """The qualified name of the type the caller is a method of (`A` for `A.m`)."""
+        parts = site.caller_qualified_name.split(".")
+        for k in range(len(parts) - 1, 0, -1):
+            qualified = ".".join(parts[:k])
+            ref = self._in_file(site.file_path, parts[k - 1], qualified)
+            if ref is not None and ref.kind in _CONTAINERS:
+                return qualified
+        # Rust impl blocks and Go receivers: the type may be declared in another file
+        return ".".join(parts[:-1]) if len(parts) > 1 else None
+
+    # ------------------------------------------------------------------ per receiver
+
+    def resolve(self, site: EdgeSite) -> Resolution:
+        # the same call in the same scope of the same file has the same answer: most repeat
+        receiver = site.receiver
+        key = (site.file_path, site.caller_qualified_name if receiver in ("bare", "self")
+               else "", site.callee, receiver, site.language)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._resolve(site)
+        return found
+
+    def _resolve(self, site: EdgeSite) -> Resolution:
+        receiver = site.receiver
+        if site.callee.startswith(("super().", "super.")):
+            return self._super(site)
+        if receiver == "bare":
+            return self._bare(site)
+        if receiver == "self":
+            return self._self(site)
+        if receiver == "qualified":
+            return self._qualified(site)
+        return self._method_by_name(site)
+
+    def _super(self, site: EdgeSite) -> Resolution:
+        """`super().f()`: a base class's `f`, never the caller's own class's."""
+        if site.name in COMMON_METHODS:
+            return Resolution("unresolved")
+        owner = self._enclosing_class(site)
+        fam = family(site.language)
+        refs = [r for r in self.view.by_name.get(site.name, ())
+                if family(r.language) == fam and r.qualified_name != r.name
+                and not (r.file_path == site.file_path
+                         and r.qualified_name == f"{owner}.{site.name}")]
+        return self._choose(refs, "unique_name")
+
+    def _method_by_name(self, site: EdgeSite) -> Resolution:
+        if site.name in COMMON_METHODS:
+            return Resolution("unresolved")
+        return self._by_name(site, methods=True)
+
+    def _self(self, site: EdgeSite) -> Resolution:
+        owner = self._enclosing_class(site)
+        if owner is not None:
+            qualified = f"{owner}.{site.name}"
+            ref = self._in_file(site.file_path, site.name, qualified)
+            if ref is not None:
+                return Resolution("local", ref.id)
+            folder = str(PurePosixPath(site.file_path).parent)
+            if site.language in ("go", "rust"):
+                found = self._in_folder(folder, site.language, site.name, qualified)
+                if found:
+                    return self._choose(found, "local")
+        return self._method_by_name(site)  # inherited, or a callable attribute
+
+    def _bare(self, site: EdgeSite) -> Resolution:
+        path, name, language = site.file_path, site.name, site.language
+        # enclosing scopes, innermost first (nested functions, then the module)
+        parts = site.caller_qualified_name.split(".")
+        for k in range(len(parts), -1, -1):
+            qualified = ".".join([*parts[:k], name])
+            ref = self._in_file(path, name, qualified)
+            if ref is not None and (k == 0 or self._scope_visible(path, ".".join(parts[:k]),
+                                                                  language)):
+                return Resolution("local", ref.id)
+        info = self.view.files.get(path)
+        if info is not None:
+            target = info.bindings.get(name)
+            if target is not None:
+                return self._through(path, language, _binding(language, target))
+            for star in info.star_imports:
+                found = self._dotted(path, language, f"{star}.{name}")
+                if isinstance(found, SymbolRef):
+                    return Resolution("import", found.id)
+        if language == "go":
+            folder = str(PurePosixPath(path).parent)
+            found_refs = self._in_folder(folder, language, name, name)
+            if found_refs:
+                return self._choose(found_refs, "local")
+        if language == "python":
+            if name in _PY_BUILTINS:
+                return Resolution("external", None, f"builtins.{name}")
+            if info is not None and any(self._external_module(path, language, star)
+                                        for star in info.star_imports):
+                return self._by_name(site, methods=False)  # maybe from an external star
+            return Resolution("unresolved")
+        return self._by_name(site, methods=False)
+
+    def _external_module(self, path: str, language: str, module: str) -> bool:
+        anchored = _anchored(path, language, module)
+        return anchored is not None and not self.modules.files(anchored) \
+            and not self._internal(path, language, module)
+
+    def _scope_visible(self, path: str, scope: str, language: str) -> bool:
+        """A name defined in a class body (or impl block) is not visible, bare, from its
+        methods in Python, JS/TS, Rust or Go; it is in languages with an implicit `this`."""
+        if not scope or language in IMPLICIT_THIS:
+            return True
+        ref = self._in_file(path, scope.rsplit(".", 1)[-1], scope)
+        return ref is None or ref.kind not in _CONTAINERS
+
+    def _through(self, path: str, language: str, target: str) -> Resolution:
+        found = self._dotted(path, language, target)
+        if isinstance(found, SymbolRef):
+            return Resolution("import", found.id)
+        if found is None and not self._internal(path, language, target):
+            return Resolution("external", None, target)
+        return Resolution("unresolved")  # ours, but gone (deleted, renamed) or not indexed
+
+    def _internal(self, path: str, language: str, target: str) -> bool:
+        """A relative import, or one under a top-level package of this workspace."""
+        if target.startswith(".") or (language == "rust" and target.split(".")[0] in (
+                "crate", "self", "super")):
+            return True
+        return target.split(".")[0] in self.modules.heads
+
+    def _qualified(self, site: EdgeSite) -> Resolution:
+        path, language = site.file_path, site.language
+        head, _, rest = site.qualifier.partition(".")
+        member = f"{rest}.{site.name}" if rest else site.name
+        if head in ("Self",) and language == "rust":
+            return self._self(site)
+        info = self.view.files.get(path)
+        if info is not None:
+            target = info.bindings.get(head)
+            if target is not None:
+                return self._through(path, language, f"{_binding(language, target)}.{member}")
+        if language == "rust" and head in ("crate", "super", "self"):
+            return self._through(path, language, site.callee)
+        # a type or namespace of this file: Foo.create(), Foo::new()
+        top = self._in_file(path, head, head)
+        if top is None and language in ("rust", "go"):
+            folder = str(PurePosixPath(path).parent)
+            owners = self._in_folder(folder, language, head, head)
+            top = owners[0] if len(owners) == 1 else None
+        if top is not None:
+            qualified = f"{site.qualifier}.{site.name}"
+            ref = self._in_file(top.file_path, site.name, qualified)
+            if ref is not None:
+                return Resolution("local", ref.id)
+            return Resolution("unresolved")  # inherited or generated: we cannot tell
+        if language == "python" and head in _PY_BUILTINS:
+            return Resolution("external", None, f"builtins.{site.callee}")
+        return self._method_by_name(site)
+
+
+def _binding(language: str, target: str) -> str:
+    return target.replace("::", ".") if language == "rust" else target
+
+
+def _anchored(from_path: str, language: str, target: str) -> str | None:
+    """A binding's target as an absolute dotted module path (relative imports anchored at
+    the importing file); None when it cannot name a workspace module."""
+    folder = list(PurePosixPath(from_path).parent.parts)
+    if family(language) == "ecma":
+        if not target.startswith("."):
+            return target  # a package: external unless a workspace module has that name
+        slash = target.rfind("/")
+        dot = target.find(".", slash + 1) if slash >= 0 else -1
+        spec, member = (target[:dot], target[dot + 1:]) if dot > slash else (target, "")
+        resolved = PurePosixPath(*folder, spec) if folder else PurePosixPath(spec)
+        parts: list[str] = []
+        for part in resolved.parts:
+            if part == "..":
+                if parts:
+                    parts.pop()
+            elif part != ".":
+                parts.append(part)
+        if parts and parts[-1] == "index":
+            parts.pop()
+        dotted = ".".join(parts)
+        return f"{dotted}.{member}" if member else dotted
+    if language == "rust":
+        target = target.replace("::", ".")
+        parts = target.split(".")
+        if parts[0] == "crate":
+            return ".".join(parts[1:])
+        if parts[0] in ("self", "super"):
+            up = folder[:-1] if parts[0] == "super" else folder
+            return ".".join([*up, *parts[1:]])
+        return target
+    if target.startswith("."):  # Python relative import
+        dots = len(target) - len(target.lstrip("."))
+        base = folder[:len(folder) - (dots - 1)] if dots > 1 else folder
+        rest = target[dots:]
+        return ".".join([*base, rest]) if rest else ".".join(base)
+    return target
+
+
+def resolve_sites(view: GraphView, sites: list[EdgeSite]) -> list[Resolution]:
+    """The store's `Resolver`: one answer per site, in order."""
+    resolver = GraphResolver(view)
+    return [resolver.resolve(site) for site in sites]

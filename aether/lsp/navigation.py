@@ -1,0 +1,67 @@
+"""`textDocument/definition` and `textDocument/references` from the call graph.
+
+Definition: the call under the cursor (a call site of the buffer) -> where its resolved
+target is defined; an ambiguous call -> every candidate; external or unresolved -> nothing.
+References: the symbol under the cursor -> every call site resolved to it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from aether.engine.graph import MAX_EDGES
+from aether.lsp.calls import record_at
+from aether.lsp.locations import location, site_range
+from aether.store.graph_records import RESOLVED
+
+if TYPE_CHECKING:
+    from aether.lsp.server import AetherServer
+
+
+async def definition(ls: AetherServer, params: types.DefinitionParams
+                     ) -> list[types.Location] | None:
+    daemon = await ls.live()
+    if daemon is None or daemon.engine is None or ls.buffers is None:
+        return None
+    snap = await ls.buffers.snapshot(ls.workspace.get_text_document(params.text_document.uri))
+    if snap is None or snap.analysis is None:
+        return None
+    line = params.position.line + 1
+    text = snap.line_bytes(params.position.line).decode("utf-8", errors="replace")
+    column = len(text[:params.position.character].encode("utf-8")) + 1  # 1-based byte column
+    site = next((c for c in snap.analysis.calls
+                 if c.line == line and c.column <= column <= c.column + len(c.name)), None)
+    if site is None:
+        return None
+    store = daemon.engine.store
+    # the stored edge of the same call in the same symbol (lines may have moved since)
+    stored = [e for e in await store.edges_from(site.caller_id) if e.callee == site.callee]
+    if not stored:
+        return None
+    edge = min(stored, key=lambda e: abs(e.line - line))
+    if edge.provenance in RESOLVED and edge.target_id:
+        ids = [edge.target_id]
+    elif edge.provenance == "ambiguous":
+        ids = json.loads(edge.detail or "{}").get("candidates", [])
+    else:
+        return None
+    root = daemon.engine.settings.workspace
+    return [location(root, r) for r in await store.symbols(ids)]
+
+
+async def references(ls: AetherServer, params: types.ReferenceParams
+                     ) -> list[types.Location] | None:
+    found = await record_at(ls, params.text_document.uri, params.position)
+    if found is None:
+        return None
+    engine, record = found
+    root = engine.settings.workspace
+    out = []
+    if params.context.include_declaration:
+        out.append(location(root, record))
+    for e in await engine.store.edges_into(record.id, MAX_EDGES):
+        out.append(types.Location(uri=(root / e.file_path).as_uri(), range=site_range(e)))
+    return out

@@ -1,0 +1,82 @@
+"""Plain records of the call graph that the store reads and writes, and the shape of the
+resolver it calls inside a write transaction (the resolver itself lives in the engine)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+PROVENANCES = ("local", "import", "unique_name", "ambiguous", "external", "unresolved")
+RESOLVED = frozenset({"local", "import", "unique_name"})
+
+
+class SymbolRef(NamedTuple):
+    """What resolution needs to know about a symbol."""
+
+    id: str
+    file_path: str
+    language: str
+    kind: str
+    name: str
+    qualified_name: str
+
+
+class EdgeSite(NamedTuple):
+    """A stored call site to (re-)resolve, with its caller."""
+
+    edge_id: int
+    caller_id: str
+    caller_qualified_name: str
+    file_path: str
+    language: str
+    callee: str
+    name: str
+    receiver: str
+    qualifier: str
+
+
+class Resolution(NamedTuple):
+    provenance: str  # one of PROVENANCES
+    target_id: str | None = None  # local | import | unique_name
+    detail: str | None = None  # ambiguous: JSON list of candidate ids; external: the target
+
+
+@dataclass(slots=True)
+class FileBindings:
+    language: str
+    bindings: dict[str, str]
+    star_imports: list[str]
+
+
+@dataclass(slots=True)
+class GraphView:
+    """The part of the store a batch of resolutions reads, loaded inside the transaction:
+    every indexed file's imports, and every symbol bearing one of the called names."""
+
+    files: dict[str, FileBindings]
+    by_name: dict[str, list[SymbolRef]] = field(default_factory=dict)
+
+
+Resolver = Callable[[GraphView, list[EdgeSite]], list[Resolution]]
+
+
+@dataclass(slots=True)
+class Edge:
+    """A stored edge joined with what a surface shows about its caller and target."""
+
+    caller_id: str
+    caller_qualified_name: str
+    caller_kind: str
+    file_path: str
+    line: int
+    column: int
+    callee: str
+    name: str
+    receiver: str
+    provenance: str
+    target_id: str | None
+    detail: str | None
+    target_qualified_name: str | None
+    target_file_path: str | None
+    target_line: int | None

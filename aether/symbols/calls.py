@@ -1,0 +1,175 @@
+"""Call sites: every `@call`/`@new` capture of a file's query, handed to its innermost
+enclosing symbol, with the callee's text and the shape of its receiver.
+
+The shape is read from the callee's text, not from grammar-specific node types, so any
+language whose facts query captures `@call` gets call sites (Python `self.f`, JS `this.f`,
+Rust `Foo::new`, Go `pkg.F`, PHP `$this->f`, Ruby `self.f`, C++ `ns::f`). Resolving a call
+to a symbol is the engine's business (aether.engine.graph_resolve); this layer only records
+what the code says.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+
+from tree_sitter import Node
+
+from aether.secrets import redact_secrets
+from aether.symbols.definitions import Definition, node_text
+from aether.symbols.imports import Imports
+from aether.symbols.model import CallSite
+
+MAX_CALLEE = 200  # longer callee texts are expressions nobody resolves by name
+
+# receiver shapes
+BARE = "bare"  # f()
+SELF = "self"  # self.f() / this.f() / cls.f() / $this->f()
+QUALIFIED = "qualified"  # mod.f() / Type::f() / obj.f() (a plain dotted path)
+EXPRESSION = "expression"  # f().g() / xs[0].g() / super().g()
+
+_NAME_TYPES = frozenset({"identifier", "name", "simple_identifier", "field_identifier",
+                         "property_identifier", "constant"})
+_RECEIVER_FIELDS = ("object", "receiver", "scope")
+# languages whose facts queries capture the whole callee expression, receiver included
+_WHOLE_CALLEE = frozenset({"python", "javascript", "typescript", "tsx", "rust", "go"})
+_SELF_WORDS = frozenset({"self", "this", "cls", "$this", "@"})
+_SEPARATORS = re.compile(r"::|->|\?\.|\.")
+_TURBOFISH = re.compile(r"::<[^<>]*>")
+_GENERIC = re.compile(r"(?<!:)<[^<>]*>")
+_TRAILING_NAME = re.compile(r"([A-Za-z_$][\w$]*[!?]?)$")
+_STRING = re.compile(r"""(["'`])(?:\\.|(?!\1).)*\1""")
+_PART = re.compile(r"[A-Za-z_$@][\w$]*")
+
+
+def shape(text: str) -> tuple[str, str, str, str] | None:
+    """Callee text -> (callee, name, receiver, qualifier), or None when no name is called
+    (`(lambda: 1)()`, `fns[0]()`)."""
+    if " " in text or "\n" in text or "\t" in text:
+        text = "".join(text.split())
+    while "::<" in text:  # innermost generics first: `collect::<Vec<_>>`
+        stripped = _TURBOFISH.sub("", _GENERIC.sub("", text))
+        if stripped == text:
+            break
+        text = stripped
+    if text.isidentifier():
+        return text, text, BARE, ""
+    parts = _SEPARATORS.split(text)
+    if len(parts) > 1 and all(_PART.fullmatch(p) for p in parts):
+        name = parts[-1]
+        head = parts[0]
+        callee = ".".join(parts)
+        if head in _SELF_WORDS and len(parts) == 2:
+            return callee, name, SELF, head
+        return callee, name, QUALIFIED, ".".join(parts[:-1])
+    if _PART.fullmatch(text):  # `$f`, `@f`
+        return text, text, BARE, ""
+    match = _TRAILING_NAME.search(text)
+    if match is None or len(text) > MAX_CALLEE:
+        return None
+    name = match.group(1)
+    if match.start() == 0 or text[match.start() - 1] not in ".:>":
+        return None  # `f[0]` / `a+b`: no member is called by name
+    return _without_literals(text), name, EXPRESSION, ""
+
+
+def _without_literals(text: str) -> str:
+    """`post(url, data="k3y").json` -> `post().json`: arguments, subscripts and strings are
+    dropped, so no literal (and no hard-coded credential) is ever stored with an edge."""
+    if "'" in text or '"' in text or "`" in text:
+        text = _STRING.sub('""', text)
+    out: list[str] = []
+    depth = 0
+    for ch in text:
+        if ch in "([":
+            if depth == 0:
+                out.append(ch)
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)
+            if depth == 0:
+                out.append(ch)
+        elif depth == 0:
+            out.append(ch)
+    return redact_secrets("".join(out))[0]
+
+
+def collect_calls(source: bytes, definitions: list[Definition],
+                  captures: dict[str, list[Node]], language: str = "") -> list[CallSite]:
+    """Call sites inside symbols, in document order (calls at module level have no caller
+    and are left out)."""
+    if not definitions:
+        return []
+    starts = [d.symbol.start_byte for d in definitions]
+    ends = [d.symbol.end_byte for d in definitions]
+    parents = [d.parent for d in definitions]
+    ids = [d.symbol.id for d in definitions]
+    nodes = captures.get("call", []) + captures.get("new", [])
+    shapes: dict[str, tuple[str, str, str, str] | None] = {}  # most callees repeat
+    receivers_apart = language not in _WHOLE_CALLEE
+    out: list[CallSite] = []
+    for node in nodes:
+        start, end = node.start_byte, node.end_byte
+        i = bisect_right(starts, start) - 1
+        while i >= 0 and ends[i] < end:
+            i = parents[i]
+        if i < 0:
+            continue
+        text = node_text(source, node)
+        if receivers_apart and node.type in _NAME_TYPES:
+            text = _with_receiver(source, node, text)
+        found = shapes.get(text, ...)
+        if found is ...:
+            found = shapes[text] = shape(text) if len(text) <= MAX_CALLEE else None
+        if found is None:
+            continue
+        callee, name, receiver, qualifier = found
+        point = node.end_point
+        column = max(1, point.column - len(name) + 1)
+        out.append(CallSite(ids[i], callee, name, receiver, qualifier, point.row + 1, column))
+    out.sort(key=lambda c: (c.line, c.column))
+    return out
+
+
+def _with_receiver(source: bytes, node: Node, text: str) -> str:
+    """Some grammars' facts queries capture only the called name (Java `method_invocation`,
+    Ruby `call`, PHP `member_call_expression`): put the receiver back in front of it, as
+    written (`this.g`, `B::k`, `$this->g`), from the call node's object field."""
+    parent = node.parent
+    if parent is None:
+        return text
+    for field in _RECEIVER_FIELDS:
+        receiver = parent.child_by_field_name(field)
+        if receiver is not None and receiver.end_byte <= node.start_byte:
+            return source[receiver.start_byte:node.end_byte].decode("utf-8", errors="replace")
+    return text
+
+
+def file_bindings(language: str, imports: Imports) -> dict[str, str]:
+    """Local name -> what it refers to (`np` -> `numpy`, `join` -> `os.path.join`,
+    `helper` -> `.util.helper`, Go `util` -> `example.com/m/util`); relative targets stay
+    relative (the engine anchors them)."""
+    if language == "go":
+        return {local: name.module for local, name in imports.names.items()}
+    return {local: name.target for local, name in imports.names.items()}
+
+
+def star_imports(language: str, source: bytes, captures: dict[str, list[Node]]) -> list[str]:
+    """Modules imported whole into the file's namespace: `from m import *`, `use m::*`,
+    `export * from "m"`."""
+    out: list[str] = []
+    for node in captures.get("import", []):
+        if language == "python" and node.type == "import_from_statement":
+            if any(child.type == "wildcard_import" for child in node.children):
+                module = node.child_by_field_name("module_name")
+                if module is not None:
+                    out.append(node_text(source, module))
+        elif language == "rust" and node.type == "use_declaration":
+            text = "".join(node_text(source, node).split()).removeprefix("pub")
+            if text.startswith("use") and text.endswith("::*;") and "{" not in text:
+                out.append(text[len("use"):-len("::*;")])
+    for string in captures.get("import.source", []):
+        statement = string.parent
+        if statement is not None and any(c.type == "*" for c in statement.children):
+            out.append(node_text(source, string).strip("\"'`"))
+    return sorted(dict.fromkeys(out))

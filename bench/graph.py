@@ -1,0 +1,253 @@
+"""Call-graph benchmark: accuracy of AETHER's resolved incoming calls against jedi, and what
+edge extraction adds to a cold index.
+
+    pip install -e '.[bench]'   # jedi: a reference for the benchmark, never a runtime need
+    python bench/graph.py [--sample 250] [--packages requests==2.32.3 flask==3.1.3]
+
+For each package (an sdist from PyPI, cached in ~/.cache/aether-bench/) it indexes a private
+copy, samples functions and methods, and asks jedi (`Script.get_references`) for the call
+sites of each: a reference followed by `(` inside a function, method or class. AETHER's
+answer is its resolved incoming edges (local, import, unique_name). Printed: precision per
+provenance class and overall, recall overall, and how many of jedi's calls AETHER listed as
+ambiguous or unresolved ("could not tell" rather than wrong).
+
+Cost: each package is indexed cold twice more in this process (one worker), with edge
+extraction and resolution switched off and on; the ratio is on / off (goal <= 1.30).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from aether.config import load_settings
+from aether.engine.engine import Engine
+from aether.store.graph_records import RESOLVED
+from aether.store.records import SymbolRecord
+
+CACHE = Path.home() / ".cache" / "aether-bench"
+DEFAULT_PACKAGES = ("requests==2.32.3", "flask==3.1.3")
+
+
+def fetch(spec: str) -> Path:
+    """The unpacked sdist of `spec` (downloaded once into the cache)."""
+    name = spec.split("==")[0]
+    sdists = CACHE / "sdists"
+    sdists.mkdir(parents=True, exist_ok=True)
+    version = spec.split("==")[1] if "==" in spec else ""
+    found = [p for p in sdists.glob(f"{name}-{version}*.tar.gz")]
+    if not found:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                        "--no-binary", ":all:", "-d", str(sdists), spec], check=True)
+        found = [p for p in sdists.glob(f"{name}-{version}*.tar.gz")]
+    archive = sorted(found)[-1]
+    unpacked = CACHE / "src" / archive.name.removesuffix(".tar.gz")
+    if not unpacked.exists():
+        unpacked.parent.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(unpacked.parent, filter="data")
+    return unpacked
+
+
+# ---------------------------------------------------------------------------- cost
+
+
+def _edges_off() -> None:
+    """Switch edge extraction off in this process: no call captures, no call sites."""
+    from aether.symbols import extract, languages
+
+    extract.collect_calls = lambda *a, **k: []  # type: ignore[assignment]
+    extract.graph_query = lambda lang: languages.grammar(lang).definitions  # type: ignore[assignment]
+
+
+async def _cold_index(root: Path) -> float:
+    from aether.symbols.extract import analyze_source
+
+    # compile the grammars and queries before the clock starts, in both variants
+    analyze_source("warm.py", "python", b"def f():\n    g()\n")
+    shutil.rmtree(root / ".aether", ignore_errors=True)
+    (root / ".aether").mkdir()
+    (root / ".aether" / "config.toml").write_text("[index]\nworkers = 1\n")
+    engine = await Engine.open(load_settings(root))
+    try:
+        started = time.perf_counter()
+        await engine.index()
+        return time.perf_counter() - started
+    finally:
+        await engine.close()
+
+
+def cost(root: Path) -> tuple[float, float]:
+    """(cold index seconds without edges, with edges): best of three each, interleaved, in
+    separate processes so the switch does not leak."""
+    off: list[float] = []
+    on: list[float] = []
+    for _ in range(3):
+        for flag, out in (("off", off), ("on", on)):
+            res = subprocess.run([sys.executable, __file__, "--cold-index", str(root), flag],
+                                 capture_output=True, text=True, check=True)
+            out.append(float(res.stdout.strip().splitlines()[-1]))
+    return min(off), min(on)
+
+
+# ---------------------------------------------------------------------------- accuracy
+
+
+def _name_position(root: Path, rec: SymbolRecord) -> tuple[int, int] | None:
+    lines = (root / rec.file_path).read_text(encoding="utf-8", errors="replace").splitlines()
+    pattern = re.compile(rf"\bdef\s+({re.escape(rec.name)})\b")
+    for i in range(rec.start_line - 1, min(rec.end_line, len(lines))):
+        m = pattern.search(lines[i])
+        if m:
+            return i + 1, m.start(1)
+    return None
+
+
+def _is_call(lines: list[str], line: int, column: int, name: str) -> bool:
+    if line - 1 >= len(lines):
+        return False
+    rest = lines[line - 1][column + len(name):]
+    return rest.lstrip().startswith("(")
+
+
+async def accuracy(root: Path, sample: int, seed: int) -> dict[str, Any]:
+    import jedi
+
+    engine = await Engine.open(load_settings(root))
+    try:
+        records: list[SymbolRecord] = []
+        for f in sorted(await engine.store.file_states()):
+            records.extend(r for r in await engine.store.symbols_in_file(f)
+                           if r.kind in ("function", "method") and r.language == "python")
+        rng = random.Random(seed)
+        picked = rng.sample(records, min(sample, len(records)))
+        project = jedi.Project(str(root))
+        base = str(root) + "/"  # resolved by the caller
+        texts: dict[str, list[str]] = {}
+        per_class: Counter[str] = Counter()
+        per_class_ok: Counter[str] = Counter()
+        reference_calls = found_calls = 0
+        could_not_tell = 0
+        sampled = 0
+        for rec in picked:
+            where = _name_position(root, rec)
+            if where is None:
+                continue
+            sampled += 1
+            script = jedi.Script(path=str(root / rec.file_path), project=project)
+            truth: set[tuple[str, int]] = set()
+            try:
+                refs = script.get_references(*where, scope="project")
+            except Exception:  # jedi cannot answer: leave the symbol out
+                sampled -= 1
+                continue
+            for ref in refs:
+                if ref.is_definition() or ref.module_path is None:
+                    continue
+                module = str(ref.module_path)
+                if not module.startswith(base):
+                    continue
+                rel = module[len(base):]
+                if rel not in texts:
+                    texts[rel] = (root / rel).read_text(encoding="utf-8",
+                                                        errors="replace").splitlines()
+                if not _is_call(texts[rel], ref.line, ref.column, rec.name):
+                    continue
+                if await engine.store.symbol_at(rel, ref.line) is None:
+                    continue  # a module-level call: not inside a symbol, not an edge
+                truth.add((rel, ref.line))
+            edges = await engine.store.edges_into(rec.id, 10_000)
+            ours = {(e.file_path, e.line): e.provenance for e in edges
+                    if e.provenance in RESOLVED}
+            for site, provenance in ours.items():
+                per_class[provenance] += 1
+                per_class_ok[provenance] += site in truth
+            reference_calls += len(truth)
+            found_calls += len(truth & set(ours))
+            for rel, line in truth - set(ours):
+                for e in await engine.store.edges_from(
+                        (await engine.store.symbol_at(rel, line)).id):  # type: ignore[union-attr]
+                    if e.line == line and e.name == rec.name and e.provenance in (
+                            "ambiguous", "unresolved"):
+                        could_not_tell += 1
+                        break
+        return {"sampled": sampled, "per_class": per_class, "per_class_ok": per_class_ok,
+                "reference_calls": reference_calls, "found_calls": found_calls,
+                "could_not_tell": could_not_tell,
+                "provenance": await engine.store.provenance_counts()}
+    finally:
+        await engine.close()
+
+
+def _ratio(a: int, b: int) -> str:
+    return f"{a / b:.3f}" if b else "n/a"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--packages", nargs="+", default=list(DEFAULT_PACKAGES))
+    ap.add_argument("--sample", type=int, default=250, help="functions/methods per package")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--cold-index", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.cold_index:  # a child of `cost`
+        path, flag = args.cold_index
+        if flag == "off":
+            _edges_off()
+        print(asyncio.run(_cold_index(Path(path))))
+        return
+
+    totals: Counter[str] = Counter()
+    totals_ok: Counter[str] = Counter()
+    ref_total = found_total = tell_total = sampled_total = 0
+    for spec in args.packages:
+        src = fetch(spec)
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp).resolve() / "repo"
+            shutil.copytree(src, root)
+            off, on = cost(root)
+            result = asyncio.run(accuracy(root, args.sample, args.seed))
+        print(f"== {spec}: {result['sampled']} functions/methods sampled")
+        print(f"   edges by provenance: {dict(sorted(result['provenance'].items()))}")
+        for p in sorted(result["per_class"]):
+            n, ok = result["per_class"][p], result["per_class_ok"][p]
+            print(f"   precision {p:<12} {_ratio(ok, n)}  ({ok}/{n})")
+        n = sum(result["per_class"].values())
+        ok = sum(result["per_class_ok"].values())
+        print(f"   precision resolved     {_ratio(ok, n)}  ({ok}/{n})")
+        found, reference = result["found_calls"], result["reference_calls"]
+        print(f"   recall                 {_ratio(found, reference)}"
+              f"  ({found}/{reference} jedi calls; "
+              f"{result['could_not_tell']} more listed as ambiguous/unresolved)")
+        print(f"   cold index: edges off {off:.3f} s, on {on:.3f} s, ratio {on / off:.3f}"
+              " (goal <= 1.30)")
+        totals.update(result["per_class"])
+        totals_ok.update(result["per_class_ok"])
+        ref_total += result["reference_calls"]
+        found_total += result["found_calls"]
+        tell_total += result["could_not_tell"]
+        sampled_total += result["sampled"]
+    print(f"== all: {sampled_total} functions/methods sampled")
+    for p in sorted(totals):
+        print(f"   precision {p:<12} {_ratio(totals_ok[p], totals[p])}  "
+              f"({totals_ok[p]}/{totals[p]})")
+    n, ok = sum(totals.values()), sum(totals_ok.values())
+    print(f"   precision resolved     {_ratio(ok, n)}  ({ok}/{n})   (goal >= 0.85; "
+          "local/import >= 0.95)")
+    print(f"   recall                 {_ratio(found_total, ref_total)}  "
+          f"({found_total}/{ref_total}; {tell_total} more listed as ambiguous/unresolved)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""`aether outline|source|callers|callees|impact` as a user runs them: real subprocesses on
+the fixture repository of tests/test_graph_edges.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.helpers import write
+from tests.test_cli import aether
+from tests.test_graph_edges import PY_FILES, make_repo
+from tests.test_mcp_graph import git
+
+
+def test_graph_commands_text_and_json(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    make_repo(root, PY_FILES)
+    ws = ("--workspace", str(root))
+    assert aether("index", *ws).returncode == 0
+
+    res = aether("outline", "pkg/models.py", *ws)
+    assert res.returncode == 0, res.stderr
+    assert [line.split()[-1] for line in res.stdout.splitlines()
+            if line.strip()[:1].isdigit()] == ["Model", "Model.save", "Model.validate",
+                                                "helper"]
+    outline = json.loads(aether("outline", "pkg/models.py", "--json", *ws).stdout)
+    assert outline["symbols"][0]["children"][0]["qualified_name"] == "Model.save"
+
+    src = json.loads(aether("source", "Model.validate", "--json", *ws).stdout)
+    assert src["source"] == "def validate(self):\n        return helper(1)"
+    assert "return helper(1)" in aether("source", "Model.validate", *ws).stdout
+
+    res = aether("callers", "pkg/models.py:13", *ws)
+    assert res.returncode == 0, res.stderr
+    assert "pkg/use.py:11  run  [import]" in res.stdout
+    assert "3 resolved" in res.stdout
+    data = json.loads(aether("callers", "Model.validate", "--depth", "2", "--json", *ws).stdout)
+    assert {(e["depth"], e["caller"]["qualified_name"]) for e in data["callers"]} == {
+        (1, "Model.save"), (2, "run")}
+
+    res = aether("callees", "run", *ws)
+    assert "external: builtins.len, os.getcwd" in res.stdout
+    assert "unresolved: unknown_thing" in res.stdout
+    data = json.loads(aether("callees", "run", "--json", *ws).stdout)
+    assert data["coverage"]["resolved"] == 5 and data["coverage"]["ambiguous"] == 1
+
+    git(root, "init", "-q")
+    git(root, "add", "pkg")
+    git(root, "commit", "-q", "-m", "fixture")
+    write(root, "pkg/other.py", PY_FILES["pkg/other.py"].replace("return 1\n", "return 5\n", 1))
+    data = json.loads(aether("impact", "--ref", "HEAD", "--json", *ws).stdout)
+    assert [s["symbol"]["qualified_name"] for s in data["changed"]] == ["helper"]
+    assert [s["symbol"]["qualified_name"] for s in data["callers"]] == ["run"]
+    data = json.loads(aether("impact", "pkg/models.py:9", "--json", "--depth", "1", *ws).stdout)
+    assert [s["symbol"]["qualified_name"] for s in data["changed"]] == ["Model.validate"]
+    assert [s["symbol"]["qualified_name"] for s in data["callers"]] == ["Model.save"]
+
+
+def test_graph_commands_refuse_bad_input(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    make_repo(root, PY_FILES)
+    ws = ("--workspace", str(root))
+    assert aether("index", *ws).returncode == 0
+    for args, message in ((("callers", "nope"), "unknown symbol: nope"),
+                          (("callers", "run", "--depth", "99"), "depth must be between 1 and 3"),
+                          (("source", "run", "--max-tokens", "0"), "max_tokens must be between"),
+                          (("outline", "../x.py"), "outside the workspace"),
+                          (("impact",), "exactly one"),
+                          (("callees", "helper"), "2 symbols are named 'helper'")):
+        res = aether(*args, *ws)
+        assert res.returncode != 0, args
+        assert message in res.stderr, (args, res.stderr)
+        assert "Traceback" not in res.stderr

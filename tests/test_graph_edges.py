@@ -1,0 +1,386 @@
+"""The call graph in-process: call sites extracted on every index, resolved with exactly the
+provenance expected on fixture repositories, and kept right when targets change."""
+
+from __future__ import annotations
+
+import sqlite3
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from aether.config import load_settings
+from aether.engine.engine import Engine
+from aether.symbols.calls import shape
+from aether.symbols.extract import analyze_source
+from tests.helpers import ScriptedProvider, write
+
+PY_FILES = {
+    "pkg/__init__.py": "from .models import Model\n",
+    "pkg/models.py": '''
+        import os.path as osp
+
+
+        class Model:
+            def save(self):
+                self.validate()
+                return osp.join("a", "b")
+
+            def validate(self):
+                return helper(1)
+
+
+        def helper(n):
+            if n <= 0:
+                return 0
+            return helper(n - 1)
+        ''',
+    "pkg/other.py": '''
+        def helper():
+            return 1
+
+
+        class Worker:
+            def process(self):
+                return 1
+        ''',
+    "pkg/third.py": '''
+        class Job:
+            def process(self):
+                return 2
+        ''',
+    "pkg/use.py": '''
+        import os
+
+        from pkg import Model
+        from pkg.models import helper as h
+        from pkg.other import *
+
+
+        def run(w):
+            m = Model()
+            m.save()
+            h(3)
+            helper()
+            os.getcwd()
+            len("x")
+            unknown_thing()
+            w.process()
+            return run(w)
+        ''',
+}
+
+# (caller, callee as written, provenance, target "file:qualified_name" or text)
+PY_EDGES = {
+    ("Model.save", "self.validate", "local", "pkg/models.py:Model.validate"),
+    ("Model.save", "osp.join", "external", "os.path.join"),
+    ("Model.validate", "helper", "local", "pkg/models.py:helper"),
+    ("helper", "helper", "local", "pkg/models.py:helper"),
+    ("run", "Model", "import", "pkg/models.py:Model"),
+    ("run", "m.save", "unique_name", "pkg/models.py:Model.save"),
+    ("run", "h", "import", "pkg/models.py:helper"),
+    ("run", "helper", "import", "pkg/other.py:helper"),
+    ("run", "os.getcwd", "external", "os.getcwd"),
+    ("run", "len", "external", "builtins.len"),
+    ("run", "unknown_thing", "unresolved", None),
+    ("run", "w.process", "ambiguous", "2 candidates"),
+    ("run", "run", "local", "pkg/use.py:run"),
+}
+
+TS_FILES = {
+    "src/util.ts": '''
+        export function helper(): number {
+          return 1;
+        }
+
+        export class Box {
+          fill(): void {
+            this.seal();
+          }
+          seal(): void {}
+        }
+        ''',
+    "src/main.ts": '''
+        import { helper as h, Box } from "./util";
+        import * as path from "path";
+
+        export function main(): void {
+          const b = new Box();
+          b.fill();
+          h();
+          path.join("a");
+          main();
+        }
+        ''',
+}
+
+TS_EDGES = {
+    ("Box.fill", "this.seal", "local", "src/util.ts:Box.seal"),
+    ("main", "Box", "import", "src/util.ts:Box"),
+    ("main", "b.fill", "unique_name", "src/util.ts:Box.fill"),
+    ("main", "h", "import", "src/util.ts:helper"),
+    ("main", "path.join", "external", "path.join"),
+    ("main", "main", "local", "src/main.ts:main"),
+}
+
+
+def make_repo(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        write(root, rel, text)
+
+
+def edges(root: Path) -> set[tuple[str, str, str, str | None]]:
+    """Every stored edge as (caller, callee, provenance, target)."""
+    conn = sqlite3.connect(root / ".aether" / "aether.db")
+    try:
+        rows = conn.execute("""
+            SELECT c.qualified_name, e.callee, e.provenance, t.file_path, t.qualified_name,
+                   e.detail
+            FROM edges e JOIN symbols c ON c.id = e.caller_id
+            LEFT JOIN symbols t ON t.id = e.target_id""").fetchall()
+    finally:
+        conn.close()
+    out = set()
+    for caller, callee, provenance, tfile, tname, detail in rows:
+        if tname is not None:
+            target: str | None = f"{tfile}:{tname}"
+        elif provenance == "ambiguous":
+            import json
+
+            target = f"{json.loads(detail)['count']} candidates"
+        else:
+            target = detail
+        out.add((caller, callee, provenance, target))
+    return out
+
+
+async def index(root: Path, paths: list[str] | None = None) -> None:
+    engine = await Engine.open(load_settings(root), ScriptedProvider())  # type: ignore[arg-type]
+    try:
+        await engine.index(paths=paths)
+    finally:
+        await engine.close()
+
+
+@pytest.fixture
+def py_repo(tmp_path: Path) -> Path:
+    root = tmp_path / "py"
+    make_repo(root, PY_FILES)
+    return root
+
+
+def test_shape_of_callees() -> None:
+    assert shape("helper") == ("helper", "helper", "bare", "")
+    assert shape("self.save") == ("self.save", "save", "self", "self")
+    assert shape("this . close") == ("this.close", "close", "self", "this")
+    assert shape("os.path.join") == ("os.path.join", "join", "qualified", "os.path")
+    assert shape("Foo::new") == ("Foo.new", "new", "qualified", "Foo")
+    assert shape("collect::<Vec<_>>") == ("collect", "collect", "bare", "")
+    assert shape("$this->save") == ("$this.save", "save", "self", "$this")
+    assert shape("foo().bar") == ("foo().bar", "bar", "expression", "")
+    # arguments, subscripts and strings never reach the store (no literal, no credential)
+    assert shape('post(url, data="sk-live-1234567890abcdef")[0].json') == (
+        "post()[].json", "json", "expression", "")
+    assert shape("fns[0]") is None
+    assert shape("(lambda: 1)") is None
+
+
+def test_call_sites_are_extracted_without_the_static_analyser() -> None:
+    analysis = analyze_source("m.py", "python", b"def f():\n    g(1)\n    x.y.z()\n")
+    sites = [(c.callee, c.receiver, c.line, c.column) for c in analysis.calls]
+    assert sites == [("g", "bare", 2, 5), ("x.y.z", "qualified", 3, 9)]
+    assert {c.caller_id for c in analysis.calls} == {analysis.symbols[0].id}
+
+
+async def test_python_edges_and_provenance(py_repo: Path) -> None:
+    await index(py_repo)
+    assert edges(py_repo) == PY_EDGES
+
+
+async def test_typescript_edges_and_provenance(tmp_path: Path) -> None:
+    root = tmp_path / "ts"
+    make_repo(root, TS_FILES)
+    await index(root)
+    assert edges(root) == TS_EDGES
+
+
+async def test_rust_and_go_local_edges(tmp_path: Path) -> None:
+    root = tmp_path / "rg"
+    make_repo(root, {
+        "src/lib.rs": '''
+            struct Counter { n: u32 }
+            impl Counter {
+                fn new() -> Self { Counter { n: 0 } }
+                fn bump(&mut self) { self.add(1); }
+                fn add(&mut self, k: u32) { self.n += k; }
+            }
+            fn make() -> Counter { let c = Counter::new(); c }
+            ''',
+        "srv/a.go": '''
+            package srv
+
+            import "fmt"
+
+            func Start() { run(); fmt.Println("x") }
+            ''',
+        "srv/b.go": '''
+            package srv
+
+            func run() {}
+            ''',
+    })
+    await index(root)
+    found = edges(root)
+    assert ("Counter.bump", "self.add", "local", "src/lib.rs:Counter.add") in found
+    assert ("make", "Counter.new", "local", "src/lib.rs:Counter.new") in found
+    assert ("Start", "run", "local", "srv/b.go:run") in found
+    assert ("Start", "fmt.Println", "external", "fmt.Println") in found
+
+
+async def test_edit_rename_and_delete_update_inbound_edges_in_one_pass(py_repo: Path) -> None:
+    await index(py_repo)
+    # a body edit keeps the target's id: its inbound edges stay resolved
+    write(py_repo, "pkg/other.py", PY_FILES["pkg/other.py"].replace("return 1\n", "return 3\n", 1))
+    await index(py_repo, ["pkg/other.py"])
+    assert ("run", "helper", "import", "pkg/other.py:helper") in edges(py_repo)
+
+    # renaming the target: the caller's edge is unresolved after that one pass
+    write(py_repo, "pkg/other.py",
+          PY_FILES["pkg/other.py"].replace("def helper():", "def helper_two():"))
+    await index(py_repo, ["pkg/other.py"])
+    found = edges(py_repo)
+    assert ("run", "helper", "unresolved", None) in found
+    # one `process` left: the ambiguous call becomes a unique name match
+    write(py_repo, "pkg/third.py", "def unrelated():\n    return 0\n")
+    await index(py_repo, ["pkg/third.py"])
+    assert ("run", "w.process", "unique_name", "pkg/other.py:Worker.process") in edges(py_repo)
+
+    # a renamed method called through self
+    models = PY_FILES["pkg/models.py"].replace("def validate(self):", "def check(self):")
+    write(py_repo, "pkg/models.py", models)
+    await index(py_repo, ["pkg/models.py"])
+    assert ("Model.save", "self.validate", "unresolved", None) in edges(py_repo)
+
+    # deleting the target's file: its callers are unresolved, never dangling
+    (py_repo / "pkg/models.py").unlink()
+    await index(py_repo, ["pkg/models.py"])
+    found = edges(py_repo)
+    assert ("run", "h", "unresolved", None) in found
+    assert ("run", "Model", "unresolved", None) in found
+    conn = sqlite3.connect(py_repo / ".aether" / "aether.db")
+    try:
+        dangling = conn.execute("""SELECT COUNT(*) FROM edges e WHERE e.target_id IS NOT NULL
+                                   AND NOT EXISTS (SELECT 1 FROM symbols s
+                                                   WHERE s.id = e.target_id)""").fetchone()[0]
+    finally:
+        conn.close()
+    assert dangling == 0
+
+
+async def test_new_namesake_makes_a_unique_match_ambiguous(py_repo: Path) -> None:
+    await index(py_repo)
+    assert ("run", "m.save", "unique_name", "pkg/models.py:Model.save") in edges(py_repo)
+    write(py_repo, "pkg/store.py", "class Store:\n    def save(self):\n        return 1\n")
+    await index(py_repo, ["pkg/store.py"])
+    assert ("run", "m.save", "ambiguous", "2 candidates") in edges(py_repo)
+
+
+async def test_a_bulk_pass_resolves_once_at_its_end(tmp_path: Path) -> None:
+    root = tmp_path / "bulk"
+    make_repo(root, PY_FILES)
+    for i in range(50):  # past the bulk threshold: edges wait for the final resolution
+        write(root, f"gen/m{i}.py", f"from pkg.models import helper\n\n\ndef f{i}():\n"
+                                    f"    return helper({i})\n")
+    write(root, ".aether/config.toml", "[index]\nworkers = 1\n")
+    await index(root)
+    found = edges(root)
+    assert found >= PY_EDGES
+    assert ("f7", "helper", "import", "pkg/models.py:helper") in found
+    conn = sqlite3.connect(root / ".aether" / "aether.db")
+    try:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'graph_dirty'").fetchone() == ("0",)
+    finally:
+        conn.close()
+
+
+async def test_a_changed_re_export_re_resolves_its_importers(py_repo: Path) -> None:
+    await index(py_repo)
+    assert ("run", "Model", "import", "pkg/models.py:Model") in edges(py_repo)
+    write(py_repo, "pkg/__init__.py", "VERSION = 1\n")  # no longer re-exports Model
+    await index(py_repo, ["pkg/__init__.py"])
+    assert ("run", "Model", "unresolved", None) in edges(py_repo)
+    write(py_repo, "pkg/__init__.py", "from .models import Model as Model\n")
+    await index(py_repo, ["pkg/__init__.py"])
+    assert ("run", "Model", "import", "pkg/models.py:Model") in edges(py_repo)
+
+
+async def test_a_language_without_import_resolution_gets_name_based_edges(tmp_path: Path) -> None:
+    """Java: only its facts query's `@call` convention; receivers come from the call node."""
+    root = tmp_path / "java"
+    make_repo(root, {
+        "src/A.java": '''
+            class A {
+                void f() { this.g(); g(); B.h(); missing(); }
+                void g() {}
+            }
+            ''',
+        "src/B.java": '''
+            class B {
+                static void h() {}
+            }
+            ''',
+    })
+    await index(root)
+    assert edges(root) == {
+        ("A.f", "this.g", "local", "src/A.java:A.g"),
+        ("A.f", "g", "local", "src/A.java:A.g"),
+        ("A.f", "B.h", "unique_name", "src/B.java:B.h"),
+        ("A.f", "missing", "unresolved", None),
+    }
+
+
+async def test_source_is_read_from_disk_now(py_repo: Path) -> None:
+    from aether.engine import graph
+    from aether.engine.engine import UnknownTarget
+
+    await index(py_repo)
+    engine = await Engine.open(load_settings(py_repo), ScriptedProvider())  # type: ignore[arg-type]
+    try:
+        record = await engine.resolve("Model.save")
+        fresh = await graph.source(engine, record)
+        assert fresh.changed_since_index is False and fresh.changed_since_sir is False
+        # edited on disk, not re-indexed: the slice follows the file, and says so
+        text = textwrap.dedent(PY_FILES["pkg/models.py"]).lstrip("\n")
+        text = text.replace('return osp.join("a", "b")', "return 42")
+        (py_repo / "pkg/models.py").write_text("# a new first line\n" + text)
+        moved = await graph.source(engine, record)
+        assert moved.source.endswith("return 42") and moved.start_line == fresh.start_line + 1
+        assert moved.changed_since_index is True and moved.changed_since_sir is True
+        write(py_repo, "pkg/models.py", text.replace("def save(self):", "def store(self):"))
+        with pytest.raises(UnknownTarget, match=r"no longer in pkg/models\.py"):
+            await graph.source(engine, record)
+        with pytest.raises(graph.BadArgument, match="max_tokens"):
+            await graph.source(engine, record, max_tokens=0)
+    finally:
+        await engine.close()
+
+
+async def test_a_database_from_before_the_graph_gets_its_edges(py_repo: Path) -> None:
+    """Files indexed before the edges migration have no edges; the migration's own statement
+    makes the next pass parse them again."""
+    from aether.store.schema import MIGRATIONS, _split
+
+    graph_migration = next(m for m in MIGRATIONS if "CREATE TABLE edges" in m)
+    reparse = [st for st in _split(graph_migration) if "UPDATE files" in st]
+    assert len(reparse) == 1
+    await index(py_repo)
+    conn = sqlite3.connect(py_repo / ".aether" / "aether.db")
+    try:  # what such a database holds after the migration ran
+        conn.execute("DELETE FROM edges")
+        conn.execute("UPDATE files SET bindings = '{}', star_imports = '[]'")
+        conn.execute(reparse[0])
+        conn.commit()
+    finally:
+        conn.close()
+    await index(py_repo)
+    assert edges(py_repo) == PY_EDGES
