@@ -160,6 +160,10 @@ class ModelPrice(_Section):
 
 class Settings(_Section):
     workspace: Path
+    # Where the database, lock and logs live when not in `<workspace>/.aether` (see
+    # `choose_state_dir`): `--state-dir`, AETHER_STATE_DIR, or a cache folder when the
+    # workspace cannot be written.
+    state_dir: Path | None = None
     index: IndexSettings = Field(default_factory=IndexSettings)
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
@@ -175,7 +179,7 @@ class Settings(_Section):
 
     @property
     def data_dir(self) -> Path:
-        return self.workspace / CONFIG_DIR
+        return self.state_dir or self.workspace / CONFIG_DIR
 
     @property
     def db_path(self) -> Path:
@@ -232,16 +236,47 @@ def ensure_data_dir(path: Path) -> bool:
 
 
 def ensure_config_file(workspace: Path) -> Path:
-    """Create `.aether/config.toml` with commented defaults if missing; never overwrite."""
+    """Create `.aether/config.toml` with commented defaults if missing; never overwrite.
+    A workspace that cannot be written simply gets no file."""
     path = workspace / CONFIG_DIR / CONFIG_FILE
     if not path.exists():
-        ensure_data_dir(path.parent)
         try:
+            ensure_data_dir(path.parent)
             with path.open("x", encoding="utf-8") as fh:
                 fh.write(DEFAULT_CONFIG_TOML)
         except FileExistsError:
             pass  # another process created it first: theirs wins
+        except OSError:
+            pass  # read-only workspace: defaults apply, state goes elsewhere
     return path
+
+
+STATE_DIR_ENV = "AETHER_STATE_DIR"
+
+
+def _writable_dir(path: Path) -> bool:
+    """Can files be created in `path` (or, if it does not exist, in its nearest parent)?"""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
+
+
+def choose_state_dir(workspace: Path, explicit: str | Path | None = None) -> Path | None:
+    """None means `<workspace>/.aether`. Otherwise: the flag or AETHER_STATE_DIR; else, when
+    the workspace cannot be written and holds no database to serve read-only, a folder under
+    `$XDG_CACHE_HOME/aether/` named by a hash of the workspace path."""
+    chosen = explicit or os.environ.get(STATE_DIR_ENV)
+    if chosen:
+        return Path(chosen).expanduser().resolve()
+    local = workspace / CONFIG_DIR
+    if _writable_dir(local) or (local / "aether.db").exists():
+        return None
+    import hashlib
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    digest = hashlib.sha256(str(workspace).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return cache / "aether" / f"{workspace.name or 'root'}-{digest}"
 
 
 def _format_validation_error(err: ValidationError, source: str) -> str:
@@ -350,6 +385,9 @@ def load_settings(
     if not root.is_dir():
         raise ConfigError(f"no such workspace directory: {root}")
     root = root.resolve()
+    state_dir = choose_state_dir(root, (overrides or {}).get("state", {}).get("dir"))
+    overrides = {k: v for k, v in (overrides or {}).items() if k != "state"}
+    create = create and state_dir is None  # a state dir elsewhere: the workspace stays as is
     notices: list[str] = []
     if create and not (root / CONFIG_DIR).is_dir():
         notices.append(f"created {CONFIG_DIR}/ for the index, logs and settings "
@@ -395,5 +433,6 @@ def load_settings(
                                       "AETHER_* environment, flags)")
     _check_urls(settings, "user config, trusted workspace config, environment or flags")
     settings.untrusted_reason = untrusted_reason
+    settings.state_dir = state_dir
     settings.notices = notices
     return settings

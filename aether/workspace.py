@@ -8,6 +8,7 @@ whatever the ignore files say.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -38,6 +39,36 @@ class PathOutsideWorkspace(ValueError):
 
 def is_secret(rel_path: str) -> bool:
     return _SECRET_SPEC.match_file(rel_path)
+
+
+def display_path(path: str) -> str:
+    """A path fit for one line of text: bytes that are not UTF-8 (kept by the OS as lone
+    surrogates) shown as `\\xff`, control characters such as newline and tab escaped, so a
+    hostile file name can neither break an output line nor an encoder."""
+    raw = path.encode("utf-8", "surrogateescape")
+    text = raw.decode("utf-8", "backslashreplace")
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedPath:
+    """A file the walk saw but will not index; `path` is already made printable."""
+
+    path: str
+    error_type: str  # for the errors table: invalid_file_name | not_regular_file
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +126,25 @@ def unsupported_key(name: str) -> str:
     return suffix or name
 
 
+def _name_is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the OS name holds a byte that is not UTF-8
+        return False
+    return True
+
+
 def iter_source_files(root: Path, extra_excludes: list[str] | None = None,
-                      unsupported: dict[str, int] | None = None) -> Iterator[SourceFile]:
+                      unsupported: dict[str, int] | None = None, *,
+                      skipped: list[SkippedPath] | None = None) -> Iterator[SourceFile]:
     """Every indexable file under `root`, ignore rules applied, symlinks not followed.
     `unsupported`, when given, counts the other (not ignored) files by extension: AETHER has
-    no language for them, and `aether status` says so rather than skipping them silently."""
+    no language for them, and `aether status` says so rather than skipping them silently.
+
+    Only regular files are listed (a FIFO named `x.py` would block a reader forever), and
+    only names that are valid UTF-8 (the store, the protocols and JSON cannot carry others).
+    What is passed over for those reasons is appended to `skipped`, with the reason.
+    """
     rules = IgnoreRules(root, extra_excludes)
     stack = [""]
     while stack:
@@ -120,6 +165,11 @@ def iter_source_files(root: Path, extra_excludes: list[str] | None = None,
                     ):
                         stack.append(rel)
                     continue
+                if not _name_is_utf8(entry.name):
+                    if skipped is not None and language_for_path(entry.name) is not None:
+                        skipped.append(SkippedPath(display_path(rel), "invalid_file_name",
+                                                   "file name is not valid UTF-8"))
+                    continue
                 language = language_for_path(entry.name)
                 if language is None:
                     if unsupported is not None and not rules.ignored(rel):
@@ -131,7 +181,52 @@ def iter_source_files(root: Path, extra_excludes: list[str] | None = None,
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
+            if not stat.S_ISREG(st.st_mode):
+                if skipped is not None:
+                    skipped.append(SkippedPath(display_path(rel), "not_regular_file",
+                                               f"{_file_type(st.st_mode)}, not a regular file"))
+                continue
             yield SourceFile(rel, language, st.st_size, st.st_mtime_ns)
+
+
+def stat_source_file(root: Path, rel: str, language: str) -> SourceFile | SkippedPath | None:
+    """One path as `iter_source_files` would list it: a SourceFile, a SkippedPath with the
+    reason, or None when it is gone (or a symlink, which is never followed)."""
+    if not _name_is_utf8(rel):
+        return SkippedPath(display_path(rel), "invalid_file_name", "file name is not valid UTF-8")
+    try:
+        st = os.lstat(root / rel)
+    except OSError:
+        return None
+    if stat.S_ISLNK(st.st_mode) or stat.S_ISDIR(st.st_mode):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return SkippedPath(display_path(rel), "not_regular_file",
+                           f"{_file_type(st.st_mode)}, not a regular file")
+    return SourceFile(rel, language, st.st_size, st.st_mtime_ns)
+
+
+def read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file, never blocking: opened non-blocking and without following
+    a symlink, then checked with fstat (it may have been swapped for a FIFO since listing).
+    Reads at most `max_bytes + 1` bytes, so a file that grew is seen as too large."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+                 | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(f"{_file_type(mode)}, not a regular file")
+        chunks: list[bytes] = []
+        left = max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def resolve_in_workspace(root: Path, user_path: str) -> str:

@@ -69,11 +69,13 @@ def test_bad_input_gives_one_line_errors(tmp_path: Path, workspace: Path) -> Non
 
 
 def test_config_created_with_defaults_and_never_overwritten(workspace: Path) -> None:
-    aether("status", "--workspace", str(workspace))
+    aether("status", "--workspace", str(workspace))  # reads only: creates nothing
+    assert not (workspace / ".aether").exists()
+    aether("index", "--workspace", str(workspace))
     cfg = workspace / ".aether/config.toml"
     assert "[inference]" in cfg.read_text() and '# provider = "static"' in cfg.read_text()
     cfg.write_text("[inference]\nmax_concurrency = 3\n")
-    aether("status", "--workspace", str(workspace))
+    aether("index", "--workspace", str(workspace))
     assert cfg.read_text() == "[inference]\nmax_concurrency = 3\n"
 
 

@@ -177,36 +177,77 @@ def _integrity(db: Path) -> str:
         conn.close()
 
 
+def _marker(path: Path) -> tuple[str, int]:
+    """What the writer last wrote to its transaction marker: ("in"|"out", transactions begun)."""
+    try:
+        state, count = path.read_text().split()
+    except (OSError, ValueError):
+        return "none", 0
+    return state, int(count)
+
+
+def _append_functions(root: Path, rng: random.Random, round_no: int, files: int) -> None:
+    """New code at the end of some files: existing symbols keep their ids and SIRs, so the
+    "no SIR lost" check stays exact while every round has real writing to do."""
+    paths = sorted(root.rglob("*.py"))
+    for k, path in enumerate(rng.sample(paths, files)):
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"\n\ndef chaos_{round_no}_{k}(value):\n    return value + {k}\n")
+
+
 @pytest.mark.timeout(600)
-def test_kill_9_chaos_loses_nothing(tmp_path: Path) -> None:
-    """Bounded: 20 kills. A clean run on an identical copy is the reference."""
+def test_kill_9_chaos_loses_nothing(tmp_path: Path, record_property: Callable[..., None]
+                                    ) -> None:
+    """Bounded: 20 kills, each aimed inside a write transaction (files, symbols, SIRs). The
+    writer reports through a marker file when it is inside one (AETHER_TEST_TXN_MARKER) and
+    holds each open briefly (AETHER_TEST_TXN_HOLD_S); a kill counts as mid-write when the
+    marker still says "in" after the process is dead. A clean index of the final tree is the
+    reference."""
     stdlib = Path(os.path.dirname(os.__file__))
-    src = tmp_path / "src"
+    work, ref = tmp_path / "work", tmp_path / "ref"
     for pkg in ("json", "email", "asyncio", "logging", "importlib"):
-        shutil.copytree(stdlib / pkg, src / pkg,
+        shutil.copytree(stdlib / pkg, work / pkg,
                         ignore=shutil.ignore_patterns("__pycache__"))
-    ref, work = tmp_path / "ref", tmp_path / "work"
-    shutil.copytree(src, ref)
-    shutil.copytree(src, work)
-    env = {**os.environ, "AETHER_INDEX_WORKERS": "1"}
+    marker = tmp_path / "txn"
+    env = {**os.environ, "AETHER_INDEX_WORKERS": "1", "AETHER_TEST_TXN_MARKER": str(marker),
+           "AETHER_TEST_TXN_HOLD_S": "0.05"}
     cmd = [sys.executable, "-m", "aether"]
-    subprocess.run([*cmd, "index", "--workspace", str(ref)], check=True, env=env,
-                   capture_output=True, timeout=300)
     db = work / ".aether/aether.db"
     rng = random.Random(1234)
     before: set[tuple[str, str]] = set()
-    for _ in range(20):
+    kills = mid_write = 0
+    for round_no in range(20):
+        if round_no:
+            _append_functions(work, rng, round_no, 12)
+        marker.unlink(missing_ok=True)
+        target = rng.randint(1, 3) if round_no == 0 else 1  # the cold index has many batches
         proc = subprocess.Popen([*cmd, "watch", "--workspace", str(work)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 2.5))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            state, count = _marker(marker)
+            if state == "in" and count >= target:
+                break
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0, 0.02))  # somewhere inside the 50 ms the transaction lasts
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
+        kills += 1
+        mid_write += _marker(marker)[0] == "in"
         if db.exists():
             assert _integrity(db) == "ok"
             after = _snapshot(db)
             assert before <= after  # no SIR that existed before a kill is missing
             before = after
-    subprocess.run([*cmd, "index", "--workspace", str(work)], check=True, env=env,
+    record_property("mid_write_kills", f"{mid_write}/{kills}")
+    print(f"chaos: {mid_write} of {kills} kills landed inside a write transaction")
+    assert mid_write >= kills * 3 // 4, f"only {mid_write} of {kills} kills landed mid-write"
+
+    plain = {k: v for k, v in env.items() if not k.startswith("AETHER_TEST_")}
+    subprocess.run([*cmd, "index", "--workspace", str(work)], check=True, env=plain,
+                   capture_output=True, timeout=300)
+    shutil.copytree(work, ref, ignore=shutil.ignore_patterns(".aether"))
+    subprocess.run([*cmd, "index", "--workspace", str(ref)], check=True, env=plain,
                    capture_output=True, timeout=300)
     assert _integrity(db) == "ok"
     assert _snapshot(db) == _snapshot(ref / ".aether/aether.db")

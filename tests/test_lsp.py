@@ -212,6 +212,7 @@ async def test_hover_sections_status_and_symbols(workspace: Path) -> None:
         assert set(st) >= STATUS_KEYS
         assert Path(st["workspace"]).name == workspace.name
         assert st["db_path"].endswith("aether.db")
+        assert st["health"] == {"status": "healthy", "reasons": []} and not st["read_only"]
 
         line = _line_of(workspace, "pkg/session.py", "def load_token")
         res = await s.command("aether.refreshSymbol",

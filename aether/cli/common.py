@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aether.config import Settings, load_settings
-from aether.engine.engine import Engine
+from aether.engine.engine import Engine, NotIndexed
 from aether.logs import setup_logging
 
 PROVIDERS = ["static", "openai", "gemini", "anthropic"]
@@ -22,12 +22,22 @@ class CliError(Exception):
 
 
 def overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """The flags that override `[inference]` settings (unset ones are None and ignored)."""
-    return {"inference": {k: getattr(args, k, None) for k in ("provider", "model", "endpoint")}}
+    """The flags that override `[inference]` settings (unset ones are None and ignored), and
+    the state directory."""
+    return {"inference": {k: getattr(args, k, None) for k in ("provider", "model", "endpoint")},
+            "state": {"dir": getattr(args, "state_dir", None)}}
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
-    return load_settings(args.workspace, overrides(args))
+    # Commands that only read (status, search, sir) create nothing in the workspace.
+    return load_settings(args.workspace, overrides(args), create=getattr(args, "creates", True))
+
+
+def add_state_dir_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state-dir", metavar="DIR",
+                   help="keep the database, lock and logs here instead of <workspace>/.aether "
+                        "(also AETHER_STATE_DIR; default for a read-only workspace: "
+                        "$XDG_CACHE_HOME/aether/...)")
 
 
 def out(text: str) -> None:
@@ -58,9 +68,18 @@ async def run_with_engine(args: argparse.Namespace, command: Command) -> int:
     for notice in settings.notices:
         note(notice)
     key = settings.inference.api_key()
-    setup_logging(settings.log_dir, level=logging.WARNING if not args.verbose else logging.INFO,
+    creates = getattr(args, "creates", True)
+    log_dir = settings.log_dir if creates or settings.data_dir.is_dir() else None
+    setup_logging(log_dir, level=logging.WARNING if not args.verbose else logging.INFO,
                   secrets=[key] if key else [])
-    engine = await Engine.open(settings)
+    try:
+        engine = await Engine.open(settings, create=creates,
+                                   check=getattr(args, "checks_store", True))
+    except NotIndexed:
+        handler = getattr(args, "on_not_indexed", None)
+        if handler is None:
+            raise
+        return int(handler(args, settings))
     try:
         return await command(args, engine)
     finally:

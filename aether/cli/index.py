@@ -10,11 +10,19 @@ from aether.cli.common import CliError, add_provider_flags, out
 from aether.cli.estimate import cmd_estimate
 from aether.engine.engine import Engine, IndexSummary
 from aether.engine.writer_lock import WriterLock, current_writer
+from aether.store.db import StoreDamaged
+from aether.workspace import display_path
+
+SKIPPED_SHOWN = 20  # skipped files listed in text; --json lists them all
 
 
 async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
     if args.dry_run:
         return await cmd_estimate(args, engine)
+    if engine.store.read_only:
+        raise CliError(f"the database {engine.store.path} is read-only: it can be read "
+                       "(search, sir, status) but not indexed; pass --state-dir (or set "
+                       "AETHER_STATE_DIR) to index into a folder you can write")
     lock = WriterLock(engine.settings.data_dir)
     if not lock.try_acquire("aether index"):
         writer = current_writer(engine.settings.data_dir) or {}
@@ -23,10 +31,16 @@ async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
             f"{writer.get('command', 'aether')}) is indexing this workspace and keeps it "
             "current; `aether status` shows its progress")
     try:
-        if sys.stdout.isatty() and not args.json:
-            summary = await index_with_bar(engine)
-        else:
-            summary = await engine.index()
+        try:
+            if engine.store.problem:
+                raise StoreDamaged(engine.store.problem)
+            summary = await _index_once(args, engine)
+        except StoreDamaged:
+            # the writer repairs: damaged file aside, readable SIRs kept, then a full rebuild
+            recovery = await engine.repair()
+            sys.stderr.write(f"aether: {recovery.reason}; moved it to {recovery.moved_to}, "
+                             f"kept {recovery.salvaged_sirs} SIR(s), rebuilding\n")
+            summary = await _index_once(args, engine)
     finally:
         lock.release()
     counts = await engine.store.counts()
@@ -36,8 +50,10 @@ async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
             "files_seen": r.files_seen, "files_parsed": r.files_parsed,
             "files_unchanged": r.files_unchanged, "files_skipped": r.files_skipped,
             "files_deleted": r.files_deleted, "skip_reasons": r.skip_reasons,
+            "skipped": [{"path": p, "reason": why} for p, why in r.skipped_paths],
             "symbol_count": counts.symbol_count, "symbols_changed": r.symbols_changed,
-            "sir_attempted": s.attempted, "sir_ok": counts.ok_count,
+            "sir_attempted": s.attempted, "sirs_salvaged": r.sirs_salvaged,
+            "sir_ok": counts.ok_count,
             "sir_stale": counts.stale_count, "sir_pending": counts.pending_count,
             "seconds": round(r.seconds + s.seconds, 3),
             "parse_seconds": round(r.seconds - r.write_seconds, 3),
@@ -48,9 +64,13 @@ async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
         return 0
     skipped = f", {r.files_skipped} skipped" if r.files_skipped else ""
     deleted = f", {r.files_deleted} deleted" if r.files_deleted else ""
-    out(f"Indexed {engine.settings.workspace}")
+    out(f"Indexed {display_path(str(engine.settings.workspace))}")
     out(f"  files    {counts.file_count} ({r.files_parsed} parsed, "
-         f"{r.files_unchanged} unchanged{skipped}{deleted})")
+        f"{r.files_unchanged} unchanged{skipped}{deleted})")
+    for path, why in r.skipped_paths[:SKIPPED_SHOWN]:
+        out(f"    skipped {display_path(path)}: {display_path(why)}")
+    if len(r.skipped_paths) > SKIPPED_SHOWN:
+        out(f"    … and {len(r.skipped_paths) - SKIPPED_SHOWN} more (`aether index --json`)")
     out(f"  symbols  {counts.symbol_count} ({r.symbols_changed} new or changed)")
     out(f"  SIRs     {counts.ok_count} ok / {counts.stale_count} stale / "
          f"{counts.pending_count} pending  [{engine.provider.name}]")
@@ -61,6 +81,12 @@ async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
     if counts.stale_count:
         out("  some SIRs are stale: `aether status` says why")
     return 0
+
+
+async def _index_once(args: argparse.Namespace, engine: Engine) -> IndexSummary:
+    if sys.stdout.isatty() and not args.json:
+        return await index_with_bar(engine)
+    return await engine.index()
 
 
 async def index_with_bar(engine: Engine) -> IndexSummary:

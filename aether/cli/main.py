@@ -9,16 +9,24 @@ their event loop and are started apart.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 
 from aether import __version__
-from aether.cli import estimate, graph, index, query, status, trust, usage
-from aether.cli.common import CliError, add_provider_flags, overrides, run_command
+from aether.cli import doctor, estimate, graph, index, query, status, trust, usage
+from aether.cli.common import (
+    CliError,
+    add_provider_flags,
+    add_state_dir_flag,
+    overrides,
+    run_command,
+)
 from aether.config import ConfigError
+from aether.engine.engine import QueryTooLong
 from aether.store.db import StoreError
 from aether.workspace import PathOutsideWorkspace
 
-COMMAND_GROUPS = (index, query, status, trust, usage, estimate, graph)
+COMMAND_GROUPS = (index, query, status, trust, usage, estimate, graph, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--workspace", "-w", default=".", help="workspace root (default: .)")
     common.add_argument("--verbose", "-v", action="store_true", help="log more to stderr")
+    add_state_dir_flag(common)
     sub = parser.add_subparsers(dest="command", required=True)
     for group in COMMAND_GROUPS:
         group.register(sub, common)
@@ -43,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--workspace", "-w", default=None,
                        help="workspace root (lsp: default from the client's root; mcp: .)")
         p.add_argument("--verbose", "-v", action="store_true", help="log more to stderr")
+        add_state_dir_flag(p)
         add_provider_flags(p)
         # Language clients add --stdio on their own; stdio is the only transport anyway.
         p.add_argument("--stdio", action="store_true", help=argparse.SUPPRESS)
@@ -74,8 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "plain", None):  # commands that need no store
             return int(args.plain(args))
         return run_command(args)
-    except (CliError, ConfigError, StoreError, PathOutsideWorkspace) as exc:
+    except (CliError, ConfigError, StoreError, PathOutsideWorkspace, QueryTooLong) as exc:
         sys.stderr.write(f"aether: error: {exc}\n")
+        return 2
+    except sqlite3.Error as exc:  # never a traceback: the store's own errors are caught above
+        sys.stderr.write(f"aether: error: database: {' '.join(str(exc).split())}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("aether: interrupted\n")

@@ -9,6 +9,7 @@ from aether.cli.common import CliError, dump, out
 from aether.engine.engine import AmbiguousTarget, Engine, UnknownTarget
 from aether.present import SearchView, search_match, sir_view
 from aether.store.records import SymbolRecord
+from aether.workspace import display_path
 
 
 async def cmd_search(args: argparse.Namespace, engine: Engine) -> int:
@@ -27,7 +28,8 @@ async def cmd_search(args: argparse.Namespace, engine: Engine) -> int:
         out(f"no symbols match {args.query!r}")
     for m in view.matches:
         flag = "" if m.sir_status == "ok" else f"  [{m.sir_status}]"
-        out(f"{m.file_path}:{m.start_line}  {m.kind} {m.qualified_name}{flag}")
+        out(f"{display_path(m.file_path)}:{m.start_line}  {m.kind} "
+            f"{display_path(m.qualified_name)}{flag}")
         if m.summary:
             out(f"    {m.summary}")
     return 0
@@ -44,7 +46,8 @@ async def cmd_sir(args: argparse.Namespace, engine: Engine) -> int:
     if args.json:
         dump(view)
         return 0
-    out(f"{view.kind} {view.qualified_name}  ({view.file_path}:{view.start_line}-{view.end_line})")
+    out(f"{view.kind} {display_path(view.qualified_name)}  "
+        f"({display_path(view.file_path)}:{view.start_line}-{view.end_line})")
     out(f"  {view.signature}")
     out(f"  status: {view.sir_status}" + (f" ({view.stale_reason})" if view.stale_reason else ""))
     if view.warning:
@@ -93,11 +96,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--mode", choices=["lexical", "semantic"], default="lexical")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_search)
+    # no integrity check at open: a lookup stays quick, and a query meeting damage says so
+    p.set_defaults(func=cmd_search, creates=False, checks_store=False)
 
     p = sub.add_parser("sir", parents=[common], help="one symbol's SIR and its status")
     p.add_argument("target", help="symbol id, qualified name, or path:line")
     p.add_argument("--history", action="store_true",
                    help="every version of its SIR: when, by which provider/model/prompt")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_sir)
+    p.set_defaults(func=cmd_sir, creates=False, checks_store=False)

@@ -5,16 +5,27 @@ from __future__ import annotations
 import argparse
 
 from aether.cli.common import dump, out
-from aether.engine.engine import Engine
+from aether.config import Settings
+from aether.engine.engine import Engine, not_indexed_status
+from aether.present import StatusView
+from aether.workspace import display_path
+
+
+def status_not_indexed(args: argparse.Namespace, settings: Settings) -> int:
+    """A folder never indexed: say so, create nothing."""
+    return show(args, not_indexed_status(settings))
 
 
 async def cmd_status(args: argparse.Namespace, engine: Engine) -> int:
-    view = await engine.status()
+    return show(args, await engine.status())
+
+
+def show(args: argparse.Namespace, view: StatusView) -> int:
     if args.json:
         dump(view)
         return 0
-    out(f"workspace  {view.workspace}")
-    out(f"database   {view.db_path}")
+    out(f"workspace  {display_path(view.workspace)}")
+    out(f"database   {display_path(view.db_path)}")
     out(f"files      {view.file_count} indexed, {view.skipped_file_count} skipped")
     if view.unsupported_files:
         by_count = sorted(view.unsupported_files.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -26,13 +37,15 @@ async def cmd_status(args: argparse.Namespace, engine: Engine) -> int:
     out(f"SIRs       {view.ok_count} ok / {view.stale_count} stale / {view.pending_count} pending"
          f"  (provider {view.provider}{'/' + view.model if view.model else ''})")
     out(f"indexed    {view.last_indexed_at or 'never'}")
-    out(f"health     {view.health.status}"
+    out(f"health     {view.health.status.replace('_', ' ')}"
          + (": " + "; ".join(view.health.reasons) if view.health.reasons else ""))
     if view.untrusted_reason:
         out(f"config     untrusted: {view.untrusted_reason}")
     if view.redaction_count:
         out(f"secrets    {view.redaction_count} credential(s) masked in "
             f"{view.redacted_symbol_count} symbol(s) before storing or sending")
+    if view.read_only:
+        out("store      read-only: served as it is, not kept current")
     if view.writer:
         out(f"writer     pid {view.writer['pid']} ({view.writer.get('command')}) "
              f"since {view.writer.get('since')}")
@@ -56,4 +69,4 @@ async def cmd_status(args: argparse.Namespace, engine: Engine) -> int:
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("status", parents=[common], help="counts and health")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_status)
+    p.set_defaults(func=cmd_status, creates=False, on_not_indexed=status_not_indexed)

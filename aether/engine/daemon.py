@@ -20,12 +20,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from aether.config import Settings
+from aether.config import Settings, ensure_data_dir
 from aether.engine.engine import Engine
 from aether.engine.watcher import Watcher
 from aether.engine.writer_lock import WriterLock
 from aether.providers.base import Provider
-from aether.store.records import SymbolRecord
+from aether.store.db import StoreDamaged, StoreError, StoreGone
+from aether.store.records import SymbolRecord, utc_now
 
 log = logging.getLogger("aether.daemon")
 
@@ -92,6 +93,8 @@ class Daemon:
         self._background: set[asyncio.Task[Any]] = set()
         self._retry_delay = settings.inference.retry_stale_s
         self._next_retry = time.monotonic() + self._retry_delay
+        self.repairs = 0  # damaged databases repaired by this process
+        self.recreations = 0  # deleted databases this process began to re-create
 
     @property
     def role(self) -> Role:
@@ -104,7 +107,10 @@ class Daemon:
         await self._refresh_counts()
         if not index:
             self._full = False
-        if self.lock.try_acquire(self.command):
+        if self.engine.store.read_only:
+            self._idle.set()
+            self._set_state("idle", "read-only database: served as it is, not kept current")
+        elif self.lock.try_acquire(self.command):
             self._become_writer()
         else:
             self._idle.set()
@@ -117,6 +123,9 @@ class Daemon:
 
     def _become_writer(self) -> None:
         log.info("this process is the writer for %s", self.settings.workspace)
+        assert self.engine is not None
+        # every write batch first checks that the lock file is still the one we hold
+        self.engine.store.add_write_check(self.lock.problem)
         self.status.role = "writer"
         if self._full:
             self._idle.clear()
@@ -134,7 +143,15 @@ class Daemon:
         """A reader: wait for the writer to go away, then take over and reconcile."""
         while not self._stopping:
             await asyncio.sleep(POLL_S)
+            store = self.engine.store if self.engine else None
+            if store is not None and store.identity_problem() and store.path.exists():
+                # the writer re-created or repaired the database: read the new file
+                with contextlib.suppress(StoreError):
+                    await store.reopen()
             if self.lock.try_acquire(self.command):
+                if store is not None and store.identity_problem():
+                    with contextlib.suppress(StoreError):
+                        await store.reopen()  # gone entirely: the new writer re-creates it
                 self._full = True  # the old writer may have left work half done
                 self._become_writer()
                 return
@@ -215,7 +232,10 @@ class Daemon:
 
     async def _refresh_counts(self) -> None:
         assert self.engine is not None
-        c = await self.engine.store.counts()
+        try:
+            c = await self.engine.store.counts()
+        except StoreError:
+            return  # damaged or gone: status says so; the counts stay as last known
         s = self.status
         s.symbol_count, s.sir_count = c.symbol_count, c.sir_count
         s.stale_count, s.pending_count = c.stale_count, c.pending_count
@@ -252,6 +272,10 @@ class Daemon:
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_S)
+            # health tick: is the database still ours, and are we still the only writer?
+            problem = self.engine.store.identity_problem() or self.lock.problem()
+            if problem:
+                raise StoreGone(problem)
             if self._wake.is_set():
                 self._wake.clear()
                 return
@@ -271,6 +295,69 @@ class Daemon:
                 return
 
     async def _loop(self) -> None:
+        """The writer's loop. A damaged database is repaired in place; a deleted one is
+        re-created, unless another process became the writer meanwhile (then this one
+        steps down to reader): never two writers, never a write to an unlinked file."""
+        while not self._stopping:
+            try:
+                await self._passes()
+                return
+            except StoreDamaged as exc:
+                await self._repair(str(exc))
+            except StoreGone as exc:
+                if not await self._store_moved(str(exc)):
+                    return
+
+    async def _repair(self, reason: str) -> None:
+        assert self.engine is not None
+        log.warning("%s: repairing the database", reason)
+        self._set_state("error", f"{reason}; repairing")
+        try:
+            recovery = await self.engine.repair()
+        except StoreError as exc:
+            self._set_state("error", f"cannot repair the database: {exc}")
+            await asyncio.sleep(POLL_S * 5)  # bounded retry rate, not a spin
+            return
+        log.warning("damaged database moved to %s; %d SIR(s) kept for the rebuild",
+                    recovery.moved_to, recovery.salvaged_sirs)
+        self.repairs += 1
+        self._full = True
+        self._idle.clear()
+        self._wake.set()
+
+    async def _store_moved(self, reason: str) -> bool:
+        """Re-create the store after `.aether` (or the file) was deleted. Returns False when
+        this process is no longer the writer."""
+        assert self.engine is not None
+        log.warning("%s: re-creating the store", reason)
+        self._set_state("error", f"{reason}; re-creating it")
+        store = self.engine.store
+        store.remove_write_check(self.lock.problem)
+        self.lock.release()
+        self.lock = WriterLock(self.settings.data_dir)
+        self.recreations += 1
+        with contextlib.suppress(OSError):
+            ensure_data_dir(self.settings.data_dir)  # with its .gitignore, as at first
+        try:
+            await store.reopen()
+        except StoreError as exc:
+            self._set_state("error", f"cannot re-create the database: {exc}")
+        if self.lock.try_acquire(self.command):
+            store.add_write_check(self.lock.problem)
+            self._full = True
+            self._idle.clear()
+            self._wake.set()
+            return True
+        log.warning("another process became the writer: this one is now a reader")
+        self.status.role = "reader"
+        if self.watcher is not None:
+            self.watcher.stop()
+        self._idle.set()
+        self._set_state("idle", "another aether process is the writer")
+        self._spawn(self._standby(), "aether-standby")
+        return False
+
+    async def _passes(self) -> None:
         assert self.engine is not None
         while not self._stopping:
             await self._next_pass()
@@ -281,10 +368,12 @@ class Daemon:
             stale_before = self.status.stale_count
             self._set_state("indexing")
             try:
+                if self.engine.store.problem:
+                    raise StoreDamaged(self.engine.store.problem)
                 await self.engine.index(self._on_files, self._on_sirs,
                                         paths=None if full else paths,
                                         retry_failed=full or retry)
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, StoreDamaged, StoreGone):
                 raise
             except Exception as exc:
                 log.exception("index pass failed")
@@ -343,12 +432,12 @@ class Daemon:
                 await self._after_pass()
                 self._emit("status")
         else:
-            before = {r.id: r.last_attempt_at for r in await engine.store.symbols(symbol_ids)}
+            since = utc_now()
             await engine.store.add_work("refresh", symbol_ids)
             deadline = time.monotonic() + wait_s
+            wanted = len(set(symbol_ids))
             while time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
-                recs = await engine.store.symbols(symbol_ids)
-                if all(r.last_attempt_at != before.get(r.id) for r in recs):
+                await asyncio.sleep(min(0.1 + wanted / 20_000, 1.0))  # big asks poll less
+                if await engine.store.attempted_since(symbol_ids, since) >= wanted:
                     break
         return await engine.store.symbols(symbol_ids)

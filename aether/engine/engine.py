@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -20,14 +21,26 @@ from aether.engine.search import SearchOutcome, search
 from aether.engine.spending import attach_meter, spend_status
 from aether.engine.writer_lock import current_writer
 from aether.guard.spend import SpendMeter
-from aether.present import StatusView
+from aether.present import HealthView, StatusView
 from aether.providers.base import Provider
 from aether.sir.prompt import PROMPT_VERSION
-from aether.store.db import Store
-from aether.store.records import SymbolRecord
+from aether.store.db import Recovery, Store, StoreDamaged, StoreError
+from aether.store.records import Counts, SymbolRecord
 from aether.workspace import resolve_in_workspace
 
 _SYMBOL_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class NotIndexed(StoreError):
+    """No database yet for this workspace (and the caller asked not to create one)."""
+
+
+MAX_LINE = 2**31 - 1  # SQLite integers stop at 2^63; no file has this many lines
+MAX_QUERY_CHARS = 1024  # a query is a few words; SQLite refuses patterns far shorter than 60 K
+
+
+class QueryTooLong(ValueError):
+    """A search query beyond MAX_QUERY_CHARS; the message says the limit."""
 
 
 class UnknownTarget(LookupError):
@@ -53,6 +66,19 @@ def _make_provider(settings: Settings) -> Provider:
     return make_provider(settings.inference)
 
 
+def not_indexed_status(settings: Settings) -> StatusView:
+    """The status of a workspace with no database yet, built without creating anything."""
+    return StatusView(
+        workspace=str(settings.workspace), db_path=str(settings.db_path), file_count=0,
+        skipped_file_count=0, symbol_count=0, sir_count=0, ok_count=0, stale_count=0,
+        pending_count=0, error_count=0, last_indexed_at=None,
+        provider=settings.inference.provider, model=settings.inference.model,
+        health=HealthView(status="not_indexed", reasons=[
+            "no database yet: `aether index` (or an editor/agent session) creates it"]),
+        writer=current_writer(settings.data_dir),
+        untrusted_config=settings.untrusted_config, untrusted_reason=settings.untrusted_reason)
+
+
 class Engine:
     def __init__(self, settings: Settings, store: Store, provider: Provider) -> None:
         self.settings = settings
@@ -67,11 +93,20 @@ class Engine:
         self._no_demand.set()
 
     @classmethod
-    async def open(cls, settings: Settings, provider: Provider | None = None) -> Engine:
-        store = await Store.open(settings.db_path)
+    async def open(cls, settings: Settings, provider: Provider | None = None, *,
+                   create: bool = True, check: bool = True) -> Engine:
+        """`create=False`: a folder never indexed raises NotIndexed and nothing is created.
+        `check=False` skips the bounded integrity check at open (a quick lookup; damage is
+        still caught by the first query that meets it)."""
+        if not create and not settings.db_path.exists():
+            raise NotIndexed(f"{settings.workspace} is not indexed: run `aether index`")
+        store = await Store.open(settings.db_path, check_budget_s=1.0 if check else 0.0)
         try:
             engine = cls(settings, store, provider or _make_provider(settings))
-            engine.meter = await attach_meter(settings, store, engine.provider)
+            # a damaged store cannot seed the meter: status reports it, and `repair` (which
+            # comes before any provider request) attaches the meter once the store is new
+            with contextlib.suppress(StoreDamaged):
+                engine.meter = await attach_meter(settings, store, engine.provider)
             return engine
         except BaseException:
             await store.close()  # its threads would otherwise keep the process alive
@@ -104,6 +139,10 @@ class Engine:
         `retry_failed` is off) those whose last attempt failed."""
         static = self.provider.name == "static"
         report = await Indexer(self.settings, self.store, static=static).run(progress, paths)
+        # after a recovery: SIRs read back from the damaged file, for exactly this code
+        report.sirs_salvaged = await self.store.adopt_salvaged()
+        if paths is None:
+            await self.store.clear_salvage()
         if not static and not self._model_checked:
             # another provider, model or prompt version wrote these: stale, regenerated
             # (under the caps) and served meanwhile, labelled with their model. Once per
@@ -149,6 +188,8 @@ class Engine:
         target = target.strip()
         path, sep, line = target.rpartition(":")
         if sep and line.isdigit() and path:
+            if len(line) > 10 or int(line) > MAX_LINE:
+                raise UnknownTarget(f"line {line[:20]} is out of range (at most {MAX_LINE:,})")
             rec = await self.symbol_at(path, int(line))
             if rec is None:
                 raise UnknownTarget(f"no symbol encloses {target}")
@@ -171,38 +212,67 @@ class Engine:
         return await self.store.symbol_at(rel, line)
 
     async def search(self, query: str, limit: int = 20, mode: str = "lexical") -> SearchOutcome:
+        if len(query) > MAX_QUERY_CHARS:
+            raise QueryTooLong(f"the search query is {len(query):,} characters long; the "
+                               f"limit is {MAX_QUERY_CHARS:,}")
         return await search(self.store, query, limit, mode)
 
     def guard_snapshot(self) -> dict[str, Any] | None:
         guard = getattr(self.provider, "guard", None)
         return guard.snapshot() if guard is not None else None
 
+    async def repair(self) -> Recovery:
+        """Move a damaged database aside and start afresh, keeping its readable SIRs; the
+        caller (a writer) re-indexes next."""
+        recovery = await self.store.recover()
+        if self.meter is None:  # spend caps hold after a repair too
+            self.meter = await attach_meter(self.settings, self.store, self.provider)
+        return recovery
+
+    def store_problems(self) -> list[str]:
+        """What makes the store untrustworthy now: damage, a deleted or replaced file."""
+        found = [p for p in (self.store.problem, self.store.identity_problem()) if p]
+        return found
+
     async def status(self, *, watcher_ok: bool | None = None) -> StatusView:
-        counts = await self.store.counts()
         since = (datetime.now(UTC) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
-        recent = {k: n for k, n, _ in await self.store.recent_errors(since)}
+        spend: dict[str, Any] | None = None
+        unsupported: dict[str, int] = {}
+        unverified = 0
+        try:
+            counts = await self.store.counts()
+            recent = {k: n for k, n, _ in await self.store.recent_errors(since)}
+            last_indexed = await self.store.get_meta("last_indexed_at")
+            unsupported = await self._unsupported_files()
+            spend = await spend_status(self.settings, self.store, self.meter)
+            unverified = await self.store.unverified_count()
+        except StoreError:  # damaged or gone: the health below says so, with the reason
+            counts, recent, last_indexed = Counts(0, 0, 0, 0, 0, 0, 0, 0), {}, None
+        problems = self.store_problems()
+        if problems and not self.store.read_only:
+            problems.append("`aether doctor` repairs it (a running writer does so by itself)")
         guard = self.guard_snapshot()
         db = self.settings.db_path
-        writable = os.access(db, os.W_OK) and os.access(db.parent, os.W_OK)
+        writable = (not self.store.read_only and os.access(db, os.W_OK)
+                    and os.access(db.parent, os.W_OK))
         return StatusView(
             workspace=str(self.settings.workspace), db_path=str(db),
             file_count=counts.file_count, skipped_file_count=counts.skipped_file_count,
             symbol_count=counts.symbol_count, sir_count=counts.sir_count,
             ok_count=counts.ok_count, stale_count=counts.stale_count,
             pending_count=counts.pending_count, error_count=counts.error_count,
-            last_indexed_at=await self.store.get_meta("last_indexed_at"),
+            last_indexed_at=last_indexed, read_only=self.store.read_only,
             provider=self.provider.name, model=self.provider.model,
             health=health.assess(counts, recent, guard, db_writable=writable,
-                                 watcher_ok=watcher_ok),
+                                 watcher_ok=watcher_ok, store_problems=problems,
+                                 read_only=self.store.read_only),
             guard=guard, recent_errors=recent,
             writer=current_writer(self.settings.data_dir),
             untrusted_config=self.settings.untrusted_config,
             untrusted_reason=self.settings.untrusted_reason,
             redacted_symbol_count=counts.redacted_symbol_count,
             redaction_count=counts.redaction_count,
-            unsupported_files=await self._unsupported_files(),
-            spend=await spend_status(self.settings, self.store, self.meter),
-            unverified_count=await self.store.unverified_count(),
+            unsupported_files=unsupported, spend=spend, unverified_count=unverified,
         )
 
     async def _unsupported_files(self) -> dict[str, int]:

@@ -9,10 +9,15 @@ from aether.store.records import Counts
 
 
 def assess(counts: Counts, recent_errors: dict[str, int], guard: dict[str, Any] | None, *,
-           db_writable: bool, watcher_ok: bool | None = None) -> HealthView:
-    unhealthy: list[str] = []
+           db_writable: bool, watcher_ok: bool | None = None,
+           store_problems: list[str] | None = None, read_only: bool = False) -> HealthView:
+    unhealthy: list[str] = list(store_problems or [])
     degraded: list[str] = []
-    if not db_writable:
+    if read_only:
+        # a read-only store (a mounted checkout, a CI cache) is served as it is, saying so
+        degraded.append("read-only database: served as it is, not kept current "
+                        "(use --state-dir to index elsewhere)")
+    elif not db_writable:
         unhealthy.append("database is not writable")
     if guard and guard.get("circuit_state") in ("open", "half_open"):
         degraded.append(f"provider circuit is {guard['circuit_state']}")
@@ -35,4 +40,5 @@ def assess(counts: Counts, recent_errors: dict[str, int], guard: dict[str, Any] 
 
 
 # Skipped files are recorded as errors but are expected in any real repository.
-_FILE_SKIPS = {"file_too_large", "binary_file", "invalid_utf8", "file_unreadable"}
+_FILE_SKIPS = {"file_too_large", "binary_file", "invalid_utf8", "file_unreadable",
+               "invalid_file_name", "not_regular_file"}

@@ -8,22 +8,30 @@ process, which costs no start-up and keeps the event loop free for hovers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import multiprocessing
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from aether.config import Settings
 from aether.engine.graph_resolve import resolve_sites
+from aether.engine.parent_watch import exit_with_parent
 from aether.engine.parse_worker import ParseOutcome, parse_many
 from aether.store.db import Store
 from aether.store.records import FileChange, utc_now
 from aether.symbols.languages import language_for_path
-from aether.workspace import IgnoreRules, SourceFile, iter_source_files
+from aether.workspace import (
+    IgnoreRules,
+    SkippedPath,
+    SourceFile,
+    iter_source_files,
+    stat_source_file,
+)
 
 # meta key: files of the last full pass that no language covers, counted by extension
 UNSUPPORTED_META = "unsupported_files"
@@ -49,8 +57,16 @@ class IndexReport:
     symbols_changed: int = 0
     needs_sir: list[str] = field(default_factory=list)
     skip_reasons: dict[str, int] = field(default_factory=dict)
+    # Paths never handed to a parser (a name that is not UTF-8, a FIFO...): printable form
+    # and reason. Not in the store's files table: such a path cannot be stored or served.
+    skipped_paths: list[tuple[str, str]] = field(default_factory=list)
+    sirs_salvaged: int = 0  # SIRs adopted from a damaged database's salvage (no inference)
     seconds: float = 0.0  # the whole pass
     write_seconds: float = 0.0  # of which: writing to the store
+
+    def skip(self, error_type: str) -> None:
+        self.skip_reasons[error_type] = self.skip_reasons.get(error_type, 0) + 1
+        self.files_skipped += 1
 
 
 Todo = list[tuple[SourceFile, str | None]]  # file, and the content hash the store knows
@@ -79,7 +95,9 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     # loop and sqlite threads.
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["aether.engine.parse_worker"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    # Each worker exits when this process does, even on kill -9 (see parent_watch).
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                               initializer=exit_with_parent, initargs=(os.getpid(),))
 
 
 class Indexer:
@@ -99,15 +117,23 @@ class Indexer:
         report = IndexReport()
         known = await self.store.file_states()
         unsupported: dict[str, int] = {}
+        passed_over: list[SkippedPath] = []
         if paths is None:
             listed = await asyncio.to_thread(
-                lambda: list(iter_source_files(root, self.settings.index.exclude, unsupported)))
+                lambda: list(iter_source_files(root, self.settings.index.exclude, unsupported,
+                                               skipped=passed_over)))
             await self.store.set_meta(UNSUPPORTED_META, json.dumps(unsupported, sort_keys=True))
             on_disk = {f.rel_path for f in listed}
             gone = [p for p in known if p not in on_disk]
         else:
-            listed, gone = await asyncio.to_thread(self._stat_paths, list(paths))
-        report.files_seen = len(listed)
+            listed, gone = await asyncio.to_thread(self._stat_paths, list(paths), passed_over)
+        report.files_seen = len(listed) + len(passed_over)
+        for sk in passed_over:
+            report.skip(sk.error_type)
+            report.skipped_paths.append((sk.path, sk.reason))
+            log.warning("skipped %s: %s", sk.path, sk.reason)
+        await self.store.record_errors([("index_file", sk.error_type, f"{sk.path}: {sk.reason}",
+                                         sk.path) for sk in passed_over])
 
         todo: Todo = []
         for f in listed:
@@ -142,8 +168,9 @@ class Indexer:
                     continue
                 if o.error:
                     errors.append(("index_file", o.error[0], o.error[1], o.record.path))
-                    report.skip_reasons[o.error[0]] = report.skip_reasons.get(o.error[0], 0) + 1
-                    report.files_skipped += 1
+                    report.skip(o.error[0])
+                    if o.record.skip_reason:
+                        report.skipped_paths.append((o.record.path, o.record.skip_reason))
                 else:
                     report.files_parsed += 1
                 changes.append(_change(o))
@@ -156,38 +183,45 @@ class Indexer:
             pending.clear()
             report.write_seconds += time.perf_counter() - write_started
 
-        async for outcome in self._parse(todo):
-            pending.append(outcome)
-            done += 1
-            if len(pending) >= APPLY_BATCH_FILES:
-                await flush()
-            if progress:
-                progress(done, total)
+        # aclosing: on any exit (an error, a cancelled pass, a stopping daemon) the pool is
+        # shut down now, not whenever the generator happens to be collected
+        async with contextlib.aclosing(self._parse(todo)) as outcomes:
+            async for outcome in outcomes:
+                pending.append(outcome)
+                done += 1
+                if len(pending) >= APPLY_BATCH_FILES:
+                    await flush()
+                if progress:
+                    progress(done, total)
         await flush()
         await self.store.resolve_graph(resolve_sites)  # a no-op unless edges are waiting
         await self.store.set_meta("last_indexed_at", utc_now())
         report.seconds = time.perf_counter() - started
         return report
 
-    def _stat_paths(self, paths: list[str]) -> tuple[list[SourceFile], list[str]]:
+    def _stat_paths(self, paths: list[str], skipped: list[SkippedPath]
+                    ) -> tuple[list[SourceFile], list[str]]:
         root = self.settings.workspace
         rules = IgnoreRules(root, self.settings.index.exclude)
         listed, gone = [], []
         for rel in paths:
             language = language_for_path(rel)
-            full = root / rel
             if language is None:
                 continue
-            if rules.ignored(rel) or not full.is_file() or full.is_symlink():
-                gone.append(rel)
+            found = None if rules.ignored(rel) else stat_source_file(root, rel, language)
+            if isinstance(found, SourceFile):
+                listed.append(found)
                 continue
-            st = full.stat()
-            listed.append(SourceFile(rel, language, st.st_size, st.st_mtime_ns))
+            if isinstance(found, SkippedPath):
+                skipped.append(found)
+                if found.error_type == "invalid_file_name":
+                    continue  # never stored, so nothing to remove
+            gone.append(rel)
         return listed, gone
 
     async def _parse(
         self, todo: Todo
-    ) -> AsyncIterator[ParseOutcome]:
+    ) -> AsyncGenerator[ParseOutcome, None]:
         if not todo:
             return
         idx = self.settings.index

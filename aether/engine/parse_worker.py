@@ -13,7 +13,7 @@ from aether.store.records import FileRecord, PreparedSir
 from aether.symbols.extract import ParseTimeout, analyze_source
 from aether.symbols.languages import language_for_source
 from aether.symbols.model import FileAnalysis
-from aether.workspace import SourceFile
+from aether.workspace import SourceFile, read_regular_file
 
 BINARY_SNIFF_BYTES = 8192
 
@@ -39,7 +39,7 @@ def parse_file(root: str, src: SourceFile, max_bytes: int, timeout_s: float, sta
         return _skip(src, f"larger than the {max_bytes}-byte limit ({src.size} bytes)",
                      "file_too_large")
     try:
-        data = (Path(root) / src.rel_path).read_bytes()
+        data = read_regular_file(Path(root) / src.rel_path, max_bytes)
     except OSError as exc:
         return _skip(src, f"unreadable: {exc.strerror or exc}", "file_unreadable")
     if len(data) > max_bytes:  # grew since it was listed

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import watchfiles
 
+from aether.store.records import one_line
 from aether.symbols.languages import language_for_path
 from aether.workspace import IgnoreRules
 
@@ -21,6 +23,8 @@ log = logging.getLogger("aether.watcher")
 
 # Changes to these mean the set of indexable files may have changed: reconcile everything.
 RULE_FILES = {".gitignore", ".aetherignore"}
+MAX_RESTARTS = 5  # within RESTART_WINDOW_S; then the watcher is reported down
+RESTART_WINDOW_S = 60.0
 BatchFn = Callable[[list[str] | None], None]  # relative paths, or None for "reconcile all"
 
 
@@ -34,6 +38,7 @@ class Watcher:
         self.debounce_ms = debounce_ms
         self.running = False
         self.batches = 0
+        self.restarts = 0
         self._stop = asyncio.Event()
 
     def _filter(self, change: watchfiles.Change, path: str) -> bool:
@@ -69,6 +74,27 @@ class Watcher:
         return sorted(rels)
 
     async def run(self) -> None:
+        """Watch until stopped. watchfiles gives up on an event it cannot decode (a file
+        name that is not UTF-8 raises an internal error): the watch is then restarted and
+        the whole workspace reconciled, since that batch's events are lost. Restarts are
+        bounded, so a watcher that keeps failing is reported down, not spun."""
+        failures: list[float] = []
+        while not self._stop.is_set():
+            try:
+                await self._run_once()
+                return
+            except Exception as exc:
+                now = time.monotonic()
+                failures = [t for t in failures if now - t < RESTART_WINDOW_S] + [now]
+                if len(failures) > MAX_RESTARTS:
+                    raise
+                self.restarts += 1
+                log.warning("file watcher failed (%s); restarting and reconciling",
+                            one_line(str(exc)))
+                self.on_batch(None)
+                await asyncio.sleep(0.2)
+
+    async def _run_once(self) -> None:
         self.running = True
         try:
             async for changes in watchfiles.awatch(

@@ -130,6 +130,20 @@ class Buffers:
         self._cache.pop(uri, None)
         self._targets.pop(uri, None)
 
+    def too_large(self, doc: TextDocument) -> str | None:
+        """Why an open buffer is not parsed at all, or None. Checked without joining or
+        encoding the text when the document keeps its own count (EditedDocument)."""
+        limit = self.settings.index.max_file_bytes
+        chars = getattr(doc, "char_count", None)
+        if doc.version is None or chars is None or chars * 4 < limit:
+            return None  # not open, or certainly small enough: decided by the bytes
+        size = chars if chars > limit else len(doc.source.encode("utf-8"))
+        if size <= limit:
+            return None
+        return (f"this file is larger than the {limit:,}-byte indexing limit "
+                f"(at least {size:,} bytes), so AETHER does not parse or summarise it "
+                "(`index.max_file_bytes` raises the limit)")
+
     async def snapshot(self, doc: TextDocument) -> Snapshot | None:
         target = self.target(doc.uri)
         if target is None:
@@ -140,6 +154,8 @@ class Buffers:
             if cached is not None and cached.version == version:
                 self._cache.move_to_end(doc.uri)
                 return cached
+            if self.too_large(doc):
+                return None
             data = doc.source.encode("utf-8")
         else:  # not open: what is on disk
             try:

@@ -63,6 +63,11 @@ async def status(ls: AetherServer) -> dict[str, Any]:
     body = status_body(status)
     body["workspace"] = str(ls.settings.workspace) if ls.settings else None
     body["db_path"] = str(ls.settings.db_path) if ls.settings else None
+    if daemon is not None and daemon.engine is not None:
+        # health with its reasons (a damaged, deleted or read-only store says so here too)
+        view = await daemon.engine.status(watcher_ok=daemon.status.watching or None)
+        body["health"] = view.health.model_dump()
+        body["read_only"] = view.read_only
     return body
 
 

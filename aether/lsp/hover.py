@@ -43,7 +43,11 @@ async def _hover(ls: AetherServer, uri: str, position: types.Position) -> types.
     daemon = await ls.live()
     if daemon is None or daemon.engine is None or ls.buffers is None:
         return None
-    snap = await ls.buffers.snapshot(ls.workspace.get_text_document(uri))
+    doc = ls.workspace.get_text_document(uri)
+    if ls.buffers.target(uri) is not None and (why := ls.buffers.too_large(doc)):
+        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
+                                                        value=f"AETHER: {why}."))
+    snap = await ls.buffers.snapshot(doc)
     if snap is None:
         return None
     codec = ls.workspace.position_codec

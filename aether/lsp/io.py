@@ -118,6 +118,15 @@ class AetherProtocol(LanguageServerProtocol):
             self._send_response(msg_id, error=error)
             return _Rejected()
 
+    def _send_response(self, msg_id: Any, result: Any | None = None,
+                       error: types.ResponseError | None = None) -> None:
+        """Never a traceback to a client: pygls puts one in `error.data` for any unexpected
+        exception. The log has it; the client gets the one-line message."""
+        if error is not None and isinstance(error.data, dict) and "traceback" in error.data:
+            message = " ".join(str(error.message).split())[:300]
+            error = types.ResponseError(code=error.code, message=message)
+        super()._send_response(msg_id, result, error)
+
     def handle_message(self, message: Any) -> None:
         if isinstance(message, _Rejected):
             return

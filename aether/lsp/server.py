@@ -35,6 +35,7 @@ from aether.lsp import (
 )
 from aether.lsp.buffers import Buffers
 from aether.lsp.commands import CMD_INDEX, CMD_REFRESH, CMD_STATUS, status_body
+from aether.lsp.documents import use_edited_documents
 from aether.lsp.io import AetherProtocol, StdinReader, claim_stdout, show
 from aether.lsp.progress import IndexProgress
 from aether.store.db import StoreError
@@ -92,6 +93,7 @@ class AetherServer(LanguageServer):
         """At `initialize`: settings, logs, the store and the daemon (no indexing yet:
         notifications may only flow once the client says `initialized`)."""
         try:
+            use_edited_documents(self.workspace)  # edits cost what the edit touches
             root = self._root(params)
             if root is None:
                 raise ConfigError("no workspace folder: open a folder to use AETHER")
@@ -234,8 +236,11 @@ class AetherServer(LanguageServer):
         self.changed(uri, delay_s=0.0)
 
     def changed(self, uri: str, delay_s: float = CHANGE_DEBOUNCE_S) -> None:
-        """Re-parse once typing pauses, so a hover after an edit rarely waits for a parse."""
+        """Re-parse once typing pauses, so a hover after an edit rarely waits for a parse.
+        A buffer above the indexing size limit is never parsed (hover says why)."""
         if self.buffers is None or self.buffers.target(uri) is None:
+            return
+        if self.buffers.too_large(self.workspace.get_text_document(uri)):
             return
         pending = self._warming.pop(uri, None)
         if pending is not None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from aether.engine.engine import QueryTooLong
 
 if TYPE_CHECKING:
     from aether.lsp.server import AetherServer
@@ -24,7 +27,10 @@ async def workspace_symbols(ls: AetherServer, query: str) -> list[types.SymbolIn
     daemon = await ls.live()
     if daemon is None or daemon.engine is None or not query.strip():
         return []
-    outcome = await daemon.engine.search(query, WORKSPACE_SYMBOL_LIMIT)
+    try:
+        outcome = await daemon.engine.search(query, WORKSPACE_SYMBOL_LIMIT)
+    except QueryTooLong as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
     root = daemon.engine.settings.workspace
     out = []
     for r in outcome.records:

@@ -16,7 +16,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from aether.engine.daemon import Daemon, DaemonStatus
-from aether.engine.engine import AmbiguousTarget, Engine, UnknownTarget
+from aether.engine.engine import AmbiguousTarget, Engine, QueryTooLong, UnknownTarget
 from aether.store.db import StoreError
 from aether.store.records import SymbolRecord
 from aether.workspace import PathOutsideWorkspace, resolve_in_workspace
@@ -38,7 +38,9 @@ QualifiedName = Annotated[str | None, Field(
 FilePath = Annotated[str | None, Field(
     default=None, max_length=4096,
     description="A workspace-relative path (absolute paths inside the workspace work too)")]
-Line = Annotated[int | None, Field(default=None, ge=1, description="1-based line number")]
+MAX_LINE = 2**31 - 1  # SQLite integers stop at 2^63; no source file comes near either
+Line = Annotated[int | None, Field(default=None, ge=1, le=MAX_LINE,
+                                   description="1-based line number")]
 WaitS = Annotated[float, Field(
     ge=0, le=MAX_WAIT_S, description="Wait up to this many seconds for indexing to go idle")]
 
@@ -83,7 +85,7 @@ def tool_errors() -> Iterator[None]:
         yield
     except AmbiguousTarget as exc:
         raise ToolError(ambiguous_message(str(exc), exc.candidates)) from None
-    except (UnknownTarget, PathOutsideWorkspace) as exc:
+    except (UnknownTarget, PathOutsideWorkspace, QueryTooLong) as exc:
         raise ToolError(str(exc)) from None
     except StoreError as exc:
         raise ToolError(f"the AETHER database cannot be read: {exc}") from None

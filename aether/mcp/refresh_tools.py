@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated
 
 from mcp.server import MCPServer
@@ -29,6 +30,7 @@ from aether.present import (
     RefreshView,
     refresh_view,
 )
+from aether.store.records import utc_now
 
 
 async def refresh(app: App, ctx: Context, symbol_id: str | None,
@@ -45,6 +47,8 @@ async def refresh(app: App, ctx: Context, symbol_id: str | None,
             targets = [await resolve_one(engine, daemon, symbol_id, qualified_name, file, line)]
     ids = [r.id for r in targets]
     before = {r.id: r.last_attempt_at for r in targets}
+    since = utc_now()
+    deadline = time.monotonic() + wait_s
     total = float(len(ids))
     await ctx.report_progress(0.0, total, f"refreshing {len(ids)} summar"
                               + ("y" if len(ids) == 1 else "ies"))
@@ -54,12 +58,11 @@ async def refresh(app: App, ctx: Context, symbol_id: str | None,
     done_before = 0
     try:
         while not task.done():
-            await asyncio.wait({task}, timeout=POLL_S)
+            await asyncio.wait({task}, timeout=min(POLL_S, max(0.0, deadline - time.monotonic())))
             if task.done() or len(ids) == 1:
                 continue
             with tool_errors():
-                now = [await engine.store.symbol(sid) for sid in ids]
-            finished = sum(r is not None and r.last_attempt_at != before[r.id] for r in now)
+                finished = await engine.store.attempted_since(ids, since)
             if finished > done_before:
                 done_before = finished
                 await ctx.report_progress(float(finished), total,
@@ -69,11 +72,11 @@ async def refresh(app: App, ctx: Context, symbol_id: str | None,
     finally:
         if not task.done():
             task.cancel()
-    completed = all(r.last_attempt_at != before.get(r.id) for r in records)
     finished = sum(r.last_attempt_at != before.get(r.id) for r in records)
+    completed = finished == len(records)
     await ctx.report_progress(float(max(finished, done_before)), total,
                               "done" if completed else "still running in the background")
-    return refresh_view(records, len(ids), completed)
+    return refresh_view(records, len(ids), completed, finished)
 
 
 def register(server: MCPServer[App], app: App) -> None:

@@ -100,7 +100,8 @@ async def serve(workspace: str, overrides: dict[str, Any], stdin: BinaryIO, stdo
     server = build_server(app)
 
     async def run_server() -> None:
-        async with stdio_server(ProtocolIn(stdin), ProtocolOut(stdout)) as (read, write):  # type: ignore[arg-type]
+        out = ProtocolOut(stdout)
+        async with stdio_server(ProtocolIn(stdin, out.reply), out) as (read, write):  # type: ignore[arg-type]
             # run_stdio_async() takes no streams; the SDK's own Client reaches the
             # low-level server the same way.
             lowlevel = server._lowlevel_server

@@ -4,16 +4,58 @@ a stdin reader that never holds the process open."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import re
 import sys
 import threading
-from typing import BinaryIO
+from collections.abc import Awaitable, Callable
+from typing import Any, BinaryIO
 
 log = logging.getLogger("aether.mcp")
 
 LINE_LIMIT = 64 * 1024 * 1024  # one JSON-RPC message per line
 READ_CHUNK = 64 * 1024
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads pairs the valid ones
+
+Reply = Callable[[str], Awaitable[None]]
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+def _error(msg_id: Any, code: int, message: str) -> str:
+    return json.dumps({"jsonrpc": "2.0", "id": msg_id,
+                       "error": {"code": code, "message": message}}) + "\n"
+
+
+def undecodable(line: str) -> str | None:
+    """The JSON-RPC error answering a line the SDK would drop without a word (so the client
+    would wait forever), or None when the line can go on. Two such cases: text that is not
+    JSON, and a lone UTF-16 surrogate (`"\\ud800"`), which JSON allows but Unicode text,
+    and so the SDK's parser, does not."""
+    if not line.strip():
+        return None
+    try:
+        message = json.loads(line)
+    except ValueError as exc:
+        return _error(None, -32700, f"Parse error: {exc}")
+    if not _has_lone_surrogate(message):
+        return None
+    msg_id = message.get("id") if isinstance(message, dict) else None
+    if msg_id is None or _has_lone_surrogate(msg_id):
+        log.warning("dropped a notification holding a lone UTF-16 surrogate")
+        return ""  # a notification gets no answer, but is not passed on either
+    return _error(msg_id, -32602, "Invalid params: the message holds a lone UTF-16 "
+                  "surrogate (such as \\ud800), which is not valid Unicode text")
 
 
 class ProtocolIn:
@@ -21,8 +63,9 @@ class ProtocolIn:
     own stdin reader is a worker thread that cannot be cancelled, so SIGTERM with the pipe
     still open would hang the process on exit (written by hand for that reason)."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, reply: Reply | None = None) -> None:
         self._stream = stream
+        self._reply = reply  # answers what the SDK cannot decode (see `undecodable`)
         self._reader = asyncio.StreamReader(limit=LINE_LIMIT)
         self._loop = asyncio.get_running_loop()
         threading.Thread(target=self._pump, name="aether-mcp-stdin", daemon=True).start()
@@ -45,22 +88,30 @@ class ProtocolIn:
         return self
 
     async def __anext__(self) -> str:
-        try:
-            line = await self._reader.readline()
-        except (ValueError, asyncio.LimitOverrunError):
-            log.error("a message longer than %d bytes; closing the connection", LINE_LIMIT)
-            raise StopAsyncIteration from None
-        if not line:
-            raise StopAsyncIteration
-        return line.decode("utf-8", errors="replace")
+        while True:
+            try:
+                line = await self._reader.readline()
+            except (ValueError, asyncio.LimitOverrunError):
+                log.error("a message longer than %d bytes; closing the connection",
+                          LINE_LIMIT)
+                raise StopAsyncIteration from None
+            if not line:
+                raise StopAsyncIteration
+            text = line.decode("utf-8", errors="replace")
+            answer = undecodable(text) if self._reply is not None else None
+            if answer is None:
+                return text
+            if answer and self._reply is not None:
+                await self._reply(answer)
 
 
 class ProtocolOut:
     """The client's stdout. Writes are synchronous: messages are small and a client reads
     its pipe continuously, and a thread hop per message would cost more than it saves."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, reply: Reply | None = None) -> None:
         self._stream = stream
+        self._reply = reply  # answers what the SDK cannot decode (see `undecodable`)
         self._gone = False
 
     async def write(self, text: str) -> None:
@@ -69,6 +120,11 @@ class ProtocolOut:
                 self._stream.write(text.encode("utf-8"))
             except (BrokenPipeError, ValueError):  # the client went away: stdin EOF follows
                 self._gone = True
+
+    async def reply(self, text: str) -> None:
+        """One whole message from outside the SDK (an answer to an undecodable line)."""
+        await self.write(text)
+        await self.flush()
 
     async def flush(self) -> None:
         if not self._gone:

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from aether.mcp.app import (
     MAX_LIMIT,
+    MAX_LINE,
     READ_ONLY,
     App,
     FilePath,
@@ -149,8 +150,8 @@ def register(server: MCPServer[App], app: App) -> None:
         ctx: Context,
         file: Annotated[str, Field(min_length=1, max_length=4096,
                                    description="Workspace-relative path")],
-        line: Annotated[int, Field(ge=1, description="1-based line")],
-        column: Annotated[int | None, Field(default=None, ge=1,
+        line: Annotated[int, Field(ge=1, le=MAX_LINE, description="1-based line")],
+        column: Annotated[int | None, Field(default=None, ge=1, le=MAX_LINE,
                                             description="1-based column")] = None,
     ) -> ExplainView:
         """What is at this position: the innermost symbol, its SIR and status, the symbols

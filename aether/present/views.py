@@ -63,7 +63,8 @@ class SearchView(BaseModel):
 
 
 class HealthView(BaseModel):
-    status: Literal["healthy", "degraded", "unhealthy"]
+    # not_indexed: `aether status` in a folder with no database (nothing is created)
+    status: Literal["healthy", "degraded", "unhealthy", "not_indexed"]
     reasons: list[str] = Field(default_factory=list)
 
 
@@ -104,6 +105,8 @@ class StatusView(BaseModel):
         "each cap; `cap_reached` says which cap stopped requests, and when it resets")
     unverified_count: int = Field(
         default=0, description="Model SIRs with claims not found in the code")
+    read_only: bool = Field(
+        default=False, description="Served from a database this process may not write")
 
 
 # ---------------------------------------------------------------------------- views
@@ -214,6 +217,9 @@ class ExplainView(BaseModel):
     hover_markdown: str = Field(description="What an editor hover shows for this symbol")
 
 
+REFRESH_SYMBOLS_SHOWN = 50  # a file of 27,000 symbols must not answer with 25 MB
+
+
 class RefreshView(BaseModel):
     schema_version: int = SCHEMA_VERSION
     requested: int
@@ -223,21 +229,29 @@ class RefreshView(BaseModel):
     ok_count: int
     stale_count: int
     pending_count: int
+    attempted: int = Field(default=0, description="Attempts finished within the wait")
     message: str
-    symbols: list[SirView]
+    symbols: list[SirView] = Field(
+        description=f"The first {REFRESH_SYMBOLS_SHOWN} symbols (all counts cover every one)")
+    truncated: bool = Field(default=False,
+                            description="More symbols were refreshed than `symbols` lists")
 
 
-def refresh_view(records: list[SymbolRecord], requested: int, completed: bool) -> RefreshView:
-    views = [sir_view(r) for r in records]
-    ok = sum(v.sir_status == "ok" for v in views)
-    stale = sum(v.sir_status == "stale" for v in views)
-    pending = sum(v.sir_status == "pending" for v in views)
-    failed = [v for v in views if v.sir_status != "ok" and v.last_error]
+def refresh_view(records: list[SymbolRecord], requested: int, completed: bool,
+                 attempted: int | None = None) -> RefreshView:
+    statuses = [r.sir_status for r in records]
+    ok, stale = statuses.count("ok"), statuses.count("stale")
+    pending = statuses.count("pending")
+    failed = [r for r in records if r.sir_status != "ok" and r.last_error]
+    done = requested if attempted is None else attempted
     message = f"{ok} of {requested} summaries ok"
     if failed:
         first = failed[0]
         message += f"; {len(failed)} failed, e.g. {first.qualified_name}: {first.last_error}"
     if not completed:
-        message += "; still running in the background — call aether_get_sir later"
+        message += (f"; {done} of {requested} attempted within the wait, the rest continue "
+                    "in the background — call aether_get_sir later")
+    shown = [sir_view(r) for r in records[:REFRESH_SYMBOLS_SHOWN]]
     return RefreshView(requested=requested, completed=completed, ok_count=ok, stale_count=stale,
-                       pending_count=pending, message=message, symbols=views)
+                       pending_count=pending, attempted=done, message=message, symbols=shown,
+                       truncated=len(records) > len(shown))

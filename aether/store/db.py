@@ -8,10 +8,12 @@ the old or the new state of every file in it.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,26 @@ import aiosqlite
 
 from aether.store import edges
 from aether.store import queries as q
+from aether.store.connection import (
+    TXN_HOLD_S,
+    TXN_MARKER,
+    connect,
+    must_open_read_only,
+    prepare_file,
+    read_only_uri,
+    txn_hook,
+)
 from aether.store.graph_records import Edge, Resolver
+from aether.store.integrity import (
+    FileIdentity,
+    StoreDamaged,
+    StoreError,
+    StoreGone,
+    damage_reason,
+    is_damage,
+    quick_check,
+    reports_damage,
+)
 from aether.store.records import (
     Counts,
     FileChange,
@@ -29,39 +50,20 @@ from aether.store.records import (
     one_line,
     utc_now,
 )
-from aether.store.schema import migrate
+from aether.store.schema import SCHEMA_VERSION
 from aether.symbols.model import Symbol
 from aether.symbols.names import split_words
 
-_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=10000",
-    "PRAGMA temp_store=MEMORY",
-    "PRAGMA cache_size=-65536",  # 64 MiB: random-key B-tree inserts thrash the 2 MiB default
-)
+__all__ = ["Recovery", "Store", "StoreDamaged", "StoreError", "StoreGone"]
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    reason: str  # why the database was replaced
+    moved_to: str  # where the damaged file now is
+    salvaged_sirs: int
 
 
-class StoreError(Exception):
-    """The database cannot be opened or written; the message is fit for a user."""
-
-
-def _migrate_file(path: Path) -> None:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-    try:
-        for pragma in _PRAGMAS:
-            conn.execute(pragma)
-        migrate(conn)
-    finally:
-        conn.close()
-
-
-async def _connect(path: Path) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None, timeout=30)
-    for pragma in _PRAGMAS:
-        await conn.execute(pragma)
-    return conn
+WriteCheck = Callable[[], str | None]  # a problem that forbids writing, or None
 
 
 class Store:
@@ -71,42 +73,220 @@ class Store:
     (WAL lets readers proceed while the writer holds its lock).
     """
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection,
+                 *, read_only: bool = False, problem: str | None = None) -> None:
         self.path = path
         self._w = writer
         self._r = reader
         self._write_lock = asyncio.Lock()
+        self.read_only = read_only
+        # Why the database cannot be trusted (damaged), or None. Set at open by a bounded
+        # quick_check and by any damage error a query meets; cleared by recovery.
+        self.problem = problem
+        self.identity = FileIdentity.of(path)
+        self._write_checks: list[WriteCheck] = []
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
+    async def open(cls, path: Path, *, check_budget_s: float | None = 1.0,
+                   read_only: bool | None = None) -> Store:
+        """Open (creating and migrating unless read-only). A damaged file still opens, with
+        `problem` set, so status can say what is wrong and recovery can salvage it."""
+        ro = must_open_read_only(path) if read_only is None else read_only
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            await asyncio.to_thread(_migrate_file, path)
-            writer = await _connect(path)
-            reader = await _connect(path)
+            writer, reader, problem = await cls._connect_all(path, ro, check_budget_s)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
-        return cls(path, writer, reader)
+        return cls(path, writer, reader, read_only=ro, problem=problem)
+
+    @staticmethod
+    async def _connect_all(path: Path, read_only: bool, check_budget_s: float | None
+                           ) -> tuple[aiosqlite.Connection, aiosqlite.Connection, str | None]:
+        problem: str | None = None
+        if read_only:
+            reader = await connect(path, read_only=True)
+            try:
+                async with reader.execute("PRAGMA user_version") as cur:
+                    row = await cur.fetchone()
+            except sqlite3.DatabaseError as exc:
+                if not is_damage(exc):
+                    raise
+                return reader, reader, damage_reason(exc)
+            if row and row[0] != SCHEMA_VERSION:
+                problem = (f"read-only database has schema v{row[0]}, this aether needs "
+                           f"v{SCHEMA_VERSION}; use --state-dir to index elsewhere")
+            return reader, reader, problem
+        path.parent.mkdir(parents=True, exist_ok=True)
+        problem = await asyncio.to_thread(prepare_file, path, check_budget_s)
+        # a damaged file still gets connections (queries then report the damage), but no
+        # pragmas: setting WAL on a file that is not a database fails
+        writer = await connect(path, pragmas=problem is None)
+        try:
+            reader = await connect(path, pragmas=problem is None)
+        except BaseException:
+            await writer.close()
+            raise
+        return writer, reader, problem
+
+    async def reopen(self) -> None:
+        """Open the file at `path` afresh (re-created if it was deleted): after recovery, or
+        when another process replaced it."""
+        async with self._write_lock:
+            ro = must_open_read_only(self.path)
+            try:
+                w, r, problem = await self._connect_all(self.path, ro, 1.0)
+            except (sqlite3.Error, OSError) as exc:
+                raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+            # New connections first, then the old ones close behind the queries still on
+            # them (a hover mid-read finishes). Closing a connection to a file that was
+            # deleted or renamed neither checkpoints nor deletes a WAL by name: SQLite checks
+            # that the file has not moved, so the new file's WAL is safe.
+            old = (self._w, self._r)
+            self._w, self._r, self.problem = w, r, problem
+            self.read_only = ro
+            self.identity = FileIdentity.of(self.path)
+            for conn in {id(c): c for c in old}.values():
+                with suppress(sqlite3.Error, ValueError):
+                    await conn.close()
 
     async def close(self) -> None:
-        for conn in (self._r, self._w):
+        await self._close_connections()
+
+    async def _close_connections(self) -> None:
+        for conn in {id(self._r): self._r, id(self._w): self._w}.values():
             with suppress(sqlite3.Error, ValueError):
                 await conn.close()
+
+    # ------------------------------------------------------------------ is it still ours?
+
+    def add_write_check(self, check: WriteCheck) -> None:
+        """Consulted before every write batch (e.g. "do we still hold the writer lock?")."""
+        self._write_checks.append(check)
+
+    def remove_write_check(self, check: WriteCheck) -> None:
+        with suppress(ValueError):
+            self._write_checks.remove(check)
+
+    def identity_problem(self) -> str | None:
+        """Why this process must not trust its open database file, or None: the file at
+        `path` is gone or is another file than the one open (deleted under us)."""
+        now = FileIdentity.of(self.path)
+        if now is None:
+            return f"database {self.path} was deleted while open"
+        if now != self.identity:
+            return f"database {self.path} was replaced while open"
+        return None
+
+    def write_problem(self) -> str | None:
+        if self.read_only:
+            return "the database is read-only"
+        problem = self.identity_problem()
+        if problem:
+            return problem
+        for check in self._write_checks:
+            problem = check()
+            if problem:
+                return problem
+        return None
+
+    async def integrity_check(self) -> str:
+        """"ok", or what a full quick_check found."""
+        return await self.quick_check(None) or "ok"
+
+    async def recover(self) -> Recovery:
+        """Salvage the readable SIRs, move the damaged file aside, start a fresh database
+        holding the salvage (the next index pass adopts what still matches the code). The
+        caller holds the writer role and re-indexes afterwards."""
+        from aether.store.recovery import move_aside, salvage_sirs
+
+        async with self._write_lock:
+            reason = self.problem or self.identity_problem() or "database was not usable"
+            await self._close_connections()
+            salvaged = await asyncio.to_thread(salvage_sirs, self.path)
+            moved = await asyncio.to_thread(move_aside, self.path)
+            try:
+                self._w, self._r, self.problem = await self._connect_all(self.path, False, None)
+                self.read_only = False
+                self.identity = FileIdentity.of(self.path)
+                if salvaged:
+                    await self._w.execute("BEGIN IMMEDIATE")
+                    await self._w.executemany(q.INSERT_SALVAGE, salvaged)
+                    await self._w.execute("COMMIT")
+            except (sqlite3.Error, OSError) as exc:
+                raise StoreError(f"cannot re-create database {self.path}: {exc}") from exc
+        return Recovery(reason, str(moved), len(salvaged))
+
+    async def adopt_salvaged(self) -> int:
+        """Give symbols without a good SIR the salvaged SIR of exactly their code; those rows
+        leave the salvage. Returns how many were adopted."""
+        async with self._r.execute(q.SALVAGE_MATCHES) as cur:
+            rows = await cur.fetchall()
+        if not rows:
+            return 0
+        from aether.sir.model import Sir
+
+        sirs = [NewSir(sid, PreparedSir.of(Sir.model_validate_json(js)), source, prov, model,
+                       prompt_version=pv, verification=ver)
+                for sid, source, js, prov, model, pv, ver in rows]
+        await self.record_sir_success(sirs)
+        async with self._transaction() as w:
+            await w.executemany(q.DELETE_SALVAGE, [(r[0], r[1]) for r in rows])
+        return len(sirs)
+
+    async def clear_salvage(self) -> None:
+        """After a full pass: what was not adopted describes code that is gone."""
+        async with self._r.execute(q.COUNT_SALVAGE) as cur:
+            row = await cur.fetchone()
+        if row and row[0]:
+            async with self._transaction() as w:
+                await w.execute(q.CLEAR_SALVAGE)
+
+    async def quick_check(self, budget_s: float | None = None) -> str | None:
+        """Run PRAGMA quick_check now (unbounded unless `budget_s`); updates `problem`."""
+        def run() -> str | None:
+            # a read-only store may have no -shm to share: open it immutable, as it is served
+            uri = read_only_uri(self.path, self.read_only)
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+            try:
+                return quick_check(conn, budget_s)
+            finally:
+                conn.close()
+        try:
+            found = await asyncio.to_thread(run)
+        except sqlite3.Error as exc:
+            found = one_line(f"database cannot be read: {exc}")
+        self.problem = found
+        return found
 
     # ------------------------------------------------------------------ transactions
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _transaction(self, *, data: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction. `data`: it writes files, symbols or SIRs (what the chaos
+        test aims its kills at; bookkeeping such as the work queue is not)."""
         async with self._write_lock:
+            problem = self.write_problem()
+            if problem:
+                if self.read_only:
+                    raise StoreError(f"{problem}: {self.path}")
+                raise StoreGone(problem)
             await self._w.execute("BEGIN IMMEDIATE")
+            hook = data and TXN_MARKER is not None
+            if hook:
+                txn_hook("in")
             try:
                 yield self._w
             except BaseException:
                 # Shielded: a cancelled caller must still leave no open transaction behind.
                 await asyncio.shield(self._w.execute("ROLLBACK"))
+                if hook:
+                    txn_hook("out")
                 raise
             else:
+                if data and TXN_HOLD_S:
+                    await asyncio.sleep(TXN_HOLD_S)
                 await asyncio.shield(self._w.execute("COMMIT"))
+                if hook:
+                    txn_hook("out")
 
     # ------------------------------------------------------------------ file state
 
@@ -194,7 +374,7 @@ class Store:
                                  if before.get(k) != after.get(k))
         edge_rows = [row for c in changes for row in edges.site_rows(c.calls, c.record.path)]
 
-        async with self._transaction() as w:
+        async with self._transaction(data=True) as w:
             await w.executemany(edges.DELETE_EDGES_OF_FILE, [(p,) for p in paths])
             if removed:
                 await w.executemany(q.DELETE_FTS_BY_SEQ, removed)
@@ -296,7 +476,7 @@ class Store:
         """
         if not sirs:
             return
-        async with self._transaction() as w:
+        async with self._transaction(data=True) as w:
             live = []
             for n in sirs:
                 async with w.execute(q.SYMBOL_HASH, (n.symbol_id,)) as cur:
@@ -460,6 +640,17 @@ class Store:
                                                            prompt_version)) as cur:
             return [(row[0], row[1], row[2]) for row in await cur.fetchall()]
 
+    async def attempted_since(self, symbol_ids: Sequence[str], since: str) -> int:
+        """How many of these symbols had a SIR attempt at or after `since` (one query per
+        chunk of ids, never one per symbol)."""
+        total = 0
+        for i in range(0, len(symbol_ids), 500):
+            chunk = list(symbol_ids[i:i + 500])
+            async with self._r.execute(q.attempted_since(len(chunk)), [since, *chunk]) as cur:
+                row = await cur.fetchone()
+            total += int(row[0]) if row else 0
+        return total
+
     async def add_work(self, kind: str, items: Sequence[str]) -> None:
         async with self._transaction() as w:
             await w.execute(q.ADD_WORK, (kind, json.dumps(list(items)), utc_now()))
@@ -530,7 +721,7 @@ class Store:
         """True while a bulk pass has left edges waiting for resolution."""
         return await self.get_meta("graph_dirty") == "1"
 
-    async def integrity_check(self) -> str:
-        async with self._r.execute("PRAGMA quick_check") as cur:
-            row = await cur.fetchone()
-        return str(row[0]) if row else "unknown"
+for _name, _fn in list(vars(Store).items()):
+    if not _name.startswith("_") and inspect.iscoroutinefunction(_fn) and _name not in (
+            "close", "reopen", "quick_check", "recover", "integrity_check"):
+        setattr(Store, _name, reports_damage(_fn))

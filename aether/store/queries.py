@@ -249,3 +249,41 @@ SELECT
   (SELECT COUNT(*) FROM redactions),
   (SELECT COALESCE(SUM(count), 0) FROM redactions)
 """
+
+
+# ---------------------------------------------------------------------------- salvage
+
+SALVAGE_READ = """
+SELECT symbol_id, source_hash, sir_json, provider, model, created_at, prompt_version,
+    verification FROM sir
+"""
+# schema v3 and older: no prompt version or verification yet
+SALVAGE_READ_OLD = """
+SELECT symbol_id, source_hash, sir_json, provider, model, created_at, '', NULL FROM sir
+"""
+ROWID_FILTER = " WHERE rowid = ?"
+SALVAGE_MAX_ROWID = "SELECT max(rowid) FROM sir"
+
+INSERT_SALVAGE = """
+INSERT OR REPLACE INTO sir_salvage (symbol_id, source_hash, sir_json, provider, model,
+    created_at, prompt_version, verification)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+# Salvaged SIRs that describe exactly the code now indexed, for symbols without a good SIR.
+SALVAGE_MATCHES = """
+SELECT v.symbol_id, v.source_hash, v.sir_json, v.provider, v.model, v.prompt_version,
+    v.verification
+FROM sir_salvage v
+JOIN symbols s ON s.id = v.symbol_id AND s.content_hash = v.source_hash
+JOIN sir_meta m ON m.symbol_id = v.symbol_id
+WHERE m.sir_status != 'ok'
+"""
+DELETE_SALVAGE = "DELETE FROM sir_salvage WHERE symbol_id = ? AND source_hash = ?"
+CLEAR_SALVAGE = "DELETE FROM sir_salvage"
+COUNT_SALVAGE = "SELECT count(*) FROM sir_salvage"
+
+
+def attempted_since(n: int) -> str:
+    return ("SELECT count(*) FROM sir_meta WHERE last_attempt_at >= ? AND symbol_id IN ("
+            + ",".join("?" * n) + ")")

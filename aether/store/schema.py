@@ -166,6 +166,21 @@ MIGRATIONS: list[str] = [
     -- (same symbols, same SIRs; only their call sites are new)
     UPDATE files SET mtime_ns = 0, content_hash = NULL;
     """,
+    # v6: SIRs read back from a damaged database, keyed by symbol id and the source hash they
+    # describe, so the rebuild reuses them instead of paying for inference again.
+    """
+    CREATE TABLE sir_salvage (
+        symbol_id TEXT NOT NULL,
+        source_hash TEXT NOT NULL,
+        sir_json TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        prompt_version TEXT NOT NULL DEFAULT '',
+        verification TEXT,
+        PRIMARY KEY (symbol_id, source_hash)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

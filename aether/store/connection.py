@@ -1,0 +1,105 @@
+"""Opening the SQLite file: pragmas, the bounded check and migration, read-only access.
+
+Also the chaos-test hook the writer's transactions call (see `txn_hook`).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
+
+import aiosqlite
+
+from aether.store.integrity import is_damage, quick_check
+from aether.store.schema import migrate
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-65536",  # 64 MiB: random-key B-tree inserts thrash the 2 MiB default
+)
+
+
+def prepare_file(path: Path, check_budget_s: float | None) -> str | None:
+    """Check (bounded by `check_budget_s`) and migrate. Returns why the file is damaged, or
+    None."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        # budget None: unbounded; 0: no check (queries that meet damage report it)
+        problem = quick_check(conn, check_budget_s) if check_budget_s != 0 else None
+        if problem:
+            return problem
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+        migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        if not is_damage(exc):
+            raise
+        return f"database is damaged: {exc}"
+    finally:
+        conn.close()
+    return None
+
+
+def read_only_uri(path: Path, immutable: bool) -> str:
+    return f"file:{quote(str(path))}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
+async def connect(path: Path, read_only: bool = False, pragmas: bool = True
+                   ) -> aiosqlite.Connection:
+    if read_only:
+        # A WAL database needs its -shm file; in a folder nobody may write, `immutable`
+        # is the only way in (nobody can be writing it either).
+        conn = await aiosqlite.connect(read_only_uri(path, False), uri=True,
+                                       isolation_level=None)
+        try:
+            await conn.execute("SELECT count(*) FROM sqlite_master")
+        except sqlite3.OperationalError:
+            await conn.close()
+            conn = await aiosqlite.connect(read_only_uri(path, True), uri=True,
+                                           isolation_level=None)
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+    conn = await aiosqlite.connect(path, isolation_level=None, timeout=30)
+    try:
+        for pragma in PRAGMAS if pragmas else ():
+            await conn.execute(pragma)
+    except BaseException:
+        await conn.close()  # its thread would otherwise keep the process alive
+        raise
+    return conn
+
+
+def must_open_read_only(path: Path) -> bool:
+    """An existing database we may not write (a read-only checkout, a CI cache)."""
+    if not path.exists():
+        return False
+    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK))
+
+
+# Chaos tests only (tests/test_daemon.py): with AETHER_TEST_TXN_MARKER set, the writer keeps
+# in that file whether it is inside a write transaction and how many it began, so a kill -9
+# can be aimed at a write for real; AETHER_TEST_TXN_HOLD_S holds each one open that long
+# before COMMIT, widening the window. Unset in normal use: two lookups at import, then nothing.
+TXN_MARKER = os.environ.get("AETHER_TEST_TXN_MARKER")
+TXN_HOLD_S = float(os.environ.get("AETHER_TEST_TXN_HOLD_S") or 0)
+_began = 0
+
+
+def txn_hook(state: str) -> None:
+    global _began
+    assert TXN_MARKER is not None
+    if state == "in":
+        _began += 1
+    fd = os.open(TXN_MARKER, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        os.pwrite(fd, f"{state:<3} {_began:>10}\n".encode(), 0)
+    finally:
+        os.close(fd)
