@@ -77,6 +77,15 @@ DEFAULT_CONFIG_TOML = """\
 # [pricing."gpt-4o-mini"]
 # input = 0.15
 # output = 0.60
+
+[search]
+# Semantic vectors from a local static-embedding model (offline, shipped with aether).
+# vectors = true
+# Optional: embeddings from an OpenAI-compatible /v1/embeddings endpoint instead (the local
+# model stays the fallback), e.g. Ollama "nomic-embed-text" or OpenAI "text-embedding-3-small".
+# embedding_endpoint = ""
+# embedding_model = ""
+# embedding_api_key_env = ""
 """
 
 
@@ -158,6 +167,20 @@ class ModelPrice(_Section):
     output: float = Field(ge=0)
 
 
+class SearchSettings(_Section):
+    # Semantic vectors (local static embeddings, offline). Off: search is lexical only.
+    vectors: bool = True
+    # Optional: an OpenAI-compatible /v1/embeddings endpoint (Ollama, OpenAI, ...). Empty
+    # means the local model. Sends symbol text off the machine, so it is a trust setting.
+    embedding_endpoint: str = ""
+    embedding_model: str = ""
+    embedding_api_key_env: str = ""
+
+    def embedding_api_key(self) -> str | None:
+        env = self.embedding_api_key_env
+        return (os.environ.get(env) or None) if env else None
+
+
 class Settings(_Section):
     workspace: Path
     # Where the database, lock and logs live when not in `<workspace>/.aether` (see
@@ -176,6 +199,7 @@ class Settings(_Section):
         """The workspace config asks for network settings the user has not trusted."""
         return self.untrusted_reason is not None
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
+    search: SearchSettings = Field(default_factory=SearchSettings)
 
     @property
     def data_dir(self) -> Path:

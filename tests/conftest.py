@@ -6,6 +6,9 @@ import pytest
 
 from tests.helpers import SAMPLE_PY, write
 
+# tests/fixtures holds projects that tests index (their own tests are data, not tests).
+collect_ignore = ["fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:

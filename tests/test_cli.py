@@ -23,7 +23,7 @@ def test_index_search_sir_status(workspace: Path) -> None:
 
     res = aether("search", "send", "--workspace", ws, "--json")
     data = json.loads(res.stdout)
-    assert data["mode_used"] == "lexical" and data["result_count"] >= 1
+    assert data["mode_used"] == "hybrid" and data["result_count"] >= 1
     top = data["matches"][0]
     assert top["qualified_name"] == "Session.send"
     assert set(top) >= {"symbol_id", "qualified_name", "kind", "file_path", "language",

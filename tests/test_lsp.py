@@ -207,6 +207,10 @@ async def test_hover_sections_status_and_symbols(workspace: Path) -> None:
         methods = await s.client.workspace_symbol_async(types.WorkspaceSymbolParams(
             query="send"))
         assert any(m.name == "send" and m.container_name == "Session" for m in methods or [])
+        typed = await s.client.workspace_symbol_async(types.WorkspaceSymbolParams(query="Ses"))
+        assert typed and typed[0].name == "Session"  # as-you-type: a name prefix
+        assert await s.client.workspace_symbol_async(
+            types.WorkspaceSymbolParams(query="?!")) == []
 
         st = await s.command("aether.status")
         assert set(st) >= STATUS_KEYS

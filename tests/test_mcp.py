@@ -155,11 +155,17 @@ async def test_every_tool_on_the_fixture_workspace(workspace: Path) -> None:
         nothing = await ok(session, "aether_symbol_lookup", {"name": "no_such_thing"})
         assert nothing["result_count"] == 0 and nothing["match"] == "none"
         assert "no_such_thing" in nothing["note"]
+        typo = await ok(session, "aether_symbol_lookup", {"name": "load_tokn"})
+        assert typo["result_count"] == 0 and "did you mean: load_token" in typo["note"]
 
         search = await ok(session, "aether_search", {"query": "token"})
-        assert search["mode_requested"] == "lexical" and search["mode_used"] == "lexical"
+        assert search["mode_requested"] == "hybrid" and search["mode_used"] == "hybrid"
         assert search["result_count"] == len(search["matches"]) >= 1
         assert search["matches"][0]["qualified_name"] == "load_token"
+        assert search["matches"][0]["why"] and search["matches"][0]["is_test"] is False
+        both = await ok(session, "aether_search", {"query": "token", "include_tests": True,
+                                                   "mode": "lexical"})
+        assert both["mode_used"] == "lexical" and both["suggestions"] == []
 
         sir = await ok(session, "aether_get_sir", {"qualified_name": "Session.send"})
         assert sir["sir_status"] == "ok" and sir["warning"] is None
@@ -321,6 +327,8 @@ async def test_bad_arguments_and_paths_are_tool_errors(workspace: Path, tmp_path
         assert "2 symbols" in ambiguous
         assert "pkg/a.py:1" in ambiguous and "pkg/b.py:1" in ambiguous
         assert "symbol_id" in ambiguous
+        assert "only common words" in await error(session, "aether_search",
+                                                  {"query": "the of a"})
         assert "no symbol encloses" in await error(session, "aether_explain",
                                                    {"file": "pkg/session.py", "line": 1})
         assert "not indexed" in await error(session, "aether_explain",

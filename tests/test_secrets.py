@@ -79,7 +79,8 @@ def test_sirs_are_masked_before_they_are_stored() -> None:
               outputs=['returns "AKIAIOSFODNN7EXAMPL3"'], confidence=0.5)
     prepared = PreparedSir.of(sir, redactions=2)
     assert prepared.redactions == 4
-    assert "sk-live" not in prepared.sir_json and "AKIA" not in prepared.search_text
+    assert "sk-live" not in prepared.sir_json
+    assert "akia" not in prepared.intent_terms + prepared.other_terms  # terms are lowercased
     clean = Sir(intent="Adds two numbers.", confidence=0.5)
     assert clean.redacted() == (clean, 0)
 

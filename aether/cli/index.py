@@ -44,7 +44,7 @@ async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
     finally:
         lock.release()
     counts = await engine.store.counts()
-    r, s = summary.index, summary.sirs
+    r, s, v = summary.index, summary.sirs, summary.vectors
     if args.json:
         out(json.dumps({
             "files_seen": r.files_seen, "files_parsed": r.files_parsed,
@@ -60,6 +60,8 @@ async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
             "write_seconds": round(r.write_seconds, 3),
             "inference_seconds": round(s.seconds, 3),
             "sir_deferred": s.deferred, "spend_cap": s.cap_message,
+            "vectors_embedded": v.embedded if v else 0,
+            "vector_seconds": round(v.seconds, 3) if v else 0.0,
         }, indent=2))
         return 0
     skipped = f", {r.files_skipped} skipped" if r.files_skipped else ""
@@ -76,6 +78,8 @@ async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
          f"{counts.pending_count} pending  [{engine.provider.name}]")
     out(f"  time     {r.seconds + s.seconds:.2f} s (parse {r.seconds - r.write_seconds:.2f} s, "
         f"write {r.write_seconds:.2f} s, inference {s.seconds:.2f} s)")
+    if v is not None:
+        out(f"  vectors  {v.embedded} embedded for semantic search ({v.seconds:.2f} s)")
     if s.cap_message:
         out(f"  {s.cap_message} ({s.deferred} symbol(s) left as they were)")
     if counts.stale_count:

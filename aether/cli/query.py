@@ -7,31 +7,39 @@ import json
 
 from aether.cli.common import CliError, dump, out
 from aether.engine.engine import AmbiguousTarget, Engine, UnknownTarget
-from aether.present import SearchView, search_match, sir_view
+from aether.engine.search import MODES, QueryError
+from aether.present import sir_view
+from aether.present.search import search_view
 from aether.store.records import SymbolRecord
 from aether.workspace import display_path
 
 
 async def cmd_search(args: argparse.Namespace, engine: Engine) -> int:
-    outcome = await engine.search(args.query, args.limit, args.mode)
-    view = SearchView(
-        query=outcome.query, limit=outcome.limit, mode_requested=outcome.mode_requested,
-        mode_used=outcome.mode_used, fallback_reason=outcome.fallback_reason,
-        result_count=len(outcome.records), matches=[search_match(r) for r in outcome.records],
-    )
+    try:
+        outcome = await engine.search(args.query, args.limit, args.mode,
+                                      include_tests=args.include_tests)
+    except QueryError as exc:
+        raise CliError(str(exc)) from None
+    view = search_view(outcome)
     if args.json:
         dump(view)
         return 0
     if outcome.fallback_reason:
-        out(f"({outcome.fallback_reason})")
+        out(f"({outcome.mode_used} search: {outcome.fallback_reason})")
     if not view.matches:
         out(f"no symbols match {args.query!r}")
+        if view.suggestions:
+            out("did you mean: " + ", ".join(view.suggestions))
     for m in view.matches:
-        flag = "" if m.sir_status == "ok" else f"  [{m.sir_status}]"
+        flags = [m.sir_status] if m.sir_status != "ok" else []
+        if m.is_test:
+            flags.append(m.role)
+        flag = f"  [{', '.join(flags)}]" if flags else ""
         out(f"{display_path(m.file_path)}:{m.start_line}  {m.kind} "
             f"{display_path(m.qualified_name)}{flag}")
         if m.summary:
             out(f"    {m.summary}")
+        out(f"    why: {m.why}")
     return 0
 
 
@@ -94,7 +102,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("search", parents=[common], help="ranked search over symbols and SIRs")
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--mode", choices=["lexical", "semantic"], default="lexical")
+    p.add_argument("--mode", choices=list(MODES), default="hybrid",
+                   help="hybrid (default): lexical and semantic fused; lexical: ranked words "
+                        "and names; semantic: meaning, from local embeddings")
+    p.add_argument("--include-tests", action="store_true",
+                   help="rank tests, examples, vendored and generated code like product code")
     p.add_argument("--json", action="store_true")
     # no integrity check at open: a lookup stays quick, and a query meeting damage says so
     p.set_defaults(func=cmd_search, creates=False, checks_store=False)

@@ -17,7 +17,10 @@ from aether.engine.estimate import Estimate, estimate
 from aether.engine.indexer import UNSUPPORTED_META, Indexer, IndexReport, ProgressFn
 from aether.engine.pipeline import PipelineReport, SirPipeline
 from aether.engine.priority import rank
-from aether.engine.search import SearchOutcome, search
+from aether.engine.search import Searcher, SearchOutcome
+from aether.engine.search.embedder import LocalEmbedder
+from aether.engine.search.lexical import prominence
+from aether.engine.search.semantic import SyncReport, VectorIndex
 from aether.engine.spending import attach_meter, spend_status
 from aether.engine.writer_lock import current_writer
 from aether.guard.spend import SpendMeter
@@ -58,6 +61,7 @@ class AmbiguousTarget(LookupError):
 class IndexSummary:
     index: IndexReport
     sirs: PipelineReport
+    vectors: SyncReport | None = None
 
 
 def _make_provider(settings: Settings) -> Provider:
@@ -91,6 +95,8 @@ class Engine:
         self._demands = 0
         self._no_demand = asyncio.Event()
         self._no_demand.set()
+        self.vectors = VectorIndex(LocalEmbedder()) if settings.search.vectors else None
+        self.searcher = Searcher(store, self.vectors)
 
     @classmethod
     async def open(cls, settings: Settings, provider: Provider | None = None, *,
@@ -152,7 +158,19 @@ class Engine:
             self._model_checked = True
         queue = rank(await self.store.sir_queue(include_failed=retry_failed))
         sirs = await self._pipeline().run(queue, sir_progress)
-        return IndexSummary(report, sirs)
+        return IndexSummary(report, sirs, await self.sync_vectors())
+
+    async def sync_vectors(self) -> SyncReport | None:
+        """Embed what changed since the last sync (search is lexical until this is done)."""
+        if self.vectors is None:
+            return None
+        from aether.engine.search.embedder import EmbedderUnavailable
+
+        try:
+            return await self.vectors.sync(self.store)
+        except EmbedderUnavailable as exc:
+            await self.store.record_errors([("embed", "embedder_unavailable", str(exc), None)])
+            return None
 
     async def estimate(self, progress: ProgressFn | None = None, *,
                        reindex: bool = True) -> Estimate:
@@ -179,6 +197,7 @@ class Engine:
             self._demands -= 1
             if self._demands == 0:
                 self._no_demand.set()
+        await self.sync_vectors()
         return await self.store.symbols(symbol_ids)
 
     # ------------------------------------------------------------------ reading
@@ -211,11 +230,24 @@ class Engine:
         rel = resolve_in_workspace(self.settings.workspace, path)
         return await self.store.symbol_at(rel, line)
 
-    async def search(self, query: str, limit: int = 20, mode: str = "lexical") -> SearchOutcome:
+    async def search(self, query: str, limit: int = 20, mode: str = "hybrid", *,
+                     include_tests: bool = False, prefix: bool | None = None) -> SearchOutcome:
+        """Ranked search (see aether.engine.search); raises QueryError for a query with
+        nothing to search, QueryTooLong for one past the length every surface accepts."""
         if len(query) > MAX_QUERY_CHARS:
             raise QueryTooLong(f"the search query is {len(query):,} characters long; the "
                                f"limit is {MAX_QUERY_CHARS:,}")
-        return await search(self.store, query, limit, mode)
+        return await self.searcher.search(query, limit, mode, include_tests=include_tests,
+                                          prefix=prefix)
+
+    async def nearest_names(self, query: str) -> list[str]:
+        """Fuzzy nearest symbol names (for "did you mean")."""
+        return await self.searcher.names.nearest(query)
+
+    @staticmethod
+    def by_prominence(records: list[SymbolRecord]) -> list[SymbolRecord]:
+        """Equally good matches (one shared name) in the order search ranks them."""
+        return sorted(records, key=lambda r: prominence(r.file_path, r.qualified_name, r.name))
 
     def guard_snapshot(self) -> dict[str, Any] | None:
         guard = getattr(self.provider, "guard", None)

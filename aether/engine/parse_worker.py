@@ -57,10 +57,11 @@ def parse_file(root: str, src: SourceFile, max_bytes: int, timeout_s: float, sta
         return _skip(src, f"not valid UTF-8 (byte {exc.start})", "invalid_utf8", digest)
     language = language_for_source(src.rel_path, data) or src.language  # `.h`: C or C++
     record.language = language
+    docs: dict[str, str] = {}  # whole doc comments: searched, not part of the SIR
     try:
         if static:
             analysis, sirs = analyze_with_sirs(src.rel_path, language, data,
-                                               timeout_s=timeout_s)
+                                               timeout_s=timeout_s, docs=docs)
         else:
             analysis, sirs = analyze_source(src.rel_path, language, data,
                                             timeout_s=timeout_s), {}
@@ -72,7 +73,8 @@ def parse_file(root: str, src: SourceFile, max_bytes: int, timeout_s: float, sta
     record.imports = analysis.imports[:64]
     record.bindings, record.star_imports = analysis.bindings, analysis.star_imports
     # Validate and canonicalise here, in the worker: the writer process only writes.
-    prepared = {sid: PreparedSir.of(Sir.model_validate(d)) for sid, d in sirs.items()}
+    prepared = {sid: PreparedSir.of(Sir.model_validate(d), doc=docs.get(sid, ""))
+                for sid, d in sirs.items()}
     return ParseOutcome(record, analysis, static_sirs=prepared)
 
 

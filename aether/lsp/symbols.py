@@ -8,6 +8,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from aether.engine.engine import QueryTooLong
+from aether.engine.search import QueryError
 
 if TYPE_CHECKING:
     from aether.lsp.server import AetherServer
@@ -28,9 +29,13 @@ async def workspace_symbols(ls: AetherServer, query: str) -> list[types.SymbolIn
     if daemon is None or daemon.engine is None or not query.strip():
         return []
     try:
+        # The editor asks as the user types: a short query is a name prefix; a longer one
+        # gets the full ranking (lexical words and names, fused with semantic when ready).
         outcome = await daemon.engine.search(query, WORKSPACE_SYMBOL_LIMIT)
     except QueryTooLong as exc:
         raise JsonRpcInvalidParams(str(exc)) from None
+    except QueryError:
+        return []  # nothing searchable typed yet (punctuation, "the"): an empty list
     root = daemon.engine.settings.workspace
     out = []
     for r in outcome.records:

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from aether.engine.daemon import Daemon, DaemonStatus
 from aether.engine.engine import AmbiguousTarget, Engine, QueryTooLong, UnknownTarget
+from aether.engine.search import QueryError
 from aether.store.db import StoreError
 from aether.store.records import SymbolRecord
 from aether.workspace import PathOutsideWorkspace, resolve_in_workspace
@@ -85,7 +86,7 @@ def tool_errors() -> Iterator[None]:
         yield
     except AmbiguousTarget as exc:
         raise ToolError(ambiguous_message(str(exc), exc.candidates)) from None
-    except (UnknownTarget, PathOutsideWorkspace, QueryTooLong) as exc:
+    except (UnknownTarget, PathOutsideWorkspace, QueryTooLong, QueryError) as exc:
         raise ToolError(str(exc)) from None
     except StoreError as exc:
         raise ToolError(f"the AETHER database cannot be read: {exc}") from None

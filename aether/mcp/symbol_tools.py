@@ -70,6 +70,8 @@ async def symbol_lookup(app: App, ctx: Context, name: str | None, path: str | No
                 found, how = await engine.store.symbols_by_name(q, MAX_LIMIT + 1), "name"
             if not found:
                 found, how = await engine.store.search_like(q, MAX_LIMIT + 1), "substring"
+        if how in ("name", "substring"):
+            found = engine.by_prominence(found)  # as aether_search ranks a shared name
     if kind is not None:
         found = [r for r in found if r.kind == kind]
     note = None
@@ -79,6 +81,9 @@ async def symbol_lookup(app: App, ctx: Context, name: str | None, path: str | No
                                     f"of kind {kind!r}" if kind else "",
                                     f"in {rel}" if rel else "") if p)
         note = f"no symbol {what} is indexed{indexing_hint(daemon.status)}"
+        near = await engine.nearest_names(name) if name else []
+        if near:
+            note += "; did you mean: " + ", ".join(near)
     return LookupView(name=name, path=rel, kind=kind, match=how,  # type: ignore[arg-type]
                       result_count=min(len(found), limit), truncated=len(found) > limit,
                       matches=[search_match(r) for r in found[:limit]], note=note)

@@ -103,13 +103,17 @@ def _descendants(definitions: list[Definition]) -> list[list[int]]:
     return result
 
 
-def static_sirs(parsed: ParsedSource) -> dict[str, dict[str, Any]]:
-    """symbol id -> SIR dict for every symbol of the file."""
+def static_sirs(parsed: ParsedSource,
+                docs: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """symbol id -> SIR dict for every symbol of the file. `docs`, when given, receives each
+    documented symbol's whole documentation (search indexes it; the SIR keeps one sentence)."""
     definitions = parsed.definitions
     own, f = collect_facts(parsed)
     result: dict[str, dict[str, Any]] = {}
     for i, under in enumerate(_descendants(definitions)):
         shape = symbol_shape(parsed, i, f.docstrings.get(i))
+        if docs is not None and shape.doc_text:
+            docs[definitions[i].symbol.id] = shape.doc_text
         facts = own[i].merged([own[j] for j in under]) if under else own[i]
         deps, side_effects, errors = _call_items(f, facts, shape)
         # Plain, valid data; the Sir model canonicalises (sorts, caps) wherever it is loaded.
@@ -126,8 +130,9 @@ def static_sirs(parsed: ParsedSource) -> dict[str, dict[str, Any]]:
 
 
 def analyze_with_sirs(file_path: str, language: str, source: bytes, *,
-                      timeout_s: float = 5.0) -> tuple[FileAnalysis, dict[str, dict[str, Any]]]:
+                      timeout_s: float = 5.0, docs: dict[str, str] | None = None,
+                      ) -> tuple[FileAnalysis, dict[str, dict[str, Any]]]:
     """One parse of one file: its symbols and imports, and the static SIR of every symbol
-    (symbol id -> plain SIR dict), from a single query walk."""
+    (symbol id -> plain SIR dict), from a single query walk (`docs`: see static_sirs)."""
     parsed = parse_source(file_path, language, source, static=True, timeout_s=timeout_s)
-    return file_analysis(parsed), static_sirs(parsed)
+    return file_analysis(parsed), static_sirs(parsed, docs)

@@ -28,6 +28,9 @@ _RESULT_FIELDS = {"java": "type", "c": "type", "cpp": "type", "csharp": "returns
 _FIELD_LISTS = frozenset({"field_declaration_list", "ordered_field_declaration_list"})
 
 
+MAX_DOC_CHARS = 600
+
+
 @dataclass(slots=True)
 class Shape:
     intent: str
@@ -39,6 +42,7 @@ class Shape:
     documented: bool = False
     typed: bool = False
     has_error: bool = False
+    doc_text: str = ""  # the documentation beyond its first sentence, for search (capped)
 
 
 def _squash(text: str) -> str:
@@ -61,8 +65,8 @@ def parameter_names(shape: Shape) -> set[str]:
 
 
 def _leading_comments(source: bytes, anchor: Node) -> str:
-    """The comment block directly above a definition (no blank line in between); Rust
-    attributes between the docs and the item are skipped."""
+    """The comment block directly above a definition (no blank line in between, except
+    after a `/** */` doc block); Rust attributes between the docs and the item are skipped."""
     sibling = anchor.prev_named_sibling
     if sibling is None and anchor.parent is not None and anchor.parent.type == "body_statement":
         sibling = anchor.parent.prev_named_sibling  # Ruby keeps a body's first comment outside
@@ -74,7 +78,11 @@ def _leading_comments(source: bytes, anchor: Node) -> str:
         stype = sibling.type
         end = sibling.end_point
         end_row = end.row - 1 if end.column == 0 and end.row > sibling.start_point.row else end.row
-        if end_row < expected_row - 1:
+        # A `/** ... */` doc block may stand one blank line above its item (common in JS);
+        # any other comment must touch it.
+        gap = 2 if not found and stype in _COMMENT_TYPES and \
+            source[sibling.start_byte:sibling.start_byte + 3] == b"/**" else 1
+        if end_row < expected_row - gap:
             break
         if stype == "attribute_item":
             expected_row = sibling.start_point.row
@@ -234,11 +242,13 @@ def symbol_shape(parsed: ParsedSource, index: int, docstring: Node | None = None
     source, language, symbol = parsed.source, parsed.language, d.symbol
     shape = Shape(intent="", signature=symbol.signature, typed=language in _STATICALLY_TYPED,
                   has_error=d.outer.has_error, go_style=language == "go")
-    doc = first_sentence(docstring_text(node_text(source, docstring))) if docstring else ""
+    full = docstring_text(node_text(source, docstring)) if docstring else ""
+    doc = first_sentence(full) if full else ""
     if not doc:
-        doc = _leading_comments(source, d.anchor)
-        if doc:
-            doc = first_sentence(doc)
+        full = _leading_comments(source, d.anchor)
+        doc = first_sentence(full) if full else ""
+    if full:
+        shape.doc_text = " ".join(full.split())[:MAX_DOC_CHARS]
     fn = d.fn
     if fn is not None:
         _parameters(source, language, _parameter_nodes(language, fn), shape)

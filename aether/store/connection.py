@@ -14,6 +14,7 @@ import aiosqlite
 
 from aether.store.integrity import is_damage, quick_check
 from aether.store.schema import migrate
+from aether.store.search_rows import rebuild_search_rows
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -37,6 +38,7 @@ def prepare_file(path: Path, check_budget_s: float | None) -> str | None:
         for pragma in PRAGMAS:
             conn.execute(pragma)
         migrate(conn)
+        rebuild_search_rows(conn)
     except sqlite3.DatabaseError as exc:
         if not is_damage(exc):
             raise

@@ -48,11 +48,11 @@ from aether.store.records import (
     PreparedSir,
     SymbolRecord,
     one_line,
+    search_row,
     utc_now,
 )
 from aether.store.schema import SCHEMA_VERSION
 from aether.symbols.model import Symbol
-from aether.symbols.names import split_words
 
 __all__ = ["Recovery", "Store", "StoreDamaged", "StoreError", "StoreGone"]
 
@@ -389,8 +389,8 @@ class Store:
                 await w.executemany(q.INSERT_SYMBOL, [q.symbol_row(first + i, s)
                                                       for i, (s, _) in enumerate(inserts)])
                 await w.executemany(q.INSERT_FTS, [
-                    (first + i, s.name, s.qualified_name, split_words(s.name), s.file_path,
-                     p.search_text if p else "") for i, (s, p) in enumerate(inserts)])
+                    search_row(first + i, s.name, s.qualified_name, s.file_path, p)
+                    for i, (s, p) in enumerate(inserts)])
                 await w.executemany(q.INSERT_META, meta_rows)
             if outdated:
                 await w.executemany(q.MARK_OUTDATED, outdated)
@@ -399,7 +399,8 @@ class Store:
             if changed_sirs:
                 await w.executemany(q.MARK_OK_CURRENT, [(now, n.symbol_id) for n in changed_sirs])
                 await w.executemany(q.UPDATE_FTS_SIR,
-                                    [(n.sir.search_text, n.symbol_id) for n in changed_sirs])
+                                    [(n.sir.intent_terms, n.sir.other_terms, n.symbol_id)
+                                     for n in changed_sirs])
             if edge_rows:
                 await w.executemany(edges.INSERT_EDGE, edge_rows)
             if resolver is not None:
@@ -488,7 +489,8 @@ class Store:
                 await self._store_sirs(w, live, now)
                 await w.executemany(q.MARK_OK, [(now, now, n.symbol_id) for n in live])
                 await w.executemany(q.UPDATE_FTS_SIR,
-                                    [(n.sir.search_text, n.symbol_id) for n in live])
+                                    [(n.sir.intent_terms, n.sir.other_terms, n.symbol_id)
+                                     for n in live])
 
     async def record_sir_failure(self, symbol_id: str, error_type: str, message: str,
                                  *, path: str | None = None) -> None:
@@ -612,9 +614,72 @@ class Store:
         found = await self._records(q.RECORD_AT_LINE, (path, line, line))
         return found[0] if found else None
 
-    async def search(self, match: str, limit: int) -> list[SymbolRecord]:
-        """FTS5 search; `match` is an already-built FTS query (see aether.engine.search)."""
-        return await self._records(q.SEARCH, (match, limit))
+    async def search_terms(self, match: str, limit: int) -> list[tuple[Any, ...]]:
+        """FTS5 candidates for an already-built query (aether.engine.search builds it, with
+        user text quoted): (seq, bm25, name, name_words, qual_words, intent, sir_words,
+        path_words), best first (bm25 is negative: lower is better)."""
+        async with self._r.execute(q.SEARCH_FTS, (match, limit)) as cur:
+            return [tuple(r) for r in await cur.fetchall()]
+
+    async def count_named(self, name: str) -> int:
+        async with self._r.execute(q.COUNT_NAMED, (name,)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def symbol_paths(self, seqs: Sequence[int]) -> dict[int, tuple[str, str, str]]:
+        """seq -> (file_path, qualified_name, name): what ranking needs, without the SIRs."""
+        if not seqs:
+            return {}
+        async with self._r.execute(q.paths_by_seqs(len(seqs)), list(seqs)) as cur:
+            return {r[0]: (r[1], r[2], r[3]) for r in await cur.fetchall()}
+
+    async def inbound_counts(self, seqs: Sequence[int]) -> dict[int, int]:
+        """seq -> how many resolved call sites reach the symbol (absent: none)."""
+        if not seqs:
+            return {}
+        async with self._r.execute(q.inbound_by_seqs(len(seqs)), list(seqs)) as cur:
+            return {r[0]: int(r[1]) for r in await cur.fetchall()}
+
+    async def symbols_by_seqs(self, seqs: Sequence[int]) -> dict[int, SymbolRecord]:
+        """seq -> record for these seqs (the FTS rowids)."""
+        if not seqs:
+            return {}
+        out: dict[int, SymbolRecord] = {}
+        async with self._r.execute(q.records_by_seqs(len(seqs)), list(seqs)) as cur:
+            for row in await cur.fetchall():
+                out[row[0]] = SymbolRecord(*row[1:])
+        return out
+
+    async def all_names(self) -> list[str]:
+        async with self._r.execute(q.ALL_NAMES) as cur:
+            return [r[0] for r in await cur.fetchall()]
+
+    async def vector_sources(self, model: str) -> list[tuple[Any, ...]]:
+        """(id, name, qualified_name, intent, sir_hash, text_hash) of the symbols whose
+        vector may be out of date (see queries.VECTOR_SOURCES)."""
+        async with self._r.execute(q.VECTOR_SOURCES, (model,)) as cur:
+            return [tuple(r) for r in await cur.fetchall()]
+
+    async def write_vectors(self, rows: Sequence[tuple[str, str, str | None, str, bytes]],
+                            current: Sequence[tuple[str | None, str]] = ()) -> None:
+        """rows: (symbol_id, text_hash, sir_hash, model, vec), skipped for a symbol removed
+        meanwhile; current: (sir_hash, symbol_id) whose text did not change."""
+        if rows or current:
+            async with self._transaction() as w:
+                if rows:
+                    await w.executemany(q.UPSERT_VECTOR_LIVE, rows)
+                if current:
+                    await w.executemany(q.MARK_VECTOR_CURRENT, current)
+
+    async def all_vectors(self, model: str) -> list[tuple[int, bytes]]:
+        async with self._r.execute(q.ALL_VECTORS, (model,)) as cur:
+            return [(r[0], r[1]) for r in await cur.fetchall()]
+
+    async def vector_counts(self, model: str) -> tuple[int, int]:
+        """(symbols, symbols with a vector of this model)."""
+        async with self._r.execute(q.VECTOR_COUNTS, (model,)) as cur:
+            row = await cur.fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
     async def search_like(self, needle: str, limit: int) -> list[SymbolRecord]:
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -65,17 +65,24 @@ def symbol_update_row(s: Symbol) -> tuple[Any, ...]:
 
 
 # The rowid is the symbol's seq, given explicitly: a per-row subselect doubled insert time.
+# Rows come from aether.store.records.search_row.
 INSERT_FTS = """
-INSERT INTO symbol_fts (rowid, name, qualified_name, name_words, file_path, sir_text)
-VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO symbol_fts (rowid, name, name_words, qual_words, intent, sir_words, path_words)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 """
 DELETE_FTS_BY_SEQ = "DELETE FROM symbol_fts WHERE rowid = ?"
 DELETE_FTS_BY_FILE = (
     "DELETE FROM symbol_fts WHERE rowid IN (SELECT seq FROM symbols WHERE file_path = ?)"
 )
-UPDATE_FTS_SIR = (
-    "UPDATE symbol_fts SET sir_text = ?1 WHERE rowid = (SELECT seq FROM symbols WHERE id = ?2)"
-)
+UPDATE_FTS_SIR = """
+UPDATE symbol_fts SET intent = ?1, sir_words = ?2
+WHERE rowid = (SELECT seq FROM symbols WHERE id = ?3)
+"""
+ALL_FOR_SEARCH_ROWS = """
+SELECT s.seq, s.name, s.qualified_name, s.file_path, r.sir_json
+FROM symbols s LEFT JOIN sir r ON r.symbol_id = s.id
+"""
+CLEAR_FTS = "DELETE FROM symbol_fts"
 
 INSERT_META = (
     "INSERT INTO sir_meta (symbol_id, sir_status, last_attempt_at, updated_at) VALUES (?, ?, ?, ?)"
@@ -218,12 +225,63 @@ RECORD_AT_LINE = _RECORD + """
 WHERE s.file_path = ? AND s.start_line <= ? AND s.end_line >= ?
 ORDER BY s.end_line - s.start_line ASC, s.start_line DESC LIMIT 1
 """
-# bm25 weights: name, qualified_name, name_words, file_path, sir_text. The inner query ranks
-# in FTS alone (cheap); the join only touches the rows that survive its LIMIT.
-SEARCH = _COLUMNS + """
-FROM (SELECT rowid AS seq, bm25(symbol_fts, 10.0, 6.0, 4.0, 1.5, 1.0) AS score
-      FROM symbol_fts WHERE symbol_fts MATCH ?1 ORDER BY score LIMIT ?2) f
-JOIN symbols s ON s.seq = f.seq""" + _JOINS + "ORDER BY f.score"
+# bm25 weights, in column order: name (whole identifier), name_words, qual_words (enclosing
+# names), intent, sir_words (other SIR fields), path_words. Ranked in FTS alone (cheap): the
+# records are read afterwards for the few candidates that survive.
+SEARCH_FTS = """
+SELECT rowid, bm25(symbol_fts, 10.0, 6.0, 3.0, 2.5, 1.0, 0.5) AS score,
+       name, name_words, qual_words, intent, sir_words, path_words
+FROM symbol_fts WHERE symbol_fts MATCH ?1 ORDER BY score LIMIT ?2
+"""
+COUNT_NAMED = "SELECT COUNT(*) FROM symbols WHERE name = ?"
+ALL_NAMES = "SELECT DISTINCT name FROM symbols"
+
+
+def paths_by_seqs(n: int) -> str:
+    return ("SELECT seq, file_path, qualified_name, name FROM symbols "
+            f"WHERE seq IN ({','.join('?' * n)})")
+
+
+def inbound_by_seqs(n: int) -> str:
+    """(seq, resolved call sites that reach it) for these seqs that have any."""
+    return ("SELECT s.seq, COUNT(*) FROM symbols s JOIN edges e ON e.target_id = s.id "
+            f"WHERE s.seq IN ({','.join('?' * n)}) GROUP BY s.seq")
+
+
+def records_by_seqs(n: int) -> str:
+    """(seq, *record columns) for these seqs."""
+    return ("SELECT s.seq," + _COLUMNS.replace("SELECT", "", 1) + "FROM symbols s" + _JOINS
+            + f"WHERE s.seq IN ({','.join('?' * n)})")
+
+
+# Vectors: one int8 embedding per symbol, with the hash of the text it was made from.
+# Symbols whose vector may be out of date: none yet, another model, or a different SIR
+# than the one it was made from (the caller compares the text itself before embedding).
+VECTOR_SOURCES = """
+SELECT s.id, s.name, s.qualified_name, json_extract(r.sir_json, '$.intent'), r.sir_hash,
+       v.text_hash
+FROM symbols s LEFT JOIN sir r ON r.symbol_id = s.id
+LEFT JOIN symbol_vectors v ON v.symbol_id = s.id
+WHERE v.symbol_id IS NULL OR v.model != ?1 OR v.sir_hash IS NOT r.sir_hash
+"""
+# Only for a symbol still there (it may have been removed while its vector was made).
+UPSERT_VECTOR_LIVE = """
+INSERT INTO symbol_vectors (symbol_id, text_hash, sir_hash, model, vec)
+SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM symbols WHERE id = ?1)
+ON CONFLICT(symbol_id) DO UPDATE SET
+    text_hash = excluded.text_hash, sir_hash = excluded.sir_hash, model = excluded.model,
+    vec = excluded.vec
+"""
+# Same text from a new SIR: the vector stands, only the SIR it answers for moves on.
+MARK_VECTOR_CURRENT = "UPDATE symbol_vectors SET sir_hash = ? WHERE symbol_id = ?"
+ALL_VECTORS = """
+SELECT s.seq, v.vec FROM symbol_vectors v JOIN symbols s ON s.id = v.symbol_id
+WHERE v.model = ?
+"""
+VECTOR_COUNTS = """
+SELECT (SELECT COUNT(*) FROM symbols),
+       (SELECT COUNT(*) FROM symbol_vectors WHERE model = ?)
+"""
 SEARCH_LIKE = _RECORD + """
 WHERE s.qualified_name LIKE ?1 ESCAPE '\\' OR s.file_path LIKE ?2 ESCAPE '\\'
 ORDER BY length(s.qualified_name) LIMIT ?3

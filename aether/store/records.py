@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aether.hashing import text_hash
+from aether.secrets import redact_secrets
 from aether.sir.model import Sir
 from aether.symbols.model import CallSite, Symbol
+from aether.symbols.terms import enclosing, identifier_column, words_column
 
 DEFERRED_PREFIX = "spend_cap:"  # how a `last_error` of a symbol held back by a cap starts
 
@@ -58,18 +60,44 @@ class PreparedSir:
 
     sir_json: str
     sir_hash: str
-    search_text: str
+    intent_terms: str  # stemmed, identifier-split words of the intent (aether.symbols.terms)
+    other_terms: str  # the same for every other SIR field
     redactions: int = 0  # credentials masked in this SIR and in the prompt that made it
 
     @classmethod
-    def of(cls, sir: Sir, *, redactions: int = 0) -> PreparedSir:
+    def of(cls, sir: Sir, *, redactions: int = 0, doc: str = "") -> PreparedSir:
         """Canonical form of `sir` with any hard-coded credential masked first: nothing
-        stored or searchable ever holds one."""
+        stored or searchable ever holds one. `doc`: the symbol's whole documentation, searched
+        with the other fields (a static SIR's intent keeps only its first sentence)."""
         sir, found = sir.redacted()
         canonical = sir.canonical_json()
-        words = [sir.intent, *sir.inputs, *sir.outputs, *sir.side_effects, *sir.dependencies,
-                 *sir.error_modes]
-        return cls(canonical, text_hash(canonical), " ".join(words), redactions + found)
+        others = [*sir.inputs, *sir.outputs, *sir.side_effects, *sir.dependencies,
+                  *sir.error_modes]
+        if doc:
+            clean, masked = redact_secrets(doc)
+            others.append(clean)
+            found += masked
+        return cls(canonical, text_hash(canonical), words_column(sir.intent),
+                   words_column(" ".join(others)), redactions + found)
+
+    @classmethod
+    def terms_of_json(cls, sir_json: str | None) -> tuple[str, str]:
+        """(intent_terms, other_terms) of a stored SIR; empty when there is none."""
+        if not sir_json:
+            return "", ""
+        p = cls.of(Sir.from_json(sir_json))
+        return p.intent_terms, p.other_terms
+
+
+def search_row(seq: int, name: str, qualified_name: str, file_path: str,
+               sir: PreparedSir | None) -> tuple[Any, ...]:
+    """One row of `symbol_fts`, in its column order (see aether.store.schema v7): the name
+    whole and as words, the enclosing names, the SIR's intent and other fields, the path."""
+    parents = enclosing(qualified_name)
+    qual = f"{identifier_column(parents)} {words_column(parents)}".strip()
+    return (seq, identifier_column(name), words_column(name), qual,
+            sir.intent_terms if sir else "", sir.other_terms if sir else "",
+            words_column(file_path))
 
 
 @dataclass(slots=True)

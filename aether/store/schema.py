@@ -181,6 +181,25 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (symbol_id, source_hash)
     ) WITHOUT ROWID;
     """,
+    # v7: search answers questions: stemmed, identifier-split FTS columns ranked by field, and
+    # one embedding per symbol. Old search rows are rebuilt in Python on open (Store).
+    """
+    DROP TABLE symbol_fts;
+    CREATE VIRTUAL TABLE symbol_fts USING fts5(
+        name, name_words, qual_words, intent, sir_words, path_words,
+        tokenize = "unicode61 remove_diacritics 2 tokenchars '_'",
+        prefix = '2 3'
+    );
+    CREATE TABLE symbol_vectors (
+        symbol_id TEXT PRIMARY KEY REFERENCES symbols(id) ON DELETE CASCADE,
+        text_hash TEXT NOT NULL,          -- hash of the embedded text: re-embed only on change
+        sir_hash TEXT,                    -- the SIR it was made from: recheck when it changes
+        model TEXT NOT NULL,
+        vec BLOB NOT NULL                 -- int8, unit vector scaled by 127
+    );
+    INSERT INTO meta (key, value) VALUES ('search_rows', 'rebuild')
+        ON CONFLICT(key) DO UPDATE SET value = 'rebuild';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

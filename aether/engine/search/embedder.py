@@ -1,0 +1,88 @@
+"""The local embedding model: WordLlama's 256-d static embeddings, whose weights and
+tokenizer ship inside the `wordllama` wheel. Nothing is downloaded: the model is loaded from
+the package folder with downloads disabled (its default load looks elsewhere and then tries
+a model hub, which fails offline).
+
+A static model is a lookup table plus pooling: ~6,500 short texts a second on one core, no
+GPU, deterministic. Vectors are unit length, stored as int8 (x127): 256 bytes a symbol.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Protocol
+
+import numpy as np
+
+log = logging.getLogger("aether.search")
+
+LOCAL_MODEL = "wordllama-l2-256"
+DIM = 256
+
+
+class EmbedderUnavailable(Exception):
+    """The model cannot be loaded here; search falls back to lexical with this reason."""
+
+
+class Embedder(Protocol):
+    model: str
+    calls: int
+    texts: int
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+class LocalEmbedder:
+    """Loads lazily (the first search or sync pays ~0.2 s), then thread-safe."""
+
+    model = LOCAL_MODEL
+
+    def __init__(self) -> None:
+        self._wl: Any = None
+        self._lock = threading.Lock()
+        self.calls = 0  # embed() calls and texts embedded: tests count them
+        self.texts = 0
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._wl is None:
+                try:
+                    import os
+
+                    import wordllama
+                    from wordllama import WordLlama
+
+                    folder = os.path.dirname(wordllama.__file__)
+                    self._wl = WordLlama.load(dim=DIM, cache_dir=folder, disable_download=True)
+                except Exception as exc:  # missing wheel data, broken install
+                    raise EmbedderUnavailable(
+                        f"the local embedding model cannot be loaded: {type(exc).__name__}: "
+                        f"{exc}") from None
+            return self._wl
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        wl = self._load()
+        self.calls += 1
+        self.texts += len(texts)
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        vecs = np.asarray(wl.embed(texts, norm=True), dtype=np.float32)
+        return normalize(vecs)
+
+
+def normalize(vecs: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vecs / norms).astype(np.float32)
+
+
+def to_blob(vec: np.ndarray) -> bytes:
+    return bytes(np.clip(np.rint(vec * 127.0), -127, 127).astype(np.int8).tobytes())
+
+
+def from_blobs(blobs: list[bytes]) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, DIM), dtype=np.int8)
+    return np.frombuffer(b"".join(blobs), dtype=np.int8).reshape(len(blobs), -1)

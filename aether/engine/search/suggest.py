@@ -1,0 +1,36 @@
+"""Nearest symbol names for a query that matched nothing (typos, half-remembered names), by
+fuzzy matching over the distinct names of the index. The name list is cached and reloaded
+only when the index changed."""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz, process, utils
+
+from aether.store.db import Store
+
+MAX_SUGGESTIONS = 5
+MIN_SCORE = 60.0
+
+
+class NameSuggester:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._names: list[str] = []
+        self._key: str | None = None
+
+    async def _load(self) -> list[str]:
+        key = await self.store.get_meta("last_indexed_at")
+        if key != self._key or not self._names:
+            self._names = await self.store.all_names()
+            self._key = key
+        return self._names
+
+    async def nearest(self, query: str) -> list[str]:
+        names = await self._load()
+        found = process.extract(query.strip()[:200], names, scorer=fuzz.WRatio,
+                                processor=utils.default_process, limit=MAX_SUGGESTIONS,
+                                score_cutoff=MIN_SCORE)
+        return [name for name, _, _ in found]
+
+    async def count_named(self, name: str) -> int:
+        return await self.store.count_named(name)

@@ -1,0 +1,151 @@
+"""Search terms, the same on both sides: what goes into the full-text index and what a query
+becomes. Identifiers are split into their words (and kept whole), English words are stemmed
+with Snowball so `retries`, `retry` and `retrying` meet, and stop words are dropped from
+natural-language queries only (never from a name someone typed).
+
+Pure functions, no I/O: the store calls them when it writes search rows, the engine when it
+reads a query, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import Stemmer
+
+from aether.symbols.names import identifier_words
+
+# A "word" of text or code; `::`, `.`, `/`, `-` separate, `_` joins (snake_case stays whole).
+_TOKEN = re.compile(r"[^\W_][\w]*|_+[^\W_][\w]*", re.UNICODE)
+_PATH_SEP = re.compile(r"::|\.|/|->|#|\\")
+# Qualified names are spelled as each language does: `a.b`, `ns::C::m`, `Rack::Cache#call`,
+# `GuzzleHttp\Psr7\Stream::read`.
+_QUALIFIED_SEP = re.compile(r"::|#|\\|\.")
+# A token that only an identifier has: inner underscore, camel hump, letters+digits mix.
+_IDENTIFIER_SHAPE = re.compile(r"_|[a-z][A-Z]|[A-Z]{2,}[a-z]|[A-Za-z]\d|\d[A-Za-z]")
+
+STOP_WORDS = frozenset(re.findall(r"\S+", """
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just me more most my myself no nor not now of off on once only or other our ours ourselves out
+over own same she should so some such than that the their theirs them themselves then there
+these they this those through to too under until up very was we were what when where which
+while who whom why will with would you your yours yourself yourselves i'd i'm let lets let's
+me find show give code function method class does do want get way need something thing things
+"""))
+
+MAX_QUERY_CHARS = 1024  # as every surface (the engine checks it first)
+MAX_QUERY_TERMS = 24
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return str(_stemmer.stemWord(word.lower()))
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
+def word_terms(text: str) -> list[str]:
+    """Stemmed words of any text, identifiers split (`iter_content` -> iter, content)."""
+    out: list[str] = []
+    for tok in tokens(text):
+        out.extend(stem(w) for w in identifier_words(tok))
+    return out
+
+
+def identifier_column(name: str) -> str:
+    """The whole identifier, lowercased: one FTS token (`_` is a token character)."""
+    return " ".join(t.lower() for t in tokens(name))
+
+
+def words_column(text: str) -> str:
+    return " ".join(word_terms(text))
+
+
+def dotted(qualified_name: str) -> str:
+    """A qualified name with every language's separator written as `.`."""
+    return _QUALIFIED_SEP.sub(".", qualified_name)
+
+
+def enclosing(qualified_name: str) -> str:
+    """`HTTPAdapter.send` -> `HTTPAdapter`; `ns::Cache::get` -> `ns.Cache`."""
+    return dotted(qualified_name).rpartition(".")[0]
+
+
+def looks_like_identifier(token: str) -> bool:
+    return bool(_IDENTIFIER_SHAPE.search(token.strip("_"))) or token.startswith("_")
+
+
+def is_prose_stop_word(word: str) -> bool:
+    return word.lower() in STOP_WORDS
+
+
+@dataclass(slots=True)
+class QueryTerms:
+    """What a query asks for. `whole`: identifiers to match whole in the name column;
+    `words`: stemmed words for every text column; `raw_words`: the same, unstemmed, for
+    `why` and the embedding of the query."""
+
+    text: str
+    whole: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+    raw_words: list[str] = field(default_factory=list)
+    identifier_query: bool = False
+    path: str | None = None  # a dotted path typed as such (`Client.send`, `a::b` -> `a.b`)
+    dropped_stop_words: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.whole and not self.words
+
+
+class QueryError(ValueError):
+    """The query cannot be searched; the message is one line, fit for a user."""
+
+
+def parse_query(text: str) -> QueryTerms:
+    """Turn what someone typed into terms. Raises QueryError for a query with nothing to
+    search (empty, punctuation only, stop words only)."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"query is {len(text):,} characters; the limit is {MAX_QUERY_CHARS:,}")
+    raw = [t for t in tokens(_PATH_SEP.sub(" ", text)) if t]
+    if not raw:
+        raise QueryError("query has no letters or digits to search for")
+    stripped = text.strip()
+    path = re.fullmatch(r"[\w$]+(?:(?:\.|::|#|\\)[\w$]+)+", stripped)
+    # A name typed as such: one token, or a dotted path. Anything else is prose, perhaps
+    # with a few names in it (`HTTPAdapter send`): those names are kept whole as well.
+    identifier_query = len(raw) == 1 or path is not None
+    q = QueryTerms(text=text, identifier_query=identifier_query)
+    if path is not None:
+        q.path = dotted(stripped)
+    seen: set[str] = set()
+    for tok in raw:
+        low = tok.lower()
+        named = identifier_query or looks_like_identifier(tok)
+        if named and low not in q.whole:
+            q.whole.append(low)
+        parts = identifier_words(tok) or [low]
+        for word in parts:
+            if not named and word in STOP_WORDS:
+                q.dropped_stop_words.append(word)
+                continue
+            s = stem(word)
+            if s and s not in seen:
+                seen.add(s)
+                q.words.append(s)
+                q.raw_words.append(word)
+    q.whole = q.whole[:MAX_QUERY_TERMS]
+    q.words = q.words[:MAX_QUERY_TERMS]
+    q.raw_words = q.raw_words[:MAX_QUERY_TERMS]
+    if q.empty:
+        raise QueryError("query has only common words (like 'the', 'of', 'how'); "
+                         "add a word that names what you are looking for")
+    return q

@@ -1,0 +1,273 @@
+"""Search that answers questions: terms, ranking, vectors, fallbacks, and the CLI's answers
+to bad queries. A small real project (tests/fixtures/searchrepo) indexed into a real store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from aether.config import load_settings
+from aether.engine.engine import Engine
+from aether.engine.indexer import Indexer
+from aether.engine.search import QueryError, SearchOutcome
+from aether.engine.search.lexical import NON_PRODUCT_FACTOR
+from aether.symbols.file_roles import file_role
+from aether.symbols.terms import enclosing, parse_query, stem, words_column
+
+FIXTURE = Path(__file__).parent / "fixtures" / "searchrepo"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    shutil.copytree(FIXTURE, root)
+    return root
+
+
+@pytest.fixture
+async def engine(repo: Path) -> AsyncIterator[Engine]:
+    e = await Engine.open(load_settings(repo))
+    await e.index()
+    try:
+        yield e
+    finally:
+        await e.close()
+
+
+def names(outcome: SearchOutcome) -> list[str]:
+    return [r.qualified_name for r in outcome.records]
+
+
+# ---------------------------------------------------------------------------- terms (pure)
+
+
+def test_identifiers_split_and_stemmed_on_both_sides() -> None:
+    assert words_column("iter_content") == "iter content"
+    assert words_column("HTTPAdapter") == "http adapt"
+    assert words_column("parseConfigFile") == "pars config file"
+    assert stem("retries") == stem("retry") == stem("retrying")
+    q = parse_query("HTTPAdapter")
+    assert q.whole == ["httpadapter"] and q.words == ["http", "adapt"] and q.identifier_query
+    q = parse_query("requests::adapters::HTTPAdapter.send")
+    assert q.path == "requests.adapters.HTTPAdapter.send" and "send" in q.whole
+    # every language's separators: Ruby `#`, PHP `\`, C++/Rust `::`
+    assert parse_query("Rack::Cache#call").path == "Rack.Cache.call"
+    assert enclosing("GuzzleHttp\\Psr7\\Stream::read") == "GuzzleHttp.Psr7.Stream"
+
+
+def test_stop_words_only_leave_prose() -> None:
+    q = parse_query("guess the filename of a file object")
+    assert q.words == ["guess", "filenam", "file", "object"]
+    assert set(q.dropped_stop_words) == {"the", "of", "a"} and not q.whole
+    # a name is never a stop word, even a name made of one
+    assert parse_query("the").words == ["the"]
+    assert parse_query("is_a").whole == ["is_a"]
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("the of and", "only common words"),
+    ("?!... ---", "no letters or digits"),
+    ("🙂🙂", "no letters or digits"),
+    ("x" * 100_000, "limit is 1,024"),
+])
+def test_unsearchable_queries_say_why(query: str, message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        parse_query(query)
+
+
+def test_file_roles() -> None:
+    assert file_role("shop/http.py") == "product"
+    assert file_role("tests/test_http.py") == "test"
+    assert file_role("pkg/http_test.go") == "test"
+    assert file_role("src/app.spec.ts") == "test"
+    assert file_role("examples/demo.py") == "example"
+    assert file_role("third_party/zlib/x.c") == "vendored"
+    assert file_role("static/app.min.js") == "generated"
+
+
+# ---------------------------------------------------------------------------- ranking
+
+
+async def test_questions_find_the_symbol_that_answers(engine: Engine) -> None:
+    # Every word had to match before: these found nothing.
+    for mode in ("lexical", "hybrid"):
+        out = await engine.search("guess the filename of a file object", 5, mode)
+        assert out.mode_used == mode
+        assert names(out)[0] == "guess_filename", (mode, names(out))
+        assert "filename" in out.hits[0].why
+        out = await engine.search("iterate over the response body in chunks", 5, mode)
+        assert names(out)[0] == "Response.iter_content", (mode, names(out))
+    # Stemming: "retrying" meets "attempted again"? no: it meets the name RetryPolicy.
+    out = await engine.search("retrying failed connections", 5, "lexical")
+    assert names(out)[0] == "RetryPolicy"
+    # Documentation past the first sentence (the SIR keeps one) is searched too.
+    out = await engine.search("exponential delay schedule", 5, "lexical")
+    assert names(out)[0] == "RetryPolicy" and "exponential" in out.hits[0].why
+    # Identifier splitting: a camelCase name from its words, a snake_case one from camelCase.
+    out = await engine.search("parse config", 5, "lexical")
+    assert set(names(out)[:2]) == {"parse_config", "parseConfig"}
+    out = await engine.search("parseConfig", 5, "lexical")
+    assert names(out)[0] == "parseConfig" and out.hits[0].why.startswith("exact name match")
+    assert names(out)[1] == "parse_config"
+
+
+async def test_exact_names_first_and_shared_names_counted(engine: Engine) -> None:
+    out = await engine.search("HTTPAdapter.send", 5)
+    assert names(out)[0] == "HTTPAdapter.send"
+    out = await engine.search("get", 5)
+    top = out.hits[:2]
+    # both share the name; the one the code calls (HTTPAdapter.fetch_all calls self.get)
+    # comes first
+    assert [h.record.qualified_name for h in top] == ["HTTPAdapter.get", "Response.get"]
+    assert all(h.same_name_count == 1 and "1 other symbol" in h.why for h in top)
+    # as-you-type: a short query is a name prefix
+    out = await engine.search("ite", 5)
+    assert names(out)[0] in ("iter_slices", "Response.iter_content")
+
+
+async def test_tests_and_examples_rank_below_product_code(engine: Engine) -> None:
+    out = await engine.search("guess_filename", 5, "lexical")
+    assert [(h.record.file_path, h.is_test) for h in out.hits[:2]] == [
+        ("shop/files.py", False), ("tests/test_files.py", True)]
+    out = await engine.search("send a request", 5, "lexical")
+    assert names(out)[0] == "HTTPAdapter.send"
+    demo = next(h for h in out.hits if h.record.file_path == "examples/demo.py")
+    assert demo.is_test and demo.role == "example"
+    # include_tests: no demotion; the test double scores as product code would.
+    plain = await engine.search("guess filename", 5, "lexical")
+    both = await engine.search("guess filename", 5, "lexical", include_tests=True)
+
+    def double(out: SearchOutcome) -> tuple[int, float]:
+        return next((i, h.score) for i, h in enumerate(out.hits)
+                    if h.record.file_path == "tests/test_files.py"
+                    and h.record.name == "guess_filename")
+
+    (rank_plain, score_plain), (rank_both, score_both) = double(plain), double(both)
+    assert score_both == pytest.approx(score_plain / NON_PRODUCT_FACTOR, rel=1e-3)
+    assert rank_both <= rank_plain and both.hits[rank_both].is_test
+
+
+async def test_nothing_matches_offers_nearest_names(engine: Engine) -> None:
+    out = await engine.search("gues_filenmae", 5, "hybrid")
+    assert out.hits == [] or out.suggestions
+    assert "guess_filename" in out.suggestions
+    lexical = await engine.search("zzyzx", 5, "lexical")
+    assert lexical.hits == [] and lexical.note and lexical.note.startswith("nothing matches")
+
+
+async def test_fts_syntax_is_inert(engine: Engine) -> None:
+    for query in ('"send" AND (NEAR(a b) OR x*', "name:send", "send^ -retry", "{col}: *"):
+        out = await engine.search(query, 5, "lexical")
+        assert out.mode_used == "lexical"
+
+
+# ---------------------------------------------------------------------------- vectors
+
+
+async def test_vectors_are_recomputed_only_when_the_text_changes(repo: Path) -> None:
+    e = await Engine.open(load_settings(repo))
+    try:
+        summary = await e.index()
+        assert e.vectors is not None and summary.vectors is not None
+        total = (await e.store.counts()).symbol_count
+        assert summary.vectors.embedded == total == e.vectors.embedder.texts
+        # Nothing changed: nothing embedded.
+        again = await e.index()
+        assert again.vectors is not None and again.vectors.embedded == 0
+        # A body edit that keeps the docstring keeps the text: no embedding.
+        path = repo / "shop" / "files.py"
+        text = path.read_text()
+        path.write_text(text.replace("pos += slice_length", "pos = pos + slice_length"))
+        body = await e.index()
+        assert body.index.symbols_changed == 1
+        assert body.vectors is not None and body.vectors.embedded == 0
+        # A new docstring changes the text: that symbol alone is embedded again.
+        path.write_text(path.read_text().replace("Iterate over slices of a string.",
+                                                 "Cut a string into pieces of equal size."))
+        doc = await e.index()
+        assert doc.vectors is not None and doc.vectors.embedded == 1
+        assert e.vectors.embedder.texts == total + 1
+        out = await e.search("cut text into equal pieces", 3, "semantic")
+        assert out.mode_used == "semantic" and names(out)[0] == "iter_slices"
+        assert "similar meaning" in out.hits[0].why
+    finally:
+        await e.close()
+
+
+async def test_semantic_unavailable_falls_back_to_lexical(repo: Path) -> None:
+    e = await Engine.open(load_settings(repo))
+    try:
+        # The lexical index is usable before any vector exists.
+        await Indexer(e.settings, e.store, static=True).run()
+        out = await e.search("guess the filename", 3)
+        assert (out.mode_requested, out.mode_used) == ("hybrid", "lexical")
+        assert out.fallback_reason and "not computed yet" in out.fallback_reason
+        assert names(out)[0] == "guess_filename"
+        await e.sync_vectors()
+        assert (await e.search("guess the filename", 3)).mode_used == "hybrid"
+    finally:
+        await e.close()
+    off = await Engine.open(load_settings(repo, {"search": {"vectors": False}}))
+    try:
+        out = await off.search("guess the filename", 3, "semantic")
+        assert out.mode_used == "lexical" and "turned off" in (out.fallback_reason or "")
+    finally:
+        await off.close()
+
+
+async def test_old_search_rows_are_rebuilt_on_open(repo: Path) -> None:
+    """A store whose search rows predate this shape (migration v3 marks them) is rebuilt
+    from its symbols and SIRs when opened, and searches as before."""
+    e = await Engine.open(load_settings(repo))
+    await e.index()
+    await e.close()
+    db = repo / ".aether" / "aether.db"
+    conn = sqlite3.connect(db)
+    conn.execute("DELETE FROM symbol_fts")
+    conn.execute("UPDATE meta SET value = 'rebuild' WHERE key = 'search_rows'")
+    conn.commit()
+    conn.close()
+    e = await Engine.open(load_settings(repo))
+    try:
+        out = await e.search("guess the filename of a file object", 3, "lexical")
+        assert names(out)[0] == "guess_filename"
+        assert await e.store.get_meta("search_rows") == "v7"
+    finally:
+        await e.close()
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def aether(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "aether", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_cli_answers_and_errors(repo: Path) -> None:
+    ws = str(repo)
+    assert aether("index", "--workspace", ws).returncode == 0
+    res = aether("search", "iterate over the response body in chunks", "-w", ws, "--json")
+    data = json.loads(res.stdout)
+    assert data["mode_requested"] == data["mode_used"] == "hybrid"
+    top = data["matches"][0]
+    assert top["qualified_name"] == "Response.iter_content" and top["why"]
+    assert top["is_test"] is False and data["suggestions"] == []
+    res = aether("search", "guess_filename", "-w", ws, "--include-tests", "--limit", "3")
+    assert res.returncode == 0 and "why: exact name match" in res.stdout
+    assert "[test]" in res.stdout
+    res = aether("search", "gues_filenmae", "-w", ws, "--mode", "lexical")
+    assert res.returncode == 0 and "did you mean: guess_filename" in res.stdout
+    for bad in ("the of", "!!!", "🙂", "q" * 100_000):
+        res = aether("search", bad, "-w", ws)
+        assert res.returncode == 2, bad[:20]
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("aether: error: "), res.stderr[:300]
+        assert "Traceback" not in res.stderr
