@@ -30,6 +30,7 @@ MAX_HOPS = 3  # re-export chains followed through bindings
 _PY_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__"))
 _CONTAINERS = frozenset({"class", "struct", "enum", "trait", "interface", "module", "object"})
 _CALLABLE_TOP = frozenset({"function", "class", "struct", "enum", "type_alias"})
+_REFERABLE_TOP = _CALLABLE_TOP | {"trait", "interface", "object", "constant"}
 # languages where a bare call inside a class reaches the class's own methods
 IMPLICIT_THIS = frozenset({"java", "csharp", "kotlin", "swift", "ruby", "cpp"})
 _FAMILY = {"typescript": "ecma", "tsx": "ecma", "javascript": "ecma"}
@@ -230,7 +231,8 @@ class GraphResolver:
         if methods:
             refs = [r for r in refs if r.qualified_name != r.name]
         else:
-            refs = [r for r in refs if r.qualified_name == r.name and r.kind in _CALLABLE_TOP]
+            kinds = _CALLABLE_TOP if site.kind == "call" else _REFERABLE_TOP
+            refs = [r for r in refs if r.qualified_name == r.name and r.kind in kinds]
         return self._choose(refs, "unique_name")
 
     @staticmethod
@@ -260,7 +262,7 @@ class GraphResolver:
         # the same call in the same scope of the same file has the same answer: most repeat
         receiver = site.receiver
         key = (site.file_path, site.caller_qualified_name if receiver in ("bare", "self")
-               else "", site.callee, receiver, site.language)
+               else "", site.callee, receiver, site.language, site.kind)
         found = self._memo.get(key)
         if found is None:
             found = self._memo[key] = self._resolve(site)
@@ -268,6 +270,8 @@ class GraphResolver:
 
     def _resolve(self, site: EdgeSite) -> Resolution:
         receiver = site.receiver
+        if site.kind == "reference":
+            return self._reference(site)
         if site.callee.startswith(("super().", "super.")):
             return self._super(site)
         if receiver == "bare":
@@ -277,6 +281,20 @@ class GraphResolver:
         if receiver == "qualified":
             return self._qualified(site)
         return self._method_by_name(site)
+
+    def _reference(self, site: EdgeSite) -> Resolution:
+        """A name used as a value or a type: the same scopes and imports as a call, but a
+        member of an unknown receiver is never matched by name (`self.x` is data unless the
+        class defines `x`), and a bare name may mean a type (class, trait, interface)."""
+        if site.receiver == "self":
+            owner = self._enclosing_class(site)
+            ref = None if owner is None else self._in_file(
+                site.file_path, site.name, f"{owner}.{site.name}")
+            return Resolution("local", ref.id) if ref is not None else Resolution("unresolved")
+        if site.receiver == "qualified":
+            found = self._qualified(site, fallback=False)
+            return found
+        return self._bare(site)
 
     def _super(self, site: EdgeSite) -> Resolution:
         """`super().f()`: a base class's `f`, never the caller's own class's."""
@@ -370,7 +388,7 @@ class GraphResolver:
             return True
         return target.split(".")[0] in self.modules.heads
 
-    def _qualified(self, site: EdgeSite) -> Resolution:
+    def _qualified(self, site: EdgeSite, fallback: bool = True) -> Resolution:
         path, language = site.file_path, site.language
         head, _, rest = site.qualifier.partition(".")
         member = f"{rest}.{site.name}" if rest else site.name
@@ -397,7 +415,7 @@ class GraphResolver:
             return Resolution("unresolved")  # inherited or generated: we cannot tell
         if language == "python" and head in _PY_BUILTINS:
             return Resolution("external", None, f"builtins.{site.callee}")
-        return self._method_by_name(site)
+        return self._method_by_name(site) if fallback else Resolution("unresolved")
 
 
 def _binding(language: str, target: str) -> str:

@@ -26,9 +26,9 @@ CHUNK = 500  # host parameters per IN (...) list
 
 # columns in CallSite's field order, then the file: a row is `site + (path,)`
 INSERT_EDGE = """
-INSERT INTO edges (caller_id, callee, name, receiver, qualifier, line, col, file_path,
+INSERT INTO edges (caller_id, callee, name, receiver, qualifier, line, col, kind, file_path,
                    provenance)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'unresolved')
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'unresolved')
 """
 # through the caller's symbols (indexed by file), before those are deleted: an index on
 # edges(file_path) would cost every insert of a cold index for this one statement
@@ -50,7 +50,7 @@ FILE_BINDINGS = "SELECT path, language, bindings, star_imports FROM files WHERE 
 _REF = "SELECT id, file_path, language, kind, name, qualified_name FROM symbols"
 _SITE = """
 SELECT e.id, e.caller_id, s.qualified_name, e.file_path, s.language, e.callee, e.name,
-       e.receiver, e.qualifier, e.provenance, e.target_id, e.detail
+       e.receiver, e.qualifier, e.kind, e.provenance, e.target_id, e.detail
 FROM edges e JOIN symbols s ON s.id = e.caller_id
 """
 _EDGE = """
@@ -129,11 +129,11 @@ async def _sites(w: aiosqlite.Connection, where: str, params: Sequence[Any]
                  ) -> list[tuple[EdgeSite, tuple[str, str | None, str | None]]]:
     async with w.execute(_SITE + where, params) as cur:
         rows = await cur.fetchall()
-    return [(EdgeSite(*row[:9]), (row[9], row[10], row[11])) for row in rows]
+    return [(EdgeSite(*row[:10]), (row[10], row[11], row[12])) for row in rows]
 
 
 _ALL_EDGES = """
-SELECT e.id, e.caller_id, e.file_path, e.callee, e.name, e.receiver, e.qualifier,
+SELECT e.id, e.caller_id, e.file_path, e.callee, e.name, e.receiver, e.qualifier, e.kind,
        e.provenance, e.target_id, e.detail FROM edges e
 """
 
@@ -147,10 +147,10 @@ async def _all_sites(w: aiosqlite.Connection, view: GraphView
     async with w.execute(_ALL_EDGES) as cur:
         rows = await cur.fetchall()
     out = []
-    for eid, caller, path, callee, name, receiver, qualifier, prov, target, detail in rows:
+    for eid, caller, path, callee, name, receiver, qualifier, kind, prov, target, detail in rows:
         qualified, language = callers.get(caller, ("", ""))
         out.append((EdgeSite(eid, caller, qualified, path, language, callee, name, receiver,
-                             qualifier), (prov, target, detail)))
+                             qualifier, kind), (prov, target, detail)))
     return out
 
 

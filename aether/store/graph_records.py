@@ -34,6 +34,7 @@ class EdgeSite(NamedTuple):
     name: str
     receiver: str
     qualifier: str
+    kind: str = "call"  # call | reference
 
 
 class Resolution(NamedTuple):
