@@ -56,7 +56,7 @@ FROM edges e JOIN symbols s ON s.id = e.caller_id
 _EDGE = """
 SELECT e.caller_id, c.qualified_name, c.kind, e.file_path, e.line, e.col, e.callee, e.name,
        e.receiver, e.provenance, e.target_id, e.detail, t.qualified_name, t.file_path,
-       t.start_line
+       t.start_line, e.kind
 FROM edges e JOIN symbols c ON c.id = e.caller_id
 LEFT JOIN symbols t ON t.id = e.target_id
 """
@@ -64,7 +64,7 @@ EDGES_FROM = _EDGE + "WHERE e.caller_id = ? ORDER BY e.line, e.col"
 EDGES_INTO = _EDGE + "WHERE e.target_id = ? ORDER BY e.file_path, e.line, e.col LIMIT ?"
 # ambiguous edges that list this symbol among their candidates (by name first: indexed)
 AMBIGUOUS_NAMED = _EDGE + """
-WHERE e.name = ? AND e.provenance = 'ambiguous' AND instr(e.detail, ?) > 0
+WHERE e.name = ? AND e.provenance = 'ambiguous' AND e.kind = 'call' AND instr(e.detail, ?) > 0
 ORDER BY e.file_path, e.line LIMIT ?
 """
 def bindings_of(n: int) -> str:
@@ -73,11 +73,12 @@ def bindings_of(n: int) -> str:
 
 def counts_into(n: int) -> str:
     return (f"SELECT target_id, COUNT(*) FROM edges WHERE target_id IN ({_marks(n)}) "
-            "GROUP BY target_id")
+            "AND kind = 'call' GROUP BY target_id")
 
 
-COUNT_INTO = "SELECT COUNT(*) FROM edges WHERE target_id = ?"
-UNRESOLVED_NAMED = "SELECT COUNT(*) FROM edges WHERE name = ? AND provenance = 'unresolved'"
+COUNT_INTO = "SELECT COUNT(*) FROM edges WHERE target_id = ? AND kind = 'call'"
+UNRESOLVED_NAMED = ("SELECT COUNT(*) FROM edges WHERE name = ? AND provenance = 'unresolved' "
+                    "AND kind = 'call'")
 PROVENANCE_COUNTS = "SELECT provenance, COUNT(*) FROM edges GROUP BY provenance"
 
 

@@ -81,3 +81,4 @@ class Edge:
     target_qualified_name: str | None
     target_file_path: str | None
     target_line: int | None
+    kind: str = "call"  # call | reference
