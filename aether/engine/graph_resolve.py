@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from aether.store.graph_records import EdgeSite, GraphView, Resolution, SymbolRef
@@ -89,6 +89,7 @@ class _Modules:
     suffix: dict[str, list[str]]
     heads: set[str]  # first segments of the workspace's packages (`pkg` of pkg.mod)
     packages: set[str]  # folders with an __init__.py
+    memo: dict[str, list[str]] = field(default_factory=dict)  # dotted -> files()
 
     @classmethod
     def build(cls, paths: list[str]) -> _Modules:
@@ -111,6 +112,12 @@ class _Modules:
         return cls(exact, suffix, heads, packages)
 
     def files(self, dotted: str) -> list[str]:
+        found = self.memo.get(dotted)
+        if found is None:
+            found = self.memo[dotted] = self._files(dotted)
+        return found
+
+    def _files(self, dotted: str) -> list[str]:
         found = self.exact.get(dotted)
         if found:
             return found
@@ -161,6 +168,10 @@ class GraphResolver:
         self.view = view
         self.modules = _Modules.build(list(view.files))
         self._memo: dict[tuple[str, ...], Resolution] = {}
+        # a cold pass asks the same questions thousands of times: a module path from a
+        # folder, the namesakes of a name
+        self._dotted_memo: dict[tuple[str, str, str, int], SymbolRef | str | None] = {}
+        self._name_memo: dict[tuple[str, str, bool, str], Resolution] = {}
         self._by_file: dict[tuple[str, str], list[SymbolRef]] = {}  # (name, path) -> refs
         for refs in view.by_name.values():
             for ref in refs:
@@ -208,6 +219,16 @@ class GraphResolver:
 
     def _dotted(self, from_path: str, language: str, target: str, hops: int = 0
                 ) -> SymbolRef | str | None:
+        # only the importing file's folder matters (relative imports are anchored there)
+        key = (from_path.rpartition("/")[0], language, target, hops)
+        found = self._dotted_memo.get(key, ...)
+        if found is ...:
+            found = self._dotted_memo[key] = self._dotted_uncached(from_path, language,
+                                                                   target, hops)
+        return found
+
+    def _dotted_uncached(self, from_path: str, language: str, target: str, hops: int
+                         ) -> SymbolRef | str | None:
         """A dotted target (`pkg.mod.Class.method`, `./util.helper`, `crate::m::f`) ->
         the symbol; "" when its module is in the workspace but the symbol is not found;
         None when no module of the workspace matches (external)."""
@@ -226,6 +247,13 @@ class GraphResolver:
         return None
 
     def _by_name(self, site: EdgeSite, methods: bool) -> Resolution:
+        key = (site.name, site.language, methods, site.kind)
+        found = self._name_memo.get(key)
+        if found is None:
+            found = self._name_memo[key] = self._by_name_uncached(site, methods)
+        return found
+
+    def _by_name_uncached(self, site: EdgeSite, methods: bool) -> Resolution:
         fam = family(site.language)
         refs = [r for r in self.view.by_name.get(site.name, ()) if family(r.language) == fam]
         if methods:
