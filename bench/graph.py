@@ -7,9 +7,10 @@ edge extraction adds to a cold index.
 For each package (an sdist from PyPI, cached in ~/.cache/aether-bench/) it indexes a private
 copy, samples functions and methods, and asks jedi (`Script.get_references`) for the call
 sites of each: a reference followed by `(` inside a function, method or class. AETHER's
-answer is its resolved incoming edges (local, import, unique_name). Printed: precision per
-provenance class and overall, recall overall, and how many of jedi's calls AETHER listed as
-ambiguous or unresolved ("could not tell" rather than wrong).
+answer is its resolved incoming call edges (local, import, unique_name). Printed: precision
+per provenance class and overall, recall overall, and how many of jedi's calls AETHER listed
+as ambiguous or unresolved ("could not tell" rather than wrong). Reference edges (the name
+used without a call) are checked apart: right when jedi lists a reference on that line.
 
 Cost: each package is indexed cold twice more in this process (one worker), with edge
 extraction and resolution switched off and on; the ratio is on / off (goal <= 1.30).
@@ -68,6 +69,7 @@ def _edges_off() -> None:
     from aether.symbols import extract, languages
 
     extract.collect_calls = lambda *a, **k: []  # type: ignore[assignment]
+    extract.collect_references = lambda *a, **k: []  # type: ignore[assignment]
     extract.graph_query = lambda lang: languages.grammar(lang).definitions  # type: ignore[assignment]
 
 
@@ -106,7 +108,7 @@ def cost(root: Path) -> tuple[float, float]:
 
 def _name_position(root: Path, rec: SymbolRecord) -> tuple[int, int] | None:
     lines = (root / rec.file_path).read_text(encoding="utf-8", errors="replace").splitlines()
-    pattern = re.compile(rf"\bdef\s+({re.escape(rec.name)})\b")
+    pattern = re.compile(rf"\b(?:def|class)\s+({re.escape(rec.name)})\b")
     for i in range(rec.start_line - 1, min(rec.end_line, len(lines))):
         m = pattern.search(lines[i])
         if m:
@@ -129,7 +131,8 @@ async def accuracy(root: Path, sample: int, seed: int) -> dict[str, Any]:
         records: list[SymbolRecord] = []
         for f in sorted(await engine.store.file_states()):
             records.extend(r for r in await engine.store.symbols_in_file(f)
-                           if r.kind in ("function", "method") and r.language == "python")
+                           if r.kind in ("function", "method", "class")
+                           and r.language == "python")
         rng = random.Random(seed)
         picked = rng.sample(records, min(sample, len(records)))
         project = jedi.Project(str(root))
@@ -147,6 +150,7 @@ async def accuracy(root: Path, sample: int, seed: int) -> dict[str, Any]:
             sampled += 1
             script = jedi.Script(path=str(root / rec.file_path), project=project)
             truth: set[tuple[str, int]] = set()
+            used: set[tuple[str, int]] = set()  # every jedi reference, call or not
             try:
                 refs = script.get_references(*where, scope="project")
             except Exception:  # jedi cannot answer: leave the symbol out
@@ -162,6 +166,7 @@ async def accuracy(root: Path, sample: int, seed: int) -> dict[str, Any]:
                 if rel not in texts:
                     texts[rel] = (root / rel).read_text(encoding="utf-8",
                                                         errors="replace").splitlines()
+                used.add((rel, ref.line))
                 if not _is_call(texts[rel], ref.line, ref.column, rec.name):
                     continue
                 if await engine.store.symbol_at(rel, ref.line) is None:
@@ -169,7 +174,11 @@ async def accuracy(root: Path, sample: int, seed: int) -> dict[str, Any]:
                 truth.add((rel, ref.line))
             edges = await engine.store.edges_into(rec.id, 10_000)
             ours = {(e.file_path, e.line): e.provenance for e in edges
-                    if e.provenance in RESOLVED}
+                    if e.provenance in RESOLVED and e.kind == "call"}
+            for e in edges:
+                if e.provenance in RESOLVED and e.kind == "reference":
+                    per_class["reference"] += 1
+                    per_class_ok["reference"] += (e.file_path, e.line) in used
             for site, provenance in ours.items():
                 per_class[provenance] += 1
                 per_class_ok[provenance] += site in truth
@@ -218,7 +227,7 @@ def main() -> None:
             shutil.copytree(src, root)
             off, on = cost(root)
             result = asyncio.run(accuracy(root, args.sample, args.seed))
-        print(f"== {spec}: {result['sampled']} functions/methods sampled")
+        print(f"== {spec}: {result['sampled']} functions/methods/classes sampled")
         print(f"   edges by provenance: {dict(sorted(result['provenance'].items()))}")
         for p in sorted(result["per_class"]):
             n, ok = result["per_class"][p], result["per_class_ok"][p]
@@ -238,11 +247,14 @@ def main() -> None:
         found_total += result["found_calls"]
         tell_total += result["could_not_tell"]
         sampled_total += result["sampled"]
-    print(f"== all: {sampled_total} functions/methods sampled")
+    print(f"== all: {sampled_total} functions/methods/classes sampled")
     for p in sorted(totals):
         print(f"   precision {p:<12} {_ratio(totals_ok[p], totals[p])}  "
               f"({totals_ok[p]}/{totals[p]})")
     n, ok = sum(totals.values()), sum(totals_ok.values())
+    calls = n - totals["reference"]
+    calls_ok = ok - totals_ok["reference"]
+    print(f"   precision calls        {_ratio(calls_ok, calls)}  ({calls_ok}/{calls})")
     print(f"   precision resolved     {_ratio(ok, n)}  ({ok}/{n})   (goal >= 0.85; "
           "local/import >= 0.95)")
     print(f"   recall                 {_ratio(found_total, ref_total)}  "
