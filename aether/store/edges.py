@@ -34,6 +34,17 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'unresolved')
 # edges(file_path) would cost every insert of a cold index for this one statement
 DELETE_EDGES_OF_FILE = (
     "DELETE FROM edges WHERE caller_id IN (SELECT id FROM symbols WHERE file_path = ?)")
+# the indexes of migration v5, dropped for a first index while the table is empty (each
+# insert of a cold pass paid for three random b-tree inserts, the final resolution's UPDATE
+# for one more) and built once, sorted, when its edges are resolved
+EDGE_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS edges_by_caller ON edges(caller_id)",
+    "CREATE INDEX IF NOT EXISTS edges_by_target ON edges(target_id) WHERE target_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS edges_by_name ON edges(name)",
+)
+DROP_EDGE_INDEXES = ("DROP INDEX IF EXISTS edges_by_caller",
+                     "DROP INDEX IF EXISTS edges_by_target", "DROP INDEX IF EXISTS edges_by_name")
+ANY_EDGE = "SELECT 1 FROM edges LIMIT 1"
 UPDATE_EDGE = "UPDATE edges SET provenance = ?, target_id = ?, detail = ? WHERE id = ?"
 BULK_UPDATE_ROWS = 500
 CREATE_ANSWERS = """
