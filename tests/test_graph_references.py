@@ -180,3 +180,29 @@ async def test_rust_and_go_type_references(tmp_path: Path) -> None:
     assert ("apply", "Server", "local", "srv/a.go:Server") in found
     # no definition refers to itself by its own name
     assert not any(caller == name for caller, name, _p, _t in found)
+
+
+async def test_a_cold_index_builds_the_edge_indexes_at_its_end(tmp_path: Path) -> None:
+    """A first index drops the edges' indexes while the table is empty and builds them once
+    its edges are resolved; later passes find them in place."""
+    root = tmp_path / "py"
+    make_repo(root, PY_FILES)
+    await index(root)
+
+    def indexes() -> set[str]:
+        conn = sqlite3.connect(root / ".aether" / "aether.db")
+        try:
+            return {name for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'edges'")}
+        finally:
+            conn.close()
+
+    assert indexes() == {"edges_by_caller", "edges_by_target", "edges_by_name"}
+    conn = sqlite3.connect(root / ".aether" / "aether.db")
+    try:  # a pass that died between the drop and the rebuild
+        conn.execute("DROP INDEX edges_by_name")
+        conn.commit()
+    finally:
+        conn.close()
+    await index(root)
+    assert indexes() == {"edges_by_caller", "edges_by_target", "edges_by_name"}
