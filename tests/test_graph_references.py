@@ -151,6 +151,7 @@ async def test_rust_and_go_type_references(tmp_path: Path) -> None:
             pub struct Cat {}
             impl Speak for Dog { fn speak(&self) -> u32 { 1 } }
             pub fn adopt(c: Cat) -> Dog { Dog { friend: c } }
+            pub struct Wrap<T> { inner: T, cat: Cat }
             ''',
         "srv/a.go": '''
             package srv
@@ -178,6 +179,8 @@ async def test_rust_and_go_type_references(tmp_path: Path) -> None:
     assert ("Start", "Config", "local", "srv/b.go:Config") in found
     assert ("Start", "Server", "local", "srv/a.go:Server") in found
     assert ("apply", "Server", "local", "srv/a.go:Server") in found
+    # a generic parameter is not a type of the workspace
+    assert {(c, n) for c, n, _p, _t in found if c == "Wrap"} == {("Wrap", "Cat")}
     # no definition refers to itself by its own name
     assert not any(caller == name for caller, name, _p, _t in found)
 

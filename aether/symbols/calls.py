@@ -183,7 +183,8 @@ def collect_references(source: bytes, definitions: list[Definition],
         if receiver == SELF:
             if name not in defined:
                 continue  # `self.x` passed along: data, unless the file defines a method x
-        elif not (head in bindings or name in defined or name[:1].isupper()):
+        elif not (head in bindings or name in defined
+                  or (name[:1].isupper() and len(name) > 1)):  # `T`: a generic parameter
             continue
         point = node.end_point
         column = max(1, point.column - len(name) + 1)
