@@ -7,9 +7,10 @@ edge extraction adds to a cold index.
 For each package (an sdist from PyPI, cached in ~/.cache/aether-bench/) it indexes a private
 copy, samples functions and methods, and asks jedi (`Script.get_references`) for the call
 sites of each: a reference followed by `(` inside a function, method or class. AETHER's
-answer is its resolved incoming edges (local, import, unique_name). Printed: precision per
-provenance class and overall, recall overall, and how many of jedi's calls AETHER listed as
-ambiguous or unresolved ("could not tell" rather than wrong).
+answer is its resolved incoming call edges (local, import, unique_name). Printed: precision
+per provenance class and overall, recall overall, and how many of jedi's calls AETHER listed
+as ambiguous or unresolved ("could not tell" rather than wrong). Reference edges (the name
+used without a call) are checked apart: right when jedi lists a reference on that line.
 
 Cost: each package is indexed cold twice more in this process (one worker), with edge
 extraction and resolution switched off and on; the ratio is on / off (goal <= 1.30).
@@ -21,6 +22,7 @@ import argparse
 import asyncio
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -68,10 +70,13 @@ def _edges_off() -> None:
     from aether.symbols import extract, languages
 
     extract.collect_calls = lambda *a, **k: []  # type: ignore[assignment]
+    extract.collect_references = lambda *a, **k: []  # type: ignore[assignment]
     extract.graph_query = lambda lang: languages.grammar(lang).definitions  # type: ignore[assignment]
 
 
-async def _cold_index(root: Path) -> float:
+async def _cold_index(root: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process and its parse workers): the CPU figure
+    does not move when other processes load the machine."""
     from aether.symbols.extract import analyze_source
 
     # compile the grammars and queries before the clock starts, in both variants
@@ -80,25 +85,35 @@ async def _cold_index(root: Path) -> float:
     (root / ".aether").mkdir()
     (root / ".aether" / "config.toml").write_text("[index]\nworkers = 1\n")
     engine = await Engine.open(load_settings(root))
+    cpu = _cpu()
     try:
         started = time.perf_counter()
         await engine.index()
-        return time.perf_counter() - started
+        wall = time.perf_counter() - started
     finally:
-        await engine.close()
+        await engine.close()  # the workers exit: their CPU time is counted
+    return wall, _cpu() - cpu
 
 
-def cost(root: Path) -> tuple[float, float]:
-    """(cold index seconds without edges, with edges): best of three each, interleaved, in
-    separate processes so the switch does not leak."""
-    off: list[float] = []
-    on: list[float] = []
-    for _ in range(3):
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def cost(root: Path, runs: int = 5) -> tuple[float, float, float, float]:
+    """(wall off, wall on, CPU off, CPU on) of a cold index without and with edges: best of
+    `runs` each, interleaved, in separate processes so the switch does not leak."""
+    off: list[tuple[float, float]] = []
+    on: list[tuple[float, float]] = []
+    for _ in range(runs):
         for flag, out in (("off", off), ("on", on)):
             res = subprocess.run([sys.executable, __file__, "--cold-index", str(root), flag],
                                  capture_output=True, text=True, check=True)
-            out.append(float(res.stdout.strip().splitlines()[-1]))
-    return min(off), min(on)
+            wall, cpu = res.stdout.strip().splitlines()[-1].split()
+            out.append((float(wall), float(cpu)))
+    return (min(w for w, _ in off), min(w for w, _ in on), min(c for _, c in off),
+            min(c for _, c in on))
 
 
 # ---------------------------------------------------------------------------- accuracy
@@ -106,7 +121,7 @@ def cost(root: Path) -> tuple[float, float]:
 
 def _name_position(root: Path, rec: SymbolRecord) -> tuple[int, int] | None:
     lines = (root / rec.file_path).read_text(encoding="utf-8", errors="replace").splitlines()
-    pattern = re.compile(rf"\bdef\s+({re.escape(rec.name)})\b")
+    pattern = re.compile(rf"\b(?:def|class)\s+({re.escape(rec.name)})\b")
     for i in range(rec.start_line - 1, min(rec.end_line, len(lines))):
         m = pattern.search(lines[i])
         if m:
@@ -129,7 +144,8 @@ async def accuracy(root: Path, sample: int, seed: int) -> dict[str, Any]:
         records: list[SymbolRecord] = []
         for f in sorted(await engine.store.file_states()):
             records.extend(r for r in await engine.store.symbols_in_file(f)
-                           if r.kind in ("function", "method") and r.language == "python")
+                           if r.kind in ("function", "method", "class")
+                           and r.language == "python")
         rng = random.Random(seed)
         picked = rng.sample(records, min(sample, len(records)))
         project = jedi.Project(str(root))
@@ -147,6 +163,7 @@ async def accuracy(root: Path, sample: int, seed: int) -> dict[str, Any]:
             sampled += 1
             script = jedi.Script(path=str(root / rec.file_path), project=project)
             truth: set[tuple[str, int]] = set()
+            used: set[tuple[str, int]] = set()  # every jedi reference, call or not
             try:
                 refs = script.get_references(*where, scope="project")
             except Exception:  # jedi cannot answer: leave the symbol out
@@ -162,6 +179,7 @@ async def accuracy(root: Path, sample: int, seed: int) -> dict[str, Any]:
                 if rel not in texts:
                     texts[rel] = (root / rel).read_text(encoding="utf-8",
                                                         errors="replace").splitlines()
+                used.add((rel, ref.line))
                 if not _is_call(texts[rel], ref.line, ref.column, rec.name):
                     continue
                 if await engine.store.symbol_at(rel, ref.line) is None:
@@ -169,7 +187,11 @@ async def accuracy(root: Path, sample: int, seed: int) -> dict[str, Any]:
                 truth.add((rel, ref.line))
             edges = await engine.store.edges_into(rec.id, 10_000)
             ours = {(e.file_path, e.line): e.provenance for e in edges
-                    if e.provenance in RESOLVED}
+                    if e.provenance in RESOLVED and e.kind == "call"}
+            for e in edges:
+                if e.provenance in RESOLVED and e.kind == "reference":
+                    per_class["reference"] += 1
+                    per_class_ok["reference"] += (e.file_path, e.line) in used
             for site, provenance in ours.items():
                 per_class[provenance] += 1
                 per_class_ok[provenance] += site in truth
@@ -205,7 +227,8 @@ def main() -> None:
         path, flag = args.cold_index
         if flag == "off":
             _edges_off()
-        print(asyncio.run(_cold_index(Path(path))))
+        wall, cpu = asyncio.run(_cold_index(Path(path)))
+        print(f"{wall} {cpu}")
         return
 
     totals: Counter[str] = Counter()
@@ -216,9 +239,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp).resolve() / "repo"
             shutil.copytree(src, root)
-            off, on = cost(root)
+            off, on, cpu_off, cpu_on = cost(root)
             result = asyncio.run(accuracy(root, args.sample, args.seed))
-        print(f"== {spec}: {result['sampled']} functions/methods sampled")
+        print(f"== {spec}: {result['sampled']} functions/methods/classes sampled")
         print(f"   edges by provenance: {dict(sorted(result['provenance'].items()))}")
         for p in sorted(result["per_class"]):
             n, ok = result["per_class"][p], result["per_class_ok"][p]
@@ -231,6 +254,7 @@ def main() -> None:
               f"  ({found}/{reference} jedi calls; "
               f"{result['could_not_tell']} more listed as ambiguous/unresolved)")
         print(f"   cold index: edges off {off:.3f} s, on {on:.3f} s, ratio {on / off:.3f}"
+              f"; CPU off {cpu_off:.3f} s, on {cpu_on:.3f} s, ratio {cpu_on / cpu_off:.3f}"
               " (goal <= 1.30)")
         totals.update(result["per_class"])
         totals_ok.update(result["per_class_ok"])
@@ -238,11 +262,14 @@ def main() -> None:
         found_total += result["found_calls"]
         tell_total += result["could_not_tell"]
         sampled_total += result["sampled"]
-    print(f"== all: {sampled_total} functions/methods sampled")
+    print(f"== all: {sampled_total} functions/methods/classes sampled")
     for p in sorted(totals):
         print(f"   precision {p:<12} {_ratio(totals_ok[p], totals[p])}  "
               f"({totals_ok[p]}/{totals[p]})")
     n, ok = sum(totals.values()), sum(totals_ok.values())
+    calls = n - totals["reference"]
+    calls_ok = ok - totals_ok["reference"]
+    print(f"   precision calls        {_ratio(calls_ok, calls)}  ({calls_ok}/{calls})")
     print(f"   precision resolved     {_ratio(ok, n)}  ({ok}/{n})   (goal >= 0.85; "
           "local/import >= 0.95)")
     print(f"   recall                 {_ratio(found_total, ref_total)}  "

@@ -87,13 +87,20 @@ async def cmd_source(args: argparse.Namespace, engine: Engine) -> int:
 async def cmd_callers(args: argparse.Namespace, engine: Engine) -> int:
     record = await _target(engine, args.target)
     with _errors():
-        view = await graph.callers(engine, record, args.depth)
+        view = await graph.callers(engine, record, args.depth,
+                                   include_references=args.references)
     if args.json:
         dump(view)
         return 0
     out(f"callers of {_brief(view.target)}: {view.answer.replace('_', ' ')}")
     for e in view.callers:
         out(_edge(e, e.caller))
+    if view.references:
+        out(f"references ({view.reference_count}):")
+        for e in view.references:
+            out(_edge(e, e.caller))
+    elif view.reference_count:
+        out(f"{view.reference_count} reference(s) without a call (--references lists them)")
     if view.ambiguous:
         out("maybe (ambiguous):")
         for e in view.ambiguous:
@@ -171,6 +178,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         p.add_argument("target", help="symbol id, qualified name, or path:line")
         p.add_argument("--depth", type=int, default=1, help="levels to follow (1..3)")
         p.add_argument("--json", action="store_true")
+        if name == "callers":
+            p.add_argument("--references", action="store_true",
+                           help="also list the sites that use it without calling it")
         p.set_defaults(func=func)
 
     p = sub.add_parser("impact", parents=[common],

@@ -178,8 +178,10 @@ def _coverage(edges: Sequence[Edge], truncated: bool, complete: bool) -> Coverag
         graph_complete=complete)
 
 
-async def callers(engine: Engine, target: SymbolRecord, depth: int = 1) -> CallersView:
-    """Who calls `target`, transitively up to `depth` (resolved edges only are followed)."""
+async def callers(engine: Engine, target: SymbolRecord, depth: int = 1, *,
+                  include_references: bool = False) -> CallersView:
+    """Who calls `target`, transitively up to `depth` (resolved edges only are followed);
+    the sites that reference it without calling it are counted (listed on request)."""
     check_depth(depth)
     store = engine.store
     found: list[tuple[int, Edge]] = []
@@ -187,11 +189,16 @@ async def callers(engine: Engine, target: SymbolRecord, depth: int = 1) -> Calle
     unresolved = await store.unresolved_named(target.name)
     frontier, seen = [target.id], {target.id}
     truncated = len(ambiguous) >= MAX_EDGES
+    references: list[Edge] = []
     for level in range(1, depth + 1):
         next_frontier: list[str] = []
         for sid in frontier:
             edges = await store.edges_into(sid, MAX_EDGES + 1)
+            if level == 1:
+                references = [e for e in edges if e.kind == "reference"]
             for e in edges:
+                if e.kind != "call":
+                    continue
                 if len(found) >= MAX_EDGES:
                     truncated = True
                     break
@@ -203,7 +210,8 @@ async def callers(engine: Engine, target: SymbolRecord, depth: int = 1) -> Calle
         if not frontier or truncated:
             break
     briefs = await _briefs(engine, [e.caller_id for _, e in found]
-                           + [e.caller_id for e in ambiguous])
+                           + [e.caller_id for e in ambiguous]
+                           + ([e.caller_id for e in references] if include_references else []))
     direct = [e for lvl, e in found if lvl == 1]
     complete = not await store.graph_pending()
     coverage = _coverage(direct + ambiguous, truncated, complete)
@@ -226,7 +234,10 @@ async def callers(engine: Engine, target: SymbolRecord, depth: int = 1) -> Calle
         callers=[_edge_view(e, lvl, caller=briefs.get(e.caller_id)) for lvl, e in found],
         ambiguous=[_edge_view(e, 1, caller=briefs.get(e.caller_id),
                               candidates=_candidate_ids(e)[0]) for e in ambiguous],
-        unresolved_same_name=max(unresolved, 0), coverage=coverage, note=note)
+        unresolved_same_name=max(unresolved, 0), reference_count=len(references),
+        references=[_edge_view(e, 1, caller=briefs.get(e.caller_id)) for e in references]
+        if include_references else [],
+        coverage=coverage, note=note)
 
 
 def _edge_view(e: Edge, depth: int, *, caller: SymbolBrief | None = None,
@@ -234,6 +245,7 @@ def _edge_view(e: Edge, depth: int, *, caller: SymbolBrief | None = None,
                candidate_briefs: list[SymbolBrief] | None = None) -> EdgeView:
     return EdgeView(file_path=e.file_path, line=e.line, column=e.column, callee=e.callee,
                     provenance=e.provenance, depth=depth,  # type: ignore[arg-type]
+                    kind=e.kind,  # type: ignore[arg-type]
                     caller=caller, target=target, candidate_count=candidates,
                     candidates=candidate_briefs or [],
                     external_target=e.detail if e.provenance == "external" else None)
@@ -250,6 +262,8 @@ async def callees(engine: Engine, source_record: SymbolRecord, depth: int = 1) -
         next_frontier: list[str] = []
         for sid in frontier:
             for e in await store.edges_from(sid):
+                if e.kind != "call":
+                    continue  # callees are calls; references are listed by callers
                 if len(found) >= MAX_EDGES:
                     truncated = True
                     break

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from aether.store.graph_records import EdgeSite, GraphView, Resolution, SymbolRef
@@ -30,6 +30,7 @@ MAX_HOPS = 3  # re-export chains followed through bindings
 _PY_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__"))
 _CONTAINERS = frozenset({"class", "struct", "enum", "trait", "interface", "module", "object"})
 _CALLABLE_TOP = frozenset({"function", "class", "struct", "enum", "type_alias"})
+_REFERABLE_TOP = _CALLABLE_TOP | {"trait", "interface", "object", "constant"}
 # languages where a bare call inside a class reaches the class's own methods
 IMPLICIT_THIS = frozenset({"java", "csharp", "kotlin", "swift", "ruby", "cpp"})
 _FAMILY = {"typescript": "ecma", "tsx": "ecma", "javascript": "ecma"}
@@ -88,6 +89,7 @@ class _Modules:
     suffix: dict[str, list[str]]
     heads: set[str]  # first segments of the workspace's packages (`pkg` of pkg.mod)
     packages: set[str]  # folders with an __init__.py
+    memo: dict[str, list[str]] = field(default_factory=dict)  # dotted -> files()
 
     @classmethod
     def build(cls, paths: list[str]) -> _Modules:
@@ -110,6 +112,12 @@ class _Modules:
         return cls(exact, suffix, heads, packages)
 
     def files(self, dotted: str) -> list[str]:
+        found = self.memo.get(dotted)
+        if found is None:
+            found = self.memo[dotted] = self._files(dotted)
+        return found
+
+    def _files(self, dotted: str) -> list[str]:
         found = self.exact.get(dotted)
         if found:
             return found
@@ -160,6 +168,10 @@ class GraphResolver:
         self.view = view
         self.modules = _Modules.build(list(view.files))
         self._memo: dict[tuple[str, ...], Resolution] = {}
+        # a cold pass asks the same questions thousands of times: a module path from a
+        # folder, the namesakes of a name
+        self._dotted_memo: dict[tuple[str, str, str, int], SymbolRef | str | None] = {}
+        self._name_memo: dict[tuple[str, str, bool, str], Resolution] = {}
         self._by_file: dict[tuple[str, str], list[SymbolRef]] = {}  # (name, path) -> refs
         for refs in view.by_name.values():
             for ref in refs:
@@ -207,6 +219,16 @@ class GraphResolver:
 
     def _dotted(self, from_path: str, language: str, target: str, hops: int = 0
                 ) -> SymbolRef | str | None:
+        # only the importing file's folder matters (relative imports are anchored there)
+        key = (from_path.rpartition("/")[0], language, target, hops)
+        found = self._dotted_memo.get(key, ...)
+        if found is ...:
+            found = self._dotted_memo[key] = self._dotted_uncached(from_path, language,
+                                                                   target, hops)
+        return found
+
+    def _dotted_uncached(self, from_path: str, language: str, target: str, hops: int
+                         ) -> SymbolRef | str | None:
         """A dotted target (`pkg.mod.Class.method`, `./util.helper`, `crate::m::f`) ->
         the symbol; "" when its module is in the workspace but the symbol is not found;
         None when no module of the workspace matches (external)."""
@@ -225,12 +247,20 @@ class GraphResolver:
         return None
 
     def _by_name(self, site: EdgeSite, methods: bool) -> Resolution:
+        key = (site.name, site.language, methods, site.kind)
+        found = self._name_memo.get(key)
+        if found is None:
+            found = self._name_memo[key] = self._by_name_uncached(site, methods)
+        return found
+
+    def _by_name_uncached(self, site: EdgeSite, methods: bool) -> Resolution:
         fam = family(site.language)
         refs = [r for r in self.view.by_name.get(site.name, ()) if family(r.language) == fam]
         if methods:
             refs = [r for r in refs if r.qualified_name != r.name]
         else:
-            refs = [r for r in refs if r.qualified_name == r.name and r.kind in _CALLABLE_TOP]
+            kinds = _CALLABLE_TOP if site.kind == "call" else _REFERABLE_TOP
+            refs = [r for r in refs if r.qualified_name == r.name and r.kind in kinds]
         return self._choose(refs, "unique_name")
 
     @staticmethod
@@ -260,7 +290,7 @@ class GraphResolver:
         # the same call in the same scope of the same file has the same answer: most repeat
         receiver = site.receiver
         key = (site.file_path, site.caller_qualified_name if receiver in ("bare", "self")
-               else "", site.callee, receiver, site.language)
+               else "", site.callee, receiver, site.language, site.kind)
         found = self._memo.get(key)
         if found is None:
             found = self._memo[key] = self._resolve(site)
@@ -268,6 +298,8 @@ class GraphResolver:
 
     def _resolve(self, site: EdgeSite) -> Resolution:
         receiver = site.receiver
+        if site.kind == "reference":
+            return self._reference(site)
         if site.callee.startswith(("super().", "super.")):
             return self._super(site)
         if receiver == "bare":
@@ -277,6 +309,20 @@ class GraphResolver:
         if receiver == "qualified":
             return self._qualified(site)
         return self._method_by_name(site)
+
+    def _reference(self, site: EdgeSite) -> Resolution:
+        """A name used as a value or a type: the same scopes and imports as a call, but a
+        member of an unknown receiver is never matched by name (`self.x` is data unless the
+        class defines `x`), and a bare name may mean a type (class, trait, interface)."""
+        if site.receiver == "self":
+            owner = self._enclosing_class(site)
+            ref = None if owner is None else self._in_file(
+                site.file_path, site.name, f"{owner}.{site.name}")
+            return Resolution("local", ref.id) if ref is not None else Resolution("unresolved")
+        if site.receiver == "qualified":
+            found = self._qualified(site, fallback=False)
+            return found
+        return self._bare(site)
 
     def _super(self, site: EdgeSite) -> Resolution:
         """`super().f()`: a base class's `f`, never the caller's own class's."""
@@ -370,7 +416,7 @@ class GraphResolver:
             return True
         return target.split(".")[0] in self.modules.heads
 
-    def _qualified(self, site: EdgeSite) -> Resolution:
+    def _qualified(self, site: EdgeSite, fallback: bool = True) -> Resolution:
         path, language = site.file_path, site.language
         head, _, rest = site.qualifier.partition(".")
         member = f"{rest}.{site.name}" if rest else site.name
@@ -397,7 +443,7 @@ class GraphResolver:
             return Resolution("unresolved")  # inherited or generated: we cannot tell
         if language == "python" and head in _PY_BUILTINS:
             return Resolution("external", None, f"builtins.{site.callee}")
-        return self._method_by_name(site)
+        return self._method_by_name(site) if fallback else Resolution("unresolved")
 
 
 def _binding(language: str, target: str) -> str:

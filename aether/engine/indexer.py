@@ -147,6 +147,8 @@ class Indexer:
         # re-resolve earlier batches' edges over and over); a small one, file by file.
         bulk = not known or len(todo) + len(gone) >= POOL_MIN_FILES  # a first index is bulk
         resolver = None if bulk else resolve_sites
+        if not known:
+            await self.store.defer_edge_indexes()
         if gone:
             report.files_deleted = await self.store.delete_files(gone, resolver)
         total = len(todo)

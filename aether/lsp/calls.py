@@ -71,7 +71,8 @@ async def incoming(ls: AetherServer, params: types.CallHierarchyIncomingCallsPar
         return None
     engine, record = found
     store, root = engine.store, engine.settings.workspace
-    resolved = await store.edges_into(record.id, MAX_EDGES)
+    # the call hierarchy shows calls; references are textDocument/references' business
+    resolved = [e for e in await store.edges_into(record.id, MAX_EDGES) if e.kind == "call"]
     ambiguous = await store.ambiguous_into(record.name, record.id, MAX_EDGES)
     callers = {r.id: r for r in await store.symbols(
         list(dict.fromkeys(e.caller_id for e in resolved + ambiguous)))}
@@ -96,7 +97,7 @@ async def outgoing(ls: AetherServer, params: types.CallHierarchyOutgoingCallsPar
         return None
     engine, record = found
     store, root = engine.store, engine.settings.workspace
-    edges = await store.edges_from(record.id)
+    edges = [e for e in await store.edges_from(record.id) if e.kind == "call"]
     resolved = [e for e in edges if e.provenance in RESOLVED and e.target_id]
     ambiguous = [e for e in edges if e.provenance == "ambiguous"]
     candidates: dict[str, list[str]] = {}

@@ -2,7 +2,8 @@
 
 Definition: the call under the cursor (a call site of the buffer) -> where its resolved
 target is defined; an ambiguous call -> every candidate; external or unresolved -> nothing.
-References: the symbol under the cursor -> every call site resolved to it.
+References: the symbol under the cursor -> every call and reference site resolved to it
+(a function passed as a value, a type in an annotation, a base class...).
 """
 
 from __future__ import annotations

@@ -85,17 +85,21 @@ def register(server: MCPServer[App], app: App) -> None:
     async def aether_callers(
         ctx: Context, symbol_id: SymbolId = None, qualified_name: QualifiedName = None,
         file: FilePath = None, line: Line = None, depth: Depth = 1,
+        include_references: bool = False,
     ) -> CallersView:
         """Who calls a symbol, up to `depth` levels: resolved call sites with file, line
         and provenance (local | import | unique_name), ambiguous sites listed apart, and
         `answer`: has_callers, no_callers (the graph saw every call of the name) or unknown
-        (some calls of the name could not be resolved)."""
+        (some calls of the name could not be resolved). `reference_count`: resolved sites
+        that use it without calling it (passed as a value, an annotation, a base class);
+        `include_references` lists them in `references`."""
         daemon, engine = app.live()
         await report_indexing(ctx, daemon.status, [0.0])
         with graph_errors():
             graph.check_depth(depth)
             record = await resolve_one(engine, daemon, symbol_id, qualified_name, file, line)
-            return await graph.callers(engine, record, depth)
+            return await graph.callers(engine, record, depth,
+                                       include_references=include_references)
 
     @server.tool(name="aether_callees", annotations=READ_ONLY)
     async def aether_callees(

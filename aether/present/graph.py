@@ -74,6 +74,8 @@ class EdgeView(BaseModel):
     column: int
     callee: str = Field(description="The call as written, normalised (`self.save`)")
     provenance: Provenance
+    kind: Literal["call", "reference"] = Field(
+        default="call", description="call, or reference: the name used as a value or a type")
     depth: int
     caller: SymbolBrief | None = Field(default=None, description="Who calls (callers)")
     target: SymbolBrief | None = Field(default=None, description="Who is called (callees)")
@@ -95,6 +97,11 @@ class CallersView(BaseModel):
         description="Call sites that may reach the target, among other candidates")
     unresolved_same_name: int = Field(
         description="Unresolved call sites of the target's name (maybe callers)")
+    reference_count: int = Field(
+        default=0, description="Resolved sites that use the target without calling it "
+                               "(passed as a value, a type annotation, a base class)")
+    references: list[EdgeView] = Field(
+        default_factory=list, description="Those reference sites (with include_references)")
     coverage: Coverage
     note: str | None = None
 

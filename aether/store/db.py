@@ -375,7 +375,8 @@ class Store:
         edge_rows = [row for c in changes for row in edges.site_rows(c.calls, c.record.path)]
 
         async with self._transaction(data=True) as w:
-            await w.executemany(edges.DELETE_EDGES_OF_FILE, [(p,) for p in paths])
+            if existing:  # edges belong to their callers: new files have none to delete
+                await w.executemany(edges.DELETE_EDGES_OF_FILE, [(p,) for p in paths])
             if removed:
                 await w.executemany(q.DELETE_FTS_BY_SEQ, removed)
                 await w.executemany(q.DELETE_SYMBOL_BY_SEQ, removed)
@@ -439,16 +440,31 @@ class Store:
                 await w.execute(q.SET_META, ("graph_dirty", "1"))
         return len(rows)
 
+    async def defer_edge_indexes(self) -> bool:
+        """Before a first (cold) index: while no edge exists, drop the edges' indexes so its
+        inserts and final resolution do not maintain them row by row; `resolve_graph`
+        builds them again (it ends every pass, so a crash in between heals too)."""
+        async with self._transaction() as w:
+            async with w.execute(edges.ANY_EDGE) as cur:
+                if await cur.fetchone() is not None:
+                    return False
+            for statement in edges.DROP_EDGE_INDEXES:
+                await w.execute(statement)
+        return True
+
     async def resolve_graph(self, resolver: Resolver, *, force: bool = False) -> int:
         """Resolve every edge in one transaction when a bulk pass left them waiting (or
-        when forced); returns how many answers changed."""
+        when forced), and make sure the edges' indexes exist; returns how many answers
+        changed."""
+        changed = 0
         async with self._transaction() as w:
             async with w.execute(q.GET_META, ("graph_dirty",)) as cur:
                 row = await cur.fetchone()
-            if not force and (row is None or row[0] != "1"):
-                return 0
-            changed = await edges.resolve(w, resolver, everything=True)
-            await w.execute(q.SET_META, ("graph_dirty", "0"))
+            if force or (row is not None and row[0] == "1"):
+                changed = await edges.resolve(w, resolver, everything=True)
+                await w.execute(q.SET_META, ("graph_dirty", "0"))
+            for statement in edges.EDGE_INDEXES:
+                await w.execute(statement)
         return changed
 
     # ------------------------------------------------------------------ SIR results

@@ -26,14 +26,25 @@ CHUNK = 500  # host parameters per IN (...) list
 
 # columns in CallSite's field order, then the file: a row is `site + (path,)`
 INSERT_EDGE = """
-INSERT INTO edges (caller_id, callee, name, receiver, qualifier, line, col, file_path,
+INSERT INTO edges (caller_id, callee, name, receiver, qualifier, line, col, kind, file_path,
                    provenance)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'unresolved')
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'unresolved')
 """
 # through the caller's symbols (indexed by file), before those are deleted: an index on
 # edges(file_path) would cost every insert of a cold index for this one statement
 DELETE_EDGES_OF_FILE = (
     "DELETE FROM edges WHERE caller_id IN (SELECT id FROM symbols WHERE file_path = ?)")
+# the indexes of migration v5, dropped for a first index while the table is empty (each
+# insert of a cold pass paid for three random b-tree inserts, the final resolution's UPDATE
+# for one more) and built once, sorted, when its edges are resolved
+EDGE_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS edges_by_caller ON edges(caller_id)",
+    "CREATE INDEX IF NOT EXISTS edges_by_target ON edges(target_id) WHERE target_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS edges_by_name ON edges(name)",
+)
+DROP_EDGE_INDEXES = ("DROP INDEX IF EXISTS edges_by_caller",
+                     "DROP INDEX IF EXISTS edges_by_target", "DROP INDEX IF EXISTS edges_by_name")
+ANY_EDGE = "SELECT 1 FROM edges LIMIT 1"
 UPDATE_EDGE = "UPDATE edges SET provenance = ?, target_id = ?, detail = ? WHERE id = ?"
 BULK_UPDATE_ROWS = 500
 CREATE_ANSWERS = """
@@ -50,13 +61,13 @@ FILE_BINDINGS = "SELECT path, language, bindings, star_imports FROM files WHERE 
 _REF = "SELECT id, file_path, language, kind, name, qualified_name FROM symbols"
 _SITE = """
 SELECT e.id, e.caller_id, s.qualified_name, e.file_path, s.language, e.callee, e.name,
-       e.receiver, e.qualifier, e.provenance, e.target_id, e.detail
+       e.receiver, e.qualifier, e.kind, e.provenance, e.target_id, e.detail
 FROM edges e JOIN symbols s ON s.id = e.caller_id
 """
 _EDGE = """
 SELECT e.caller_id, c.qualified_name, c.kind, e.file_path, e.line, e.col, e.callee, e.name,
        e.receiver, e.provenance, e.target_id, e.detail, t.qualified_name, t.file_path,
-       t.start_line
+       t.start_line, e.kind
 FROM edges e JOIN symbols c ON c.id = e.caller_id
 LEFT JOIN symbols t ON t.id = e.target_id
 """
@@ -64,7 +75,7 @@ EDGES_FROM = _EDGE + "WHERE e.caller_id = ? ORDER BY e.line, e.col"
 EDGES_INTO = _EDGE + "WHERE e.target_id = ? ORDER BY e.file_path, e.line, e.col LIMIT ?"
 # ambiguous edges that list this symbol among their candidates (by name first: indexed)
 AMBIGUOUS_NAMED = _EDGE + """
-WHERE e.name = ? AND e.provenance = 'ambiguous' AND instr(e.detail, ?) > 0
+WHERE e.name = ? AND e.provenance = 'ambiguous' AND e.kind = 'call' AND instr(e.detail, ?) > 0
 ORDER BY e.file_path, e.line LIMIT ?
 """
 def bindings_of(n: int) -> str:
@@ -73,11 +84,12 @@ def bindings_of(n: int) -> str:
 
 def counts_into(n: int) -> str:
     return (f"SELECT target_id, COUNT(*) FROM edges WHERE target_id IN ({_marks(n)}) "
-            "GROUP BY target_id")
+            "AND kind = 'call' GROUP BY target_id")
 
 
-COUNT_INTO = "SELECT COUNT(*) FROM edges WHERE target_id = ?"
-UNRESOLVED_NAMED = "SELECT COUNT(*) FROM edges WHERE name = ? AND provenance = 'unresolved'"
+COUNT_INTO = "SELECT COUNT(*) FROM edges WHERE target_id = ? AND kind = 'call'"
+UNRESOLVED_NAMED = ("SELECT COUNT(*) FROM edges WHERE name = ? AND provenance = 'unresolved' "
+                    "AND kind = 'call'")
 PROVENANCE_COUNTS = "SELECT provenance, COUNT(*) FROM edges GROUP BY provenance"
 
 
@@ -129,11 +141,11 @@ async def _sites(w: aiosqlite.Connection, where: str, params: Sequence[Any]
                  ) -> list[tuple[EdgeSite, tuple[str, str | None, str | None]]]:
     async with w.execute(_SITE + where, params) as cur:
         rows = await cur.fetchall()
-    return [(EdgeSite(*row[:9]), (row[9], row[10], row[11])) for row in rows]
+    return [(EdgeSite(*row[:10]), (row[10], row[11], row[12])) for row in rows]
 
 
 _ALL_EDGES = """
-SELECT e.id, e.caller_id, e.file_path, e.callee, e.name, e.receiver, e.qualifier,
+SELECT e.id, e.caller_id, e.file_path, e.callee, e.name, e.receiver, e.qualifier, e.kind,
        e.provenance, e.target_id, e.detail FROM edges e
 """
 
@@ -147,10 +159,10 @@ async def _all_sites(w: aiosqlite.Connection, view: GraphView
     async with w.execute(_ALL_EDGES) as cur:
         rows = await cur.fetchall()
     out = []
-    for eid, caller, path, callee, name, receiver, qualifier, prov, target, detail in rows:
+    for eid, caller, path, callee, name, receiver, qualifier, kind, prov, target, detail in rows:
         qualified, language = callers.get(caller, ("", ""))
         out.append((EdgeSite(eid, caller, qualified, path, language, callee, name, receiver,
-                             qualifier), (prov, target, detail)))
+                             qualifier, kind), (prov, target, detail)))
     return out
 
 

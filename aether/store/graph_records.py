@@ -34,6 +34,7 @@ class EdgeSite(NamedTuple):
     name: str
     receiver: str
     qualifier: str
+    kind: str = "call"  # call | reference
 
 
 class Resolution(NamedTuple):
@@ -80,3 +81,4 @@ class Edge:
     target_qualified_name: str | None
     target_file_path: str | None
     target_line: int | None
+    kind: str = "call"  # call | reference

@@ -200,6 +200,13 @@ MIGRATIONS: list[str] = [
     INSERT INTO meta (key, value) VALUES ('search_rows', 'rebuild')
         ON CONFLICT(key) DO UPDATE SET value = 'rebuild';
     """,
+    # v8: reference sites (a name used as a value or a type, not called) are edges too
+    """
+    ALTER TABLE edges ADD COLUMN kind TEXT NOT NULL DEFAULT 'call'
+        CHECK (kind IN ('call', 'reference'));
+    -- files indexed before this version have no reference edges: parse them again
+    UPDATE files SET mtime_ns = 0, content_hash = NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Container
 
 from tree_sitter import Node
 
@@ -128,6 +129,67 @@ def collect_calls(source: bytes, definitions: list[Definition],
         column = max(1, point.column - len(name) + 1)
         out.append(CallSite(ids[i], callee, name, receiver, qualifier, point.row + 1, column))
     out.sort(key=lambda c: (c.line, c.column))
+    return out
+
+
+# standard types every file names: references to them would be rows that never resolve
+_COMMON_TYPES = frozenset({
+    "Self", "Vec", "String", "Option", "Result", "Box", "Rc", "Arc", "HashMap", "HashSet",
+    "BTreeMap", "BTreeSet", "Some", "None", "Ok", "Err", "Promise", "Array", "Map", "Set",
+    "Record", "Partial", "Readonly", "Pick", "Omit", "Error", "Date", "Object", "Function",
+    "Exception", "ValueError", "TypeError", "KeyError", "RuntimeError", "Any", "Optional",
+    "Union", "List", "Dict", "Tuple", "Callable", "Iterator", "Iterable", "Sequence",
+})
+
+
+def collect_references(source: bytes, definitions: list[Definition],
+                       captures: dict[str, list[Node]], bindings: Container[str]
+                       ) -> list[CallSite]:
+    """Reference sites inside symbols (`kind` "reference"): names used as values or types,
+    not called. Only names that can mean an indexed symbol are kept (capitalised type
+    names, names bound by an import, names the file defines), so a local variable passed
+    along is never an edge."""
+    nodes = captures.get("ref")
+    if not nodes or not definitions:
+        return []
+    starts = [d.symbol.start_byte for d in definitions]
+    ends = [d.symbol.end_byte for d in definitions]
+    parents = [d.parent for d in definitions]
+    ids = [d.symbol.id for d in definitions]
+    defined = {d.symbol.name for d in definitions}
+    out: list[CallSite] = []
+    seen: set[tuple[int, int]] = set()
+    for node in nodes:
+        start, end = node.start_byte, node.end_byte
+        if (start, end) in seen:
+            continue
+        seen.add((start, end))
+        parent = node.parent
+        if parent is not None and parent.child_by_field_name("name") == node:
+            continue  # the definition's own name (`struct Foo`, `type Foo struct`)
+        i = bisect_right(starts, start) - 1
+        while i >= 0 and ends[i] < end:
+            i = parents[i]
+        if i < 0:
+            continue
+        text = node_text(source, node)
+        found = shape(text) if len(text) <= MAX_CALLEE else None
+        if found is None:
+            continue
+        callee, name, receiver, qualifier = found
+        if receiver == EXPRESSION or name in _COMMON_TYPES:
+            continue
+        head = qualifier.split(".", 1)[0] if qualifier else name
+        if receiver == SELF:
+            if name not in defined:
+                continue  # `self.x` passed along: data, unless the file defines a method x
+        elif not (head in bindings or name in defined
+                  or (name[:1].isupper() and len(name) > 1)):  # `T`: a generic parameter
+            continue
+        point = node.end_point
+        column = max(1, point.column - len(name) + 1)
+        out.append(CallSite(ids[i], callee, name, receiver, qualifier, point.row + 1, column,
+                            "reference"))
     return out
 
 

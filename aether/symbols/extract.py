@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from tree_sitter import Node, QueryCursor, Tree
 
 from aether.symbols.c_macros import blank_macros
-from aether.symbols.calls import collect_calls, file_bindings, star_imports
+from aether.symbols.calls import (
+    collect_calls,
+    collect_references,
+    file_bindings,
+    star_imports,
+)
 from aether.symbols.definitions import Definition, collect_definitions
 from aether.symbols.imports import Imports, collect_imports
 from aether.symbols.languages import grammar, graph_query, parser_for
@@ -78,15 +83,20 @@ def parse_source(file_path: str, language: str, source: bytes, *, static: bool =
 def file_analysis(parsed: ParsedSource) -> FileAnalysis:
     """The plain, picklable summary of a parse: symbols (document order), imports, and
     whether the tree has syntax errors."""
+    bindings = file_bindings(parsed.language, parsed.imports)
+    calls = collect_calls(parsed.source, parsed.definitions, parsed.captures, parsed.language)
+    references = collect_references(parsed.source, parsed.definitions, parsed.captures,
+                                    parsed.imports.names)
+    if references:
+        calls = sorted(calls + references, key=lambda c: (c.line, c.column))
     return FileAnalysis(
         file_path=parsed.file_path,
         language=parsed.language,
         symbols=[d.symbol for d in parsed.definitions],
         imports=parsed.imports.modules,
         has_syntax_errors=parsed.tree.root_node.has_error,
-        calls=collect_calls(parsed.source, parsed.definitions, parsed.captures,
-                            parsed.language),
-        bindings=file_bindings(parsed.language, parsed.imports),
+        calls=calls,
+        bindings=bindings,
         star_imports=star_imports(parsed.language, parsed.source, parsed.captures),
     )
 

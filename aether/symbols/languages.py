@@ -101,8 +101,8 @@ _DEFINITION_PARTS: dict[str, tuple[str, ...]] = {
 _FACT_PARTS: dict[str, tuple[str, ...]] = {
     "python": ("python.facts",),
     "javascript": ("ecma.facts",),
-    "typescript": ("ecma.facts",),
-    "tsx": ("ecma.facts",),
+    "typescript": ("ecma.facts", "typescript.facts"),
+    "tsx": ("ecma.facts", "typescript.facts"),
     "rust": ("rust.facts",),
     "go": ("go.facts",),
     "java": ("java.facts",),
@@ -157,7 +157,7 @@ class Grammar:
 
 
 # A call-site capture in a facts query: the convention every language follows.
-_CALL_CAPTURE = re.compile(r"@(?:call|new)\b")
+_CALL_CAPTURE = re.compile(r"@(?:call|new|ref)\b")
 
 
 def _graph_query(lang: Language, combined_text: str, definition_patterns: int) -> Query:

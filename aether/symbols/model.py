@@ -47,6 +47,7 @@ class CallSite(NamedTuple):
     qualifier: str  # for QUALIFIED: the dotted path before the name (`os.path`)
     line: int  # 1-based, of the called name
     column: int  # 1-based
+    kind: str = "call"  # call | reference (a name used as a value or a type, not called)
 
 
 @dataclass(slots=True)

@@ -19,3 +19,9 @@
 (program (lexical_declaration (variable_declarator name: (identifier) @module_name)))
 (program (variable_declaration (variable_declarator name: (identifier) @module_name)))
 (program (export_statement (lexical_declaration (variable_declarator name: (identifier) @module_name))))
+; references (graph): names passed as values (filtered in aether.symbols.calls so that local
+; variables are no edges); TypeScript's type references are in typescript.facts.scm
+(arguments (identifier) @ref)
+(arguments (member_expression) @ref)
+(binary_expression operator: "instanceof" right: (identifier) @ref)
+(decorator (identifier) @ref)

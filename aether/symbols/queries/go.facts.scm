@@ -9,3 +9,9 @@
 (dec_statement (identifier) @mutate)
 (source_file (var_declaration (var_spec name: (identifier) @module_name)))
 (source_file (var_declaration (var_spec_list (var_spec name: (identifier) @module_name))))
+; references (graph): type names in declarations and functions passed as values (filtered in
+; aether.symbols.calls)
+(type_identifier) @ref
+(qualified_type) @ref
+(argument_list (identifier) @ref)
+(argument_list (selector_expression) @ref)

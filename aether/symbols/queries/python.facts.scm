@@ -21,3 +21,15 @@
 ; docstrings: the string that opens a def or class body
 (function_definition body: (block . (expression_statement . (string) @doc)))
 (class_definition body: (block . (expression_statement . (string) @doc)))
+; references (graph): names used as values or types, not called — a function passed along
+; (`map(f, xs)`, `key=f`), a class tested or inherited (`isinstance(x, Foo)`, `class A(Base)`),
+; annotations, bare decorators. Local variables are filtered out in aether.symbols.calls.
+(argument_list (identifier) @ref)
+(argument_list (attribute) @ref)
+(keyword_argument value: (identifier) @ref)
+(keyword_argument value: (attribute) @ref)
+(type (identifier) @ref)
+(type (attribute) @ref)
+(generic_type (identifier) @ref)
+(decorator (identifier) @ref)
+(decorator (attribute) @ref)

@@ -1,0 +1,9 @@
+; TypeScript/TSX only (JavaScript has no such nodes). References (graph): base classes,
+; implemented interfaces, type annotations and type arguments.
+(extends_clause value: (identifier) @ref)
+(extends_clause value: (member_expression) @ref)
+(implements_clause (type_identifier) @ref)
+(extends_type_clause (type_identifier) @ref)
+(type_annotation (type_identifier) @ref)
+(generic_type name: (type_identifier) @ref)
+(type_arguments (type_identifier) @ref)
