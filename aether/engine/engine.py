@@ -20,6 +20,7 @@ from aether.engine.priority import rank
 from aether.engine.search import Searcher, SearchOutcome
 from aether.engine.search.embedder import LocalEmbedder
 from aether.engine.search.lexical import prominence
+from aether.engine.search.remote import make_remote_embedder
 from aether.engine.search.semantic import SyncReport, VectorIndex
 from aether.engine.spending import attach_meter, spend_status
 from aether.engine.writer_lock import current_writer
@@ -95,7 +96,8 @@ class Engine:
         self._demands = 0
         self._no_demand = asyncio.Event()
         self._no_demand.set()
-        self.vectors = VectorIndex(LocalEmbedder()) if settings.search.vectors else None
+        self.vectors = (VectorIndex(LocalEmbedder(), make_remote_embedder(settings))
+                        if settings.search.vectors else None)
         self.searcher = Searcher(store, self.vectors)
 
     @classmethod
@@ -121,6 +123,8 @@ class Engine:
     async def close(self) -> None:
         try:
             await self.provider.aclose()
+            if self.vectors is not None and self.vectors.remote is not None:
+                await self.vectors.remote.aclose()
         finally:
             await self.store.close()
 
