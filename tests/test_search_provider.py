@@ -179,6 +179,10 @@ async def test_mcp_search_uses_provider_vectors(repo: Path) -> None:
             assert fake.count == indexed + 1
             last = fake.requests()[-1].body["input"]
             assert len(last) == 1 and "pieces" in last[0]
+            # the same question again: its vector is remembered, nothing is sent
+            again = await ok(session, "aether_search",
+                             {"query": "cut a string into pieces", "limit": 3})
+            assert again["matches"] == data["matches"] and fake.count == indexed + 1
 
 
 def test_parse_embeddings_rejects_what_cannot_be_used() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -57,6 +58,7 @@ class SyncReport:
 
 EmbedFn = Callable[[list[str]], Awaitable[np.ndarray]]
 FALLBACK_META = "vectors_fallback"
+QUERY_CACHE = 256
 
 
 @dataclass(slots=True)
@@ -85,6 +87,9 @@ class VectorIndex:
         self.remote = remote
         self._matrices: dict[str, Matrix] = {}
         self._lock = asyncio.Lock()
+        # Query vectors from the provider, by text: an editor's as-you-type queries and an
+        # agent's repeated ones cost one request each, not one per keystroke or call.
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def model(self) -> str:
@@ -200,10 +205,17 @@ class VectorIndex:
         releases the GIL), so it overlaps the lexical query. A provider failure raises
         ProviderError."""
         if self.remote is not None and m.model == self.remote.model:
-            try:
-                qv = (await self.remote.embed([query]))[0]
-            finally:
-                await self.write_ledger(store)
+            qv = self._query_vectors.get(query)
+            if qv is None:
+                try:
+                    qv = (await self.remote.embed([query]))[0]
+                finally:
+                    await self.write_ledger(store)
+                self._query_vectors[query] = qv
+                if len(self._query_vectors) > QUERY_CACHE:
+                    self._query_vectors.popitem(last=False)
+            else:
+                self._query_vectors.move_to_end(query)
             return await asyncio.to_thread(self._product, m, qv, limit)
         return await asyncio.to_thread(self._nearest, m, query, limit)
 
