@@ -233,3 +233,45 @@ class VectorIndex:
         top = np.argpartition(-sims, k - 1)[:k]
         top = top[np.argsort(-sims[top])]
         return [(int(m.seqs[i]), float(sims[i])) for i in top]
+
+
+class VectorOverlap:
+    """Embeds while a static index is still parsing: after each batch of files is written,
+    a sync of what is new runs in the background (one at a time), so the vectors of a cold
+    index are mostly made while the parse workers work, not after them. Each sync embeds
+    only texts without a current vector, so nothing is embedded twice."""
+
+    def __init__(self, vectors: VectorIndex, store: Store) -> None:
+        self.vectors = vectors
+        self.store = store
+        self.report = SyncReport(model=vectors.model)
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def kick(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._again = True  # the running sync goes round once more when it ends
+            return
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        for _ in range(1_000_000):  # bounded; each pass follows a written batch
+            self._again = False
+            try:
+                part = await self.vectors.sync(self.store)
+            except EmbedderUnavailable:
+                return  # the final sync records it
+            self.report.embedded += part.embedded
+            self.report.seconds += part.seconds
+            if not self._again:
+                return
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def finish(self) -> SyncReport:
+        """Waits for the background sync to end."""
+        if self._task is not None:
+            await self._task
+        return self.report
