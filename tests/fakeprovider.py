@@ -6,7 +6,9 @@ tests and subprocesses (e.g. `aether lsp` started by a test) can all reach it.
 
 It speaks three flavours, chosen by the request path: OpenAI-compatible
 (`.../chat/completions`), Gemini (`.../models/{m}:generateContent`) and Anthropic
-(`.../v1/messages`). Each request takes the next behaviour of a FIFO script, then the default:
+(`.../v1/messages`), plus OpenAI-compatible embeddings (`.../embeddings`: deterministic
+vectors, a hashed bag of the input's words, so texts sharing words are near). Each request
+takes the next behaviour of a FIFO script, then the default:
 
     ok | ok:0.2        valid SIR (optional latency override, seconds)
     429 | 429:2        429 with Retry-After: 2 (seconds; default 1)
@@ -308,6 +310,8 @@ class FakeProvider:
             latency = b.arg if (kind == "ok" and b.arg is not None) else self.latency_s
             if latency > 0:
                 await asyncio.sleep(latency)
+            if flavor == "embeddings":
+                return await self._embeddings(kind, req, observed, writer)
             content = _content(kind, req.body)
             if kind == "ok":
                 with self._lock:
@@ -326,6 +330,47 @@ class FakeProvider:
         observed.status = status
         await _write(writer, status, json.dumps(body).encode(), headers, req.keep_alive)
         return req.keep_alive
+
+
+    async def _embeddings(self, kind: str, req: _Request, observed: Observed,
+                          writer: asyncio.StreamWriter) -> bool:
+        inputs = req.body.get("input") if isinstance(req.body, dict) else None
+        texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
+        tokens = sum(count_tokens(str(t)) for t in texts)
+        if kind == "garbage":
+            payload = b"<html>not json</html>"
+        elif kind == "badschema":  # JSON, but one vector short
+            payload = json.dumps({"object": "list", "data": [
+                {"object": "embedding", "index": i, "embedding": embedding_vector(str(t))}
+                for i, t in enumerate(texts[1:])]}).encode()
+        else:
+            payload = json.dumps({
+                "object": "list", "model": str((req.body or {}).get("model", "")),
+                "data": [{"object": "embedding", "index": i,
+                          "embedding": embedding_vector(str(t))} for i, t in enumerate(texts)],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}).encode()
+        observed.usage = (tokens, 0)
+        if kind == "reset":
+            await _reset(writer, payload)
+            return False
+        observed.status = 200
+        await _write(writer, 200, payload, {}, req.keep_alive)
+        return req.keep_alive
+
+
+EMBEDDING_DIM = 48
+
+
+def embedding_vector(text: str) -> list[float]:
+    """A deterministic vector for `text`: each lower-cased word adds 1 to a slot picked by a
+    stable hash of it (texts sharing words point the same way). Not normalised, on purpose:
+    the client must normalise."""
+    vec = [0.0] * EMBEDDING_DIM
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        slot = sum((i + 1) * ord(c) for i, c in enumerate(word)) % EMBEDDING_DIM
+        vec[slot] += 1.0
+    vec[0] += 0.01  # never the zero vector
+    return vec
 
 
 # ---------------------------------------------------------------------- HTTP plumbing
@@ -381,6 +426,8 @@ async def _reset(writer: asyncio.StreamWriter, payload: bytes) -> None:
 
 
 def _flavor(path: str) -> str:
+    if path.rstrip("/").endswith("/embeddings"):
+        return "embeddings"
     if ":generatecontent" in path.lower():
         return "gemini"
     if path.rstrip("/").endswith("/messages"):

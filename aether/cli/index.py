@@ -62,6 +62,8 @@ async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
             "sir_deferred": s.deferred, "spend_cap": s.cap_message,
             "vectors_embedded": v.embedded if v else 0,
             "vector_seconds": round(v.seconds, 3) if v else 0.0,
+            "vector_model": v.model if v else None,
+            "vector_fallback_reason": v.fallback_reason if v else None,
         }, indent=2))
         return 0
     skipped = f", {r.files_skipped} skipped" if r.files_skipped else ""
@@ -79,7 +81,10 @@ async def cmd_index(args: argparse.Namespace, engine: Engine) -> int:
     out(f"  time     {r.seconds + s.seconds:.2f} s (parse {r.seconds - r.write_seconds:.2f} s, "
         f"write {r.write_seconds:.2f} s, inference {s.seconds:.2f} s)")
     if v is not None:
-        out(f"  vectors  {v.embedded} embedded for semantic search ({v.seconds:.2f} s)")
+        out(f"  vectors  {v.embedded} embedded for semantic search ({v.seconds:.2f} s, "
+            f"{v.model})")
+        if v.fallback_reason:
+            out(f"    {v.fallback_reason}")
     if s.cap_message:
         out(f"  {s.cap_message} ({s.deferred} symbol(s) left as they were)")
     if counts.stale_count:

@@ -20,7 +20,8 @@ from aether.engine.priority import rank
 from aether.engine.search import Searcher, SearchOutcome
 from aether.engine.search.embedder import LocalEmbedder
 from aether.engine.search.lexical import prominence
-from aether.engine.search.semantic import SyncReport, VectorIndex
+from aether.engine.search.remote import make_remote_embedder
+from aether.engine.search.semantic import SyncReport, VectorIndex, VectorOverlap
 from aether.engine.spending import attach_meter, spend_status
 from aether.engine.writer_lock import current_writer
 from aether.guard.spend import SpendMeter
@@ -95,7 +96,8 @@ class Engine:
         self._demands = 0
         self._no_demand = asyncio.Event()
         self._no_demand.set()
-        self.vectors = VectorIndex(LocalEmbedder()) if settings.search.vectors else None
+        self.vectors = (VectorIndex(LocalEmbedder(), make_remote_embedder(settings))
+                        if settings.search.vectors else None)
         self.searcher = Searcher(store, self.vectors)
 
     @classmethod
@@ -121,6 +123,8 @@ class Engine:
     async def close(self) -> None:
         try:
             await self.provider.aclose()
+            if self.vectors is not None and self.vectors.remote is not None:
+                await self.vectors.remote.aclose()
         finally:
             await self.store.close()
 
@@ -144,7 +148,17 @@ class Engine:
         new and changed symbols, those left pending by earlier runs, and (unless
         `retry_failed` is off) those whose last attempt failed."""
         static = self.provider.name == "static"
-        report = await Indexer(self.settings, self.store, static=static).run(progress, paths)
+        overlap = VectorOverlap(self.vectors, self.store) if (
+            static and self.vectors is not None and self.vectors.remote is None) else None
+        indexer = Indexer(self.settings, self.store, static=static,
+                          after_write=overlap.kick if overlap else None)
+        try:
+            report = await indexer.run(progress, paths)
+        except BaseException:
+            if overlap:
+                overlap.cancel()
+            raise
+        early = await overlap.finish() if overlap else None
         # after a recovery: SIRs read back from the damaged file, for exactly this code
         report.sirs_salvaged = await self.store.adopt_salvaged()
         if paths is None:
@@ -158,7 +172,11 @@ class Engine:
             self._model_checked = True
         queue = rank(await self.store.sir_queue(include_failed=retry_failed))
         sirs = await self._pipeline().run(queue, sir_progress)
-        return IndexSummary(report, sirs, await self.sync_vectors())
+        vectors = await self.sync_vectors()
+        if early is not None and vectors is not None:
+            vectors.embedded += early.embedded
+            vectors.seconds += early.seconds
+        return IndexSummary(report, sirs, vectors)
 
     async def sync_vectors(self) -> SyncReport | None:
         """Embed what changed since the last sync (search is lexical until this is done)."""

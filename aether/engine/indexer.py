@@ -101,10 +101,14 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 
 class Indexer:
-    def __init__(self, settings: Settings, store: Store, *, static: bool) -> None:
+    def __init__(self, settings: Settings, store: Store, *, static: bool,
+                 after_write: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self.store = store
         self.static = static  # derive static SIRs while the tree is in hand
+        # Told after each batch of files is written (the engine starts embedding them
+        # while the next batches are parsed).
+        self.after_write = after_write
 
     def _workers(self) -> int:
         return self.settings.index.workers or max(1, os.cpu_count() or 1)
@@ -184,6 +188,8 @@ class Indexer:
             report.symbols_changed += changed
             pending.clear()
             report.write_seconds += time.perf_counter() - write_started
+            if changed and self.after_write is not None:
+                self.after_write()
 
         # aclosing: on any exit (an error, a cancelled pass, a stopping daemon) the pool is
         # shut down now, not whenever the generator happens to be collected

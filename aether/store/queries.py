@@ -259,7 +259,7 @@ def records_by_seqs(n: int) -> str:
 # than the one it was made from (the caller compares the text itself before embedding).
 VECTOR_SOURCES = """
 SELECT s.id, s.name, s.qualified_name, json_extract(r.sir_json, '$.intent'), r.sir_hash,
-       v.text_hash
+       CASE WHEN v.model = ?1 THEN v.text_hash END  -- another model's vector: re-embed
 FROM symbols s LEFT JOIN sir r ON r.symbol_id = s.id
 LEFT JOIN symbol_vectors v ON v.symbol_id = s.id
 WHERE v.symbol_id IS NULL OR v.model != ?1 OR v.sir_hash IS NOT r.sir_hash

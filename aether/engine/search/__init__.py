@@ -28,6 +28,7 @@ from aether.engine.search.lexical import (
 )
 from aether.engine.search.semantic import VectorIndex
 from aether.engine.search.suggest import NameSuggester
+from aether.providers.errors import ProviderError
 from aether.store.db import Store
 from aether.store.records import SymbolRecord
 from aether.symbols.file_roles import file_role
@@ -95,9 +96,11 @@ class Searcher:
         async def semantic() -> list[tuple[int, float]]:
             if mode == "lexical":
                 return []
-            found, reason = await self._semantic(self.semantic_text(terms, query))
+            found, reason, note = await self._semantic(self.semantic_text(terms, query))
             if reason:
                 out.mode_used, out.fallback_reason = "lexical", reason
+            elif note:
+                out.fallback_reason = note  # local vectors stood in for the provider's
             return [(s, v) for s, v in found if v >= SEMANTIC_FLOOR]
 
         async def lexical(needed: bool) -> list[Candidate]:
@@ -142,16 +145,23 @@ class Searcher:
     def semantic_text(terms: QueryTerms, query: str) -> str:
         return " ".join(terms.raw_words) or query
 
-    async def _semantic(self, text: str) -> tuple[list[tuple[int, float]], str | None]:
+    async def _semantic(self, text: str
+                        ) -> tuple[list[tuple[int, float]], str | None, str | None]:
+        """(neighbours, why semantic search could not run, a note on what stood in)."""
         if self.vectors is None:
-            return [], "semantic search is turned off ([search] vectors = false)"
+            return [], "semantic search is turned off ([search] vectors = false)", None
         matrix, reason = await self.vectors.readiness(self.store)
         if matrix is None:
-            return [], reason
+            return [], reason, None
         try:
-            return await self.vectors.nearest(matrix, text, SEMANTIC_CANDIDATES), None
+            found = await self.vectors.nearest(self.store, matrix, text, SEMANTIC_CANDIDATES)
+            return found, None, matrix.note
         except EmbedderUnavailable as exc:
-            return [], str(exc)
+            return [], str(exc), None
+        except ProviderError as exc:
+            # The stored vectors are the provider's: local ones cannot be compared to them.
+            return [], (f"provider embeddings failed for the query ({exc.kind}: {exc}); "
+                        "lexical results only"), None
 
     @staticmethod
     def _fuse(lex: list[Candidate], sem: list[tuple[int, float]], mode: str,

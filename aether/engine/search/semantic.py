@@ -13,12 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from aether.engine.search.embedder import Embedder, EmbedderUnavailable, from_blobs, to_blob
+from aether.engine.search.remote import RemoteEmbedder, failure_reason
 from aether.hashing import text_hash
+from aether.providers.errors import ProviderError
 from aether.store.db import Store
 from aether.symbols.names import identifier_words
 from aether.symbols.terms import enclosing
@@ -48,6 +52,13 @@ class SyncReport:
     symbols: int = 0  # symbols whose vector was checked (new, or their SIR changed)
     embedded: int = 0  # texts sent to the model (new or changed)
     seconds: float = 0.0
+    model: str = ""
+    fallback_reason: str | None = None  # why the provider's embeddings were not used
+
+
+EmbedFn = Callable[[list[str]], Awaitable[np.ndarray]]
+FALLBACK_META = "vectors_fallback"
+QUERY_CACHE = 256
 
 
 @dataclass(slots=True)
@@ -56,6 +67,8 @@ class Matrix:
     vecs: np.ndarray  # int8 (n, dim)
     symbols: int  # symbols in the store when loaded
     key: tuple[str | None, str | None]  # store meta that says when to reload
+    model: str = ""
+    note: str | None = None  # set when local vectors stand in for the provider's
 
     @property
     def coverage(self) -> float:
@@ -66,20 +79,59 @@ class Matrix:
 
 
 class VectorIndex:
-    def __init__(self, embedder: Embedder) -> None:
+    """`embedder` is the local model; `remote`, when configured, the provider's endpoint,
+    tried first. Vectors of one model only are ever searched together."""
+
+    def __init__(self, embedder: Embedder, remote: RemoteEmbedder | None = None) -> None:
         self.embedder = embedder
-        self._matrix: Matrix | None = None
+        self.remote = remote
+        self._matrices: dict[str, Matrix] = {}
         self._lock = asyncio.Lock()
+        # Query vectors from the provider, by text: an editor's as-you-type queries and an
+        # agent's repeated ones cost one request each, not one per keystroke or call.
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def model(self) -> str:
-        return self.embedder.model
+        return self.remote.model if self.remote else self.embedder.model
+
+    async def _local(self, texts: list[str]) -> np.ndarray:
+        return await asyncio.to_thread(self.embedder.embed, texts)
 
     async def sync(self, store: Store) -> SyncReport:
-        """Embed every symbol whose embedded text changed (or that has no vector yet)."""
+        """Embed every symbol whose embedded text changed (or that has no vector yet) with
+        the provider when configured; when it fails, with the local model, saying why."""
+        if self.remote is not None:
+            try:
+                report = await self._sync(store, self.remote.model, self.remote.embed)
+                if await store.get_meta(FALLBACK_META):
+                    await store.set_meta(FALLBACK_META, "")
+                return report
+            except ProviderError as exc:
+                await self.write_ledger(store)
+                reason = failure_reason(exc)
+                log.warning("%s", reason)
+                await store.set_meta(FALLBACK_META, reason)
+                report = await self._sync(store, self.embedder.model, self._local)
+                report.fallback_reason = reason
+                return report
+        return await self._sync(store, self.embedder.model, self._local)
+
+    async def write_ledger(self, store: Store) -> None:
+        """The embedding requests' usage rows into the ledger; a store that cannot take
+        them (read-only) loses the rows, never the search."""
+        if self.remote is None:
+            return
+        rows = self.remote.drain()
+        try:
+            await store.append_usage(rows)
+        except Exception as exc:  # bookkeeping must not fail a search
+            log.warning("embedding usage not recorded (%d rows): %s", len(rows), exc)
+
+    async def _sync(self, store: Store, model: str, embed: EmbedFn) -> SyncReport:
         started = time.perf_counter()
-        report = SyncReport()
-        sources = await store.vector_sources(self.model)
+        report = SyncReport(model=model)
+        sources = await store.vector_sources(model)
         report.symbols = len(sources)
         todo: list[tuple[str, str, str | None, str]] = []  # (id, text_hash, sir_hash, text)
         current: list[tuple[str | None, str]] = []
@@ -94,10 +146,11 @@ class VectorIndex:
             await store.write_vectors([], current)
         for start in range(0, len(todo), SYNC_BATCH):
             batch = todo[start:start + SYNC_BATCH]
-            vecs = await asyncio.to_thread(self.embedder.embed, [t for *_, t in batch])
+            vecs = await embed([t for *_, t in batch])
             await store.write_vectors([
-                (sid, digest, sir_hash, self.model, to_blob(v))
+                (sid, digest, sir_hash, model, to_blob(v))
                 for (sid, digest, sir_hash, _), v in zip(batch, vecs, strict=True)])
+            await self.write_ledger(store)
             report.embedded += len(batch)
         if todo or await store.get_meta("vectors_at") is None:
             from aether.store.records import utc_now
@@ -106,24 +159,36 @@ class VectorIndex:
         report.seconds = time.perf_counter() - started
         return report
 
-    async def matrix(self, store: Store) -> Matrix | None:
-        """The cached matrix, reloaded when the store says vectors or the index changed."""
+    async def matrix(self, store: Store, model: str | None = None) -> Matrix | None:
+        """The cached matrix of `model`, reloaded when the store says vectors or the index
+        changed."""
+        model = model or self.model
         key = (await store.get_meta("vectors_at"), await store.get_meta("last_indexed_at"))
         if key[0] is None:
             return None
         async with self._lock:
-            if self._matrix is not None and self._matrix.key == key:
-                return self._matrix
-            rows = await store.all_vectors(self.model)
-            symbols, _ = await store.vector_counts(self.model)
+            cached = self._matrices.get(model)
+            if cached is not None and cached.key == key:
+                return cached
+            rows = await store.all_vectors(model)
+            symbols, _ = await store.vector_counts(model)
             seqs = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            self._matrix = Matrix(seqs, from_blobs([r[1] for r in rows]), symbols, key)
-            return self._matrix
+            self._matrices[model] = Matrix(seqs, from_blobs([r[1] for r in rows]), symbols,
+                                           key, model)
+            return self._matrices[model]
 
     async def readiness(self, store: Store) -> tuple[Matrix | None, str | None]:
-        """(matrix, None) when semantic search can run, else (None, the reason why not)."""
+        """(matrix, None) when semantic search can run, else (None, the reason why not).
+        With a provider configured whose vectors do not cover the index, the local ones
+        stand in when they do, and `matrix.note` says why."""
         try:
             m = await self.matrix(store)
+            if self.remote is not None and (m is None or m.coverage < READY_SHARE):
+                local = await self.matrix(store, self.embedder.model)
+                if local is not None and local.coverage >= READY_SHARE and len(local.seqs):
+                    local.note = (await store.get_meta(FALLBACK_META) or
+                                  "provider vectors are not computed yet; local vectors used")
+                    return local, None
         except EmbedderUnavailable as exc:
             return None, str(exc)
         if m is None:
@@ -133,14 +198,33 @@ class VectorIndex:
                           f"({len(m.seqs)} of {m.symbols} symbols)")
         return m, None
 
-    async def nearest(self, m: Matrix, query: str, limit: int) -> list[tuple[int, float]]:
-        """(seq, cosine) of the `limit` nearest symbols. One thread hop for the embedding and
-        the product (numpy releases the GIL), so it overlaps the lexical query."""
+    async def nearest(self, store: Store, m: Matrix, query: str,
+                      limit: int) -> list[tuple[int, float]]:
+        """(seq, cosine) of the `limit` nearest symbols, the query embedded by the model
+        that made `m`. One thread hop for the local embedding and the product (numpy
+        releases the GIL), so it overlaps the lexical query. A provider failure raises
+        ProviderError."""
+        if self.remote is not None and m.model == self.remote.model:
+            qv = self._query_vectors.get(query)
+            if qv is None:
+                try:
+                    qv = (await self.remote.embed([query]))[0]
+                finally:
+                    await self.write_ledger(store)
+                self._query_vectors[query] = qv
+                if len(self._query_vectors) > QUERY_CACHE:
+                    self._query_vectors.popitem(last=False)
+            else:
+                self._query_vectors.move_to_end(query)
+            return await asyncio.to_thread(self._product, m, qv, limit)
         return await asyncio.to_thread(self._nearest, m, query, limit)
 
     def _nearest(self, m: Matrix, query: str, limit: int) -> list[tuple[int, float]]:
-        qv = self.embedder.embed([query])[0]
-        if len(m.seqs) == 0:
+        return self._product(m, self.embedder.embed([query])[0], limit)
+
+    @staticmethod
+    def _product(m: Matrix, qv: np.ndarray, limit: int) -> list[tuple[int, float]]:
+        if len(m.seqs) == 0 or m.vecs.shape[1] != len(qv):
             return []
         # einsum multiplies int8 by float32 without first copying the matrix to float32
         # (`@` does: ~2.5x slower, and a 4x larger temporary).
@@ -149,3 +233,45 @@ class VectorIndex:
         top = np.argpartition(-sims, k - 1)[:k]
         top = top[np.argsort(-sims[top])]
         return [(int(m.seqs[i]), float(sims[i])) for i in top]
+
+
+class VectorOverlap:
+    """Embeds while a static index is still parsing: after each batch of files is written,
+    a sync of what is new runs in the background (one at a time), so the vectors of a cold
+    index are mostly made while the parse workers work, not after them. Each sync embeds
+    only texts without a current vector, so nothing is embedded twice."""
+
+    def __init__(self, vectors: VectorIndex, store: Store) -> None:
+        self.vectors = vectors
+        self.store = store
+        self.report = SyncReport(model=vectors.model)
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def kick(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._again = True  # the running sync goes round once more when it ends
+            return
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        for _ in range(1_000_000):  # bounded; each pass follows a written batch
+            self._again = False
+            try:
+                part = await self.vectors.sync(self.store)
+            except EmbedderUnavailable:
+                return  # the final sync records it
+            self.report.embedded += part.embedded
+            self.report.seconds += part.seconds
+            if not self._again:
+                return
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def finish(self) -> SyncReport:
+        """Waits for the background sync to end."""
+        if self._task is not None:
+            await self._task
+        return self.report
