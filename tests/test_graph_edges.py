@@ -384,3 +384,32 @@ async def test_a_database_from_before_the_graph_gets_its_edges(py_repo: Path) ->
         conn.close()
     await index(py_repo)
     assert edges(py_repo) == PY_EDGES
+
+
+async def test_a_cold_pass_that_died_before_its_edges_is_healed_by_the_next(
+        py_repo: Path) -> None:
+    """A cold pass holds its call sites in memory and writes them resolved at its end: a
+    pass that dies after committing files but before that leaves `graph_cold` = "1" and no
+    edges (the state reproduced here), and the next full pass parses every file again."""
+    await index(py_repo)
+    expected = edges(py_repo)
+    assert expected >= PY_EDGES
+    conn = sqlite3.connect(py_repo / ".aether" / "aether.db")
+    try:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'graph_cold'").fetchone() == ("0",)
+        conn.execute("DELETE FROM edges")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'graph_cold'")
+        conn.commit()
+    finally:
+        conn.close()
+    assert edges(py_repo) == set()
+    await index(py_repo)  # nothing changed on disk: only the flag says to parse again
+    assert edges(py_repo) == expected
+    conn = sqlite3.connect(py_repo / ".aether" / "aether.db")
+    try:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'graph_cold'").fetchone() == ("0",)
+        indexes = {n for (n,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'edges'")}
+    finally:
+        conn.close()
+    assert {"edges_by_caller", "edges_by_target", "edges_by_name"} <= indexes

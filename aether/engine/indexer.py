@@ -139,9 +139,14 @@ class Indexer:
         await self.store.record_errors([("index_file", sk.error_type, f"{sk.path}: {sk.reason}",
                                          sk.path) for sk in passed_over])
 
+        # a cold pass that died before writing its edges: every file again, edges and all
+        heal = paths is None and bool(known) and await self.store.cold_graph_interrupted()
         todo: Todo = []
         for f in listed:
             state = known.get(f.rel_path)
+            if heal:
+                todo.append((f, None))  # no hash: parsed even if its bytes are the same
+                continue
             if state and state[0] == f.size and state[1] == f.mtime_ns:
                 report.files_unchanged += 1
                 continue
@@ -149,9 +154,9 @@ class Indexer:
 
         # A bulk pass resolves the call graph once at its end (resolving per batch would
         # re-resolve earlier batches' edges over and over); a small one, file by file.
-        bulk = not known or len(todo) + len(gone) >= POOL_MIN_FILES  # a first index is bulk
+        bulk = not known or heal or len(todo) + len(gone) >= POOL_MIN_FILES  # first: bulk
         resolver = None if bulk else resolve_sites
-        if not known:
+        if not known or heal:
             await self.store.defer_edge_indexes()
         if gone:
             report.files_deleted = await self.store.delete_files(gone, resolver)
@@ -203,6 +208,8 @@ class Indexer:
                     progress(done, total)
         await flush()
         await self.store.resolve_graph(resolve_sites)  # a no-op unless edges are waiting
+        if heal:
+            await self.store.end_cold_graph()
         await self.store.set_meta("last_indexed_at", utc_now())
         report.seconds = time.perf_counter() - started
         return report

@@ -85,6 +85,12 @@ class Store:
         self.problem = problem
         self.identity = FileIdentity.of(path)
         self._write_checks: list[WriteCheck] = []
+        # A cold (first) pass keeps its call sites here, by file, and writes them once,
+        # already resolved, at its end (`resolve_graph`): no read-back, no UPDATE. None
+        # outside such a pass. `_cold_mixed`: a resolved write came in meanwhile, so the
+        # end of the pass re-resolves everything (its edges may have gained namesakes).
+        self._cold_sites: dict[str, list[tuple[Any, ...]]] | None = None
+        self._cold_mixed = False
 
     @classmethod
     async def open(cls, path: Path, *, check_budget_s: float | None = 1.0,
@@ -374,6 +380,18 @@ class Store:
                                  if before.get(k) != after.get(k))
         edge_rows = [row for c in changes for row in edges.site_rows(c.calls, c.record.path)]
 
+        cold = self._cold_sites
+        if cold is not None:
+            if resolver is None:  # held for the end of the cold pass, resolved then
+                for change in changes:
+                    cold[change.record.path] = edges.site_rows(change.calls, change.record.path)
+                edge_rows = []
+                touched_names = set()
+            else:  # a resolved write in the middle of a cold pass: these rows supersede
+                for path in paths:
+                    cold.pop(path, None)
+                self._cold_mixed = True
+
         async with self._transaction(data=True) as w:
             if existing:  # edges belong to their callers: new files have none to delete
                 await w.executemany(edges.DELETE_EDGES_OF_FILE, [(p,) for p in paths])
@@ -423,6 +441,10 @@ class Store:
         rows = [(p,) for p in paths]
         if not rows:
             return 0
+        if self._cold_sites is not None:
+            for (path,) in rows:
+                self._cold_sites.pop(path, None)
+            self._cold_mixed = True
         async with self._transaction() as w:
             names: set[str] = set()
             ids: list[str] = []
@@ -441,30 +463,51 @@ class Store:
         return len(rows)
 
     async def defer_edge_indexes(self) -> bool:
-        """Before a first (cold) index: while no edge exists, drop the edges' indexes so its
-        inserts and final resolution do not maintain them row by row; `resolve_graph`
-        builds them again (it ends every pass, so a crash in between heals too)."""
+        """Before a first (cold) index: while no edge exists, drop the edges' indexes and
+        hold the pass's call sites in memory until `resolve_graph` writes them, resolved,
+        and builds the indexes. `graph_cold` stays "1" in between: a pass that dies
+        before its end leaves files without their edges, and the next full pass parses
+        every file again (`cold_graph_interrupted`)."""
+        self._cold_sites = None
+        self._cold_mixed = False
         async with self._transaction() as w:
             async with w.execute(edges.ANY_EDGE) as cur:
                 if await cur.fetchone() is not None:
                     return False
             for statement in edges.DROP_EDGE_INDEXES:
                 await w.execute(statement)
+            await w.execute(q.SET_META, (edges.COLD_META, "1"))
+        self._cold_sites = {}
         return True
 
+    async def cold_graph_interrupted(self) -> bool:
+        """A cold pass started and never wrote its edges (the process died, the pass
+        failed): its files look indexed but have no call sites."""
+        return self._cold_sites is None and await self.get_meta(edges.COLD_META) == "1"
+
+    async def end_cold_graph(self) -> None:
+        """A full pass that parsed every file again has healed an interrupted cold pass."""
+        await self.set_meta(edges.COLD_META, "0")
+
     async def resolve_graph(self, resolver: Resolver, *, force: bool = False) -> int:
-        """Resolve every edge in one transaction when a bulk pass left them waiting (or
-        when forced), and make sure the edges' indexes exist; returns how many answers
-        changed."""
+        """End a pass's graph work in one transaction: write a cold pass's held call sites
+        already resolved; resolve every stored edge when a bulk pass left them waiting (or
+        when forced); make sure the edges' indexes exist. Returns how many answers were
+        written or changed."""
         changed = 0
+        cold, mixed = self._cold_sites, self._cold_mixed
         async with self._transaction() as w:
+            if cold is not None:
+                changed += await edges.insert_resolved(w, resolver, cold)
+                await w.execute(q.SET_META, (edges.COLD_META, "0"))
             async with w.execute(q.GET_META, ("graph_dirty",)) as cur:
                 row = await cur.fetchone()
-            if force or (row is not None and row[0] == "1"):
-                changed = await edges.resolve(w, resolver, everything=True)
-                await w.execute(q.SET_META, ("graph_dirty", "0"))
+            if force or mixed or (row is not None and row[0] == "1"):
+                changed += await edges.resolve(w, resolver, everything=True)
+            await w.execute(q.SET_META, ("graph_dirty", "0"))
             for statement in edges.EDGE_INDEXES:
                 await w.execute(statement)
+        self._cold_sites, self._cold_mixed = None, False
         return changed
 
     # ------------------------------------------------------------------ SIR results

@@ -30,6 +30,13 @@ INSERT INTO edges (caller_id, callee, name, receiver, qualifier, line, col, kind
                    provenance)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'unresolved')
 """
+# a cold pass writes its edges once, at its end, already resolved
+INSERT_RESOLVED_EDGE = """
+INSERT INTO edges (caller_id, callee, name, receiver, qualifier, line, col, kind, file_path,
+                   provenance, target_id, detail)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+COLD_META = "graph_cold"  # "1" from the start of a cold pass until its edges are written
 # through the caller's symbols (indexed by file), before those are deleted: an index on
 # edges(file_path) would cost every insert of a cold index for this one statement
 DELETE_EDGES_OF_FILE = (
@@ -164,6 +171,29 @@ async def _all_sites(w: aiosqlite.Connection, view: GraphView
         out.append((EdgeSite(eid, caller, qualified, path, language, callee, name, receiver,
                              qualifier, kind), (prov, target, detail)))
     return out
+
+
+async def insert_resolved(w: aiosqlite.Connection, resolver: Resolver,
+                          held: dict[str, list[tuple[Any, ...]]]) -> int:
+    """Resolve a cold pass's held call sites (INSERT_EDGE rows, by file) against the whole
+    store, in memory, and insert them with their answers; returns how many."""
+    rows = [row for file_rows in held.values() for row in file_rows]
+    if not rows:
+        return 0
+    view = await load_view(w, None)
+    callers = {r.id: (r.qualified_name, r.language)
+               for refs in view.by_name.values() for r in refs}
+    sites = []
+    for i, row in enumerate(rows):
+        qualified, language = callers.get(row[0], ("", ""))
+        # row: caller_id, callee, name, receiver, qualifier, line, col, kind, file_path
+        sites.append(EdgeSite(i, row[0], qualified, row[8], language, row[1], row[2], row[3],
+                              row[4], row[7]))
+    answers = resolver(view, sites)
+    await w.executemany(INSERT_RESOLVED_EDGE, [
+        (*row, a.provenance, a.target_id, a.detail)
+        for row, a in zip(rows, answers, strict=True)])
+    return len(rows)
 
 
 async def _aliases(w: aiosqlite.Connection, names: set[str]) -> set[str]:
