@@ -26,7 +26,11 @@ MODES = ["setup", pytest.param("native", marks=pytest.mark.skipif(
 def _server_cmd(root: Path) -> list[str]:
     script = Path(sys.executable).with_name("aether")
     base = [str(script)] if script.exists() else [sys.executable, "-m", "aether"]
-    return [*base, "lsp", "--workspace", str(root)]
+    # The runner gives Neovim fresh XDG folders; the server keeps the test's own, where the
+    # workspace config was trusted (else it would fall back to the static provider).
+    keep = [f"{var}={os.environ[var]}" for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME")
+            if var in os.environ]
+    return ["env", *keep, *base, "lsp", "--workspace", str(root)]
 
 
 @pytest.fixture
