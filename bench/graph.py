@@ -148,7 +148,10 @@ async def accuracy(root: Path, sample: int, seed: int) -> dict[str, Any]:
                            and r.language == "python")
         rng = random.Random(seed)
         picked = rng.sample(records, min(sample, len(records)))
-        project = jedi.Project(str(root))
+        # Only the copy on jedi's path: a package of the same name installed in this venv
+        # (requests comes with some of AETHER's own dependencies) must not stand in for it.
+        project = jedi.Project(str(root), sys_path=[str(root / "src"), str(root)],
+                               smart_sys_path=False)
         base = str(root) + "/"  # resolved by the caller
         texts: dict[str, list[str]] = {}
         per_class: Counter[str] = Counter()
