@@ -5,6 +5,8 @@ a clear error and stays byte for byte as it was."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -197,3 +199,56 @@ def test_the_command_is_this_environments_aether() -> None:
     assert Path(exe).is_absolute() and Path(exe).exists()
     # Under pytest argv[0] is not `aether`: the script beside this interpreter is used.
     assert (exe, lead) == (str(Path(sys.executable).parent / "aether"), [])
+
+
+# ---------------------------------------------------------------- the command, as a process
+
+AETHER = Path(sys.executable).parent / "aether"
+
+
+def run_aether(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("CODEX_HOME", "XDG_CONFIG_HOME")}
+    env["HOME"] = str(home)
+    return subprocess.run([str(AETHER), *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_cli_setup_dry_run_then_write_then_list(tmp_path: Path) -> None:
+    ws, home = tmp_path / "repo", tmp_path / "home"
+    ws.mkdir()
+    home.mkdir()
+    config = home / ".codex" / "config.toml"
+    config.parent.mkdir()
+    config.write_text('model = "o3"\n')
+
+    dry = run_aether("setup", "codex", "--user", "--dry-run", cwd=ws, home=home)
+    assert dry.returncode == 0, dry.stderr
+    assert "+[mcp_servers.aether]" in dry.stdout and config.read_text() == 'model = "o3"\n'
+
+    done = run_aether("setup", "codex", "--user", cwd=ws, home=home)
+    assert done.returncode == 0, done.stderr
+    entry = tomllib.loads(config.read_text())["mcp_servers"]["aether"]
+    assert entry == {"command": str(AETHER), "args": ["mcp"]}  # this venv's aether, not PATH's
+    assert "backup of the previous file" in done.stdout
+
+    again = run_aether("setup", "codex", "--user", cwd=ws, home=home)
+    assert again.returncode == 0 and "nothing to change" in again.stdout
+
+    listed = run_aether("setup", "--list", cwd=ws, home=home)
+    assert listed.returncode == 0
+    assert "Codex CLI" in listed.stdout and f"configured: {AETHER} mcp" in listed.stdout
+
+    snippet = run_aether("setup", "--snippet", cwd=ws, home=home)
+    assert "aether_search" in snippet.stdout and not (ws / "AGENTS.md").exists()
+    assert sorted(p.name for p in ws.iterdir()) == []  # nothing written into the repository
+
+
+def test_cli_setup_errors_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / ".vscode").mkdir()
+    (tmp_path / ".vscode" / "mcp.json").write_text("{\"servers\": [1, 2}")
+    bad = run_aether("setup", "vscode", cwd=tmp_path, home=tmp_path)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("aether: error: ") and bad.stderr.count("\n") == 1
+    assert "Traceback" not in bad.stderr
+    assert (tmp_path / ".vscode" / "mcp.json").read_text() == "{\"servers\": [1, 2}"
+    assert run_aether("setup", cwd=tmp_path, home=tmp_path).returncode == 2

@@ -13,7 +13,7 @@ import sqlite3
 import sys
 
 from aether import __version__
-from aether.cli import doctor, estimate, graph, index, query, status, trust, usage
+from aether.cli import doctor, estimate, graph, index, query, setup, status, trust, usage
 from aether.cli.common import (
     CliError,
     add_provider_flags,
@@ -26,7 +26,7 @@ from aether.engine.engine import QueryTooLong
 from aether.store.db import StoreError
 from aether.workspace import PathOutsideWorkspace
 
-COMMAND_GROUPS = (index, query, status, trust, usage, estimate, graph, doctor)
+COMMAND_GROUPS = (index, query, status, trust, usage, estimate, graph, doctor, setup)
 
 
 def build_parser() -> argparse.ArgumentParser:
