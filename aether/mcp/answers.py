@@ -50,6 +50,19 @@ BRIEF_EXCLUDE = frozenset({"signature", "sir", "sir_hash", "provider", "model",
                            "last_error", "last_attempt_at", "updated_at", "language"})
 
 
+class Sized(BaseModel):
+    """Mixed into every MCP answer model (`class SearchAnswer(SearchView, Sized)`)."""
+
+    size_tokens: int = Field(default=0, description="Estimated size of this answer in tokens")
+
+
+class Paged(Sized):
+    """Mixed into every MCP answer that is a list."""
+
+    next_cursor: str | None = Field(
+        default=None, description="More results exist: pass this as `cursor` to get them")
+
+
 def estimate_tokens(text: str) -> int:
     """An estimate of `text`'s size in model tokens."""
     return math.ceil(len(text) / CHARS_PER_TOKEN)
