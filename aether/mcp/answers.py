@@ -39,11 +39,9 @@ T = TypeVar("T")
 CHARS_PER_TOKEN = 3.5
 
 Detail = Annotated[Literal["brief", "full"], Field(
-    description='"brief": name, location, status, one-line intent; "full": also signature, '
-                'the whole SIR and errors')]
+    description="full adds signatures, whole SIRs, bookkeeping")]
 Cursor = Annotated[str | None, Field(
-    default=None, max_length=200,
-    description="`next_cursor` of the previous answer, for the next page")]
+    default=None, max_length=200, description="next_cursor of the previous page")]
 
 # Fields a brief answer leaves out, wherever they appear (they are optional in every view).
 BRIEF_EXCLUDE = frozenset({"signature", "sir", "sir_hash", "provider", "model",
@@ -135,3 +133,47 @@ def answer(view: BaseModel, *, detail: Literal["brief", "full"] = "full",
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     return CallToolResult(content=[TextContent(type="text", text=text)],
                           structured_content=data)
+
+
+def compact_schema(node: Any, *, descriptions: bool = True) -> Any:
+    """The same JSON Schema with less to read: no generated `title`s, `anyOf [X, null]` as
+    `type: [x, "null"]`, no `default: null`; with `descriptions=False`, no descriptions
+    either (for output schemas, which clients validate and models rarely read)."""
+    if isinstance(node, list):
+        return [compact_schema(n, descriptions=descriptions) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key == "description" and not descriptions and isinstance(value, str):
+            continue
+        if key == "default" and value is None:
+            continue
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            out[key] = {name: compact_schema(sub, descriptions=descriptions)
+                        for name, sub in value.items()}
+        else:
+            out[key] = compact_schema(value, descriptions=descriptions)
+    options = out.get("anyOf")
+    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
+        other = options[0] if options[1] == {"type": "null"} else options[1]
+        # An enum or const would have to list null too; those keep their anyOf.
+        if (isinstance(other, dict) and isinstance(other.get("type"), str)
+                and "enum" not in other and "const" not in other):
+            del out["anyOf"]
+            out = {**other, **out, "type": [other["type"], "null"]}
+    return out
+
+
+def compact_tool_schemas(server: Any) -> None:
+    """Compact every registered tool's input and output schema in place (call once, after
+    all tools are registered): the whole `tools/list` is read by the model on every turn."""
+    for tool in server._tool_manager.list_tools():
+        # Docstrings arrive with their source indentation; a model pays for every space.
+        tool.description = " ".join(tool.description.split())
+        tool.parameters = compact_schema(tool.parameters)
+        meta = tool.fn_metadata
+        if meta.output_schema is not None:
+            meta.output_schema = compact_schema(meta.output_schema, descriptions=False)

@@ -20,7 +20,9 @@ from aether.config import ConfigError, Settings, load_settings
 from aether.engine.daemon import Daemon
 from aether.logs import setup_logging
 from aether.mcp import graph_tools, refresh_tools, search_tools, status_tools, symbol_tools
+from aether.mcp.answers import compact_tool_schemas
 from aether.mcp.app import App
+from aether.mcp.instructions import build_instructions
 from aether.mcp.stdio import ProtocolIn, ProtocolOut, claim_stdio
 
 log = logging.getLogger("aether.mcp")
@@ -28,24 +30,12 @@ log = logging.getLogger("aether.mcp")
 # Each module registers its tools; a new group of tools is a module added here.
 TOOL_GROUPS = (status_tools, symbol_tools, search_tools, refresh_tools, graph_tools)
 
-INSTRUCTIONS = """\
-AETHER keeps a structured summary (SIR: intent, inputs, outputs, side effects, dependencies,
-error modes, confidence) of every function, method and class in this repository.
-Find symbols with aether_search (ranked, words or names) or aether_symbol_lookup (exact names,
-or every symbol of a file); read one with aether_get_sir, or ask what is at a file position
-with aether_explain. A result whose sir_status is "stale" or "pending" carries a `warning`:
-quote it rather than trusting the summary blindly, and call aether_refresh to try again.
-aether_status says whether indexing is still running and whether the provider is healthy.
-For code navigation: aether_file_outline (a file's symbols), aether_get_source (exact code),
-aether_callers / aether_callees (call graph; each edge says how it was resolved, and
-`answer`/`coverage` tell "no callers" from "could not tell"), aether_impact (what a change or
-a git diff touches) and aether_context (SIR + source + neighbours in one packed answer).
-All paths are relative to the workspace root."""
 
 
-def build_server(app: App) -> MCPServer[App]:
+def build_server(app: App, *, compact: bool = True) -> MCPServer[App]:
     """The MCP server over `app` (whose daemon `serve` starts); its lifespan stops the
-    daemon when the connection ends."""
+    daemon when the connection ends. `compact=False` keeps the SDK's schemas as generated
+    (the baseline of `bench/mcp_tools_size.py`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: MCPServer[App]) -> AsyncIterator[App]:
@@ -56,10 +46,14 @@ def build_server(app: App) -> MCPServer[App]:
                 await app.close()
 
     server: MCPServer[App] = MCPServer(
-        "aether", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
-        log_level="WARNING")
+        "aether", version=__version__, lifespan=lifespan, log_level="WARNING")
     for group in TOOL_GROUPS:
         group.register(server, app)
+    if compact:
+        compact_tool_schemas(server)
+    # After registration: the instructions name only the tools this server has.
+    names = {tool.name for tool in server._tool_manager.list_tools()}
+    server._lowlevel_server.instructions = build_instructions(names)
     return server
 
 
