@@ -32,18 +32,22 @@ TOOL_GROUPS = (status_tools, symbol_tools, search_tools, refresh_tools, graph_to
 
 
 
-def build_server(app: App, *, compact: bool = True) -> MCPServer[App]:
+def build_server(app: App, *, compact: bool = True,
+                 close_on_disconnect: bool = True) -> MCPServer[App]:
     """The MCP server over `app` (whose daemon `serve` starts); its lifespan stops the
-    daemon when the connection ends. `compact=False` keeps the SDK's schemas as generated
-    (the baseline of `bench/mcp_tools_size.py`)."""
+    daemon when the connection ends (stdio: one client, one connection; over HTTP every
+    session has its own, so `close_on_disconnect=False` and the HTTP server stops it).
+    `compact=False` keeps the SDK's schemas as generated (the baseline of
+    `bench/mcp_tools_size.py`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: MCPServer[App]) -> AsyncIterator[App]:
         try:
             yield app
         finally:
-            with anyio.CancelScope(shield=True):
-                await app.close()
+            if close_on_disconnect:
+                with anyio.CancelScope(shield=True):
+                    await app.close()
 
     server: MCPServer[App] = MCPServer(
         "aether", version=__version__, lifespan=lifespan, log_level="WARNING")
@@ -73,11 +77,9 @@ def open_settings(workspace: str, overrides: dict[str, Any], *, verbose: bool) -
     return settings
 
 
-async def serve(workspace: str, overrides: dict[str, Any], stdin: BinaryIO, stdout: BinaryIO,
-                *, verbose: bool = False) -> int:
-    """Start the daemon (indexing in the background), serve MCP until stdin EOF, SIGTERM or
-    SIGINT, then stop the daemon. A configuration or store problem does not end the process:
-    every tool answers with it, so the agent can tell the user."""
+async def start_app(workspace: str, overrides: dict[str, Any], *, verbose: bool) -> App:
+    """The daemon started (indexing in the background), or the reason it could not start,
+    which every tool then answers with, so the agent can tell the user."""
     app = App()
     daemon: Daemon | None = None
     try:
@@ -91,6 +93,15 @@ async def serve(workspace: str, overrides: dict[str, Any], stdin: BinaryIO, stdo
         if daemon is not None:
             with contextlib.suppress(Exception):
                 await daemon.stop()
+    return app
+
+
+async def serve(workspace: str, overrides: dict[str, Any], stdin: BinaryIO, stdout: BinaryIO,
+                *, verbose: bool = False) -> int:
+    """Start the daemon (indexing in the background), serve MCP until stdin EOF, SIGTERM or
+    SIGINT, then stop the daemon. A configuration or store problem does not end the process:
+    every tool answers with it, so the agent can tell the user."""
+    app = await start_app(workspace, overrides, verbose=verbose)
     server = build_server(app)
 
     async def run_server() -> None:
