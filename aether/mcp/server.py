@@ -14,12 +14,21 @@ from typing import Any, BinaryIO
 import anyio
 from mcp.server import MCPServer
 from mcp.server.stdio import stdio_server
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from aether import __version__
 from aether.config import ConfigError, Settings, load_settings
 from aether.engine.daemon import Daemon
 from aether.logs import setup_logging
-from aether.mcp import graph_tools, refresh_tools, search_tools, status_tools, symbol_tools
+from aether.mcp import (
+    graph_tools,
+    prompts,
+    refresh_tools,
+    resources,
+    search_tools,
+    status_tools,
+    symbol_tools,
+)
 from aether.mcp.answers import compact_tool_schemas
 from aether.mcp.app import App
 from aether.mcp.instructions import build_instructions
@@ -49,10 +58,14 @@ def build_server(app: App, *, compact: bool = True,
                 with anyio.CancelScope(shield=True):
                     await app.close()
 
+    bus = InMemorySubscriptionBus()  # kept here: resources publish their updates on it
     server: MCPServer[App] = MCPServer(
-        "aether", version=__version__, lifespan=lifespan, log_level="WARNING")
+        "aether", version=__version__, lifespan=lifespan, log_level="WARNING",
+        subscriptions=bus)
     for group in TOOL_GROUPS:
         group.register(server, app)
+    resources.register(server, app, bus)
+    prompts.register(server, app)
     if compact:
         compact_tool_schemas(server)
     # After registration: the instructions name only the tools this server has.
