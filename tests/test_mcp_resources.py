@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import anyio
 import pytest
-from mcp import Client
+from mcp import Client, ClientSession, stdio_client
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
-from mcp.types import TextContent, TextResourceContents
+from mcp.types import ResourceUpdatedNotification, TextContent, TextResourceContents
 
 from tests.test_mcp import server_params
 
@@ -80,3 +81,35 @@ async def test_prompts_assemble_context(workspace: Path) -> None:
             assert f'"qualified_name": "{name}"' in text
         with pytest.raises(MCPError):
             await client.get_prompt("review_change", {"file": "../elsewhere.py"})
+
+
+async def test_resources_subscribe_for_2025_clients(workspace: Path, tmp_path: Path) -> None:
+    """Clients on the 2025 protocol (ClientSession's handshake) subscribe with
+    resources/subscribe and get notifications/resources/updated."""
+    updated: list[str] = []
+    got = anyio.Event()
+
+    async def on_message(message: object) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            updated.append(str(message.params.uri))
+            got.set()
+
+    errlog = (tmp_path / "stderr.log").open("w")
+    async with (stdio_client(server_params(workspace), errlog=errlog) as (read, write),
+                ClientSession(read, write, message_handler=on_message) as session):
+        init = await session.initialize()
+        assert init.capabilities.resources and init.capabilities.resources.subscribe
+        await session.call_tool("aether_status", {"wait_s": 60})
+        found = await session.call_tool("aether_symbol_lookup", {"name": "load_token"})
+        assert found.structured_content
+        symbol_id = found.structured_content["matches"][0]["symbol_id"]
+        uri = f"aether://symbol/{symbol_id}"
+        with warnings.catch_warnings():  # deprecated for 2026 clients, the way for 2025 ones
+            warnings.simplefilter("ignore")
+            await session.subscribe_resource(uri)
+        assert not (await session.call_tool("aether_refresh", {"symbol_id": symbol_id})).is_error
+        with anyio.fail_after(EVENT_WAIT_S):
+            while uri not in updated:
+                await got.wait()
+                got = anyio.Event()
+    errlog.close()

@@ -3,10 +3,11 @@
 - `aether://file/{+path}/outline`: a file's symbols in line order, each with its status and
   one-line intent (JSON);
 - `aether://symbol/{symbol_id}`: one symbol's SIR and status (JSON).
-Updates: a client that listens (`subscriptions/listen`, MCP 2026-07-28) for one of these
-URIs hears `notifications/resources/updated` when it changes: the status on every daemon
-state change, a symbol when its SIR or status changes after a pass or a refresh (for the
-symbols read through this server, the only ones a client can be watching)."""
+Updates: a client that subscribes to one of these URIs (`resources/subscribe` up to MCP
+2025-11-25, `subscriptions/listen` from 2026-07-28) hears `notifications/resources/updated`
+when it changes: the status on every daemon state change, a symbol when its SIR or status
+changes after a pass or a refresh (for symbols read or subscribed through this server, the
+only ones a client can be watching)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ import logging
 from typing import Any
 
 from mcp.server import MCPServer
+from mcp.server.context import ServerRequestContext
+from mcp.server.session import ServerSession
 from mcp.server.subscriptions import ResourceUpdated, SubscriptionBus
+from mcp.types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
 from aether.engine.daemon import DaemonEvent
 from aether.mcp.app import App, tool_errors, workspace_path
@@ -48,6 +52,33 @@ class ResourceWatch:
         self._app, self._bus = app, bus
         self._seen: dict[str, tuple[Any, ...]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # resources/subscribe (MCP up to 2025-11-25): uri -> the sessions that asked.
+        self._legacy: dict[str, set[ServerSession]] = {}
+
+    async def subscribe(self, ctx: ServerRequestContext[Any, Any],
+                        params: SubscribeRequestParams) -> EmptyResult:
+        uri = str(params.uri)
+        self._legacy.setdefault(uri, set()).add(ctx.session)
+        daemon = self._app.daemon
+        prefix = "aether://symbol/"
+        if uri.startswith(prefix) and daemon is not None and daemon.engine is not None:
+            rec = await daemon.engine.store.symbol(uri[len(prefix):])
+            if rec is not None:
+                self.read(rec)
+        return EmptyResult()
+
+    async def unsubscribe(self, ctx: ServerRequestContext[Any, Any],
+                          params: UnsubscribeRequestParams) -> EmptyResult:
+        self._legacy.get(str(params.uri), set()).discard(ctx.session)
+        return EmptyResult()
+
+    async def _publish(self, uri: str) -> None:
+        await self._bus.publish(ResourceUpdated(uri=uri))
+        for session in list(self._legacy.get(uri, ())):
+            try:
+                await session.send_resource_updated(uri)
+            except Exception:  # that client is gone
+                self._legacy[uri].discard(session)
 
     def read(self, rec: SymbolRecord) -> None:
         self._seen.pop(rec.id, None)
@@ -68,7 +99,7 @@ class ResourceWatch:
 
     async def _announce(self) -> None:
         try:
-            await self._bus.publish(ResourceUpdated(uri=STATUS_URI))
+            await self._publish(STATUS_URI)
             daemon = self._app.daemon
             if not self._seen or daemon is None or daemon.engine is None:
                 return
@@ -76,7 +107,7 @@ class ResourceWatch:
                 now = _fingerprint(rec)
                 if self._seen.get(rec.id) not in (None, now):
                     self._seen[rec.id] = now
-                    await self._bus.publish(ResourceUpdated(uri=symbol_uri(rec.id)))
+                    await self._publish(symbol_uri(rec.id))
         except Exception:  # a notification must never disturb indexing
             log.exception("could not announce resource updates")
 
@@ -85,6 +116,10 @@ def register(server: MCPServer[App], app: App, bus: SubscriptionBus) -> None:
     watch = ResourceWatch(app, bus)
     if app.daemon is not None:
         app.daemon.subscribe(watch.on_event)
+    lowlevel = server._lowlevel_server  # MCPServer has no decorator for these two
+    lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, watch.subscribe)
+    lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams,
+                                 watch.unsubscribe)
 
     @server.resource(STATUS_URI, name="status", mime_type="application/json",
                      description="AETHER index counts, health and whether indexing is running")
