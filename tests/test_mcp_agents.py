@@ -21,6 +21,10 @@ def many_functions(root: Path) -> None:
     write(root, "pkg/many.py", "\n\n".join(
         f'def parse_chunk_{i}(data):\n    """Parse chunk {i} of the data."""\n'
         f"    return data[{i}]\n" for i in range(N_FUNCS)) + "\n")
+    calls = "\n".join(f"    out.append(parse_chunk_{i}(data))" for i in range(N_FUNCS))
+    write(root, "pkg/dispatch.py", "from pkg.many import " + ", ".join(
+        f"parse_chunk_{i}" for i in range(N_FUNCS))
+        + f"\n\n\ndef dispatch(data):\n    out = []\n{calls}\n    return out\n")
 
 
 async def pages(session: ClientSession, tool: str, args: dict[str, Any],
@@ -112,6 +116,20 @@ async def test_detail_size_and_paging_through_stdio(workspace: Path, tmp_path: P
         assert one["provider"] is not None and "provider" not in short
         assert short["sir"]["intent"] == one["sir"]["intent"] and short["sir_status"] == "ok"
         assert 0 < short["size_tokens"] < one["size_tokens"]
+
+        # The graph tools page and brief the same way.
+        outline = await pages(session, "aether_file_outline", {"file": "pkg/many.py",
+                                                               "limit": 3})
+        assert [len(a["symbols"]) for a in outline] == [3, 3, 1]
+        assert all("signature" not in s for a in outline for s in a["symbols"])
+        full_outline = await ok(session, "aether_file_outline", {"file": "pkg/many.py",
+                                                                 "detail": "full"})
+        assert all(s["signature"].startswith("def ") for s in full_outline["symbols"])
+        callees = await pages(session, "aether_callees", {"qualified_name": "dispatch",
+                                                          "limit": 3})
+        targets = [e["target"]["qualified_name"] for a in callees for e in a["callees"]]
+        assert sorted(targets) == sorted(f"parse_chunk_{i}" for i in range(N_FUNCS))
+        assert len(callees) == 3 and all(a["size_tokens"] > 0 for a in callees)
 
         # A cursor is bound to its request; a made-up one is refused, not misread.
         cursor = (await ok(session, "aether_search", query))["next_cursor"]

@@ -45,7 +45,7 @@ Cursor = Annotated[str | None, Field(
 
 # Fields a brief answer leaves out, wherever they appear (they are optional in every view).
 BRIEF_EXCLUDE = frozenset({"signature", "sir", "sir_hash", "provider", "model",
-                           "last_error", "last_attempt_at", "updated_at", "language"})
+                           "last_error", "last_attempt_at", "updated_at"})
 
 
 class Sized(BaseModel):
@@ -103,20 +103,35 @@ def page(items: Sequence[T], offset: int, limit: int,
     return window, encode_cursor(offset + limit, args) if more else None
 
 
+def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for key, spec in b.items():
+        if key not in out or spec is True or out[key] is True:
+            out[key] = True if True in (spec, out.get(key)) else spec
+        else:
+            out[key] = _merge(out[key], spec)
+    return out
+
+
 def _exclusions(view: BaseModel, names: frozenset[str]) -> dict[str, Any]:
-    """A pydantic `exclude` spec that drops `names` at every level of `view`."""
+    """A pydantic `exclude` spec that drops `names` at every level of `view` (only fields
+    with a default: the answer must still validate against the view's schema)."""
     spec: dict[str, Any] = {}
+    fields = type(view).model_fields
     for field, value in view:
-        if field in names and not type(view).model_fields[field].is_required():
+        if field in names and not fields[field].is_required():
             spec[field] = True
         elif isinstance(value, BaseModel):
             inner = _exclusions(value, names)
             if inner:
                 spec[field] = inner
-        elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
-            inner = _exclusions(value[0], names)
-            if inner:
-                spec[field] = {"__all__": inner}
+        elif isinstance(value, list):
+            merged: dict[str, Any] = {}
+            for item in value:  # every item: nested children differ from one to the next
+                if isinstance(item, BaseModel):
+                    merged = _merge(merged, _exclusions(item, names))
+            if merged:
+                spec[field] = {"__all__": merged}
     return spec
 
 

@@ -30,7 +30,8 @@ def build_instructions(names: Collection[str]) -> str:
         lines.append(f"- Understand a symbol or file: {understand}.{source}")
     change = _tools(names, "aether_callers", "aether_callees", "aether_impact")
     if change:
-        lines.append(f"- Before changing a symbol, see what depends on it: {change}.")
+        lines.append(f"- Before changing a symbol, see what depends on it: {change} "
+                     "(`answer` unknown means some calls could not be resolved, not none).")
     lines.append(
         "- Trust: check sir_status. ok = current; stale = the summary describes older code "
         "than is on disk, or its last attempt failed: quote its `warning`"
