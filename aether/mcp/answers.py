@@ -152,8 +152,9 @@ def answer(view: BaseModel, *, detail: Literal["brief", "full"] = "full",
 
 def compact_schema(node: Any, *, descriptions: bool = True) -> Any:
     """The same JSON Schema with less to read: no generated `title`s, `anyOf [X, null]` as
-    `type: [x, "null"]`, no `default: null`; with `descriptions=False`, no descriptions
-    either (for output schemas, which clients validate and models rarely read)."""
+    `type: [x, "null"]`, no `default: null`, no `maxLength` of 1024 or more (still enforced
+    by the tool's arguments model); with `descriptions=False`, no descriptions either (for
+    output schemas, which clients validate and models rarely read)."""
     if isinstance(node, list):
         return [compact_schema(n, descriptions=descriptions) for n in node]
     if not isinstance(node, dict):
@@ -165,6 +166,9 @@ def compact_schema(node: Any, *, descriptions: bool = True) -> Any:
         if key == "description" and not descriptions and isinstance(value, str):
             continue
         if key == "default" and value is None:
+            continue
+        # Bounds this loose tell a model nothing; the arguments model still enforces them.
+        if key == "maxLength" and isinstance(value, int) and value >= 1024:
             continue
         if key in ("properties", "$defs") and isinstance(value, dict):
             out[key] = {name: compact_schema(sub, descriptions=descriptions)

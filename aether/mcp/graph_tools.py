@@ -41,9 +41,9 @@ from aether.present.graph import (
 )
 
 Depth = Annotated[int, Field(ge=1, le=graph.MAX_DEPTH,
-                             description="How many levels to follow (1 = direct only)")]
+                             description="Levels to follow; 1 = direct")]
 MaxTokens = Annotated[int, Field(ge=1, le=graph.MAX_TOKENS,
-                                 description="Budget for the answer, ~4 characters a token")]
+                                 description="Token budget of the answer")]
 
 
 # Brief graph answers: every symbol without its signature (the intent says what it does).
