@@ -14,6 +14,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 from mcp.types import ResourceUpdatedNotification, TextContent, TextResourceContents
 
+from tests.helpers import write
 from tests.test_mcp import server_params
 
 EVENT_WAIT_S = 30
@@ -64,6 +65,8 @@ async def test_resources_and_an_update_when_a_sir_changes(workspace: Path) -> No
 
 
 async def test_prompts_assemble_context(workspace: Path) -> None:
+    write(workspace, "app/boot.py",
+          "from pkg.session import load_token\n\n\ndef boot():\n    return load_token('x')\n")
     async with Client(server_params(workspace)) as client:
         await client.call_tool("aether_status", {"wait_s": 60})
         names = {p.name for p in (await client.list_prompts()).prompts}
@@ -79,6 +82,7 @@ async def test_prompts_assemble_context(workspace: Path) -> None:
                        if isinstance(m.content, TextContent))
         for name in ("Session.send", "Session.__init__", "load_token"):
             assert f'"qualified_name": "{name}"' in text
+        assert "- boot (app/boot.py:4)" in text  # a caller, from the call graph
         with pytest.raises(MCPError):
             await client.get_prompt("review_change", {"file": "../elsewhere.py"})
 

@@ -2,8 +2,9 @@
 assemble their context from the same engine reads as the tools, so the model starts with the
 summaries instead of fetching them turn by turn:
 - `explain_symbol(name)`: the symbol's SIR and status, and the symbols of its file;
-- `review_change(file)`: every symbol of a changed file with its SIR and status, and what
-  to check before accepting the change."""
+- `review_change(file)`: every symbol of a changed file with its SIR and status, the callers
+  the call graph knows (`aether.engine.graph.impact`), and what to check before accepting
+  the change."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import json
 
 from mcp.server import MCPServer
 
+from aether.engine import graph
 from aether.mcp.app import App, resolve_one, tool_errors, workspace_path
 from aether.present import search_match, sir_view
 
-GRAPH_HINT = ("Call aether_callers / aether_impact for what depends on a symbol, if this "
-              "server has them.")
+MAX_LISTED_CALLERS = 30
 
 
 def _block(data: object) -> str:
@@ -52,11 +53,20 @@ def register(server: MCPServer[App], app: App) -> None:
             raise ValueError(f"no symbols are indexed in {rel}")
         symbols = [search_match(r, full=True).model_dump(mode="json", exclude={"language"})
                    for r in records]
+        with tool_errors():
+            impact = await graph.impact(engine, files=(rel,), depth=1)
+        callers = [f"- {c.symbol.qualified_name} ({c.symbol.file_path}:{c.symbol.start_line})"
+                   f": {c.symbol.intent or 'no summary yet'}"
+                   for c in impact.callers[:MAX_LISTED_CALLERS]]
+        more = len(impact.callers) - len(callers)
         stale = [r.qualified_name for r in records if r.sir_status != "ok"]
         note = (f"\nThese summaries may describe older code ({', '.join(stale[:10])}): "
                 "compare with the diff." if stale else "")
         return (f"Review the change to `{rel}`. For each symbol it touches: does the new code "
                 "still do what its summary says (intent, outputs, error modes)? Did side "
                 "effects or error handling change? Which callers could break? "
-                f"{GRAPH_HINT}{note}\n\nAETHER's summaries of the file's symbols:\n\n"
-                + _block(symbols))
+                f"aether_callers and aether_get_source give more.{note}\n\n"
+                f"AETHER's summaries of the file's symbols:\n\n{_block(symbols)}\n\n"
+                "Callers in other code (call graph, direct):\n"
+                + "\n".join(callers or ["(none found)"])
+                + (f"\n… and {more} more (aether_impact)" if more > 0 else ""))
