@@ -9,6 +9,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from aether.engine.search import MAX_LIMIT as SEARCH_MAX
 from aether.mcp.answers import Cursor, Detail, Paged, answer, decode_cursor, page
 from aether.mcp.app import (
     READ_ONLY,
@@ -37,9 +38,13 @@ async def search(app: App, ctx: Context, query: str, limit: int, mode: str,
                                       include_tests=include_tests)
     view = search_view(outcome, full=detail == "full")
     window, next_cursor = page(view.matches, offset, limit, bound)
+    note = view.note
+    if next_cursor is None and len(view.matches) >= SEARCH_MAX:  # said, never silently cut
+        note = (f"ranking stops at the best {SEARCH_MAX} matches; narrow the query for "
+                "others")
     return SearchAnswer.model_validate({
         **view.model_dump(), "limit": limit, "result_count": len(window), "matches": window,
-        "next_cursor": next_cursor})
+        "next_cursor": next_cursor, "note": note})
 
 
 def register(server: MCPServer[App], app: App) -> None:
