@@ -30,14 +30,23 @@ few lines, see that module):
 - `aether_symbol_lookup(name?, path?, kind?, limit=20, detail="brief", cursor?)` ->
   LookupView + next_cursor: exact qualified name, then exact name, then substring; or every
   symbol of `path`.
-- `aether_search(query, limit=20, mode="lexical", detail="brief", cursor?)` -> SearchView
-  (as `search --json`) + next_cursor.
+- `aether_search(query, limit=20, mode="hybrid", include_tests=false, detail="brief",
+  cursor?)` -> RankedSearchView (as `search --json`) + next_cursor.
 - `aether_get_sir(symbol_id | qualified_name | file+line)` -> SirView (SIR, sir_status,
   last_error, last_attempt_at, provider, model, updated_at, warning when stale).
 - `aether_explain(file, line, column?)` -> ExplainView: the innermost symbol there, its
   SirView, the symbols around it and the hover Markdown.
 - `aether_refresh(symbol_id | qualified_name | file+line | file, wait_s=15)` -> RefreshView:
   new SIR attempts now; answers within `wait_s` whether they finished or not.
+- Graph (`graph_tools`): `aether_file_outline`, `aether_get_source`, `aether_callers`,
+  `aether_callees`, `aether_impact`, `aether_context` (views in `aether.present.graph`);
+  outline, callers, callees and impact page their main list.
+
+Resources (`resources`): `aether://status`, `aether://file/{+path}/outline`,
+`aether://symbol/{symbol_id}`, with `notifications/resources/updated` through
+`resources/subscribe` (MCP 2025) or `subscriptions/listen` (2026-07-28). Prompts (`prompts`):
+`explain_symbol(name)`, `review_change(file)`. Transports: stdio (`server.run`) and
+Streamable HTTP (`http.run_http`, `aether mcp --http HOST:PORT`, bearer token off loopback).
 
 Progress: a call that carries a progressToken gets `notifications/progress` about indexing
 while a pass runs, and about the attempts during `aether_refresh`.
