@@ -13,7 +13,7 @@ import sqlite3
 import sys
 
 from aether import __version__
-from aether.cli import doctor, estimate, graph, index, query, status, trust, usage
+from aether.cli import doctor, estimate, graph, index, query, setup, status, trust, usage
 from aether.cli.common import (
     CliError,
     add_provider_flags,
@@ -26,7 +26,7 @@ from aether.engine.engine import QueryTooLong
 from aether.store.db import StoreError
 from aether.workspace import PathOutsideWorkspace
 
-COMMAND_GROUPS = (index, query, status, trust, usage, estimate, graph, doctor)
+COMMAND_GROUPS = (index, query, status, trust, usage, estimate, graph, doctor, setup)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,8 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--verbose", "-v", action="store_true", help="log more to stderr")
         add_state_dir_flag(p)
         add_provider_flags(p)
-        # Language clients add --stdio on their own; stdio is the only transport anyway.
+        # Language clients add --stdio on their own; stdio is the default transport.
         p.add_argument("--stdio", action="store_true", help=argparse.SUPPRESS)
+        if name == "mcp":
+            p.add_argument("--http", metavar="HOST:PORT",
+                           help="serve MCP over Streamable HTTP at http://HOST:PORT/mcp "
+                                "instead of stdio (loopback by default; any other address "
+                                "needs AETHER_MCP_TOKEN)")
         p.set_defaults(server=name)
     return parser
 
@@ -71,6 +76,10 @@ def _serve(args: argparse.Namespace) -> int:
         from aether.lsp.server import run as run_lsp
 
         return run_lsp(args.workspace, flags, verbose=args.verbose)
+    if getattr(args, "http", None):
+        from aether.mcp.http import run_http
+
+        return run_http(args.workspace or ".", flags, args.http, verbose=args.verbose)
     from aether.mcp.server import run as run_mcp
 
     return run_mcp(args.workspace or ".", flags, verbose=args.verbose)

@@ -32,16 +32,15 @@ MAX_LIMIT = 200
 
 # Argument types: the constraints become the tools' input schemas.
 SymbolId = Annotated[str | None, Field(
-    default=None, max_length=64, description="A symbol id (32 hex digits, from other results)")]
+    default=None, max_length=64, description="symbol_id from a previous answer")]
 QualifiedName = Annotated[str | None, Field(
     default=None, max_length=1024,
-    description="A qualified name such as `Session.send`, or a bare name if it is unique")]
+    description="e.g. `Session.send`; a bare name if unique")]
 FilePath = Annotated[str | None, Field(
     default=None, max_length=4096,
-    description="A workspace-relative path (absolute paths inside the workspace work too)")]
+    description="Workspace-relative, e.g. `pkg/api.py`")]
 MAX_LINE = 2**31 - 1  # SQLite integers stop at 2^63; no source file comes near either
-Line = Annotated[int | None, Field(default=None, ge=1, le=MAX_LINE,
-                                   description="1-based line number")]
+Line = Annotated[int | None, Field(default=None, ge=1, le=MAX_LINE, description="1-based")]
 WaitS = Annotated[float, Field(
     ge=0, le=MAX_WAIT_S, description="Wait up to this many seconds for indexing to go idle")]
 
@@ -182,8 +181,9 @@ async def resolve_one(engine: Engine, daemon: Daemon, symbol_id: str | None,
     return rec
 
 
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                            open_world_hint=False)
+# destructiveHint only means something when readOnlyHint is false (MCP spec), so read-only
+# tools leave it out.
+READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 REFRESH = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
                           open_world_hint=True)
 

@@ -1,6 +1,9 @@
 """Call-graph tools: `aether_file_outline`, `aether_get_source`, `aether_callers`,
 `aether_callees`, `aether_impact`, `aether_context`. Thin over `aether.engine.graph`; every
-answer about edges carries `coverage` and says whether "none" means none or "cannot tell"."""
+answer about edges carries `coverage` and says whether "none" means none or "cannot tell".
+They follow the package's answer conventions (`aether.mcp.answers`): `detail` (brief by
+default for the lists: no signatures), `size_tokens`, and `cursor` paging of the main list
+(outline's symbols, callers, callees, impact's callers)."""
 
 from __future__ import annotations
 
@@ -11,13 +14,16 @@ from typing import Annotated
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from aether.engine import graph
+from aether.mcp.answers import Cursor, Detail, Paged, Sized, answer, decode_cursor, page
 from aether.mcp.app import (
     READ_ONLY,
     App,
     FilePath,
+    Limit,
     Line,
     QualifiedName,
     SymbolId,
@@ -35,9 +41,37 @@ from aether.present.graph import (
 )
 
 Depth = Annotated[int, Field(ge=1, le=graph.MAX_DEPTH,
-                             description="How many levels to follow (1 = direct only)")]
+                             description="Levels to follow; 1 = direct")]
 MaxTokens = Annotated[int, Field(ge=1, le=graph.MAX_TOKENS,
-                                 description="Budget for the answer, ~4 characters a token")]
+                                 description="Token budget of the answer")]
+
+
+# Brief graph answers: every symbol without its signature (the intent says what it does).
+GRAPH_BRIEF = frozenset({"signature"})
+
+
+class OutlineAnswer(OutlineView, Paged):
+    pass
+
+
+class SourceAnswer(SourceView, Sized):
+    pass
+
+
+class CallersAnswer(CallersView, Paged):
+    pass
+
+
+class CalleesAnswer(CalleesView, Paged):
+    pass
+
+
+class ImpactAnswer(ImpactView, Paged):
+    pass
+
+
+class ContextAnswer(ContextView, Sized):
+    pass
 
 
 @contextlib.contextmanager
@@ -54,14 +88,20 @@ def register(server: MCPServer[App], app: App) -> None:
     async def aether_file_outline(
         ctx: Context,
         file: Annotated[str, Field(min_length=1, max_length=4096,
-                                   description="Workspace-relative path")],
-    ) -> OutlineView:
-        """The symbols of one file, nested (methods under their class), each with kind,
-        lines, signature, the SIR's intent in one line and sir_status."""
+                                   description="Workspace-relative, e.g. `pkg/api.py`")],
+        limit: Limit = 100, detail: Detail = "brief", cursor: Cursor = None,
+    ) -> Annotated[CallToolResult, OutlineAnswer]:
+        """Use instead of reading a whole file: its symbols, nested (methods under their
+        class), with kind, lines, one-line intent and sir_status."""
         daemon, engine = app.live()
         await report_indexing(ctx, daemon.status, [0.0])
         with graph_errors():
-            return await graph.outline(engine, file)
+            view = await graph.outline(engine, file)
+        bound = {"tool": "outline", "file": view.file_path}
+        window, next_cursor = page(view.symbols, decode_cursor(cursor, bound), limit, bound)
+        result = OutlineAnswer.model_validate({**view.model_dump(), "symbols": window,
+                                               "next_cursor": next_cursor})
+        return answer(result, detail=detail, brief_exclude=GRAPH_BRIEF)
 
     @server.tool(name="aether_get_source", annotations=READ_ONLY)
     async def aether_get_source(
@@ -69,88 +109,108 @@ def register(server: MCPServer[App], app: App) -> None:
         file: FilePath = None, line: Line = None,
         context_lines: Annotated[int, Field(ge=0, le=200,
                                             description="Whole lines around the symbol")] = 0,
-        max_tokens: MaxTokens = 8000,
-    ) -> SourceView:
-        """The exact source of one symbol as it is on disk now (by symbol_id,
-        qualified_name, or file + line), with its lines and byte offsets;
-        `changed_since_sir` says the SIR describes other code; `truncated` says the source
-        was cut to max_tokens."""
+        max_tokens: MaxTokens = 8000, detail: Detail = "full",
+    ) -> Annotated[CallToolResult, SourceAnswer]:
+        """Use when the SIR is not enough: one symbol's exact source on disk now (by
+        symbol_id, qualified_name, or file + line). `changed_since_sir` says the SIR
+        describes other code; `truncated` says the source was cut to max_tokens."""
         daemon, engine = app.live()
         with graph_errors():
             record = await resolve_one(engine, daemon, symbol_id, qualified_name, file, line)
-            return await graph.source(engine, record, context_lines=context_lines,
+            view = await graph.source(engine, record, context_lines=context_lines,
                                       max_tokens=max_tokens)
+        return answer(SourceAnswer.model_validate(view.model_dump()), detail=detail,
+                      brief_exclude=GRAPH_BRIEF)
 
     @server.tool(name="aether_callers", annotations=READ_ONLY)
     async def aether_callers(
         ctx: Context, symbol_id: SymbolId = None, qualified_name: QualifiedName = None,
         file: FilePath = None, line: Line = None, depth: Depth = 1,
-        include_references: bool = False,
-    ) -> CallersView:
-        """Who calls a symbol, up to `depth` levels: resolved call sites with file, line
-        and provenance (local | import | unique_name), ambiguous sites listed apart, and
-        `answer`: has_callers, no_callers (the graph saw every call of the name) or unknown
-        (some calls of the name could not be resolved). `reference_count`: resolved sites
-        that use it without calling it (passed as a value, an annotation, a base class);
-        `include_references` lists them in `references`."""
+        include_references: Annotated[bool, Field(
+            description="Also list sites that use it without calling it")] = False,
+        limit: Limit = 50, detail: Detail = "brief", cursor: Cursor = None,
+    ) -> Annotated[CallToolResult, CallersAnswer]:
+        """Use before changing a symbol: who calls it, up to `depth` levels, each call site
+        with provenance; `answer` is has_callers, no_callers, or unknown (some calls of the
+        name could not be resolved); ambiguous sites listed apart; `reference_count` counts
+        uses that are not calls."""
         daemon, engine = app.live()
         await report_indexing(ctx, daemon.status, [0.0])
         with graph_errors():
             graph.check_depth(depth)
             record = await resolve_one(engine, daemon, symbol_id, qualified_name, file, line)
-            return await graph.callers(engine, record, depth,
+            view = await graph.callers(engine, record, depth,
                                        include_references=include_references)
+        bound = {"tool": "callers", "symbol": record.id, "depth": depth,
+                 "references": include_references}
+        window, next_cursor = page(view.callers, decode_cursor(cursor, bound), limit, bound)
+        result = CallersAnswer.model_validate({**view.model_dump(), "callers": window,
+                                               "next_cursor": next_cursor})
+        return answer(result, detail=detail, brief_exclude=GRAPH_BRIEF)
 
     @server.tool(name="aether_callees", annotations=READ_ONLY)
     async def aether_callees(
         ctx: Context, symbol_id: SymbolId = None, qualified_name: QualifiedName = None,
-        file: FilePath = None, line: Line = None, depth: Depth = 1,
-    ) -> CalleesView:
-        """What a symbol calls, up to `depth` levels: resolved callees with provenance;
-        ambiguous calls (every candidate listed), external calls (`os.path.join`, kept as
-        text) and unresolved calls listed apart, with counts of each in `coverage`."""
+        file: FilePath = None, line: Line = None, depth: Depth = 1, limit: Limit = 50,
+        detail: Detail = "brief", cursor: Cursor = None,
+    ) -> Annotated[CallToolResult, CalleesAnswer]:
+        """Use to see what a symbol relies on: what it calls, up to `depth` levels, with
+        provenance; ambiguous, external (`os.path.join`) and unresolved calls listed apart,
+        counted in `coverage`."""
         daemon, engine = app.live()
         await report_indexing(ctx, daemon.status, [0.0])
         with graph_errors():
             graph.check_depth(depth)
             record = await resolve_one(engine, daemon, symbol_id, qualified_name, file, line)
-            return await graph.callees(engine, record, depth)
+            view = await graph.callees(engine, record, depth)
+        bound = {"tool": "callees", "symbol": record.id, "depth": depth}
+        window, next_cursor = page(view.callees, decode_cursor(cursor, bound), limit, bound)
+        result = CalleesAnswer.model_validate({**view.model_dump(), "callees": window,
+                                               "next_cursor": next_cursor})
+        return answer(result, detail=detail, brief_exclude=GRAPH_BRIEF)
 
     @server.tool(name="aether_impact", annotations=READ_ONLY)
     async def aether_impact(
         ctx: Context,
         files: Annotated[list[str] | None, Field(
-            default=None, max_length=200, description="Changed files (workspace-relative)")
+            default=None, max_length=200, description="Changed files, workspace-relative")
         ] = None,
         symbols: Annotated[list[str] | None, Field(
             default=None, max_length=200,
             description="Changed symbols: ids, qualified names or path:line")] = None,
         git_ref: Annotated[str | None, Field(
             default=None, max_length=256,
-            description="A git revision: the symbols changed between it and the working tree")
-        ] = None,
-        depth: Depth = 2,
-    ) -> ImpactView:
-        """What a change touches, from exactly one of: files, symbols, or git_ref (via
-        `git diff`): the changed symbols, their callers up to `depth`, and which of them have
-        stale, outdated or pending SIRs (`needs_attention`). For an agent about to change
-        code or review a diff."""
+            description="A git revision, e.g. `HEAD~1`: what changed since")] = None,
+        depth: Depth = 2, limit: Limit = 50, detail: Detail = "brief", cursor: Cursor = None,
+    ) -> Annotated[CallToolResult, ImpactAnswer]:
+        """Use before or after a change, or to review a diff: from exactly one of files,
+        symbols or git_ref, the changed symbols, their callers up to `depth`, and which have
+        stale or pending SIRs (`needs_attention`)."""
         daemon, engine = app.live()
         await report_indexing(ctx, daemon.status, [0.0])
         with graph_errors():
-            return await graph.impact(engine, files=files or (), symbols=symbols or (),
+            view = await graph.impact(engine, files=files or (), symbols=symbols or (),
                                       git_ref=git_ref, depth=depth)
+        bound = {"tool": "impact", "files": files, "symbols": symbols, "git_ref": git_ref,
+                 "depth": depth}
+        window, next_cursor = page(view.callers, decode_cursor(cursor, bound), limit, bound)
+        result = ImpactAnswer.model_validate({**view.model_dump(), "callers": window,
+                                              "next_cursor": next_cursor})
+        return answer(result, detail=detail, brief_exclude=GRAPH_BRIEF)
 
     @server.tool(name="aether_context", annotations=READ_ONLY)
     async def aether_context(
         ctx: Context, symbol_id: SymbolId = None, qualified_name: QualifiedName = None,
         file: FilePath = None, line: Line = None, max_tokens: MaxTokens = 4000,
-    ) -> ContextView:
-        """Everything an agent needs about one symbol in one call, packed to max_tokens:
-        its SIR and status (with a warning when stale), its source, and its direct callers
-        and callees with their one-line intents."""
+        detail: Detail = "full",
+    ) -> Annotated[CallToolResult, ContextAnswer]:
+        """Use to understand one symbol in one call: its SIR and status (warning when
+        stale), its source, and its direct callers and callees with one-line intents, packed
+        to max_tokens."""
         daemon, engine = app.live()
         with graph_errors():
             graph.check_tokens(max_tokens)
             record = await resolve_one(engine, daemon, symbol_id, qualified_name, file, line)
-            return await graph.context(engine, record, max_tokens)
+            view = await graph.context(engine, record, max_tokens)
+        return answer(ContextAnswer.model_validate(view.model_dump()), detail=detail,
+                      brief_exclude=GRAPH_BRIEF)

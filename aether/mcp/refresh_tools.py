@@ -9,8 +9,10 @@ from typing import Annotated
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
 from pydantic import Field
 
+from aether.mcp.answers import Detail, Sized, answer
 from aether.mcp.app import (
     DEFAULT_REFRESH_WAIT_S,
     MAX_WAIT_S,
@@ -33,9 +35,18 @@ from aether.present import (
 from aether.store.records import utc_now
 
 
+class RefreshAnswer(RefreshView, Sized):
+    pass
+
+
+# Brief: each symbol's outcome (status, error, intent) without its bookkeeping.
+REFRESH_BRIEF = frozenset({"signature", "sir_hash", "provider", "model", "last_attempt_at",
+                           "updated_at", "language"})
+
+
 async def refresh(app: App, ctx: Context, symbol_id: str | None,
                   qualified_name: str | None, file: str | None, line: int | None,
-                  wait_s: float) -> RefreshView:
+                  wait_s: float) -> RefreshAnswer:
     daemon, engine = app.live()
     with tool_errors():
         if file is not None and line is None and symbol_id is None and qualified_name is None:
@@ -76,7 +87,8 @@ async def refresh(app: App, ctx: Context, symbol_id: str | None,
     completed = finished == len(records)
     await ctx.report_progress(float(max(finished, done_before)), total,
                               "done" if completed else "still running in the background")
-    return refresh_view(records, len(ids), completed, finished)
+    return RefreshAnswer.model_validate(
+        refresh_view(records, len(ids), completed, finished).model_dump())
 
 
 def register(server: MCPServer[App], app: App) -> None:
@@ -87,10 +99,10 @@ def register(server: MCPServer[App], app: App) -> None:
         wait_s: Annotated[float, Field(
             ge=0, le=MAX_WAIT_S,
             description="Longest to wait for the attempts")] = DEFAULT_REFRESH_WAIT_S,
-    ) -> RefreshView:
-        """Ask for a new SIR now for one symbol (symbol_id, qualified_name, or file + line)
-        or for every symbol of a file (file alone). Waits at most `wait_s`; returns each
-        symbol's resulting status (ok, or stale with last_error) and whether every attempt
-        finished (`completed`); unfinished ones carry on in the background."""
-        return await refresh(app, ctx, symbol_id, qualified_name, file, line,
-                                          wait_s)
+        detail: Detail = "full",
+    ) -> Annotated[CallToolResult, RefreshAnswer]:
+        """Use when a SIR is stale or pending and you need it now: new attempts for one
+        symbol (symbol_id, qualified_name, or file + line) or a whole file (file alone),
+        waiting at most wait_s. Returns each symbol's new status and last_error."""
+        view = await refresh(app, ctx, symbol_id, qualified_name, file, line, wait_s)
+        return answer(view, detail=detail, brief_exclude=REFRESH_BRIEF)

@@ -6,8 +6,11 @@ from typing import Annotated, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
 from pydantic import Field
 
+from aether.engine.search import MAX_LIMIT as SEARCH_MAX
+from aether.mcp.answers import Cursor, Detail, Paged, answer, decode_cursor, page
 from aether.mcp.app import (
     READ_ONLY,
     App,
@@ -18,13 +21,30 @@ from aether.mcp.app import (
 from aether.present.search import RankedSearchView, search_view
 
 
+class SearchAnswer(RankedSearchView, Paged):
+    pass
+
+
 async def search(app: App, ctx: Context, query: str, limit: int, mode: str,
-                 include_tests: bool = False) -> RankedSearchView:
+                 include_tests: bool = False, *, detail: str = "brief",
+                 cursor: str | None = None) -> SearchAnswer:
     daemon, engine = app.live()
     await report_indexing(ctx, daemon.status, [0.0])
+    bound = {"tool": "search", "query": query, "mode": mode, "include_tests": include_tests}
+    offset = decode_cursor(cursor, bound)
     with tool_errors():
-        outcome = await engine.search(query, limit, mode, include_tests=include_tests)
-    return search_view(outcome)
+        # One past the page: enough to know whether there is a next one.
+        outcome = await engine.search(query, offset + limit + 1, mode,
+                                      include_tests=include_tests)
+    view = search_view(outcome, full=detail == "full")
+    window, next_cursor = page(view.matches, offset, limit, bound)
+    note = view.note
+    if next_cursor is None and len(view.matches) >= SEARCH_MAX:  # said, never silently cut
+        note = (f"ranking stops at the best {SEARCH_MAX} matches; narrow the query for "
+                "others")
+    return SearchAnswer.model_validate({
+        **view.model_dump(), "limit": limit, "result_count": len(window), "matches": window,
+        "next_cursor": next_cursor, "note": note})
 
 
 def register(server: MCPServer[App], app: App) -> None:
@@ -35,16 +55,15 @@ def register(server: MCPServer[App], app: App) -> None:
                                     description="Words, names or a path fragment")],
         limit: Limit = 20,
         mode: Annotated[Literal["hybrid", "lexical", "semantic"], Field(
-            description="hybrid (default): lexical and semantic fused; semantic and hybrid "
-                        "fall back to lexical while vectors are not ready (mode_used, "
-                        "fallback_reason say so)")] = "hybrid",
+            description="hybrid fuses lexical and semantic; falls back to lexical while "
+                        "vectors are not ready")] = "hybrid",
         include_tests: Annotated[bool, Field(
-            description="Rank tests, examples, vendored and generated code like product "
-                        "code (by default they rank below it)")] = False,
-    ) -> RankedSearchView:
-        """Ranked search that answers questions: ask in plain words ("where are retries
-        configured") or by name (`HTTPAdapter.send`, `parse_config`). Any word may match;
-        more matching words rank higher; names, summaries (SIR) and paths all count. Each
-        match has symbol_id, location, sir_status, the one-line intent, `why` it matched and
-        `is_test`. Nothing matched: `suggestions` lists the nearest names."""
-        return await search(app, ctx, query, limit, mode, include_tests)
+            description="Rank tests, examples and vendored code like product code")] = False,
+        detail: Detail = "brief",
+        cursor: Cursor = None,
+    ) -> Annotated[CallToolResult, SearchAnswer]:
+        """Use first to find code, instead of grep: plain words ("where are retries
+        configured") or names (`HTTPAdapter.send`). Returns ranked matches (symbol_id,
+        location, sir_status, one-line intent, `why`); nothing matched: `suggestions`."""
+        return answer(await search(app, ctx, query, limit, mode, include_tests,
+                                   detail=detail, cursor=cursor), detail=detail)

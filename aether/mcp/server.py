@@ -14,13 +14,24 @@ from typing import Any, BinaryIO
 import anyio
 from mcp.server import MCPServer
 from mcp.server.stdio import stdio_server
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from aether import __version__
 from aether.config import ConfigError, Settings, load_settings
 from aether.engine.daemon import Daemon
 from aether.logs import setup_logging
-from aether.mcp import graph_tools, refresh_tools, search_tools, status_tools, symbol_tools
+from aether.mcp import (
+    graph_tools,
+    prompts,
+    refresh_tools,
+    resources,
+    search_tools,
+    status_tools,
+    symbol_tools,
+)
+from aether.mcp.answers import compact_tool_schemas
 from aether.mcp.app import App
+from aether.mcp.instructions import build_instructions
 from aether.mcp.stdio import ProtocolIn, ProtocolOut, claim_stdio
 
 log = logging.getLogger("aether.mcp")
@@ -28,38 +39,38 @@ log = logging.getLogger("aether.mcp")
 # Each module registers its tools; a new group of tools is a module added here.
 TOOL_GROUPS = (status_tools, symbol_tools, search_tools, refresh_tools, graph_tools)
 
-INSTRUCTIONS = """\
-AETHER keeps a structured summary (SIR: intent, inputs, outputs, side effects, dependencies,
-error modes, confidence) of every function, method and class in this repository.
-Find symbols with aether_search (ranked, words or names) or aether_symbol_lookup (exact names,
-or every symbol of a file); read one with aether_get_sir, or ask what is at a file position
-with aether_explain. A result whose sir_status is "stale" or "pending" carries a `warning`:
-quote it rather than trusting the summary blindly, and call aether_refresh to try again.
-aether_status says whether indexing is still running and whether the provider is healthy.
-For code navigation: aether_file_outline (a file's symbols), aether_get_source (exact code),
-aether_callers / aether_callees (call graph; each edge says how it was resolved, and
-`answer`/`coverage` tell "no callers" from "could not tell"), aether_impact (what a change or
-a git diff touches) and aether_context (SIR + source + neighbours in one packed answer).
-All paths are relative to the workspace root."""
 
 
-def build_server(app: App) -> MCPServer[App]:
+def build_server(app: App, *, compact: bool = True,
+                 close_on_disconnect: bool = True) -> MCPServer[App]:
     """The MCP server over `app` (whose daemon `serve` starts); its lifespan stops the
-    daemon when the connection ends."""
+    daemon when the connection ends (stdio: one client, one connection; over HTTP every
+    session has its own, so `close_on_disconnect=False` and the HTTP server stops it).
+    `compact=False` keeps the SDK's schemas as generated (the baseline of
+    `bench/mcp_tools_size.py`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: MCPServer[App]) -> AsyncIterator[App]:
         try:
             yield app
         finally:
-            with anyio.CancelScope(shield=True):
-                await app.close()
+            if close_on_disconnect:
+                with anyio.CancelScope(shield=True):
+                    await app.close()
 
+    bus = InMemorySubscriptionBus()  # kept here: resources publish their updates on it
     server: MCPServer[App] = MCPServer(
-        "aether", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
-        log_level="WARNING")
+        "aether", version=__version__, lifespan=lifespan, log_level="WARNING",
+        subscriptions=bus)
     for group in TOOL_GROUPS:
         group.register(server, app)
+    resources.register(server, app, bus)
+    prompts.register(server, app)
+    if compact:
+        compact_tool_schemas(server)
+    # After registration: the instructions name only the tools this server has.
+    names = {tool.name for tool in server._tool_manager.list_tools()}
+    server._lowlevel_server.instructions = build_instructions(names)
     return server
 
 
@@ -79,11 +90,9 @@ def open_settings(workspace: str, overrides: dict[str, Any], *, verbose: bool) -
     return settings
 
 
-async def serve(workspace: str, overrides: dict[str, Any], stdin: BinaryIO, stdout: BinaryIO,
-                *, verbose: bool = False) -> int:
-    """Start the daemon (indexing in the background), serve MCP until stdin EOF, SIGTERM or
-    SIGINT, then stop the daemon. A configuration or store problem does not end the process:
-    every tool answers with it, so the agent can tell the user."""
+async def start_app(workspace: str, overrides: dict[str, Any], *, verbose: bool) -> App:
+    """The daemon started (indexing in the background), or the reason it could not start,
+    which every tool then answers with, so the agent can tell the user."""
     app = App()
     daemon: Daemon | None = None
     try:
@@ -97,6 +106,15 @@ async def serve(workspace: str, overrides: dict[str, Any], stdin: BinaryIO, stdo
         if daemon is not None:
             with contextlib.suppress(Exception):
                 await daemon.stop()
+    return app
+
+
+async def serve(workspace: str, overrides: dict[str, Any], stdin: BinaryIO, stdout: BinaryIO,
+                *, verbose: bool = False) -> int:
+    """Start the daemon (indexing in the background), serve MCP until stdin EOF, SIGTERM or
+    SIGINT, then stop the daemon. A configuration or store problem does not end the process:
+    every tool answers with it, so the agent can tell the user."""
+    app = await start_app(workspace, overrides, verbose=verbose)
     server = build_server(app)
 
     async def run_server() -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
 
+from aether.mcp.answers import Detail, Sized, answer
 from aether.mcp.app import (
     POLL_S,
     READ_ONLY,
@@ -21,7 +24,15 @@ from aether.present import (
 )
 
 
-async def status(app: App, ctx: Context, wait_s: float = 0.0) -> LiveStatusView:
+class StatusAnswer(LiveStatusView, Sized):
+    pass
+
+
+# Brief status: counts, health and progress; the guard's counters and the writer on request.
+STATUS_BRIEF = frozenset({"guard", "recent_errors", "writer"})
+
+
+async def status(app: App, ctx: Context, wait_s: float = 0.0) -> StatusAnswer:
     daemon, engine = app.live()
     floor = [0.0]
     if wait_s > 0:
@@ -36,19 +47,17 @@ async def status(app: App, ctx: Context, wait_s: float = 0.0) -> LiveStatusView:
     with tool_errors():
         watcher_ok = daemon.status.watching if daemon.watcher is not None else None
         view = await engine.status(watcher_ok=watcher_ok)
-    return LiveStatusView.model_validate(
+    return StatusAnswer.model_validate(
         {**view.model_dump(), "daemon": daemon_view(daemon.status)})
 
 
 def register(server: MCPServer[App], app: App) -> None:
     @server.tool(name="aether_status", annotations=READ_ONLY)
-    async def aether_status(ctx: Context, wait_s: WaitS = 0.0) -> LiveStatusView:
-        """Index counts (files, symbols, SIRs ok/stale/pending), provider and model, guard
-        counters (requests, retries, throttling, circuit state), health with reasons, and the
-        daemon's live state (`daemon.state` indexing/idle, files_done/files_total,
-        sirs_done/sirs_total), today's provider spend with what is left of each cap
-        (`spend`; `spend.cap_reached` names a cap holding requests back and when it resets),
-        and how many model SIRs make claims not found in the code (`unverified_count`).
-        `wait_s` > 0 waits up to that many seconds for indexing to finish (progress
-        notifications meanwhile if you pass a progressToken)."""
-        return await status(app, ctx, wait_s)
+    async def aether_status(ctx: Context, wait_s: WaitS = 0.0, detail: Detail = "full",
+                            ) -> Annotated[CallToolResult, StatusAnswer]:
+        """Use when answers look incomplete: is indexing still running (`daemon.state`),
+        counts of ok/stale/pending SIRs, provider health, today's spend and caps (`spend`).
+        wait_s=30 waits for indexing to finish; detail="full" adds guard counters, recent
+        errors and the writer."""
+        view = await status(app, ctx, wait_s)
+        return answer(view, detail=detail, brief_exclude=STATUS_BRIEF)

@@ -7,8 +7,10 @@ from typing import Annotated
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
 from pydantic import Field
 
+from aether.mcp.answers import Cursor, Detail, Paged, Sized, answer, decode_cursor, page
 from aether.mcp.app import (
     MAX_LIMIT,
     MAX_LINE,
@@ -37,14 +39,36 @@ from aether.present import (
 from aether.store.records import SymbolRecord
 
 
+class LookupAnswer(LookupView, Paged):
+    pass
+
+
+class SirAnswer(SirView, Sized):
+    pass
+
+
+class ExplainAnswer(ExplainView, Sized):
+    pass
+
+
+# A single symbol's brief answer keeps its SIR and status and drops the bookkeeping.
+SIR_BRIEF = frozenset({"signature", "sir_hash", "provider", "model", "last_attempt_at",
+                       "updated_at", "language", "hover_markdown", "prompt_version",
+                       "verification"})
+
+
 async def symbol_lookup(app: App, ctx: Context, name: str | None, path: str | None,
-                        kind: str | None, limit: int) -> LookupView:
+                        kind: str | None, limit: int, *, detail: str = "brief",
+                        cursor: str | None = None) -> LookupAnswer:
     daemon, engine = app.live()
     await report_indexing(ctx, daemon.status, [0.0])
     if name is None and path is None:
         raise ToolError("pass a name, a path, or both")
     if name is not None and not name.strip():
         raise ToolError("name is empty")
+    bound = {"tool": "lookup", "name": name, "path": path, "kind": kind}
+    offset = decode_cursor(cursor, bound)
+    fetch = max(MAX_LIMIT, offset + limit) + 1  # one past the page: enough to know more exist
     with tool_errors():
         rel = workspace_path(engine, path) if path is not None else None
         found: list[SymbolRecord]
@@ -67,9 +91,9 @@ async def symbol_lookup(app: App, ctx: Context, name: str | None, path: str | No
             q = name.strip()
             found, how = await engine.store.symbols_by_qualified_name(q), "qualified_name"
             if not found:
-                found, how = await engine.store.symbols_by_name(q, MAX_LIMIT + 1), "name"
+                found, how = await engine.store.symbols_by_name(q, fetch), "name"
             if not found:
-                found, how = await engine.store.search_like(q, MAX_LIMIT + 1), "substring"
+                found, how = await engine.store.search_like(q, fetch), "substring"
         if how in ("name", "substring"):
             found = engine.by_prominence(found)  # as aether_search ranks a shared name
     if kind is not None:
@@ -84,23 +108,25 @@ async def symbol_lookup(app: App, ctx: Context, name: str | None, path: str | No
         near = await engine.nearest_names(name) if name else []
         if near:
             note += "; did you mean: " + ", ".join(near)
-    return LookupView(name=name, path=rel, kind=kind, match=how,  # type: ignore[arg-type]
-                      result_count=min(len(found), limit), truncated=len(found) > limit,
-                      matches=[search_match(r) for r in found[:limit]], note=note)
+    window, next_cursor = page(found, offset, limit, bound)
+    return LookupAnswer(name=name, path=rel, kind=kind, match=how,  # type: ignore[arg-type]
+                        result_count=len(window), truncated=next_cursor is not None,
+                        matches=[search_match(r, full=detail == "full") for r in window],
+                        note=note, next_cursor=next_cursor)
 
 
 async def get_sir(app: App, ctx: Context, symbol_id: str | None,
                   qualified_name: str | None, file: str | None,
-                  line: int | None) -> SirView:
+                  line: int | None) -> SirAnswer:
     daemon, engine = app.live()
     await report_indexing(ctx, daemon.status, [0.0])
     with tool_errors():
         rec = await resolve_one(engine, daemon, symbol_id, qualified_name, file, line)
-    return sir_view(rec)
+    return SirAnswer.model_validate(sir_view(rec).model_dump())
 
 
 async def explain(app: App, ctx: Context, file: str, line: int,
-                  column: int | None) -> ExplainView:
+                  column: int | None) -> ExplainAnswer:
     daemon, engine = app.live()
     await report_indexing(ctx, daemon.status, [0.0])
     with tool_errors():
@@ -112,7 +138,7 @@ async def explain(app: App, ctx: Context, file: str, line: int,
         reason = ("the file is not indexed" if not records
                   else "module-level code, a comment or a blank line")
         raise ToolError(f"no symbol encloses {where} ({reason}){indexing_hint(daemon.status)}")
-    return ExplainView(file=rel, line=line, column=column, symbol=sir_view(rec),
+    return ExplainAnswer(file=rel, line=line, column=column, symbol=sir_view(rec),
                        enclosing=[search_match(r) for r in around],
                        hover_markdown=hover_markdown(rec))
 
@@ -123,43 +149,44 @@ def register(server: MCPServer[App], app: App) -> None:
         ctx: Context,
         name: Annotated[str | None, Field(
             default=None, max_length=1024,
-            description="Bare (`send`) or qualified (`Session.send`) name")] = None,
+            description="Bare or qualified name, e.g. `send` or `Session.send`")] = None,
         path: FilePath = None,
         kind: Annotated[str | None, Field(
             default=None, max_length=64,
-            description="Only this kind: function, method, class, struct, enum, trait, "
-                        "interface, type_alias")] = None,
+            description="Only this kind, e.g. function, method, class")] = None,
         limit: Limit = 20,
-    ) -> LookupView:
-        """Find symbols by exact qualified name, then exact name, then substring of the
-        qualified name or path (lexical, no ranking); with `path` alone, every symbol in that
-        file in line order. Each match has its symbol_id, location, sir_status and one-line
-        summary."""
-        return await symbol_lookup(app, ctx, name, path, kind, limit)
+        detail: Detail = "brief",
+        cursor: Cursor = None,
+    ) -> Annotated[CallToolResult, LookupAnswer]:
+        """Use when you know a name or a file: exact qualified name, then exact name, then
+        substring; `path` alone lists a file's symbols in line order. Returns matches
+        (symbol_id, location, sir_status, one-line summary)."""
+        return answer(await symbol_lookup(app, ctx, name, path, kind, limit, detail=detail,
+                                          cursor=cursor), detail=detail)
 
     @server.tool(name="aether_get_sir", annotations=READ_ONLY)
     async def aether_get_sir(ctx: Context, symbol_id: SymbolId = None,
                              qualified_name: QualifiedName = None, file: FilePath = None,
-                             line: Line = None) -> SirView:
-        """One symbol's SIR, chosen by exactly one of: symbol_id, qualified_name, or
-        file + line (the innermost symbol enclosing that line). Includes sir_status
-        (ok | stale | pending), stale_reason (failed | outdated | model_changed),
-        last_error, last_attempt_at, provider, model, prompt_version, updated_at, a
-        plain-language `warning` whenever the summary may be out of date, and for a model's
-        SIR its `verification` against the code (claims supported, claims not found in the
-        code, facts the SIR misses)."""
-        return await get_sir(app, ctx, symbol_id, qualified_name, file, line)
+                             line: Line = None,
+                             detail: Detail = "full") -> Annotated[CallToolResult, SirAnswer]:
+        """Use to understand one symbol before opening its file. Pass symbol_id, or
+        qualified_name (`Session.send`), or file + line. Returns its SIR (intent, inputs,
+        outputs, side effects, errors), sir_status, a `warning` if stale, and for a model's
+        SIR its `verification` against the code."""
+        view = await get_sir(app, ctx, symbol_id, qualified_name, file, line)
+        return answer(view, detail=detail, brief_exclude=SIR_BRIEF)
 
     @server.tool(name="aether_explain", annotations=READ_ONLY)
     async def aether_explain(
         ctx: Context,
         file: Annotated[str, Field(min_length=1, max_length=4096,
-                                   description="Workspace-relative path")],
+                                   description="Workspace-relative path, e.g. `pkg/api.py`")],
         line: Annotated[int, Field(ge=1, le=MAX_LINE, description="1-based line")],
         column: Annotated[int | None, Field(default=None, ge=1, le=MAX_LINE,
                                             description="1-based column")] = None,
-    ) -> ExplainView:
-        """What is at this position: the innermost symbol, its SIR and status, the symbols
-        around it (outermost first), and the Markdown an editor hover would show (with a
-        stale banner first when the summary may be out of date)."""
-        return await explain(app, ctx, file, line, column)
+        detail: Detail = "full",
+    ) -> Annotated[CallToolResult, ExplainAnswer]:
+        """Use when you have a file position: the innermost symbol there with its SIR and
+        status, the symbols around it, and the editor hover Markdown."""
+        view = await explain(app, ctx, file, line, column)
+        return answer(view, detail=detail, brief_exclude=SIR_BRIEF)

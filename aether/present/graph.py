@@ -20,10 +20,10 @@ class SymbolBrief(BaseModel):
     file_path: str
     start_line: int
     end_line: int
-    signature: str
+    signature: str = ""  # left out of brief MCP answers
     intent: str | None = Field(description="The SIR's intent, one line; null if none yet")
     sir_status: Literal["ok", "stale", "pending"]
-    stale_reason: Literal["failed", "outdated"] | None = None
+    stale_reason: Literal["failed", "outdated", "model_changed"] | None = None
 
 
 class OutlineNode(SymbolBrief):

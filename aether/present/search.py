@@ -30,17 +30,18 @@ class RankedSearchView(SearchView):
     note: str | None = Field(default=None, description="Why nothing matched, when nothing did")
 
 
-def ranked_match(hit: Any) -> RankedMatch:
-    """From an `aether.engine.search.SearchHit` (duck-typed: present sits below engine)."""
-    base = search_match(hit.record).model_dump()
+def ranked_match(hit: Any, *, full: bool = False) -> RankedMatch:
+    """From an `aether.engine.search.SearchHit` (duck-typed: present sits below engine);
+    `full` adds the signature and the whole SIR."""
+    base = search_match(hit.record, full=full).model_dump()
     return RankedMatch(**base, why=hit.why, is_test=hit.is_test, role=hit.role,
                        same_name_count=hit.same_name_count)
 
 
-def search_view(outcome: Any) -> RankedSearchView:
+def search_view(outcome: Any, *, full: bool = False) -> RankedSearchView:
     """From an `aether.engine.search.SearchOutcome`."""
     return RankedSearchView(
         query=outcome.query, limit=outcome.limit, mode_requested=outcome.mode_requested,
         mode_used=outcome.mode_used, fallback_reason=outcome.fallback_reason,
-        result_count=len(outcome.hits), matches=[ranked_match(h) for h in outcome.hits],
+        result_count=len(outcome.hits), matches=[ranked_match(h, full=full) for h in outcome.hits],
         suggestions=outcome.suggestions, note=outcome.note)

@@ -21,16 +21,18 @@ class SirView(BaseModel):
     language: str
     start_line: int
     end_line: int
-    signature: str
-    sir: dict[str, Any] | None = Field(description="The SIR object, or null if none yet")
+    # Fields with defaults may be left out of an MCP answer with detail="brief".
+    signature: str = ""
+    sir: dict[str, Any] | None = Field(default=None,
+                                       description="The SIR object, or null if none yet")
     sir_status: Literal["ok", "stale", "pending"]
     stale_reason: Literal["failed", "outdated", "model_changed"] | None = None
-    last_error: str | None
-    last_attempt_at: str | None
-    sir_hash: str | None
-    provider: str | None
-    model: str | None
-    updated_at: str | None
+    last_error: str | None = None
+    last_attempt_at: str | None = None
+    sir_hash: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    updated_at: str | None = None
     warning: str | None = Field(default=None, description="Plain-language warning when stale")
     prompt_version: str | None = Field(
         default=None, description="Version of the prompt that made a model SIR")
@@ -49,6 +51,9 @@ class SearchMatch(BaseModel):
     end_line: int
     sir_status: str
     summary: str | None
+    # Only in detail="full" MCP answers: the signature and the whole SIR.
+    signature: str | None = None
+    sir: dict[str, Any] | None = None
 
 
 class SearchView(BaseModel):
@@ -149,13 +154,15 @@ def sir_view(record: SymbolRecord) -> SirView:
     )
 
 
-def search_match(record: SymbolRecord) -> SearchMatch:
+def search_match(record: SymbolRecord, *, full: bool = False) -> SearchMatch:
+    """One line of a list; `full` adds the signature and the whole SIR."""
     sir = record.sir_dict
     return SearchMatch(
         symbol_id=record.id, qualified_name=record.qualified_name, kind=record.kind,
         file_path=record.file_path, language=record.language, start_line=record.start_line,
         end_line=record.end_line, sir_status=record.sir_status,
         summary=sir.get("intent") if sir else None,
+        signature=record.signature if full else None, sir=sir if full else None,
     )
 
 
@@ -214,7 +221,8 @@ class ExplainView(BaseModel):
     symbol: SirView = Field(description="The innermost symbol at the position")
     enclosing: list[SearchMatch] = Field(
         default_factory=list, description="Symbols around it, outermost first")
-    hover_markdown: str = Field(description="What an editor hover shows for this symbol")
+    hover_markdown: str = Field(default="",
+                                description="What an editor hover shows for this symbol")
 
 
 REFRESH_SYMBOLS_SHOWN = 50  # a file of 27,000 symbols must not answer with 25 MB
