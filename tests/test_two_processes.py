@@ -73,9 +73,15 @@ async def test_one_writer_one_request_per_symbol_and_takeover(workspace: Path) -
                 path = workspace / "pkg/session.py"
                 path.write_text(path.read_text().replace("raise KeyError(name)", "return ''"))
                 await eventually(lambda: asked(fake)["load_token"] == 2)
-                # the agent asks for the symbol the editor already refreshed: no new call
-                sir = await ok(agent, "aether_get_sir", {"qualified_name": "load_token"})
-                assert sir["sir_status"] == "ok"
+
+                # the agent asks for the symbol the editor refreshed (the answer is written a
+                # moment after the provider sees the request): it reads it, never calls out
+                async def refreshed() -> bool:
+                    sir = await ok(agent, "aether_get_sir", {"qualified_name": "load_token"})
+                    return bool(sir["sir_status"] == "ok")
+
+                await eventually(refreshed)
+                assert asked(fake)["load_token"] == 2
 
                 # queue work, then kill the writer in the middle of it
                 fake.set_default("ok:0.4")
