@@ -63,6 +63,18 @@ def stored_mtime(db: Path, rel: str) -> int | None:
     return int(row[0]) if row else None
 
 
+def indexed(db: Path) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            return conn.execute("SELECT 1 FROM meta WHERE key = 'last_indexed_at'"
+                                ).fetchone() is not None
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("path", nargs="?")
@@ -82,10 +94,10 @@ def main() -> None:
         files = sorted(p for p in root.rglob("*.py") if p.stat().st_size > 2000)
         db = root / ".aether/aether.db"
         proc = subprocess.Popen([args.daemon_python, "-m", "aether", "watch", "--workspace",
-                                 str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                 str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                cwd=tmp)  # not this checkout: `-m` puts the cwd on sys.path
         try:
-            probe = files[0].relative_to(root).as_posix()
-            wait_for(lambda: stored_mtime(db, probe) is not None)
+            wait_for(lambda: indexed(db))
             time.sleep(2.0)  # the first pass's SIR step and the post-pass trim
             print(f"files {len(list(root.rglob('*.py')))}, first index done, "
                   f"RSS {tree_rss_mb(proc.pid):.1f} MB")
