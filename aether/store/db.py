@@ -538,12 +538,13 @@ class Store:
     # ------------------------------------------------------------------ SIR results
 
     async def _store_sirs(self, w: aiosqlite.Connection, sirs: Sequence[NewSir], now: str) -> None:
-        """The SIR itself and its history row (metadata and search text are the caller's)."""
+        """The SIR itself; the one it replaces, if different, goes to history (metadata and
+        search text are the caller's)."""
         rows = [(n.symbol_id, n.sir.sir_json, n.sir.sir_hash, n.source_hash, n.provider,
                  n.model, now, n.prompt_version) for n in sirs]
+        await w.executemany(q.ARCHIVE_SIR, [(n.symbol_id, n.sir.sir_hash) for n in sirs])
         await w.executemany(q.UPSERT_SIR, [(*r, n.verification) for r, n in zip(rows, sirs,
                                                                                   strict=True)])
-        await w.executemany(q.INSERT_HISTORY, rows)
         found = [(n.symbol_id, n.sir.redactions, now) for n in sirs if n.sir.redactions]
         if found:
             await w.executemany(q.UPSERT_REDACTIONS, found)
