@@ -206,6 +206,7 @@ MIGRATIONS: list[str] = [
         CHECK (kind IN ('call', 'reference'));
     -- files indexed before this version have no reference edges: parse them again
     UPDATE files SET mtime_ns = 0, content_hash = NULL;
+    """,
     # v9: history holds superseded SIRs only; the current one is the `sir` row (it was stored
     # twice: ~15% of a store).
     """
