@@ -5,11 +5,13 @@
      `pip download django==5.2 --no-deps --no-binary :all: -d ~/.cache/aether-bench`,
      else this interpreter's standard library)
 
-Starts `aether watch` (static provider) on a private copy of PATH, waits for the first index,
-then edits random Python files one at a time (a new function each time: new symbols, new
-SIRs, new search rows), waiting for each save to reach the store, and samples the resident
-memory of the daemon's process tree every `--every` edits. The baseline is the sample after
-warm-up (the first `--every` edits); the ratio last/baseline should stay near 1.0.
+Indexes a private copy of PATH with `aether index`, then starts `aether watch` (static
+provider) on it, as a daemon started on an indexed repository is (`--cold`: let the daemon
+do the first index itself), then edits random Python files one at a time (a new function
+each time: new symbols, new SIRs, new search rows), waiting for each save to reach the
+store, and samples the resident memory of the daemon's process tree every `--every` edits.
+The baseline is the sample after warm-up (the first `--every` edits); the ratio
+last/baseline should stay near 1.0.
 `--daemon-python OTHER_VENV/bin/python` runs another build's daemon, for a before/after.
 """
 
@@ -81,6 +83,7 @@ def main() -> None:
     ap.add_argument("--edits", type=int, default=300)
     ap.add_argument("--every", type=int, default=25)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--cold", action="store_true", help="the daemon does the first index")
     ap.add_argument("--daemon-python", default=sys.executable,
                     help="interpreter whose aether runs the daemon (to measure another build)")
     args = ap.parse_args()
@@ -93,6 +96,10 @@ def main() -> None:
                         ignore=shutil.ignore_patterns("__pycache__", "site-packages"))
         files = sorted(p for p in root.rglob("*.py") if p.stat().st_size > 2000)
         db = root / ".aether/aether.db"
+        if not args.cold:
+            subprocess.run([args.daemon_python, "-m", "aether", "index", "--workspace",
+                            str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           cwd=tmp, check=True)
         proc = subprocess.Popen([args.daemon_python, "-m", "aether", "watch", "--workspace",
                                  str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 cwd=tmp)  # not this checkout: `-m` puts the cwd on sys.path
