@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -354,7 +355,12 @@ class Engine:
         """This process's daemon's, else the one the live writer last recorded."""
         if self.memory is not None:
             return self.memory
-        raw = await self.store.get_meta(MEMORY_META)
+        if self.store.problem:
+            return None  # a damaged store: status reports that, not a stale memory record
+        try:
+            raw = await self.store.get_meta(MEMORY_META)
+        except (StoreError, sqlite3.Error):
+            return None
         writer = current_writer(self.settings.data_dir)
         if not raw or writer is None:
             return None
