@@ -86,6 +86,12 @@ DEFAULT_CONFIG_TOML = """\
 # embedding_endpoint = ""
 # embedding_model = ""
 # embedding_api_key_env = ""
+
+[daemon]
+# Memory ceiling of a running daemon (aether watch / lsp / mcp as the writer), its parse
+# workers included, in MB; 0 = no ceiling. Above it the daemon gives back its caches and
+# uses fewer workers; if it still cannot get under, health says so (degraded, with why).
+# max_memory_mb = 1024
 """
 
 
@@ -181,6 +187,11 @@ class SearchSettings(_Section):
         return (os.environ.get(env) or None) if env else None
 
 
+class DaemonSettings(_Section):
+    # Enforced, not counted: see aether.engine.memory for what is given back above it.
+    max_memory_mb: int = Field(default=1024, ge=0)
+
+
 class Settings(_Section):
     workspace: Path
     # Where the database, lock and logs live when not in `<workspace>/.aether` (see
@@ -190,6 +201,7 @@ class Settings(_Section):
     index: IndexSettings = Field(default_factory=IndexSettings)
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     # Not settings: what loading found, for the surfaces to say (never read from a file).
     untrusted_reason: str | None = Field(default=None, exclude=True)
     notices: list[str] = Field(default_factory=list, exclude=True)

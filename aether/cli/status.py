@@ -46,6 +46,11 @@ def show(args: argparse.Namespace, view: StatusView) -> int:
             f"{view.redacted_symbol_count} symbol(s) before storing or sending")
     if view.read_only:
         out("store      read-only: served as it is, not kept current")
+    if view.memory:
+        m = view.memory
+        limit = f"ceiling {m.limit_mb} MB" if m.limit_mb else "no ceiling"
+        out(f"memory     {m.rss_mb:.0f} MB ({limit}; caches shed {m.sheds}x, "
+            f"{m.worker_cap} parse worker(s))" + (f": {m.reason}" if m.over else ""))
     if view.writer:
         out(f"writer     pid {view.writer['pid']} ({view.writer.get('command')}) "
              f"since {view.writer.get('since')}")

@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 from aether.config import Settings, ensure_data_dir
 from aether.engine.engine import Engine
+from aether.engine.indexer import configured_workers
+from aether.engine.memory import MemoryGuard, MemoryState, tree_rss_mb
 from aether.engine.watcher import Watcher
 from aether.engine.writer_lock import WriterLock
 from aether.providers.base import Provider
@@ -35,6 +37,9 @@ Role = Literal["writer", "reader"]
 PROGRESS_INTERVAL_S = 0.5  # at most two progress events a second
 POLL_S = 1.0  # how often a writer looks for requests from readers, and a reader for the lock
 RETRY_BACKOFF_CAP = 32
+MEMORY_POLL_S = 5.0  # how often an idle daemon reads its memory against the ceiling
+
+Shedder = Callable[[], object]  # drops a cache a surface owns (e.g. the LSP's parsed buffers)
 
 
 @dataclass(slots=True)
@@ -55,6 +60,9 @@ class DaemonStatus:
     role: str = "reader"
     watching: bool = False
     spend_cap: str | None = None  # the cap that stopped requests, and when it resets
+    memory_mb: float = 0.0  # this process and its parse workers
+    memory_limit_mb: int = 0
+    memory_over: bool = False  # above the ceiling even after shedding caches
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,6 +103,11 @@ class Daemon:
         self._next_retry = time.monotonic() + self._retry_delay
         self.repairs = 0  # damaged databases repaired by this process
         self.recreations = 0  # deleted databases this process began to re-create
+        self.memory = MemoryGuard(settings.daemon.max_memory_mb, configured_workers(settings))
+        self.status.memory_limit_mb = settings.daemon.max_memory_mb
+        self._shedders: list[Shedder] = []
+        self._lean = False  # caches kept small until memory is well under the ceiling
+        self._published = False  # the writer has recorded its memory state for `status`
 
     @property
     def role(self) -> Role:
@@ -104,6 +117,7 @@ class Daemon:
 
     async def start(self, *, index: bool = True) -> Engine:
         self.engine = await Engine.open(self.settings, self._provider)
+        self.engine.memory = self.memory.state
         await self._refresh_counts()
         if not index:
             self._full = False
@@ -116,6 +130,7 @@ class Daemon:
             self._idle.set()
             self._set_state("idle", "another aether process is the writer")
             self._spawn(self._standby(), "aether-standby")
+        self._spawn(self._memory_watch(), "aether-memory")
         return self.engine
 
     def _spawn(self, coro: Any, name: str) -> None:
@@ -187,6 +202,52 @@ class Daemon:
             await self.engine.close()
         self.lock.release()
         self.status.state = "stopped"
+
+    # ------------------------------------------------------------------ memory
+
+    def add_shedder(self, shedder: Shedder) -> None:
+        """A cache to drop when the daemon is above its memory ceiling."""
+        self._shedders.append(shedder)
+
+    async def _memory_watch(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(MEMORY_POLL_S)
+            if self._idle.is_set():  # a running pass checks when it ends
+                try:
+                    await self.check_memory()
+                except Exception:
+                    log.exception("memory check failed")
+
+    async def check_memory(self, *, after_pass: bool = False) -> MemoryState:
+        """Read the process tree's memory against the ceiling; above it, shed every cache
+        and use fewer workers next time; still above, say so on every surface."""
+        assert self.engine is not None
+        state = self.memory.state
+        before = (state.over, state.sheds, state.worker_cap)
+        if after_pass:  # what one pass needed is garbage now: give it back to the OS
+            await self.engine.release_memory(shed=self._lean)
+        if self.memory.observe(await asyncio.to_thread(tree_rss_mb)):
+            for shed in list(self._shedders):
+                try:
+                    shed()
+                except Exception:
+                    log.exception("a cache could not be shed")
+            self._lean = True
+            await self.engine.release_memory(shed=True)
+            self.memory.settle(await asyncio.to_thread(tree_rss_mb))
+            log.warning("memory above the %d MB ceiling: caches shed (%d times), %d worker(s)"
+                        "%s", state.limit_mb, state.sheds, state.worker_cap,
+                        f"; {state.reason}" if state.reason else "")
+        elif self._lean and state.worker_cap == self.memory.max_workers:
+            self._lean = False  # well under the ceiling again: normal caches
+            await self.engine.release_memory(shed=False)
+        self.status.memory_mb, self.status.memory_over = state.rss_mb, state.over
+        if (state.over, state.sheds, state.worker_cap) != before or not self._published:
+            if self.role == "writer":
+                await self.engine.record_memory(state)
+                self._published = True
+            self._emit("status")
+        return state
 
     # ------------------------------------------------------------------ events
 
@@ -372,15 +433,19 @@ class Daemon:
                     raise StoreDamaged(self.engine.store.problem)
                 await self.engine.index(self._on_files, self._on_sirs,
                                         paths=None if full else paths,
-                                        retry_failed=full or retry)
+                                        retry_failed=full or retry,
+                                        max_workers=self.memory.state.worker_cap)
             except (asyncio.CancelledError, StoreDamaged, StoreGone):
                 raise
             except Exception as exc:
                 log.exception("index pass failed")
                 await self._refresh_counts()
                 self._set_state("error", f"indexing failed: {type(exc).__name__}: {exc}")
+                if not self._wake.is_set() and not self._paths:
+                    self._idle.set()  # nothing left to wait for: waiters must not hang
                 continue
             await self._after_pass()
+            await self.check_memory(after_pass=True)
             if full or retry:
                 self._schedule_retry(improved=self.status.stale_count < stale_before)
             if not self._wake.is_set() and not self._paths:

@@ -7,12 +7,13 @@ import contextlib
 import json
 import os
 import re
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aether.config import Settings
-from aether.engine import health
+from aether.engine import health, memory
 from aether.engine.estimate import Estimate, estimate
 from aether.engine.indexer import UNSUPPORTED_META, Indexer, IndexReport, ProgressFn
 from aether.engine.pipeline import PipelineReport, SirPipeline
@@ -26,12 +27,15 @@ from aether.engine.spending import attach_meter, spend_status
 from aether.engine.writer_lock import current_writer
 from aether.guard.spend import SpendMeter
 from aether.present import HealthView, StatusView
+from aether.present.memory import MemoryView
 from aether.providers.base import Provider
 from aether.sir.prompt import PROMPT_VERSION
+from aether.sir.static_rules import clear_cache as clear_static_cache
 from aether.store.db import Recovery, Store, StoreDamaged, StoreError
 from aether.store.records import Counts, SymbolRecord
 from aether.workspace import resolve_in_workspace
 
+MEMORY_META = "daemon_memory"
 _SYMBOL_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -99,6 +103,8 @@ class Engine:
         self.vectors = (VectorIndex(LocalEmbedder(), make_remote_embedder(settings))
                         if settings.search.vectors else None)
         self.searcher = Searcher(store, self.vectors)
+        # Set by a daemon in this process; otherwise status reads what the writer recorded.
+        self.memory: memory.MemoryState | None = None
 
     @classmethod
     async def open(cls, settings: Settings, provider: Provider | None = None, *,
@@ -143,7 +149,7 @@ class Engine:
     async def index(self, progress: ProgressFn | None = None,
                     sir_progress: ProgressFn | None = None,
                     paths: list[str] | None = None, *,
-                    retry_failed: bool = True) -> IndexSummary:
+                    retry_failed: bool = True, max_workers: int | None = None) -> IndexSummary:
         """Index the workspace (or `paths`), then make SIRs for everything that needs one:
         new and changed symbols, those left pending by earlier runs, and (unless
         `retry_failed` is off) those whose last attempt failed."""
@@ -151,7 +157,8 @@ class Engine:
         overlap = VectorOverlap(self.vectors, self.store) if (
             static and self.vectors is not None and self.vectors.remote is None) else None
         indexer = Indexer(self.settings, self.store, static=static,
-                          after_write=overlap.kick if overlap else None)
+                          after_write=overlap.kick if overlap else None,
+                          max_workers=max_workers)
         try:
             report = await indexer.run(progress, paths)
         except BaseException:
@@ -204,6 +211,14 @@ class Engine:
                 self.provider.name, self.provider.model, PROMPT_VERSION)) if i not in queued]
         return await estimate(self.settings, self.store, self._pipeline(), queue,
                               self.provider.name, self.provider.model)
+
+    async def release_memory(self, *, shed: bool = False) -> None:
+        """After a pass: drop per-pass caches and hand freed heap back to the OS. With `shed`
+        (above the memory ceiling) also keep SQLite's page caches minimal until told
+        otherwise (`shed=False` on a later call restores them)."""
+        clear_static_cache()
+        await self.store.shed_memory(lean=shed)
+        await asyncio.to_thread(memory.collect if shed else memory.trim_heap)
 
     async def refresh(self, symbol_ids: list[str]) -> list[SymbolRecord]:
         """SIRs for these symbols now: someone asked, so bulk passes wait meanwhile."""
@@ -302,6 +317,7 @@ class Engine:
         if problems and not self.store.read_only:
             problems.append("`aether doctor` repairs it (a running writer does so by itself)")
         guard = self.guard_snapshot()
+        mem = await self._memory_state()
         db = self.settings.db_path
         writable = (not self.store.read_only and os.access(db, os.W_OK)
                     and os.access(db.parent, os.W_OK))
@@ -315,7 +331,8 @@ class Engine:
             provider=self.provider.name, model=self.provider.model,
             health=health.assess(counts, recent, guard, db_writable=writable,
                                  watcher_ok=watcher_ok, store_problems=problems,
-                                 read_only=self.store.read_only),
+                                 read_only=self.store.read_only,
+                                 memory_reason=mem.reason if mem and mem.over else None),
             guard=guard, recent_errors=recent,
             writer=current_writer(self.settings.data_dir),
             untrusted_config=self.settings.untrusted_config,
@@ -323,6 +340,7 @@ class Engine:
             redacted_symbol_count=counts.redacted_symbol_count,
             redaction_count=counts.redaction_count,
             unsupported_files=unsupported, spend=spend, unverified_count=unverified,
+            memory=MemoryView.model_validate(mem.to_dict()) if mem else None,
         )
 
     async def _unsupported_files(self) -> dict[str, int]:
@@ -332,3 +350,29 @@ class Engine:
         except ValueError:
             return {}
         return {str(k): int(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+    async def _memory_state(self) -> memory.MemoryState | None:
+        """This process's daemon's, else the one the live writer last recorded."""
+        if self.memory is not None:
+            return self.memory
+        if self.store.problem:
+            return None  # a damaged store: status reports that, not a stale memory record
+        try:
+            raw = await self.store.get_meta(MEMORY_META)
+        except (StoreError, sqlite3.Error):
+            return None
+        writer = current_writer(self.settings.data_dir)
+        if not raw or writer is None:
+            return None
+        try:
+            data = json.loads(raw)
+            if data.pop("pid", None) != writer.get("pid"):
+                return None  # recorded by a writer that has gone
+            return memory.MemoryState(**data)
+        except (ValueError, TypeError):
+            return None
+
+    async def record_memory(self, state: memory.MemoryState) -> None:
+        """The writer publishes its memory state for other processes' `status`."""
+        await self.store.set_meta(MEMORY_META, json.dumps({**state.to_dict(),
+                                                            "pid": os.getpid()}))

@@ -10,7 +10,8 @@ from aether.store.records import Counts
 
 def assess(counts: Counts, recent_errors: dict[str, int], guard: dict[str, Any] | None, *,
            db_writable: bool, watcher_ok: bool | None = None,
-           store_problems: list[str] | None = None, read_only: bool = False) -> HealthView:
+           store_problems: list[str] | None = None, read_only: bool = False,
+           memory_reason: str | None = None) -> HealthView:
     unhealthy: list[str] = list(store_problems or [])
     degraded: list[str] = []
     if read_only:
@@ -26,6 +27,8 @@ def assess(counts: Counts, recent_errors: dict[str, int], guard: dict[str, Any] 
         degraded.append(cap)
     if watcher_ok is False:
         degraded.append("file watcher is down")
+    if memory_reason:
+        degraded.append(memory_reason)
     if counts.stale_count:
         degraded.append(f"{counts.stale_count} stale symbol(s)")
     provider_errors = {k: v for k, v in recent_errors.items() if k not in _FILE_SKIPS}

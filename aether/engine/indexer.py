@@ -67,6 +67,7 @@ class IndexReport:
     def skip(self, error_type: str) -> None:
         self.skip_reasons[error_type] = self.skip_reasons.get(error_type, 0) + 1
         self.files_skipped += 1
+    workers: int = 0  # parse worker processes this pass used (0: parsed in a thread)
 
 
 Todo = list[tuple[SourceFile, str | None]]  # file, and the content hash the store knows
@@ -100,18 +101,25 @@ def _pool(workers: int) -> ProcessPoolExecutor:
                                initializer=exit_with_parent, initargs=(os.getpid(),))
 
 
+def configured_workers(settings: Settings) -> int:
+    return settings.index.workers or max(1, os.cpu_count() or 1)
+
+
 class Indexer:
     def __init__(self, settings: Settings, store: Store, *, static: bool,
-                 after_write: Callable[[], None] | None = None) -> None:
+                 after_write: Callable[[], None] | None = None,
+                 max_workers: int | None = None) -> None:
         self.settings = settings
         self.store = store
         self.static = static  # derive static SIRs while the tree is in hand
         # Told after each batch of files is written (the engine starts embedding them
         # while the next batches are parsed).
         self.after_write = after_write
+        self.max_workers = max_workers  # the daemon's memory ceiling may lower it
 
     def _workers(self) -> int:
-        return self.settings.index.workers or max(1, os.cpu_count() or 1)
+        n = configured_workers(self.settings)
+        return min(n, self.max_workers) if self.max_workers else n
 
     async def run(self, progress: ProgressFn | None = None,
                   paths: Iterable[str] | None = None) -> IndexReport:
@@ -196,20 +204,23 @@ class Indexer:
             if changed and self.after_write is not None:
                 self.after_write()
 
-        # aclosing: on any exit (an error, a cancelled pass, a stopping daemon) the pool is
-        # shut down now, not whenever the generator happens to be collected
-        async with contextlib.aclosing(self._parse(todo)) as outcomes:
-            async for outcome in outcomes:
-                pending.append(outcome)
-                done += 1
-                if len(pending) >= APPLY_BATCH_FILES:
-                    await flush()
-                if progress:
-                    progress(done, total)
-        await flush()
-        await self.store.resolve_graph(resolve_sites)  # a no-op unless edges are waiting
-        if heal:
-            await self.store.end_cold_graph()
+        big_cache: contextlib.AbstractAsyncContextManager[None] = (
+            self.store.bulk_writes() if bulk and total else contextlib.nullcontext())
+        async with big_cache:
+            # aclosing: on any exit (an error, a cancelled pass, a stopping daemon) the pool
+            # is shut down now, not whenever the generator happens to be collected
+            async with contextlib.aclosing(self._parse(todo, report)) as outcomes:
+                async for outcome in outcomes:
+                    pending.append(outcome)
+                    done += 1
+                    if len(pending) >= APPLY_BATCH_FILES:
+                        await flush()
+                    if progress:
+                        progress(done, total)
+            await flush()
+            await self.store.resolve_graph(resolve_sites)  # a no-op unless edges are waiting
+            if heal:
+                await self.store.end_cold_graph()
         await self.store.set_meta("last_indexed_at", utc_now())
         report.seconds = time.perf_counter() - started
         return report
@@ -235,7 +246,7 @@ class Indexer:
         return listed, gone
 
     async def _parse(
-        self, todo: Todo
+        self, todo: Todo, report: IndexReport
     ) -> AsyncGenerator[ParseOutcome, None]:
         if not todo:
             return
@@ -246,7 +257,8 @@ class Indexer:
         loop = asyncio.get_running_loop()
         executor: Executor | None = None
         if workers > 1 and len(todo) >= POOL_MIN_FILES:
-            executor = _pool(min(workers, len(chunks)))
+            report.workers = min(workers, len(chunks))
+            executor = _pool(report.workers)
         try:
             futures = [
                 loop.run_in_executor(executor, parse_many, root, chunk, idx.max_file_bytes,

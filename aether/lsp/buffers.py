@@ -144,6 +144,14 @@ class Buffers:
                 f"(at least {size:,} bytes), so AETHER does not parse or summarise it "
                 "(`index.max_file_bytes` raises the limit)")
 
+    def shed(self) -> int:
+        """Above the daemon's memory ceiling: drop every parsed buffer (a hover re-parses).
+        Returns how many were dropped."""
+        dropped = len(self._cache)
+        self._cache.clear()
+        self._targets.clear()
+        return dropped
+
     async def snapshot(self, doc: TextDocument) -> Snapshot | None:
         target = self.target(doc.uri)
         if target is None:

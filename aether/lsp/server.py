@@ -104,6 +104,7 @@ class AetherServer(LanguageServer):
                           secrets=[key] if key else [])
             self.buffers = Buffers(self.settings)
             daemon = Daemon(self.settings, command="aether lsp")
+            daemon.add_shedder(self.buffers.shed)
             try:
                 await daemon.start(index=False)
             except BaseException:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from aether.present.memory import MemoryView
 from aether.store.records import SymbolRecord, one_line
 
 SCHEMA_VERSION = 1
@@ -112,6 +113,8 @@ class StatusView(BaseModel):
         default=0, description="Model SIRs with claims not found in the code")
     read_only: bool = Field(
         default=False, description="Served from a database this process may not write")
+    memory: MemoryView | None = Field(
+        default=None, description="The indexing daemon's memory and its ceiling, when one runs")
 
 
 # ---------------------------------------------------------------------------- views
@@ -186,6 +189,10 @@ class DaemonView(BaseModel):
         default=None, description="The spend cap holding requests back, and when it resets")
     watching: bool
     message: str | None = None
+    memory_mb: float = Field(default=0.0, description="This process and its workers, MB")
+    memory_limit_mb: int = Field(default=0, description="[daemon] max_memory_mb; 0 = none")
+    memory_over: bool = Field(default=False,
+                              description="Above the ceiling even after giving back caches")
 
 
 class LiveStatusView(StatusView):

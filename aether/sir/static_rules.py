@@ -500,6 +500,12 @@ _CACHE: dict[tuple[str, str], tuple[str | None, str | None, bool]] = {}
 _CACHE_LIMIT = 200_000
 
 
+def clear_cache() -> None:
+    """Forget every classified callee: a daemon calls this after each pass, so the cache
+    holds what one pass needs instead of every callee the process ever saw."""
+    _CACHE.clear()
+
+
 def classify(language: str, callee: str) -> tuple[str | None, str | None, bool]:
     """(side-effect label, error-mode label, too generic to list as a dependency)."""
     key = (language, callee)

@@ -16,13 +16,21 @@ from aether.store.integrity import is_damage, quick_check
 from aether.store.schema import migrate
 from aether.store.search_rows import rebuild_search_rows
 
+# Page cache per connection, in KiB. A cold index inserts random keys into every B-tree and
+# thrashes a small cache, so large passes get a big one (`Store.bulk_writes`); a daemon that
+# stays up must not keep it: every edit touches new pages, and a 64 MiB cache per connection
+# is what made an idle `aether watch` grow at every save.
+CACHE_KB = 8 * 1024
+BULK_CACHE_KB = 64 * 1024
+LEAN_CACHE_KB = 1024  # while the daemon is above its memory ceiling
+
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
     "PRAGMA temp_store=MEMORY",
-    "PRAGMA cache_size=-65536",  # 64 MiB: random-key B-tree inserts thrash the 2 MiB default
+    f"PRAGMA cache_size=-{CACHE_KB}",
 )
 
 

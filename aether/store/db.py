@@ -22,6 +22,9 @@ import aiosqlite
 from aether.store import edges
 from aether.store import queries as q
 from aether.store.connection import (
+    BULK_CACHE_KB,
+    CACHE_KB,
+    LEAN_CACHE_KB,
     TXN_HOLD_S,
     TXN_MARKER,
     connect,
@@ -62,7 +65,6 @@ class Recovery:
     moved_to: str  # where the damaged file now is
     salvaged_sirs: int
 
-
 WriteCheck = Callable[[], str | None]  # a problem that forbids writing, or None
 
 
@@ -91,6 +93,7 @@ class Store:
         # end of the pass re-resolves everything (its edges may have gained namesakes).
         self._cold_sites: dict[str, list[tuple[Any, ...]]] | None = None
         self._cold_mixed = False
+        self._lean = False
 
     @classmethod
     async def open(cls, path: Path, *, check_budget_s: float | None = 1.0,
@@ -262,6 +265,28 @@ class Store:
             found = one_line(f"database cannot be read: {exc}")
         self.problem = found
         return found
+
+    # ------------------------------------------------------------------ memory
+
+    @asynccontextmanager
+    async def bulk_writes(self) -> AsyncIterator[None]:
+        """A large pass: a big page cache while it runs, given back to the OS when it ends."""
+        size = CACHE_KB if self._lean else BULK_CACHE_KB
+        await self._w.execute(f"PRAGMA cache_size=-{size}")
+        try:
+            yield
+        finally:
+            await self._w.execute(
+                f"PRAGMA cache_size=-{LEAN_CACHE_KB if self._lean else CACHE_KB}")
+            await self._w.execute("PRAGMA shrink_memory")
+
+    async def shed_memory(self, *, lean: bool = True) -> None:
+        """Free both connections' page caches now; while `lean`, keep them small."""
+        self._lean = lean
+        for conn in {id(self._r): self._r, id(self._w): self._w}.values():
+            with suppress(sqlite3.Error, ValueError):  # a damaged or closing store: no matter
+                await conn.execute(f"PRAGMA cache_size=-{LEAN_CACHE_KB if lean else CACHE_KB}")
+                await conn.execute("PRAGMA shrink_memory")
 
     # ------------------------------------------------------------------ transactions
 
@@ -513,12 +538,13 @@ class Store:
     # ------------------------------------------------------------------ SIR results
 
     async def _store_sirs(self, w: aiosqlite.Connection, sirs: Sequence[NewSir], now: str) -> None:
-        """The SIR itself and its history row (metadata and search text are the caller's)."""
+        """The SIR itself; the one it replaces, if different, goes to history (metadata and
+        search text are the caller's)."""
         rows = [(n.symbol_id, n.sir.sir_json, n.sir.sir_hash, n.source_hash, n.provider,
                  n.model, now, n.prompt_version) for n in sirs]
+        await w.executemany(q.ARCHIVE_SIR, [(n.symbol_id, n.sir.sir_hash) for n in sirs])
         await w.executemany(q.UPSERT_SIR, [(*r, n.verification) for r, n in zip(rows, sirs,
                                                                                   strict=True)])
-        await w.executemany(q.INSERT_HISTORY, rows)
         found = [(n.symbol_id, n.sir.redactions, now) for n in sirs if n.sir.redactions]
         if found:
             await w.executemany(q.UPSERT_REDACTIONS, found)

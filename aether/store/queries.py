@@ -125,14 +125,22 @@ ON CONFLICT(symbol_id) DO UPDATE SET
     model = excluded.model, created_at = excluded.created_at,
     prompt_version = excluded.prompt_version, verification = excluded.verification
 """
-INSERT_HISTORY = """
+# History holds superseded versions only (the current one is the `sir` row): before a SIR is
+# replaced by a different one, the old row moves here. Params: (symbol_id, new sir_hash).
+ARCHIVE_SIR = """
 INSERT OR IGNORE INTO sir_history
     (symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at, prompt_version)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+SELECT symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at, prompt_version
+FROM sir WHERE symbol_id = ? AND sir_hash != ?
 """
 HISTORY_VERSIONS = """
 SELECT sir_hash, created_at, provider, model, prompt_version, source_hash, sir_json
-FROM sir_history WHERE symbol_id = ? ORDER BY created_at DESC
+FROM sir WHERE symbol_id = ?1
+UNION ALL
+SELECT sir_hash, created_at, provider, model, prompt_version, source_hash, sir_json
+FROM sir_history WHERE symbol_id = ?1
+    AND sir_hash NOT IN (SELECT sir_hash FROM sir WHERE symbol_id = ?1)
+ORDER BY created_at DESC
 """
 # A SIR made by another provider, model or prompt version than the configured one: kept and
 # served, but stale until the configured model has described the code.
@@ -172,10 +180,13 @@ SELECT day, provider, model, COUNT(*), SUM(status = 'ok'), SUM(input_tokens),
        SUM(output_tokens), SUM(cost), MIN(priced), MIN(reported)
 FROM usage WHERE day >= ? GROUP BY day, provider, model ORDER BY day, provider, model
 """
-HISTORY = (
-    "SELECT sir_hash, created_at, sir_json FROM sir_history WHERE symbol_id = ? "
-    "ORDER BY created_at DESC"
-)
+HISTORY = """
+SELECT sir_hash, created_at, sir_json FROM sir WHERE symbol_id = ?1
+UNION ALL
+SELECT sir_hash, created_at, sir_json FROM sir_history WHERE symbol_id = ?1
+    AND sir_hash NOT IN (SELECT sir_hash FROM sir WHERE symbol_id = ?1)
+ORDER BY created_at DESC
+"""
 
 UPSERT_REDACTIONS = """
 INSERT INTO redactions (symbol_id, count, updated_at) VALUES (?, ?, ?)

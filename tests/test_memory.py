@@ -1,0 +1,151 @@
+"""The memory ceiling: the daemon sheds, uses fewer workers and says so; warm passes read
+no unchanged file. Counts only, never time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from aether.config import load_settings
+from aether.engine.daemon import Daemon
+from aether.engine.engine import Engine
+from aether.engine.memory import MemoryGuard, tree_rss_mb
+from tests.helpers import write
+
+FILES = 60  # above the indexer's pool threshold, so a full pass may use worker processes
+
+
+def _many_files(root: Path) -> None:
+    for i in range(FILES):
+        write(root, f"pkg/mod{i}.py", f'def f{i}(x):\n    """Add {i}."""\n    return x + {i}\n')
+
+
+def test_guard_lowers_workers_while_over_and_regrows_below() -> None:
+    guard = MemoryGuard(limit_mb=100, max_workers=4)
+    assert guard.observe(150) is True
+    guard.settle(140)
+    s = guard.state
+    assert (s.sheds, s.worker_cap, s.over) == (1, 3, True)
+    assert s.reason is not None and "max_memory_mb" in s.reason
+    for _ in range(5):  # bounded: the cap floors at one worker
+        if guard.observe(150):
+            guard.settle(150)
+    assert (s.sheds, s.worker_cap) == (6, 1)
+    assert guard.observe(90) is False  # under the ceiling, above the regrow line
+    assert (s.worker_cap, s.over, s.reason) == (1, False, None)
+    for _ in range(5):
+        guard.observe(50)
+    assert s.worker_cap == 4  # back to the configured count, never above it
+    guard.observe(150)
+    guard.settle(60)  # shedding helped: not over, nothing to report
+    assert (s.sheds, s.worker_cap, s.over, s.reason) == (7, 3, False, None)
+
+
+def test_no_ceiling_never_sheds() -> None:
+    guard = MemoryGuard(limit_mb=0, max_workers=2)
+    assert guard.observe(10_000) is False
+    assert (guard.state.sheds, guard.state.worker_cap) == (0, 2)
+
+
+def test_tree_rss_counts_children() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)
+    try:
+        alone = tree_rss_mb(child.pid)
+        assert alone > 0
+        assert tree_rss_mb() >= alone  # this process and its child, at least the child
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(10)
+
+
+async def test_pool_uses_the_workers_the_ceiling_allows(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    _many_files(root)
+    engine = await Engine.open(load_settings(root, {"index": {"workers": 2}}))
+    try:
+        capped = await engine.index(max_workers=1)  # shrunk: parsed in this process
+        assert (capped.index.files_parsed, capped.index.workers) == (FILES, 0)
+        for i in range(FILES):  # every file changes, so the next pass is large again
+            write(root, f"pkg/mod{i}.py", f"def g{i}():\n    return {i}\n")
+        grown = await engine.index(max_workers=2)
+        assert (grown.index.files_parsed, grown.index.workers) == (FILES, 2)
+    finally:
+        await engine.close()
+
+
+async def test_daemon_over_its_ceiling_sheds_and_reports_everywhere(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    _many_files(root)
+    # 1 MB: no Python process fits, so shedding cannot help and the daemon must say so
+    settings = load_settings(root, {"daemon": {"max_memory_mb": 1}, "index": {"workers": 2}})
+    daemon = Daemon(settings, command="test", watch=False)
+    shed_calls: list[int] = []
+    daemon.add_shedder(lambda: shed_calls.append(1))
+    await daemon.start()
+    try:
+        assert await daemon.wait_idle(60)
+        state = daemon.memory.state
+        assert state.sheds >= 1 and len(shed_calls) == state.sheds
+        assert state.worker_cap == 1 and state.over
+        assert daemon.status.memory_over and daemon.status.memory_limit_mb == 1
+        assert daemon.engine is not None
+        view = await daemon.engine.status()
+        assert view.health.status in ("degraded", "unhealthy")
+        assert any("max_memory_mb" in r for r in view.health.reasons)
+        assert view.memory is not None and view.memory.over and view.memory.sheds >= 1
+
+        # another process (the CLI) reads what this writer recorded
+        cli = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "aether", "status", "--json", "-w", str(root)],
+            capture_output=True, text=True, timeout=60, env={**os.environ})
+        assert cli.returncode == 0, cli.stderr
+        shown = json.loads(cli.stdout)
+        assert shown["memory"]["over"] is True and shown["memory"]["limit_mb"] == 1
+        assert any("max_memory_mb" in r for r in shown["health"]["reasons"])
+    finally:
+        await daemon.stop()
+
+
+async def test_daemon_under_its_ceiling_sheds_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    _many_files(root)
+    settings = load_settings(root, {"daemon": {"max_memory_mb": 64_000}})
+    daemon = Daemon(settings, command="test", watch=False)
+    await daemon.start()
+    try:
+        assert await daemon.wait_idle(60)
+        assert (daemon.memory.state.sheds, daemon.memory.state.over) == (0, False)
+        assert daemon.engine is not None
+        view = await daemon.engine.status()
+        assert not any("max_memory_mb" in r for r in view.health.reasons)
+    finally:
+        await daemon.stop()
+
+
+async def test_warm_pass_reads_no_unchanged_file(tmp_path: Path) -> None:
+    """Same size and mtime: the file is not opened. Proven by changing its bytes behind the
+    indexer's back (same size, mtime restored): a pass that read it would see the change."""
+    root = tmp_path / "ws"
+    _many_files(root)
+    engine = await Engine.open(load_settings(root))
+    try:
+        await engine.index()
+        before = (await engine.store.counts()).symbol_count
+        for i in range(FILES):
+            path = root / f"pkg/mod{i}.py"
+            st = path.stat()
+            data = path.read_bytes()
+            path.write_bytes(data.replace(b"def f", b"def h"))  # same length
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        warm = await engine.index()
+        assert (warm.index.files_parsed, warm.index.files_unchanged) == (0, FILES)
+        assert await engine.store.symbols_by_name("h0") == []
+        assert (await engine.store.counts()).symbol_count == before
+    finally:
+        await engine.close()
