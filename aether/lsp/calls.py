@@ -22,17 +22,15 @@ if TYPE_CHECKING:
 async def record_at(ls: AetherServer, uri: str, position: types.Position
                     ) -> tuple[Engine, SymbolRecord] | None:
     """The stored symbol enclosing a position of a document (as the editor has it)."""
-    daemon = await ls.live()
-    if daemon is None or daemon.engine is None or ls.buffers is None:
+    found = await ls.document(uri)
+    if found is None:
         return None
-    snap = await ls.buffers.snapshot(ls.workspace.get_text_document(uri))
-    if snap is None:
-        return None
+    engine, snap = found
     symbol = snap.symbol_at(position, ls.workspace.position_codec)
     if symbol is None:
         return None
-    record = await daemon.engine.store.symbol(symbol.id)
-    return (daemon.engine, record) if record is not None else None
+    record = await engine.store.symbol(symbol.id)
+    return (engine, record) if record is not None else None
 
 
 async def prepare(ls: AetherServer, params: types.CallHierarchyPrepareParams

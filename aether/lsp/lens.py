@@ -21,14 +21,14 @@ def lens_title(callers: int, sir_status: str, stale_reason: str | None) -> str:
 
 async def code_lenses(ls: AetherServer, params: types.CodeLensParams
                       ) -> list[types.CodeLens] | None:
-    daemon = await ls.live()
-    if daemon is None or daemon.engine is None or ls.buffers is None:
-        return None
     uri = params.text_document.uri
-    snap = await ls.buffers.snapshot(ls.workspace.get_text_document(uri))
-    if snap is None or snap.analysis is None:
+    found = await ls.document(uri)
+    if found is None:
         return None
-    store = daemon.engine.store
+    engine, snap = found
+    if snap.analysis is None:
+        return None
+    store = engine.store
     symbols = snap.analysis.symbols
     records = {r.id: r for r in await store.symbols([s.id for s in symbols])}
     counts = await store.callers_counts(list(records))

@@ -24,11 +24,11 @@ if TYPE_CHECKING:
 
 async def definition(ls: AetherServer, params: types.DefinitionParams
                      ) -> list[types.Location] | None:
-    daemon = await ls.live()
-    if daemon is None or daemon.engine is None or ls.buffers is None:
+    found = await ls.document(params.text_document.uri)
+    if found is None:
         return None
-    snap = await ls.buffers.snapshot(ls.workspace.get_text_document(params.text_document.uri))
-    if snap is None or snap.analysis is None:
+    engine, snap = found
+    if snap.analysis is None:
         return None
     line = params.position.line + 1
     text = snap.line_bytes(params.position.line).decode("utf-8", errors="replace")
@@ -37,7 +37,7 @@ async def definition(ls: AetherServer, params: types.DefinitionParams
                  if c.line == line and c.column <= column <= c.column + len(c.name)), None)
     if site is None:
         return None
-    store = daemon.engine.store
+    store = engine.store
     # the stored edge of the same call in the same symbol (lines may have moved since)
     stored = [e for e in await store.edges_from(site.caller_id) if e.callee == site.callee]
     if not stored:
@@ -49,7 +49,7 @@ async def definition(ls: AetherServer, params: types.DefinitionParams
         ids = json.loads(edge.detail or "{}").get("candidates", [])
     else:
         return None
-    root = daemon.engine.settings.workspace
+    root = engine.settings.workspace
     return [location(root, r) for r in await store.symbols(ids)]
 
 

@@ -15,15 +15,15 @@ if TYPE_CHECKING:
 
 async def document_symbols(ls: AetherServer, params: types.DocumentSymbolParams
                            ) -> list[types.DocumentSymbol] | None:
-    daemon = await ls.live()
-    if daemon is None or daemon.engine is None or ls.buffers is None:
+    found = await ls.document(params.text_document.uri)
+    if found is None:
         return None
-    snap = await ls.buffers.snapshot(ls.workspace.get_text_document(params.text_document.uri))
-    if snap is None or snap.analysis is None:
+    engine, snap = found
+    if snap.analysis is None:
         return None
     codec = ls.workspace.position_codec
     symbols = sorted(snap.analysis.symbols, key=lambda s: (s.start_byte, -s.end_byte))
-    stored = {r.id: r for r in await daemon.engine.store.symbols([s.id for s in symbols])}
+    stored = {r.id: r for r in await engine.store.symbols([s.id for s in symbols])}
     roots: list[types.DocumentSymbol] = []
     stack: list[tuple[int, list[types.DocumentSymbol]]] = []  # (end byte, its children)
     for s in symbols:

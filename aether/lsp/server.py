@@ -22,6 +22,7 @@ from pygls.lsp.server import LanguageServer
 from aether import __version__
 from aether.config import ConfigError, Settings, load_settings
 from aether.engine.daemon import Daemon, DaemonEvent, DaemonStatus
+from aether.engine.engine import Engine
 from aether.logs import setup_logging
 from aether.lsp import (
     calls,
@@ -33,7 +34,7 @@ from aether.lsp import (
     outline,
     symbols,
 )
-from aether.lsp.buffers import Buffers
+from aether.lsp.buffers import Buffers, Snapshot
 from aether.lsp.commands import CMD_INDEX, CMD_REFRESH, CMD_STATUS, status_body
 from aether.lsp.documents import use_edited_documents
 from aether.lsp.io import AetherProtocol, StdinReader, claim_stdout, show
@@ -232,6 +233,15 @@ class AetherServer(LanguageServer):
 
     # ------------------------------------------------------------------ documents
 
+
+    async def document(self, uri: str) -> tuple[Engine, Snapshot] | None:
+        """The running engine and the parse of a document as the editor has it; None when
+        AETHER is not running or does not serve this document."""
+        daemon = await self.live()
+        if daemon is None or daemon.engine is None or self.buffers is None:
+            return None
+        snap = await self.buffers.snapshot(self.workspace.get_text_document(uri))
+        return (daemon.engine, snap) if snap is not None else None
     def opened(self, uri: str) -> None:
         """Warm the parse cache so the first hover in a file is as fast as the rest."""
         self.changed(uri, delay_s=0.0)

@@ -9,19 +9,13 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from aether.engine.engine import QueryTooLong
 from aether.engine.search import QueryError
+from aether.lsp.locations import KINDS
 
 if TYPE_CHECKING:
     from aether.lsp.server import AetherServer
 
 WORKSPACE_SYMBOL_LIMIT = 100
 
-_KINDS = {
-    "function": types.SymbolKind.Function, "method": types.SymbolKind.Method,
-    "class": types.SymbolKind.Class, "struct": types.SymbolKind.Struct,
-    "enum": types.SymbolKind.Enum, "trait": types.SymbolKind.Interface,
-    "interface": types.SymbolKind.Interface, "type_alias": types.SymbolKind.TypeParameter,
-    "module": types.SymbolKind.Module, "object": types.SymbolKind.Object,
-}
 
 
 async def workspace_symbols(ls: AetherServer, query: str) -> list[types.SymbolInformation]:
@@ -43,7 +37,7 @@ async def workspace_symbols(ls: AetherServer, query: str) -> list[types.SymbolIn
         end = types.Position(line=max(0, r.end_line - 1), character=max(0, r.end_col))
         parent = r.qualified_name.rpartition(".")[0]
         out.append(types.SymbolInformation(
-            name=r.name, kind=_KINDS.get(r.kind, types.SymbolKind.Variable),
+            name=r.name, kind=KINDS.get(r.kind, types.SymbolKind.Variable),
             location=types.Location(uri=(root / r.file_path).as_uri(),
                                     range=types.Range(start=start, end=end)),
             container_name=parent or r.file_path))
