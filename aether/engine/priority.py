@@ -9,19 +9,14 @@ visibility once the call graph exists; until then, exported/public first.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-_TEST_PATH = re.compile(
-    r"(^|/)(tests?|__tests__|spec|testing)/|(^|/)test_[^/]*$|_test\.[a-z]+$|"
-    r"\.(test|spec)\.[a-z]+$|(^|/)conftest\.py$")
-_GENERATED_PATH = re.compile(
-    r"(^|/)(generated|gen|vendor|third_party|node_modules|dist|build)/|_pb2(_grpc)?\.py$|"
-    r"\.pb\.go$|\.generated\.[a-z]+$|\.min\.js$")
+from aether.symbols.file_roles import file_role
 
 
 def is_test_or_generated(path: str) -> bool:
-    return bool(_TEST_PATH.search(path) or _GENERATED_PATH.search(path))
+    """Tests, examples, vendored and generated code: the roles search also ranks last."""
+    return file_role(path) != "product"
 
 
 def is_private(qualified_name: str) -> bool:
