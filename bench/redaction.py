@@ -14,7 +14,7 @@ import sysconfig
 import time
 from pathlib import Path
 
-from aether.secrets import redact_secrets
+from aether.redaction import redact_secrets
 from aether.sir.model import Sir
 from aether.sir.static import analyze_with_sirs
 from aether.workspace import iter_source_files

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aether.secrets import MASK, env_secrets, redact_secrets, scrub
+from aether.redaction import MASK, env_secrets, redact_secrets, scrub
 from aether.sir.model import Sir
 from aether.store.records import PreparedSir, one_line
 

@@ -20,7 +20,7 @@ from aether.providers.base import Provider, SirRequest
 from aether.providers.errors import ProviderError, SpendCapReached
 from aether.providers.redact import scrub_secrets
 from aether.providers.static import StaticProvider
-from aether.secrets import redact_secrets
+from aether.redaction import redact_secrets
 from aether.sir.model import Sir
 from aether.sir.prompt import PROMPT_VERSION
 from aether.sir.verify import adjusted_confidence, facts_for_prompt, verify

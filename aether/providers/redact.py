@@ -1,7 +1,7 @@
 """Scrub secrets out of text before it is raised, logged or stored.
 
 Three layers: the secrets we know (the configured API key and every credential variable in
-the environment, in any case and in fragments, see `aether.secrets.scrub`), header and query
+the environment, in any case and in fragments, see `aether.redaction.scrub`), header and query
 forms of keys, and anything that looks like a key whatever its origin (a provider echoing a
 key back, a key pasted into an endpoint URL).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aether.secrets import MASK, redact_secrets, scrub
+from aether.redaction import MASK, redact_secrets, scrub
 
 # Ordered: header-style patterns first so "Authorization: Bearer sk-..." masks as a whole.
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from aether.secrets import redact_secrets
+from aether.redaction import redact_secrets
 
 # Lists are bounded so a runaway model (or a huge class) cannot bloat the store or a hover.
 MAX_LIST_ITEMS = 24

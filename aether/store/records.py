@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aether.hashing import text_hash
-from aether.secrets import redact_secrets
+from aether.redaction import redact_secrets
 from aether.sir.model import Sir
 from aether.symbols.model import CallSite, Symbol
 from aether.symbols.terms import enclosing, identifier_column, words_column

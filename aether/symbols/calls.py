@@ -16,7 +16,7 @@ from collections.abc import Container
 
 from tree_sitter import Node
 
-from aether.secrets import redact_secrets
+from aether.redaction import redact_secrets
 from aether.symbols.definitions import Definition, node_text
 from aether.symbols.imports import Imports
 from aether.symbols.model import CallSite

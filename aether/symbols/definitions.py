@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from aether.hashing import content_hash
-from aether.secrets import redact_secrets
+from aether.redaction import redact_secrets
 from aether.symbols.ecma_names import Aliases, defines_something, ecma_item, object_scope_path
 from aether.symbols.ids import symbol_id
 from aether.symbols.model import Symbol

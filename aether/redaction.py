@@ -1,4 +1,5 @@
-"""Secrets in text: what looks like a credential, and how it is masked.
+"""Secrets in text: what looks like a credential, and how it is masked. (Not `secrets.py`:
+a file named `secrets.*` is a secret file, which AETHER never indexes.)
 
 Two jobs, one module, so every place agrees on what a secret is:
 - `redact_secrets`: code and text derived from code (a prompt, a SIR, a signature) may hold
