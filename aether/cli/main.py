@@ -9,6 +9,7 @@ their event loop and are started apart.
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 
@@ -102,3 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("aether: interrupted\n")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`aether search x | head`): nothing to report. Point stdout at
+        # the null device so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141

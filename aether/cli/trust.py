@@ -14,6 +14,8 @@ from aether import trust
 from aether.cli.common import CliError, out
 from aether.config import CONFIG_DIR, CONFIG_FILE, network_settings
 
+NOTHING_SENT = "it sets nothing that sends data off this machine"
+
 
 def _config_path(args: argparse.Namespace) -> Path:
     root = Path(args.workspace).expanduser()
@@ -29,7 +31,7 @@ def _describe(path: Path) -> str:
         raise CliError(f"{path}: cannot be read as TOML: {exc}") from None
     found = network_settings(data)
     if not found:
-        return "it sets nothing that sends data off this machine"
+        return NOTHING_SENT
     return "it sets " + ", ".join(f"{k} = {v!r}" for k, v in found.items())
 
 
@@ -42,8 +44,12 @@ def cmd_trust(args: argparse.Namespace) -> int:
         raise CliError(f"no configuration file at {path}")
     trusted = trust.is_trusted(path)
     if args.show:
+        what = _describe(path)
+        if what == NOTHING_SENT:  # nothing in it is gated: trust changes nothing
+            out(f"{path}: {what}; no trust needed")
+            return 0
         state = "trusted" if trusted else "NOT trusted (or changed since it was trusted)"
-        out(f"{path}: {state}; {_describe(path)}")
+        out(f"{path}: {state}; {what}")
         return 0 if trusted else 1
     what = _describe(path)
     if trusted:
