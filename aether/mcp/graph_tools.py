@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from aether.engine import graph
 from aether.mcp.answers import Cursor, Detail, Paged, Sized, answer, decode_cursor, page
@@ -83,6 +83,15 @@ def graph_errors() -> Iterator[None]:
             raise ToolError(str(exc)) from None
 
 
+def paged(view: BaseModel, field: str, shape: type[BaseModel], cursor: str | None, limit: int,
+          bound: dict[str, Any], detail: Literal["brief", "full"]) -> CallToolResult:
+    """The answer with one page of `view`'s list `field` and the cursor of the next."""
+    window, next_cursor = page(getattr(view, field), decode_cursor(cursor, bound), limit, bound)
+    result = shape.model_validate({**view.model_dump(), field: window,
+                                   "next_cursor": next_cursor})
+    return answer(result, detail=detail, brief_exclude=GRAPH_BRIEF)
+
+
 def register(server: MCPServer[App], app: App) -> None:
     @server.tool(name="aether_file_outline", annotations=READ_ONLY)
     async def aether_file_outline(
@@ -98,10 +107,7 @@ def register(server: MCPServer[App], app: App) -> None:
         with graph_errors():
             view = await graph.outline(engine, file)
         bound = {"tool": "outline", "file": view.file_path}
-        window, next_cursor = page(view.symbols, decode_cursor(cursor, bound), limit, bound)
-        result = OutlineAnswer.model_validate({**view.model_dump(), "symbols": window,
-                                               "next_cursor": next_cursor})
-        return answer(result, detail=detail, brief_exclude=GRAPH_BRIEF)
+        return paged(view, "symbols", OutlineAnswer, cursor, limit, bound, detail)
 
     @server.tool(name="aether_get_source", annotations=READ_ONLY)
     async def aether_get_source(
@@ -143,10 +149,7 @@ def register(server: MCPServer[App], app: App) -> None:
                                        include_references=include_references)
         bound = {"tool": "callers", "symbol": record.id, "depth": depth,
                  "references": include_references}
-        window, next_cursor = page(view.callers, decode_cursor(cursor, bound), limit, bound)
-        result = CallersAnswer.model_validate({**view.model_dump(), "callers": window,
-                                               "next_cursor": next_cursor})
-        return answer(result, detail=detail, brief_exclude=GRAPH_BRIEF)
+        return paged(view, "callers", CallersAnswer, cursor, limit, bound, detail)
 
     @server.tool(name="aether_callees", annotations=READ_ONLY)
     async def aether_callees(
@@ -164,10 +167,7 @@ def register(server: MCPServer[App], app: App) -> None:
             record = await resolve_one(engine, daemon, symbol_id, qualified_name, file, line)
             view = await graph.callees(engine, record, depth)
         bound = {"tool": "callees", "symbol": record.id, "depth": depth}
-        window, next_cursor = page(view.callees, decode_cursor(cursor, bound), limit, bound)
-        result = CalleesAnswer.model_validate({**view.model_dump(), "callees": window,
-                                               "next_cursor": next_cursor})
-        return answer(result, detail=detail, brief_exclude=GRAPH_BRIEF)
+        return paged(view, "callees", CalleesAnswer, cursor, limit, bound, detail)
 
     @server.tool(name="aether_impact", annotations=READ_ONLY)
     async def aether_impact(
@@ -193,10 +193,7 @@ def register(server: MCPServer[App], app: App) -> None:
                                       git_ref=git_ref, depth=depth)
         bound = {"tool": "impact", "files": files, "symbols": symbols, "git_ref": git_ref,
                  "depth": depth}
-        window, next_cursor = page(view.callers, decode_cursor(cursor, bound), limit, bound)
-        result = ImpactAnswer.model_validate({**view.model_dump(), "callers": window,
-                                              "next_cursor": next_cursor})
-        return answer(result, detail=detail, brief_exclude=GRAPH_BRIEF)
+        return paged(view, "callers", ImpactAnswer, cursor, limit, bound, detail)
 
     @server.tool(name="aether_context", annotations=READ_ONLY)
     async def aether_context(
