@@ -11,19 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-# Run as a script, bench/ is first on the import path and bench/mcp.py would shadow `mcp`.
-sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
+from mcp import Client
 
-from mcp import Client  # noqa: E402
-
-from aether.mcp.answers import estimate_tokens  # noqa: E402
-from aether.mcp.app import App  # noqa: E402
-from aether.mcp.server import build_server  # noqa: E402
+from aether.mcp.answers import estimate_tokens
+from aether.mcp.app import App
+from aether.mcp.server import build_server
 
 MODEL_FACING = ("name", "description", "inputSchema", "annotations")
 

@@ -28,14 +28,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from search_queries import QUERIES, REPOS  # noqa: E402
-
-# bench/mcp.py shares its name with the SDK package: import the SDK with this folder out of
-# the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
-
-sys.path.insert(0, str(BENCH))
+from search_queries import QUERIES, REPOS  # noqa: E402
 
 from aether.config import load_settings  # noqa: E402
 from aether.engine.engine import Engine  # noqa: E402

@@ -1,7 +1,7 @@
 """`aether_get_sir` latency through the real MCP stdio client, on a repository of >= 10,000
 symbols.
 
-    python bench/mcp.py [PATH] [--calls 3000] [--seed 1]
+    python bench/mcp_latency.py [PATH] [--calls 3000] [--seed 1]
 
 PATH defaults to this interpreter's standard library. A private copy is indexed first with the
 static provider (in-process, like `aether index`); then `aether mcp` runs as a subprocess, the
@@ -23,17 +23,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mcp import ClientSession, StdioServerParameters, stdio_client
+
+from aether.config import load_settings
+from aether.engine.engine import Engine
+from aether.store.records import SymbolRecord
+from aether.workspace import iter_source_files
+
 REPO = Path(__file__).resolve().parent.parent
-# This file shares its name with the SDK package: run as `python bench/mcp.py`, its own folder
-# would come first on the import path and shadow `mcp`. Import from the repository instead.
-sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
-
-from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
-
-from aether.config import load_settings  # noqa: E402
-from aether.engine.engine import Engine  # noqa: E402
-from aether.store.records import SymbolRecord  # noqa: E402
-from aether.workspace import iter_source_files  # noqa: E402
 
 IGNORE = shutil.ignore_patterns("__pycache__", "site-packages", "test", "tests", "idle_test")
 GOAL_P50_MS, GOAL_P99_MS = 5.0, 20.0
