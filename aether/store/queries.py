@@ -38,13 +38,19 @@ def symbols_for_files(n: int) -> str:
 
 
 def names_in_files(n: int) -> str:
-    return f"SELECT name, id FROM symbols WHERE file_path IN ({','.join('?' * n)})"
+    return f"SELECT name, seq FROM symbols WHERE file_path IN ({','.join('?' * n)})"
 
 
 _SYMBOL_COLS = ("seq, id, language, file_path, kind, name, qualified_name, signature, start_line, "
                 "start_col, end_line, end_col, start_byte, end_byte, content_hash")
 INSERT_SYMBOL = f"INSERT INTO symbols ({_SYMBOL_COLS}) VALUES ({','.join('?' * 15)})"
-MAX_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM symbols"
+# Seqs are never reused (edges, search rows and vectors point at them): the next one is past
+# both the largest in use and the largest ever given (meta `seq_high`).
+SEQ_HIGH = "seq_high"
+NEXT_SEQ = f"""
+SELECT MAX(COALESCE((SELECT MAX(seq) FROM symbols), 0),
+           COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = '{SEQ_HIGH}'), 0))
+"""
 UPDATE_SYMBOL = """
 UPDATE symbols SET start_line = ?, start_col = ?, end_line = ?, end_col = ?,
                    start_byte = ?, end_byte = ?, content_hash = ?
@@ -255,8 +261,8 @@ def paths_by_seqs(n: int) -> str:
 
 def inbound_by_seqs(n: int) -> str:
     """(seq, resolved call sites that reach it) for these seqs that have any."""
-    return ("SELECT s.seq, COUNT(*) FROM symbols s JOIN edges e ON e.target_id = s.id "
-            f"WHERE s.seq IN ({','.join('?' * n)}) GROUP BY s.seq")
+    return ("SELECT target, COUNT(*) FROM edges "
+            f"WHERE target IN ({','.join('?' * n)}) GROUP BY target")
 
 
 def records_by_seqs(n: int) -> str:

@@ -214,6 +214,57 @@ MIGRATIONS: list[str] = [
         SELECT 1 FROM sir WHERE sir.symbol_id = sir_history.symbol_id
                             AND sir.sir_hash = sir_history.sir_hash);
     """,
+    # v10: compact edges (they were 38% of a store, ~250 bytes each): caller and target as
+    # symbol seqs, provenance/receiver/kind as small codes (their index in
+    # aether.store.graph_records), no file path (the caller's), the callee only when it is
+    # not `qualifier.name`, ambiguous candidates as "count,seq,seq,...,". Converted in place.
+    """
+    CREATE TABLE edges_v10 (
+        id INTEGER PRIMARY KEY,
+        caller INTEGER NOT NULL REFERENCES symbols(seq) ON DELETE CASCADE,
+        line INTEGER NOT NULL,            -- 1-based, of the called name
+        col INTEGER NOT NULL,
+        name TEXT NOT NULL,               -- last segment: save, join
+        callee TEXT,                      -- as written when not qualifier.name (or name)
+        qualifier TEXT NOT NULL,          -- os.path for os.path.join
+        receiver INTEGER NOT NULL CHECK (receiver BETWEEN 0 AND 3),  -- bare self qualified expr.
+        kind INTEGER NOT NULL CHECK (kind IN (0, 1)),                 -- call reference
+        -- local import unique_name ambiguous external unresolved
+        provenance INTEGER NOT NULL CHECK (provenance BETWEEN 0 AND 5),
+        target INTEGER,                   -- symbols.seq; no foreign key (re-resolved instead)
+        detail TEXT                       -- ambiguous: count,seq,...,  external: the target
+    );
+    INSERT INTO edges_v10 (id, caller, line, col, name, callee, qualifier, receiver, kind,
+                           provenance, target, detail)
+    SELECT e.id, c.seq, e.line, e.col, e.name,
+           CASE WHEN e.callee = CASE WHEN e.qualifier = '' THEN e.name
+                                     ELSE e.qualifier || '.' || e.name END
+                THEN NULL ELSE e.callee END,
+           e.qualifier,
+           CASE e.receiver WHEN 'bare' THEN 0 WHEN 'self' THEN 1 WHEN 'qualified' THEN 2
+                           ELSE 3 END,
+           CASE e.kind WHEN 'reference' THEN 1 ELSE 0 END,
+           CASE e.provenance WHEN 'local' THEN 0 WHEN 'import' THEN 1 WHEN 'unique_name' THEN 2
+                             WHEN 'ambiguous' THEN 3 WHEN 'external' THEN 4 ELSE 5 END,
+           t.seq,
+           CASE WHEN e.provenance != 'ambiguous' THEN e.detail
+                WHEN json_valid(e.detail) THEN
+                    COALESCE(json_extract(e.detail, '$.count'), 0) || ',' || COALESCE(
+                        (SELECT group_concat(s.seq || ',', '')
+                         FROM json_each(e.detail, '$.candidates') j
+                         JOIN symbols s ON s.id = j.value), '')
+           END
+    FROM edges e JOIN symbols c ON c.id = e.caller_id
+    LEFT JOIN symbols t ON t.id = e.target_id;
+    DROP TABLE edges;
+    ALTER TABLE edges_v10 RENAME TO edges;
+    CREATE INDEX edges_by_caller ON edges(caller);
+    CREATE INDEX edges_by_target ON edges(target) WHERE target IS NOT NULL;
+    CREATE INDEX edges_by_name ON edges(name);
+    -- symbol seqs are never reused from now on (see aether.store.queries.NEXT_SEQ)
+    INSERT INTO meta (key, value) SELECT 'seq_high', COALESCE(MAX(seq), 0) FROM symbols
+        WHERE true ON CONFLICT(key) DO UPDATE SET value = excluded.value;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
