@@ -278,23 +278,21 @@ VECTOR_SOURCES = """
 SELECT s.id, s.name, s.qualified_name, json_extract(r.sir_json, '$.intent'), r.sir_hash,
        CASE WHEN v.model = ?1 THEN v.text_hash END  -- another model's vector: re-embed
 FROM symbols s LEFT JOIN sir r ON r.symbol_id = s.id
-LEFT JOIN symbol_vectors v ON v.symbol_id = s.id
-WHERE v.symbol_id IS NULL OR v.model != ?1 OR v.sir_hash IS NOT r.sir_hash
+LEFT JOIN symbol_vectors v ON v.seq = s.seq
+WHERE v.seq IS NULL OR v.model != ?1 OR v.sir_hash IS NOT r.sir_hash
 """
 # Only for a symbol still there (it may have been removed while its vector was made).
 UPSERT_VECTOR_LIVE = """
-INSERT INTO symbol_vectors (symbol_id, text_hash, sir_hash, model, vec)
-SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM symbols WHERE id = ?1)
-ON CONFLICT(symbol_id) DO UPDATE SET
+INSERT INTO symbol_vectors (seq, text_hash, sir_hash, model, vec)
+SELECT seq, ?2, ?3, ?4, ?5 FROM symbols WHERE id = ?1
+ON CONFLICT(seq) DO UPDATE SET
     text_hash = excluded.text_hash, sir_hash = excluded.sir_hash, model = excluded.model,
     vec = excluded.vec
 """
 # Same text from a new SIR: the vector stands, only the SIR it answers for moves on.
-MARK_VECTOR_CURRENT = "UPDATE symbol_vectors SET sir_hash = ? WHERE symbol_id = ?"
-ALL_VECTORS = """
-SELECT s.seq, v.vec FROM symbol_vectors v JOIN symbols s ON s.id = v.symbol_id
-WHERE v.model = ?
-"""
+MARK_VECTOR_CURRENT = (
+    "UPDATE symbol_vectors SET sir_hash = ? WHERE seq = (SELECT seq FROM symbols WHERE id = ?)")
+ALL_VECTORS = "SELECT seq, vec FROM symbol_vectors WHERE model = ?"
 VECTOR_COUNTS = """
 SELECT (SELECT COUNT(*) FROM symbols),
        (SELECT COUNT(*) FROM symbol_vectors WHERE model = ?)
