@@ -438,7 +438,8 @@ class Store:
                 await w.executemany(q.INSERT_FTS, [
                     search_row(first + i, s.name, s.qualified_name, s.file_path, p)
                     for i, (s, p) in enumerate(inserts)])
-                await w.executemany(q.INSERT_META, meta_rows)
+                await w.executemany(q.INSERT_META, [(seq_of[sid], *rest)
+                                                    for sid, *rest in meta_rows])
             if outdated:
                 await w.executemany(q.MARK_OUTDATED, outdated)
             if sirs:

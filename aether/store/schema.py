@@ -295,6 +295,45 @@ MIGRATIONS: list[str] = [
     DROP TABLE symbol_vectors;
     ALTER TABLE symbol_vectors_v12 RENAME TO symbol_vectors;
     """,
+    # v13: SIRs and their metadata keyed by the symbol's seq (the rowid): no unique index on a
+    # 33-byte id for either, no id at all in sir_meta. `sir` keeps the id, unindexed, so a
+    # salvage from a damaged file (aether.store.recovery) needs no other table.
+    """
+    CREATE TABLE sir_v13 (
+        seq INTEGER PRIMARY KEY REFERENCES symbols(seq) ON DELETE CASCADE,
+        symbol_id TEXT NOT NULL,          -- for salvage only: queries go by seq
+        sir_json TEXT NOT NULL,           -- canonical JSON
+        sir_hash TEXT NOT NULL,
+        source_hash TEXT NOT NULL,        -- content_hash of the code it describes
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        prompt_version TEXT NOT NULL DEFAULT '',
+        verification TEXT
+    );
+    INSERT INTO sir_v13 (seq, symbol_id, sir_json, sir_hash, source_hash, provider, model,
+                         created_at, prompt_version, verification)
+    SELECT s.seq, r.symbol_id, r.sir_json, r.sir_hash, r.source_hash, r.provider, r.model,
+           r.created_at, r.prompt_version, r.verification
+    FROM sir r JOIN symbols s ON s.id = r.symbol_id ORDER BY s.seq;
+    DROP TABLE sir;
+    ALTER TABLE sir_v13 RENAME TO sir;
+    CREATE TABLE sir_meta_v13 (
+        seq INTEGER PRIMARY KEY REFERENCES symbols(seq) ON DELETE CASCADE,
+        sir_status TEXT NOT NULL CHECK (sir_status IN ('ok', 'stale', 'pending')),
+        last_error TEXT,
+        last_attempt_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,   -- consecutive failed attempts
+        updated_at TEXT NOT NULL
+    );
+    INSERT INTO sir_meta_v13 (seq, sir_status, last_error, last_attempt_at, attempts,
+                              updated_at)
+    SELECT s.seq, m.sir_status, m.last_error, m.last_attempt_at, m.attempts, m.updated_at
+    FROM sir_meta m JOIN symbols s ON s.id = m.symbol_id ORDER BY s.seq;
+    DROP TABLE sir_meta;
+    ALTER TABLE sir_meta_v13 RENAME TO sir_meta;
+    CREATE INDEX sir_meta_by_status ON sir_meta(sir_status);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
