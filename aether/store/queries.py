@@ -336,6 +336,7 @@ SELECT symbol_id, source_hash, sir_json, provider, model, created_at, '', NULL F
 """
 ROWID_FILTER = " WHERE rowid = ?"
 SALVAGE_MAX_ROWID = "SELECT max(rowid) FROM sir"
+SALVAGE_NEXT_ROWID = "SELECT rowid FROM sir WHERE rowid > ? ORDER BY rowid LIMIT 1"
 
 INSERT_SALVAGE = """
 INSERT OR REPLACE INTO sir_salvage (symbol_id, source_hash, sir_json, provider, model,
