@@ -108,8 +108,11 @@ def main() -> None:
     ap.add_argument("path", nargs="?", default=sysconfig.get_paths()["stdlib"])
     ap.add_argument("--keep", type=Path, help="copy the database here afterwards")
     args = ap.parse_args()
+    source = Path(args.path).expanduser()
+    if not source.exists():
+        raise SystemExit(f"no such file or folder: {source}")
     with tempfile.TemporaryDirectory() as tmp:
-        root = private_copy(Path(args.path).expanduser(), Path(tmp))
+        root = private_copy(source, Path(tmp))
         files = list(iter_source_files(root))
         source_bytes = sum(f.size for f in files)
         elapsed, db = asyncio.run(cold_index(root))
