@@ -45,7 +45,7 @@ def _sir_updated(conn: sqlite3.Connection, sid: str, before: str | None) -> str 
         return "gone"
     row = conn.execute(
         "SELECT r.created_at, r.source_hash = s.content_hash FROM sir r "
-        "JOIN symbols s ON s.id = r.symbol_id WHERE r.symbol_id = ?", (sid,)).fetchone()
+        "JOIN symbols s ON s.seq = r.seq WHERE s.id = ?", (sid,)).fetchone()
     return "updated" if row and row[1] == 1 and row[0] != before else None
 
 
@@ -107,8 +107,8 @@ def main() -> None:
             latencies: list[float] = []
             missed = renamed = 0
             for n, (sid, rel, line) in enumerate(rng.sample(candidates, EDITS)):
-                before = conn.execute("SELECT created_at FROM sir WHERE symbol_id = ?",
-                                      (sid,)).fetchone()
+                before = conn.execute("SELECT r.created_at FROM sir r JOIN symbols s "
+                                      "ON s.seq = r.seq WHERE s.id = ?", (sid,)).fetchone()
                 path = root / rel
                 lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
                 # a comment before the body's last line: same id, new content hash

@@ -11,6 +11,8 @@ import pytest
 
 from aether.config import load_settings
 from aether.engine.engine import Engine
+from aether.store.edges import CALLEE
+from aether.store.graph_records import PROVENANCES
 from aether.symbols.calls import shape
 from aether.symbols.extract import analyze_source
 from tests.helpers import ScriptedProvider, write
@@ -133,21 +135,20 @@ def edges(root: Path) -> set[tuple[str, str, str, str | None]]:
     """Every stored edge as (caller, callee, provenance, target)."""
     conn = sqlite3.connect(root / ".aether" / "aether.db")
     try:
-        rows = conn.execute("""
-            SELECT c.qualified_name, e.callee, e.provenance, t.file_path, t.qualified_name,
+        rows = conn.execute(f"""
+            SELECT c.qualified_name, {CALLEE}, e.provenance, t.file_path, t.qualified_name,
                    e.detail
-            FROM edges e JOIN symbols c ON c.id = e.caller_id
-            LEFT JOIN symbols t ON t.id = e.target_id""").fetchall()
+            FROM edges e JOIN symbols c ON c.seq = e.caller
+            LEFT JOIN symbols t ON t.seq = e.target""").fetchall()
     finally:
         conn.close()
     out = set()
-    for caller, callee, provenance, tfile, tname, detail in rows:
+    for caller, callee, code, tfile, tname, detail in rows:
+        provenance = PROVENANCES[code]
         if tname is not None:
             target: str | None = f"{tfile}:{tname}"
-        elif provenance == "ambiguous":
-            import json
-
-            target = f"{json.loads(detail)['count']} candidates"
+        elif provenance == "ambiguous":  # stored as "count,seq,seq,...,"
+            target = f"{detail.split(',')[0]} candidates"
         else:
             target = detail
         out.add((caller, callee, provenance, target))
@@ -269,9 +270,9 @@ async def test_edit_rename_and_delete_update_inbound_edges_in_one_pass(py_repo: 
     assert ("run", "Model", "unresolved", None) in found
     conn = sqlite3.connect(py_repo / ".aether" / "aether.db")
     try:
-        dangling = conn.execute("""SELECT COUNT(*) FROM edges e WHERE e.target_id IS NOT NULL
+        dangling = conn.execute("""SELECT COUNT(*) FROM edges e WHERE e.target IS NOT NULL
                                    AND NOT EXISTS (SELECT 1 FROM symbols s
-                                                   WHERE s.id = e.target_id)""").fetchone()[0]
+                                                   WHERE s.seq = e.target)""").fetchone()[0]
     finally:
         conn.close()
     assert dangling == 0

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
+from aether.store.edges import CALLEE
+from aether.store.graph_records import PROVENANCES
 from tests.test_graph_edges import index, make_repo
 
 PY_FILES = {
@@ -101,18 +102,19 @@ TS_REFERENCES = {
 def references(root: Path) -> set[tuple[str, str, str, str | None]]:
     conn = sqlite3.connect(root / ".aether" / "aether.db")
     try:
-        rows = conn.execute("""
-            SELECT c.qualified_name, e.callee, e.provenance, t.file_path, t.qualified_name,
+        rows = conn.execute(f"""
+            SELECT c.qualified_name, {CALLEE}, e.provenance, t.file_path, t.qualified_name,
                    e.detail
-            FROM edges e JOIN symbols c ON c.id = e.caller_id
-            LEFT JOIN symbols t ON t.id = e.target_id
-            WHERE e.kind = 'reference'""").fetchall()
+            FROM edges e JOIN symbols c ON c.seq = e.caller
+            LEFT JOIN symbols t ON t.seq = e.target
+            WHERE e.kind = 1""").fetchall()
     finally:
         conn.close()
     out = set()
-    for caller, callee, provenance, tfile, tname, detail in rows:
+    for caller, callee, code, tfile, tname, detail in rows:
+        provenance = PROVENANCES[code]
         target = f"{tfile}:{tname}" if tname else (
-            f"{json.loads(detail)['count']} candidates" if provenance == "ambiguous" else detail)
+            f"{detail.split(',')[0]} candidates" if provenance == "ambiguous" else detail)
         out.add((caller, callee, provenance, target))
     return out
 
@@ -121,7 +123,7 @@ def reference_rows(root: Path) -> int:
     conn = sqlite3.connect(root / ".aether" / "aether.db")
     try:
         return int(conn.execute(
-            "SELECT COUNT(*) FROM edges WHERE kind = 'reference'").fetchone()[0])
+            "SELECT COUNT(*) FROM edges WHERE kind = 1").fetchone()[0])  # 1: reference (v10)
     finally:
         conn.close()
 

@@ -57,8 +57,8 @@ def sir_row(root: Path, qname: str) -> tuple[str | None, str, str | None, str | 
     try:
         row = conn.execute(
             "SELECT r.sir_json, m.sir_status, m.last_error, m.last_attempt_at "
-            "FROM symbols s JOIN sir_meta m ON m.symbol_id = s.id "
-            "LEFT JOIN sir r ON r.symbol_id = s.id WHERE s.qualified_name = ?", (qname,)
+            "FROM symbols s JOIN sir_meta m ON m.seq = s.seq "
+            "LEFT JOIN sir r ON r.seq = s.seq WHERE s.qualified_name = ?", (qname,)
         ).fetchone()
     finally:
         conn.close()
@@ -98,7 +98,7 @@ def test_failure_keeps_last_good_sir_and_success_clears_stale(
     assert attempted2 and attempted and attempted2 > attempted
     conn = sqlite3.connect(workspace / ".aether/aether.db")
     fresh = conn.execute("SELECT r.source_hash = s.content_hash FROM sir r JOIN symbols s "
-                         "ON s.id = r.symbol_id WHERE s.qualified_name = 'load_token'")
+                         "ON s.seq = r.seq WHERE s.qualified_name = 'load_token'")
     assert fresh.fetchone()[0] == 1  # the SIR now describes the edited code
 
 

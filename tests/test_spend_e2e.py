@@ -101,7 +101,7 @@ def test_run_cap_stops_requests_exactly_at_the_cap(tmp_path: Path, fake: FakePro
     assert fake.reported_tokens() <= 5 * t + t // 2
     assert out["sir_deferred"] == 7 and "max_tokens_per_run" in str(out["spend_cap"])
     rows = db(root).execute("SELECT m.sir_status, m.last_error FROM sir_meta m JOIN symbols s "
-                            "ON s.id = m.symbol_id WHERE s.file_path = 'b.py'").fetchall()
+                            "ON s.seq = m.seq WHERE s.file_path = 'b.py'").fetchall()
     pending = [e for st, e in rows if st == "pending"]
     assert len(pending) == 7 and all("max_tokens_per_run" in e and "resets" in e
                                      for e in pending)
@@ -144,7 +144,7 @@ def test_cap_zero_never_calls_and_keeps_the_static_sirs(
     out, _ = index_run(root)
     assert fake.count == 0 and out["sir_deferred"] == 3
     rows = db(root).execute("SELECT r.provider, m.last_error FROM sir r JOIN sir_meta m "
-                            "ON m.symbol_id = r.symbol_id").fetchall()
+                            "ON m.seq = r.seq").fetchall()
     assert len(rows) == 3 and all(p == "static" and "max_tokens_per_run" in e for p, e in rows)
 
 

@@ -33,7 +33,7 @@ from aether.store.connection import (
     read_only_uri,
     txn_hook,
 )
-from aether.store.graph_records import Edge, Resolver
+from aether.store.graph_records import PROVENANCES, Edge, Resolver
 from aether.store.integrity import (
     FileIdentity,
     StoreDamaged,
@@ -403,14 +403,14 @@ class Store:
             before, after = old_bindings.get(change.record.path, {}), change.record.bindings
             touched_names.update(k for k in before.keys() | after.keys()
                                  if before.get(k) != after.get(k))
-        edge_rows = [row for c in changes for row in edges.site_rows(c.calls, c.record.path)]
+        calls = [c for change in changes for c in change.calls]
 
         cold = self._cold_sites
         if cold is not None:
             if resolver is None:  # held for the end of the cold pass, resolved then
                 for change in changes:
-                    cold[change.record.path] = edges.site_rows(change.calls, change.record.path)
-                edge_rows = []
+                    cold[change.record.path] = list(change.calls)
+                calls = []
                 touched_names = set()
             else:  # a resolved write in the middle of a cold pass: these rows supersede
                 for path in paths:
@@ -426,16 +426,20 @@ class Store:
             await w.executemany(q.UPSERT_FILE, file_rows)
             if updates:
                 await w.executemany(q.UPDATE_SYMBOL, updates)
+            seq_of = {sid: seq for sid, (seq, _) in existing.items()}
             if inserts:
-                async with w.execute(q.MAX_SEQ) as cur:
+                async with w.execute(q.NEXT_SEQ) as cur:
                     row = await cur.fetchone()
                 first = (row[0] if row else 0) + 1  # stable: we hold the write lock
                 await w.executemany(q.INSERT_SYMBOL, [q.symbol_row(first + i, s)
                                                       for i, (s, _) in enumerate(inserts)])
+                await w.execute(q.SET_META, (q.SEQ_HIGH, str(first + len(inserts) - 1)))
+                seq_of.update((s.id, first + i) for i, (s, _) in enumerate(inserts))
                 await w.executemany(q.INSERT_FTS, [
                     search_row(first + i, s.name, s.qualified_name, s.file_path, p)
                     for i, (s, p) in enumerate(inserts)])
-                await w.executemany(q.INSERT_META, meta_rows)
+                await w.executemany(q.INSERT_META, [(seq_of[sid], *rest)
+                                                    for sid, *rest in meta_rows])
             if outdated:
                 await w.executemany(q.MARK_OUTDATED, outdated)
             if sirs:
@@ -445,12 +449,13 @@ class Store:
                 await w.executemany(q.UPDATE_FTS_SIR,
                                     [(n.sir.intent_terms, n.sir.other_terms, n.symbol_id)
                                      for n in changed_sirs])
-            if edge_rows:
-                await w.executemany(edges.INSERT_EDGE, edge_rows)
+            if calls:
+                await w.executemany(edges.INSERT_EDGE, [
+                    edges.edge_row(c, seq_of[c[0]]) for c in calls if c[0] in seq_of])
             if resolver is not None:
                 await edges.resolve(w, resolver, paths=paths, names=touched_names,
-                                    removed_ids=[sid for sid in existing if sid not in seen])
-            elif edge_rows or touched_names:
+                                    removed_seqs=[seq for (seq,) in removed])
+            elif calls or touched_names:
                 await w.execute(q.SET_META, ("graph_dirty", "1"))
         return len(changed_ids), [i for i in changed_ids if i not in with_sir]
 
@@ -472,17 +477,17 @@ class Store:
             self._cold_mixed = True
         async with self._transaction() as w:
             names: set[str] = set()
-            ids: list[str] = []
+            seqs: list[int] = []
             for chunk in edges.chunked([p for (p,) in rows]):
                 async with w.execute(q.names_in_files(len(chunk)), chunk) as cur:
-                    for name, sid in await cur.fetchall():
+                    for name, seq in await cur.fetchall():
                         names.add(name)
-                        ids.append(sid)
+                        seqs.append(seq)
             await w.executemany(q.DELETE_FTS_BY_FILE, rows)
             await w.executemany(edges.DELETE_EDGES_OF_FILE, rows)
             await w.executemany(q.DELETE_FILE, rows)
             if resolver is not None:
-                await edges.resolve(w, resolver, names=names, removed_ids=ids)
+                await edges.resolve(w, resolver, names=names, removed_seqs=seqs)
             elif names:
                 await w.execute(q.SET_META, ("graph_dirty", "1"))
         return len(rows)
@@ -832,17 +837,20 @@ class Store:
     async def edges_from(self, caller_id: str) -> list[Edge]:
         """Every call site inside a symbol, in source order."""
         async with self._r.execute(edges.EDGES_FROM, (caller_id,)) as cur:
-            return [edges.edge_of(r) for r in await cur.fetchall()]
+            rows = await cur.fetchall()
+        return await edges.edges_of(self._r, rows)
 
     async def edges_into(self, target_id: str, limit: int) -> list[Edge]:
         """Call sites resolved to a symbol (local, import or unique name)."""
         async with self._r.execute(edges.EDGES_INTO, (target_id, limit)) as cur:
-            return [edges.edge_of(r) for r in await cur.fetchall()]
+            rows = await cur.fetchall()
+        return await edges.edges_of(self._r, rows)
 
     async def ambiguous_into(self, name: str, target_id: str, limit: int) -> list[Edge]:
         """Ambiguous call sites that list this symbol among their candidates."""
-        async with self._r.execute(edges.AMBIGUOUS_NAMED, (name, f'"{target_id}"', limit)) as cur:
-            return [edges.edge_of(r) for r in await cur.fetchall()]
+        async with self._r.execute(edges.AMBIGUOUS_NAMED, (name, target_id, limit)) as cur:
+            rows = await cur.fetchall()
+        return await edges.edges_of(self._r, rows)
 
     async def count_into(self, target_id: str) -> int:
         async with self._r.execute(edges.COUNT_INTO, (target_id,)) as cur:
@@ -865,7 +873,7 @@ class Store:
 
     async def provenance_counts(self) -> dict[str, int]:
         async with self._r.execute(edges.PROVENANCE_COUNTS) as cur:
-            return {r[0]: r[1] for r in await cur.fetchall()}
+            return {PROVENANCES[r[0]]: r[1] for r in await cur.fetchall()}
 
     async def graph_pending(self) -> bool:
         """True while a bulk pass has left edges waiting for resolution."""

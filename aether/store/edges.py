@@ -14,90 +14,102 @@ from typing import Any
 import aiosqlite
 
 from aether.store.graph_records import (
+    EDGE_KINDS,
+    PROVENANCES,
+    RECEIVERS,
     Edge,
     EdgeSite,
     FileBindings,
     GraphView,
+    Resolution,
     Resolver,
     SymbolRef,
 )
 
 CHUNK = 500  # host parameters per IN (...) list
 
-# columns in CallSite's field order, then the file: a row is `site + (path,)`
-INSERT_EDGE = """
-INSERT INTO edges (caller_id, callee, name, receiver, qualifier, line, col, kind, file_path,
-                   provenance)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'unresolved')
-"""
+# Schema v10 stores an edge compactly (it was ~250 bytes, 38% of a store): the caller and the
+# target as symbol seqs (integers, not 32-hex ids), provenance/receiver/kind as their index
+# in graph_records' tuples, no file path (the caller's), the callee only when it is not
+# `qualifier.name` (or `name`), and an ambiguous candidate list as "count,seq,seq,...,".
+PROV = {p: i for i, p in enumerate(PROVENANCES)}
+RECV = {r: i for i, r in enumerate(RECEIVERS)}
+KIND = {k: i for i, k in enumerate(EDGE_KINDS)}
+AMBIGUOUS, UNRESOLVED, CALL = PROV["ambiguous"], PROV["unresolved"], KIND["call"]
+CALLEE = ("COALESCE(e.callee, CASE WHEN e.qualifier = '' THEN e.name "
+          "ELSE e.qualifier || '.' || e.name END)")
+
+_COLS = "caller, line, col, name, callee, qualifier, receiver, kind"
+INSERT_EDGE = (f"INSERT INTO edges ({_COLS}, provenance) "
+               f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, {UNRESOLVED})")
 # a cold pass writes its edges once, at its end, already resolved
-INSERT_RESOLVED_EDGE = """
-INSERT INTO edges (caller_id, callee, name, receiver, qualifier, line, col, kind, file_path,
-                   provenance, target_id, detail)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
+INSERT_RESOLVED_EDGE = (f"INSERT INTO edges ({_COLS}, provenance, target, detail) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 COLD_META = "graph_cold"  # "1" from the start of a cold pass until its edges are written
-# through the caller's symbols (indexed by file), before those are deleted: an index on
-# edges(file_path) would cost every insert of a cold index for this one statement
+# through the caller's symbols (indexed by file), before those are deleted: an index on the
+# edges by file would cost every insert of a cold index for this one statement
 DELETE_EDGES_OF_FILE = (
-    "DELETE FROM edges WHERE caller_id IN (SELECT id FROM symbols WHERE file_path = ?)")
-# the indexes of migration v5, dropped for a first index while the table is empty (each
+    "DELETE FROM edges WHERE caller IN (SELECT seq FROM symbols WHERE file_path = ?)")
+# the indexes of migration v10, dropped for a first index while the table is empty (each
 # insert of a cold pass paid for three random b-tree inserts, the final resolution's UPDATE
 # for one more) and built once, sorted, when its edges are resolved
 EDGE_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS edges_by_caller ON edges(caller_id)",
-    "CREATE INDEX IF NOT EXISTS edges_by_target ON edges(target_id) WHERE target_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS edges_by_caller ON edges(caller)",
+    "CREATE INDEX IF NOT EXISTS edges_by_target ON edges(target) WHERE target IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS edges_by_name ON edges(name)",
 )
 DROP_EDGE_INDEXES = ("DROP INDEX IF EXISTS edges_by_caller",
                      "DROP INDEX IF EXISTS edges_by_target", "DROP INDEX IF EXISTS edges_by_name")
 ANY_EDGE = "SELECT 1 FROM edges LIMIT 1"
-UPDATE_EDGE = "UPDATE edges SET provenance = ?, target_id = ?, detail = ? WHERE id = ?"
+UPDATE_EDGE = "UPDATE edges SET provenance = ?, target = ?, detail = ? WHERE id = ?"
 BULK_UPDATE_ROWS = 500
 CREATE_ANSWERS = """
 CREATE TEMP TABLE IF NOT EXISTS edge_answers (
-    provenance TEXT NOT NULL, target_id TEXT, detail TEXT, id INTEGER PRIMARY KEY)
+    provenance INTEGER NOT NULL, target INTEGER, detail TEXT, id INTEGER PRIMARY KEY)
 """
-INSERT_ANSWER = "INSERT INTO edge_answers (provenance, target_id, detail, id) VALUES (?, ?, ?, ?)"
+INSERT_ANSWER = "INSERT INTO edge_answers (provenance, target, detail, id) VALUES (?, ?, ?, ?)"
 UPDATE_FROM_ANSWERS = """
-UPDATE edges SET provenance = a.provenance, target_id = a.target_id, detail = a.detail
+UPDATE edges SET provenance = a.provenance, target = a.target, detail = a.detail
 FROM edge_answers a WHERE edges.id = a.id
 """
 DROP_ANSWERS = "DROP TABLE edge_answers"
 FILE_BINDINGS = "SELECT path, language, bindings, star_imports FROM files WHERE status = 'indexed'"
-_REF = "SELECT id, file_path, language, kind, name, qualified_name FROM symbols"
-_SITE = """
-SELECT e.id, e.caller_id, s.qualified_name, e.file_path, s.language, e.callee, e.name,
-       e.receiver, e.qualifier, e.kind, e.provenance, e.target_id, e.detail
-FROM edges e JOIN symbols s ON s.id = e.caller_id
+_REF = "SELECT id, file_path, language, kind, name, qualified_name, seq FROM symbols"
+_SITE = f"""
+SELECT e.id, s.id, s.qualified_name, s.file_path, s.language, {CALLEE}, e.name,
+       e.receiver, e.qualifier, e.kind, e.provenance, e.target, e.detail
+FROM edges e JOIN symbols s ON s.seq = e.caller
 """
-_EDGE = """
-SELECT e.caller_id, c.qualified_name, c.kind, e.file_path, e.line, e.col, e.callee, e.name,
-       e.receiver, e.provenance, e.target_id, e.detail, t.qualified_name, t.file_path,
+_EDGE = f"""
+SELECT c.id, c.qualified_name, c.kind, c.file_path, e.line, e.col, {CALLEE}, e.name,
+       e.receiver, e.provenance, t.id, e.detail, t.qualified_name, t.file_path,
        t.start_line, e.kind
-FROM edges e JOIN symbols c ON c.id = e.caller_id
-LEFT JOIN symbols t ON t.id = e.target_id
+FROM edges e JOIN symbols c ON c.seq = e.caller
+LEFT JOIN symbols t ON t.seq = e.target
 """
-EDGES_FROM = _EDGE + "WHERE e.caller_id = ? ORDER BY e.line, e.col"
-EDGES_INTO = _EDGE + "WHERE e.target_id = ? ORDER BY e.file_path, e.line, e.col LIMIT ?"
+_SEQ_OF = "(SELECT seq FROM symbols WHERE id = ?)"
+EDGES_FROM = _EDGE + f"WHERE e.caller = {_SEQ_OF} ORDER BY e.line, e.col"
+EDGES_INTO = _EDGE + f"WHERE e.target = {_SEQ_OF} ORDER BY c.file_path, e.line, e.col LIMIT ?"
 # ambiguous edges that list this symbol among their candidates (by name first: indexed)
-AMBIGUOUS_NAMED = _EDGE + """
-WHERE e.name = ? AND e.provenance = 'ambiguous' AND e.kind = 'call' AND instr(e.detail, ?) > 0
-ORDER BY e.file_path, e.line LIMIT ?
+AMBIGUOUS_NAMED = _EDGE + f"""
+WHERE e.name = ?1 AND e.provenance = {AMBIGUOUS} AND e.kind = {CALL}
+  AND instr(e.detail, ',' || (SELECT seq FROM symbols WHERE id = ?2) || ',') > 0
+ORDER BY c.file_path, e.line LIMIT ?3
 """
 def bindings_of(n: int) -> str:
     return f"SELECT path, bindings FROM files WHERE path IN ({_marks(n)})"
 
 
 def counts_into(n: int) -> str:
-    return (f"SELECT target_id, COUNT(*) FROM edges WHERE target_id IN ({_marks(n)}) "
-            "AND kind = 'call' GROUP BY target_id")
+    return (f"SELECT t.id, COUNT(*) FROM symbols t JOIN edges e ON e.target = t.seq "
+            f"WHERE t.id IN ({_marks(n)}) AND e.kind = {CALL} GROUP BY t.id")
 
 
-COUNT_INTO = "SELECT COUNT(*) FROM edges WHERE target_id = ? AND kind = 'call'"
-UNRESOLVED_NAMED = ("SELECT COUNT(*) FROM edges WHERE name = ? AND provenance = 'unresolved' "
-                    "AND kind = 'call'")
+COUNT_INTO = f"SELECT COUNT(*) FROM edges WHERE target = {_SEQ_OF} AND kind = {CALL}"
+UNRESOLVED_NAMED = (f"SELECT COUNT(*) FROM edges WHERE name = ? AND provenance = {UNRESOLVED} "
+                    f"AND kind = {CALL}")
 PROVENANCE_COUNTS = "SELECT provenance, COUNT(*) FROM edges GROUP BY provenance"
+SEQ_IDS = "SELECT seq, id FROM symbols WHERE seq IN ({})"
 
 
 def _marks(n: int) -> str:
@@ -109,10 +121,29 @@ def chunked(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[i:i + CHUNK]
 
 
-def site_rows(calls: Iterable[Any], file_path: str) -> list[tuple[Any, ...]]:
-    """CallSite tuples -> INSERT_EDGE rows."""
-    tail = (file_path,)
-    return [tuple(c) + tail for c in calls]
+def edge_row(site: Sequence[Any], caller_seq: int) -> tuple[Any, ...]:
+    """A CallSite (aether.symbols.model) -> the leading columns of an edge row (`_COLS`)."""
+    _caller, callee, name, receiver, qualifier, line, col, kind = site[:8]
+    derived = f"{qualifier}.{name}" if qualifier else name
+    return (caller_seq, line, col, name, None if callee == derived else callee, qualifier,
+            RECV[receiver], KIND[kind])
+
+
+def seqs_of(view: GraphView) -> dict[str, int]:
+    """symbol id -> seq for every symbol the view holds (all a resolver may answer with)."""
+    return {r.id: r.seq for refs in view.by_name.values() for r in refs}
+
+
+def encode(answer: Resolution, seq_of: dict[str, int]) -> tuple[int, int | None, str | None]:
+    """A resolver's answer (ids, JSON) -> the stored (provenance, target, detail)."""
+    code = PROV[answer.provenance]
+    target = seq_of.get(answer.target_id) if answer.target_id else None
+    detail = answer.detail
+    if code == AMBIGUOUS and detail:
+        found = json.loads(detail)
+        seqs = [seq_of[i] for i in found.get("candidates", ()) if i in seq_of]
+        detail = f"{int(found.get('count', len(seqs)))}," + "".join(f"{n}," for n in seqs)
+    return code, target, detail
 
 
 async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> GraphView:
@@ -144,55 +175,67 @@ async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> Gra
     return view
 
 
+Stored = tuple[int, int | None, str | None]  # (provenance, target, detail) as stored
+
+
 async def _sites(w: aiosqlite.Connection, where: str, params: Sequence[Any]
-                 ) -> list[tuple[EdgeSite, tuple[str, str | None, str | None]]]:
+                 ) -> list[tuple[EdgeSite, Stored]]:
     async with w.execute(_SITE + where, params) as cur:
         rows = await cur.fetchall()
-    return [(EdgeSite(*row[:10]), (row[10], row[11], row[12])) for row in rows]
+    return [(EdgeSite(eid, caller, qualified, path, language, callee, name, RECEIVERS[receiver],
+                      qualifier, EDGE_KINDS[kind]), (prov, target, detail))
+            for (eid, caller, qualified, path, language, callee, name, receiver, qualifier,
+                 kind, prov, target, detail) in rows]
 
 
-_ALL_EDGES = """
-SELECT e.id, e.caller_id, e.file_path, e.callee, e.name, e.receiver, e.qualifier, e.kind,
-       e.provenance, e.target_id, e.detail FROM edges e
+_ALL_EDGES = f"""
+SELECT e.id, e.caller, {CALLEE}, e.name, e.receiver, e.qualifier, e.kind,
+       e.provenance, e.target, e.detail FROM edges e
 """
 
 
 async def _all_sites(w: aiosqlite.Connection, view: GraphView
-                     ) -> list[tuple[EdgeSite, tuple[str, str | None, str | None]]]:
-    """Every edge, its caller's name and language joined in Python from the view's symbols
-    (a cold index resolves everything at once; the SQL join cost as much as resolving)."""
-    callers = {r.id: (r.qualified_name, r.language)
-               for refs in view.by_name.values() for r in refs}
+                     ) -> list[tuple[EdgeSite, Stored]]:
+    """Every edge, its caller's id, name, file and language joined in Python from the view's
+    symbols (a cold index resolves everything at once; the SQL join cost as much as
+    resolving)."""
+    callers = {r.seq: r for refs in view.by_name.values() for r in refs}
     async with w.execute(_ALL_EDGES) as cur:
         rows = await cur.fetchall()
     out = []
-    for eid, caller, path, callee, name, receiver, qualifier, kind, prov, target, detail in rows:
-        qualified, language = callers.get(caller, ("", ""))
-        out.append((EdgeSite(eid, caller, qualified, path, language, callee, name, receiver,
-                             qualifier, kind), (prov, target, detail)))
+    for eid, caller, callee, name, receiver, qualifier, kind, prov, target, detail in rows:
+        ref = callers.get(caller)
+        if ref is None:  # cannot be (edges cascade with their caller); nothing to resolve
+            continue
+        out.append((EdgeSite(eid, ref.id, ref.qualified_name, ref.file_path, ref.language,
+                             callee, name, RECEIVERS[receiver], qualifier, EDGE_KINDS[kind]),
+                    (prov, target, detail)))
     return out
 
 
 async def insert_resolved(w: aiosqlite.Connection, resolver: Resolver,
                           held: dict[str, list[tuple[Any, ...]]]) -> int:
-    """Resolve a cold pass's held call sites (INSERT_EDGE rows, by file) against the whole
+    """Resolve a cold pass's held call sites (CallSite tuples, by file) against the whole
     store, in memory, and insert them with their answers; returns how many."""
-    rows = [row for file_rows in held.values() for row in file_rows]
-    if not rows:
+    calls = [c for file_calls in held.values() for c in file_calls]
+    if not calls:
         return 0
     view = await load_view(w, None)
-    callers = {r.id: (r.qualified_name, r.language)
-               for refs in view.by_name.values() for r in refs}
-    sites = []
-    for i, row in enumerate(rows):
-        qualified, language = callers.get(row[0], ("", ""))
-        # row: caller_id, callee, name, receiver, qualifier, line, col, kind, file_path
-        sites.append(EdgeSite(i, row[0], qualified, row[8], language, row[1], row[2], row[3],
-                              row[4], row[7]))
+    refs = {r.id: r for found in view.by_name.values() for r in found}
+    sites: list[EdgeSite] = []
+    rows: list[tuple[Any, ...]] = []
+    for c in calls:
+        ref = refs.get(c[0])
+        if ref is None:  # its symbol went meanwhile (the file was deleted): no edge
+            continue
+        # c: caller_id, callee, name, receiver, qualifier, line, col, kind
+        sites.append(EdgeSite(len(sites), c[0], ref.qualified_name, ref.file_path,
+                              ref.language, c[1], c[2], c[3], c[4], c[7]))
+        rows.append(edge_row(c, ref.seq))
     answers = resolver(view, sites)
+    seq_of = {i: r.seq for i, r in refs.items()}
     await w.executemany(INSERT_RESOLVED_EDGE, [
-        (*row, a.provenance, a.target_id, a.detail)
-        for row, a in zip(rows, answers, strict=True)])
+        (*row, *encode(a, seq_of)) for row, a in zip(rows, answers, strict=True)])
     return len(rows)
 
 
@@ -211,12 +254,12 @@ async def _aliases(w: aiosqlite.Connection, names: set[str]) -> set[str]:
 
 
 async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequence[str] = (),
-                  names: Iterable[str] = (), removed_ids: Iterable[str] = (),
+                  names: Iterable[str] = (), removed_seqs: Iterable[int] = (),
                   everything: bool = False) -> int:
     """Re-resolve, inside the caller's transaction, the edges of `paths`, every edge that
     calls one of `names` (directly or through an import alias: its candidates may have
-    appeared, changed or gone) and every edge into `removed_ids`; or all edges. Writes only
-    the rows whose answer changed; returns how many did."""
+    appeared, changed or gone) and every edge into the removed symbols `removed_seqs`; or
+    all edges. Writes only the rows whose answer changed; returns how many did."""
     view: GraphView | None = None
     if everything:
         view = await load_view(w, None)
@@ -225,7 +268,7 @@ async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequenc
         found = []
         seen: set[int] = set()
 
-        def add(sites: list[tuple[EdgeSite, tuple[str, str | None, str | None]]]) -> None:
+        def add(sites: list[tuple[EdgeSite, Stored]]) -> None:
             for site in sites:
                 if site[0].edge_id not in seen:
                     seen.add(site[0].edge_id)
@@ -238,17 +281,20 @@ async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequenc
             wanted |= await _aliases(w, wanted)
         for chunk in chunked(sorted(wanted)):
             add(await _sites(w, f"WHERE e.name IN ({_marks(len(chunk))})", chunk))
-        for chunk in chunked(sorted(set(removed_ids))):
-            add(await _sites(w, f"WHERE e.target_id IN ({_marks(len(chunk))})", chunk))
+        for chunk in chunked(sorted(set(removed_seqs))):
+            add(await _sites(w, f"WHERE e.target IN ({_marks(len(chunk))})", chunk))
     if not found:
         return 0
     if view is None:
         view = await load_view(w, _names_read(s for s, _ in found))
+    seq_of = seqs_of(view)
     sites = [s for s, _ in found]
     answers = resolver(view, sites)
-    updates = [(a.provenance, a.target_id, a.detail, s.edge_id)
-               for (s, old), a in zip(found, answers, strict=True)
-               if (a.provenance, a.target_id, a.detail) != old]
+    updates = []
+    for (site, old), answer in zip(found, answers, strict=True):
+        new = encode(answer, seq_of)
+        if new != old:
+            updates.append((*new, site.edge_id))
     if len(updates) > BULK_UPDATE_ROWS:
         # many rows: through a temp table and one UPDATE ... FROM (a third of the cost)
         await w.execute(CREATE_ANSWERS)
@@ -272,5 +318,30 @@ def _names_read(sites: Iterable[EdgeSite]) -> set[str]:
     return names
 
 
-def edge_of(row: Sequence[Any]) -> Edge:
-    return Edge(*row)
+async def edges_of(conn: aiosqlite.Connection, found: Iterable[Sequence[Any]]) -> list[Edge]:
+    """`_EDGE` rows -> Edges as surfaces know them: provenance, receiver and kind by name, an
+    ambiguous candidate list as JSON of symbol ids (one query for all of them)."""
+    rows = list(found)
+    lists: dict[int, tuple[int, list[int]]] = {}
+    for i, row in enumerate(rows):
+        if row[9] == AMBIGUOUS and row[11]:
+            count, *seqs = row[11].rstrip(",").split(",")
+            lists[i] = (int(count), [int(n) for n in seqs])
+    ids: dict[int, str] = {}
+    wanted = sorted({n for _, seqs in lists.values() for n in seqs})
+    for chunk in chunked(wanted):
+        async with conn.execute(SEQ_IDS.format(_marks(len(chunk))), chunk) as cur:
+            ids.update({seq: sid for seq, sid in await cur.fetchall()})
+    out = []
+    for i, row in enumerate(rows):
+        detail = row[11]
+        if i in lists:
+            count, seqs = lists[i]
+            detail = json.dumps({"count": count,
+                                 "candidates": [ids[n] for n in seqs if n in ids]})
+        (caller, qualified, kind, path, line, col, callee, name, _r, _p, target, _d,
+         target_qualified, target_path, target_line, _k) = row
+        out.append(Edge(caller, qualified, kind, path, line, col, callee, name,
+                        RECEIVERS[row[8]], PROVENANCES[row[9]], target, detail,
+                        target_qualified, target_path, target_line, EDGE_KINDS[row[15]]))
+    return out

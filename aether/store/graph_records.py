@@ -7,7 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+# The edges table stores each of these as its index in the tuple (schema v10): append only.
 PROVENANCES = ("local", "import", "unique_name", "ambiguous", "external", "unresolved")
+RECEIVERS = ("bare", "self", "qualified", "expression")  # aether.symbols.calls
+EDGE_KINDS = ("call", "reference")
 RESOLVED = frozenset({"local", "import", "unique_name"})
 
 
@@ -20,6 +23,7 @@ class SymbolRef(NamedTuple):
     kind: str
     name: str
     qualified_name: str
+    seq: int = 0  # the symbol's row (what edges store; the resolver answers with `id`)
 
 
 class EdgeSite(NamedTuple):

@@ -38,13 +38,19 @@ def symbols_for_files(n: int) -> str:
 
 
 def names_in_files(n: int) -> str:
-    return f"SELECT name, id FROM symbols WHERE file_path IN ({','.join('?' * n)})"
+    return f"SELECT name, seq FROM symbols WHERE file_path IN ({','.join('?' * n)})"
 
 
 _SYMBOL_COLS = ("seq, id, language, file_path, kind, name, qualified_name, signature, start_line, "
                 "start_col, end_line, end_col, start_byte, end_byte, content_hash")
 INSERT_SYMBOL = f"INSERT INTO symbols ({_SYMBOL_COLS}) VALUES ({','.join('?' * 15)})"
-MAX_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM symbols"
+# Seqs are never reused (edges, search rows and vectors point at them): the next one is past
+# both the largest in use and the largest ever given (meta `seq_high`).
+SEQ_HIGH = "seq_high"
+NEXT_SEQ = f"""
+SELECT MAX(COALESCE((SELECT MAX(seq) FROM symbols), 0),
+           COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = '{SEQ_HIGH}'), 0))
+"""
 UPDATE_SYMBOL = """
 UPDATE symbols SET start_line = ?, start_col = ?, end_line = ?, end_col = ?,
                    start_byte = ?, end_byte = ?, content_hash = ?
@@ -80,46 +86,45 @@ WHERE rowid = (SELECT seq FROM symbols WHERE id = ?3)
 """
 ALL_FOR_SEARCH_ROWS = """
 SELECT s.seq, s.name, s.qualified_name, s.file_path, r.sir_json
-FROM symbols s LEFT JOIN sir r ON r.symbol_id = s.id
+FROM symbols s LEFT JOIN sir r ON r.seq = s.seq
 """
 CLEAR_FTS = "DELETE FROM symbol_fts"
 
-INSERT_META = (
-    "INSERT INTO sir_meta (symbol_id, sir_status, last_attempt_at, updated_at) VALUES (?, ?, ?, ?)"
-)
+# sir and sir_meta are keyed by the symbol's seq (schema v13); statements that take a symbol id
+# find its seq through the unique index on symbols.id.
+_SEQ = "(SELECT seq FROM symbols WHERE id = {})"
+INSERT_META = ("INSERT INTO sir_meta (seq, sir_status, last_attempt_at, updated_at) "
+               "VALUES (?, ?, ?, ?)")
 # Code changed under an existing SIR: keep it, but it now describes an earlier version.
 MARK_OUTDATED = """
 UPDATE sir_meta SET updated_at = ?1,
-    sir_status = CASE WHEN EXISTS (SELECT 1 FROM sir WHERE symbol_id = ?2)
+    sir_status = CASE WHEN EXISTS (SELECT 1 FROM sir WHERE sir.seq = sir_meta.seq)
                       THEN 'stale' ELSE 'pending' END
-WHERE symbol_id = ?2
-"""
+WHERE seq = """ + _SEQ.format("?2")
 MARK_OK = """
 UPDATE sir_meta SET last_error = NULL, last_attempt_at = ?1, attempts = 0, updated_at = ?2,
     sir_status = CASE
-        WHEN (SELECT source_hash FROM sir WHERE symbol_id = ?3)
+        WHEN (SELECT source_hash FROM sir WHERE sir.seq = sir_meta.seq)
              = (SELECT content_hash FROM symbols WHERE id = ?3) THEN 'ok' ELSE 'stale' END
-WHERE symbol_id = ?3
-"""
+WHERE seq = """ + _SEQ.format("?3")
 # A SIR made from the very code now stored (a static SIR in the same transaction).
 MARK_OK_CURRENT = """
 UPDATE sir_meta SET sir_status = 'ok', last_error = NULL, last_attempt_at = ?1, attempts = 0,
     updated_at = ?1
-WHERE symbol_id = ?2
-"""
+WHERE seq = """ + _SEQ.format("?2")
 MARK_FAILED = """
 UPDATE sir_meta SET sir_status = 'stale', last_error = ?1, last_attempt_at = ?2,
     attempts = attempts + 1, updated_at = ?3
-WHERE symbol_id = ?4
-"""
-MARK_DEFERRED = "UPDATE sir_meta SET last_error = ?1, updated_at = ?2 WHERE symbol_id = ?3"
+WHERE seq = """ + _SEQ.format("?4")
+MARK_DEFERRED = ("UPDATE sir_meta SET last_error = ?1, updated_at = ?2 WHERE seq = "
+                 + _SEQ.format("?3"))
 SYMBOL_HASH = "SELECT content_hash FROM symbols WHERE id = ?"
 
 UPSERT_SIR = """
-INSERT INTO sir (symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at,
+INSERT INTO sir (seq, symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at,
                  prompt_version, verification)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(symbol_id) DO UPDATE SET
+SELECT seq, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM symbols WHERE id = ?1
+ON CONFLICT(seq) DO UPDATE SET
     sir_json = excluded.sir_json, sir_hash = excluded.sir_hash,
     source_hash = excluded.source_hash, provider = excluded.provider,
     model = excluded.model, created_at = excluded.created_at,
@@ -131,23 +136,23 @@ ARCHIVE_SIR = """
 INSERT OR IGNORE INTO sir_history
     (symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at, prompt_version)
 SELECT symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at, prompt_version
-FROM sir WHERE symbol_id = ? AND sir_hash != ?
-"""
+FROM sir WHERE seq = """ + _SEQ.format("?1") + " AND sir_hash != ?2"
 HISTORY_VERSIONS = """
 SELECT sir_hash, created_at, provider, model, prompt_version, source_hash, sir_json
-FROM sir WHERE symbol_id = ?1
+FROM sir WHERE seq = (SELECT seq FROM symbols WHERE id = ?1)
 UNION ALL
 SELECT sir_hash, created_at, provider, model, prompt_version, source_hash, sir_json
 FROM sir_history WHERE symbol_id = ?1
-    AND sir_hash NOT IN (SELECT sir_hash FROM sir WHERE symbol_id = ?1)
+    AND sir_hash NOT IN (SELECT sir_hash FROM sir
+                         WHERE seq = (SELECT seq FROM symbols WHERE id = ?1))
 ORDER BY created_at DESC
 """
 # A SIR made by another provider, model or prompt version than the configured one: kept and
 # served, but stale until the configured model has described the code.
 MARK_MODEL_CHANGED = """
 UPDATE sir_meta SET sir_status = 'stale', updated_at = ?1
-WHERE sir_status = 'ok' AND symbol_id IN (
-    SELECT symbol_id FROM sir
+WHERE sir_status = 'ok' AND seq IN (
+    SELECT seq FROM sir
     WHERE provider != ?2 OR model != ?3 OR prompt_version != ?4)
 """
 UNVERIFIED_COUNT = (
@@ -156,7 +161,7 @@ UNVERIFIED_COUNT = (
 )
 MODEL_CHANGED_QUEUE = """
 SELECT s.id, s.file_path, s.qualified_name
-FROM sir r JOIN symbols s ON s.id = r.symbol_id JOIN sir_meta m ON m.symbol_id = s.id
+FROM sir r JOIN symbols s ON s.seq = r.seq JOIN sir_meta m ON m.seq = s.seq
 WHERE m.sir_status = 'ok' AND (r.provider != ?1 OR r.model != ?2 OR r.prompt_version != ?3)
 ORDER BY s.file_path, s.start_line
 """
@@ -181,10 +186,11 @@ SELECT day, provider, model, COUNT(*), SUM(status = 'ok'), SUM(input_tokens),
 FROM usage WHERE day >= ? GROUP BY day, provider, model ORDER BY day, provider, model
 """
 HISTORY = """
-SELECT sir_hash, created_at, sir_json FROM sir WHERE symbol_id = ?1
+SELECT sir_hash, created_at, sir_json FROM sir WHERE seq = (SELECT seq FROM symbols WHERE id = ?1)
 UNION ALL
 SELECT sir_hash, created_at, sir_json FROM sir_history WHERE symbol_id = ?1
-    AND sir_hash NOT IN (SELECT sir_hash FROM sir WHERE symbol_id = ?1)
+    AND sir_hash NOT IN (SELECT sir_hash FROM sir
+                         WHERE seq = (SELECT seq FROM symbols WHERE id = ?1))
 ORDER BY created_at DESC
 """
 
@@ -220,8 +226,8 @@ SELECT s.id, s.language, s.file_path, s.kind, s.name, s.qualified_name, s.signat
        r.prompt_version, r.verification
 """
 _JOINS = """
-JOIN sir_meta m ON m.symbol_id = s.id
-LEFT JOIN sir r ON r.symbol_id = s.id
+JOIN sir_meta m ON m.seq = s.seq
+LEFT JOIN sir r ON r.seq = s.seq
 """
 _RECORD = _COLUMNS + "FROM symbols s" + _JOINS
 RECORD_BY_ID = _RECORD + "WHERE s.id = ?"
@@ -255,8 +261,8 @@ def paths_by_seqs(n: int) -> str:
 
 def inbound_by_seqs(n: int) -> str:
     """(seq, resolved call sites that reach it) for these seqs that have any."""
-    return ("SELECT s.seq, COUNT(*) FROM symbols s JOIN edges e ON e.target_id = s.id "
-            f"WHERE s.seq IN ({','.join('?' * n)}) GROUP BY s.seq")
+    return ("SELECT target, COUNT(*) FROM edges "
+            f"WHERE target IN ({','.join('?' * n)}) GROUP BY target")
 
 
 def records_by_seqs(n: int) -> str:
@@ -271,24 +277,22 @@ def records_by_seqs(n: int) -> str:
 VECTOR_SOURCES = """
 SELECT s.id, s.name, s.qualified_name, json_extract(r.sir_json, '$.intent'), r.sir_hash,
        CASE WHEN v.model = ?1 THEN v.text_hash END  -- another model's vector: re-embed
-FROM symbols s LEFT JOIN sir r ON r.symbol_id = s.id
-LEFT JOIN symbol_vectors v ON v.symbol_id = s.id
-WHERE v.symbol_id IS NULL OR v.model != ?1 OR v.sir_hash IS NOT r.sir_hash
+FROM symbols s LEFT JOIN sir r ON r.seq = s.seq
+LEFT JOIN symbol_vectors v ON v.seq = s.seq
+WHERE v.seq IS NULL OR v.model != ?1 OR v.sir_hash IS NOT r.sir_hash
 """
 # Only for a symbol still there (it may have been removed while its vector was made).
 UPSERT_VECTOR_LIVE = """
-INSERT INTO symbol_vectors (symbol_id, text_hash, sir_hash, model, vec)
-SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM symbols WHERE id = ?1)
-ON CONFLICT(symbol_id) DO UPDATE SET
+INSERT INTO symbol_vectors (seq, text_hash, sir_hash, model, vec)
+SELECT seq, ?2, ?3, ?4, ?5 FROM symbols WHERE id = ?1
+ON CONFLICT(seq) DO UPDATE SET
     text_hash = excluded.text_hash, sir_hash = excluded.sir_hash, model = excluded.model,
     vec = excluded.vec
 """
 # Same text from a new SIR: the vector stands, only the SIR it answers for moves on.
-MARK_VECTOR_CURRENT = "UPDATE symbol_vectors SET sir_hash = ? WHERE symbol_id = ?"
-ALL_VECTORS = """
-SELECT s.seq, v.vec FROM symbol_vectors v JOIN symbols s ON s.id = v.symbol_id
-WHERE v.model = ?
-"""
+MARK_VECTOR_CURRENT = (
+    "UPDATE symbol_vectors SET sir_hash = ? WHERE seq = (SELECT seq FROM symbols WHERE id = ?)")
+ALL_VECTORS = "SELECT seq, vec FROM symbol_vectors WHERE model = ?"
 VECTOR_COUNTS = """
 SELECT (SELECT COUNT(*) FROM symbols),
        (SELECT COUNT(*) FROM symbol_vectors WHERE model = ?)
@@ -298,8 +302,8 @@ WHERE s.qualified_name LIKE ?1 ESCAPE '\\' OR s.file_path LIKE ?2 ESCAPE '\\'
 ORDER BY length(s.qualified_name) LIMIT ?3
 """
 NEEDING_SIR = """
-SELECT m.symbol_id, s.file_path, s.qualified_name
-FROM sir_meta m JOIN symbols s ON s.id = m.symbol_id
+SELECT s.id, s.file_path, s.qualified_name
+FROM sir_meta m JOIN symbols s ON s.seq = m.seq
 WHERE m.sir_status != 'ok' AND (?1 OR m.last_error IS NULL)
 ORDER BY m.sir_status = 'stale', m.attempts, s.file_path, s.start_line LIMIT ?2
 """
@@ -332,6 +336,7 @@ SELECT symbol_id, source_hash, sir_json, provider, model, created_at, '', NULL F
 """
 ROWID_FILTER = " WHERE rowid = ?"
 SALVAGE_MAX_ROWID = "SELECT max(rowid) FROM sir"
+SALVAGE_NEXT_ROWID = "SELECT rowid FROM sir WHERE rowid > ? ORDER BY rowid LIMIT 1"
 
 INSERT_SALVAGE = """
 INSERT OR REPLACE INTO sir_salvage (symbol_id, source_hash, sir_json, provider, model,
@@ -345,7 +350,7 @@ SELECT v.symbol_id, v.source_hash, v.sir_json, v.provider, v.model, v.prompt_ver
     v.verification
 FROM sir_salvage v
 JOIN symbols s ON s.id = v.symbol_id AND s.content_hash = v.source_hash
-JOIN sir_meta m ON m.symbol_id = v.symbol_id
+JOIN sir_meta m ON m.seq = s.seq
 WHERE m.sir_status != 'ok'
 """
 DELETE_SALVAGE = "DELETE FROM sir_salvage WHERE symbol_id = ? AND source_hash = ?"
@@ -354,5 +359,5 @@ COUNT_SALVAGE = "SELECT count(*) FROM sir_salvage"
 
 
 def attempted_since(n: int) -> str:
-    return ("SELECT count(*) FROM sir_meta WHERE last_attempt_at >= ? AND symbol_id IN ("
-            + ",".join("?" * n) + ")")
+    return ("SELECT count(*) FROM sir_meta WHERE last_attempt_at >= ? AND seq IN ("
+            "SELECT seq FROM symbols WHERE id IN (" + ",".join("?" * n) + "))")

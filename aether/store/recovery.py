@@ -61,7 +61,17 @@ def salvage_sirs(path: Path) -> list[SalvagedRow]:
         except sqlite3.DatabaseError:
             top = ROWID_PROBE_LIMIT
         misses = 0
-        for rowid in range(1, int(top) + 1):
+        rowid = 0
+        while rowid < int(top):
+            # sir rows are keyed by symbol seq (schema v13), which has gaps where symbols
+            # went: seek the next row; step one by one only across a page that fails
+            try:
+                found = conn.execute(q.SALVAGE_NEXT_ROWID, (rowid,)).fetchone()
+                if found is None:
+                    break
+                rowid = int(found[0])
+            except sqlite3.DatabaseError:
+                rowid += 1
             try:
                 row = conn.execute(read + q.ROWID_FILTER, (rowid,)).fetchone()
             except sqlite3.DatabaseError:

@@ -214,6 +214,126 @@ MIGRATIONS: list[str] = [
         SELECT 1 FROM sir WHERE sir.symbol_id = sir_history.symbol_id
                             AND sir.sir_hash = sir_history.sir_hash);
     """,
+    # v10: compact edges (they were 38% of a store, ~250 bytes each): caller and target as
+    # symbol seqs, provenance/receiver/kind as small codes (their index in
+    # aether.store.graph_records), no file path (the caller's), the callee only when it is
+    # not `qualifier.name`, ambiguous candidates as "count,seq,seq,...,". Converted in place.
+    """
+    CREATE TABLE edges_v10 (
+        id INTEGER PRIMARY KEY,
+        caller INTEGER NOT NULL REFERENCES symbols(seq) ON DELETE CASCADE,
+        line INTEGER NOT NULL,            -- 1-based, of the called name
+        col INTEGER NOT NULL,
+        name TEXT NOT NULL,               -- last segment: save, join
+        callee TEXT,                      -- as written when not qualifier.name (or name)
+        qualifier TEXT NOT NULL,          -- os.path for os.path.join
+        receiver INTEGER NOT NULL CHECK (receiver BETWEEN 0 AND 3),  -- bare self qualified expr.
+        kind INTEGER NOT NULL CHECK (kind IN (0, 1)),                 -- call reference
+        -- local import unique_name ambiguous external unresolved
+        provenance INTEGER NOT NULL CHECK (provenance BETWEEN 0 AND 5),
+        target INTEGER,                   -- symbols.seq; no foreign key (re-resolved instead)
+        detail TEXT                       -- ambiguous: count,seq,...,  external: the target
+    );
+    INSERT INTO edges_v10 (id, caller, line, col, name, callee, qualifier, receiver, kind,
+                           provenance, target, detail)
+    SELECT e.id, c.seq, e.line, e.col, e.name,
+           CASE WHEN e.callee = CASE WHEN e.qualifier = '' THEN e.name
+                                     ELSE e.qualifier || '.' || e.name END
+                THEN NULL ELSE e.callee END,
+           e.qualifier,
+           CASE e.receiver WHEN 'bare' THEN 0 WHEN 'self' THEN 1 WHEN 'qualified' THEN 2
+                           ELSE 3 END,
+           CASE e.kind WHEN 'reference' THEN 1 ELSE 0 END,
+           CASE e.provenance WHEN 'local' THEN 0 WHEN 'import' THEN 1 WHEN 'unique_name' THEN 2
+                             WHEN 'ambiguous' THEN 3 WHEN 'external' THEN 4 ELSE 5 END,
+           t.seq,
+           CASE WHEN e.provenance != 'ambiguous' THEN e.detail
+                WHEN json_valid(e.detail) THEN
+                    COALESCE(json_extract(e.detail, '$.count'), 0) || ',' || COALESCE(
+                        (SELECT group_concat(s.seq || ',', '')
+                         FROM json_each(e.detail, '$.candidates') j
+                         JOIN symbols s ON s.id = j.value), '')
+           END
+    FROM edges e JOIN symbols c ON c.id = e.caller_id
+    LEFT JOIN symbols t ON t.id = e.target_id;
+    DROP TABLE edges;
+    ALTER TABLE edges_v10 RENAME TO edges;
+    CREATE INDEX edges_by_caller ON edges(caller);
+    CREATE INDEX edges_by_target ON edges(target) WHERE target IS NOT NULL;
+    CREATE INDEX edges_by_name ON edges(name);
+    -- symbol seqs are never reused from now on (see aether.store.queries.NEXT_SEQ)
+    INSERT INTO meta (key, value) SELECT 'seq_high', COALESCE(MAX(seq), 0) FROM symbols
+        WHERE true ON CONFLICT(key) DO UPDATE SET value = excluded.value;
+    """,
+    # v11: no prefix indexes in the search table: `prefix = '2 3'` cost 60% of its index
+    # (16 MB on the standard library) for as-you-type name prefixes, which FTS5 answers from
+    # the term index alone within a few milliseconds. Rows are copied as they are.
+    """
+    CREATE VIRTUAL TABLE symbol_fts_v11 USING fts5(
+        name, name_words, qual_words, intent, sir_words, path_words,
+        tokenize = "unicode61 remove_diacritics 2 tokenchars '_'"
+    );
+    INSERT INTO symbol_fts_v11 (rowid, name, name_words, qual_words, intent, sir_words,
+                                path_words)
+    SELECT rowid, name, name_words, qual_words, intent, sir_words, path_words FROM symbol_fts;
+    DROP TABLE symbol_fts;
+    ALTER TABLE symbol_fts_v11 RENAME TO symbol_fts;
+    """,
+    # v12: vectors keyed by the symbol's seq (the rowid): no 33-byte id per row and no
+    # separate unique index on it (5.6 MB on the standard library); search loads them by seq.
+    """
+    CREATE TABLE symbol_vectors_v12 (
+        seq INTEGER PRIMARY KEY REFERENCES symbols(seq) ON DELETE CASCADE,
+        text_hash TEXT NOT NULL,          -- hash of the embedded text: re-embed only on change
+        sir_hash TEXT,                    -- the SIR it was made from: recheck when it changes
+        model TEXT NOT NULL,
+        vec BLOB NOT NULL                 -- int8, unit vector scaled by 127
+    );
+    INSERT INTO symbol_vectors_v12 (seq, text_hash, sir_hash, model, vec)
+    SELECT s.seq, v.text_hash, v.sir_hash, v.model, v.vec
+    FROM symbol_vectors v JOIN symbols s ON s.id = v.symbol_id ORDER BY s.seq;
+    DROP TABLE symbol_vectors;
+    ALTER TABLE symbol_vectors_v12 RENAME TO symbol_vectors;
+    """,
+    # v13: SIRs and their metadata keyed by the symbol's seq (the rowid): no unique index on a
+    # 33-byte id for either, no id at all in sir_meta. `sir` keeps the id, unindexed, so a
+    # salvage from a damaged file (aether.store.recovery) needs no other table.
+    """
+    CREATE TABLE sir_v13 (
+        seq INTEGER PRIMARY KEY REFERENCES symbols(seq) ON DELETE CASCADE,
+        symbol_id TEXT NOT NULL,          -- for salvage only: queries go by seq
+        sir_json TEXT NOT NULL,           -- canonical JSON
+        sir_hash TEXT NOT NULL,
+        source_hash TEXT NOT NULL,        -- content_hash of the code it describes
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        prompt_version TEXT NOT NULL DEFAULT '',
+        verification TEXT
+    );
+    INSERT INTO sir_v13 (seq, symbol_id, sir_json, sir_hash, source_hash, provider, model,
+                         created_at, prompt_version, verification)
+    SELECT s.seq, r.symbol_id, r.sir_json, r.sir_hash, r.source_hash, r.provider, r.model,
+           r.created_at, r.prompt_version, r.verification
+    FROM sir r JOIN symbols s ON s.id = r.symbol_id ORDER BY s.seq;
+    DROP TABLE sir;
+    ALTER TABLE sir_v13 RENAME TO sir;
+    CREATE TABLE sir_meta_v13 (
+        seq INTEGER PRIMARY KEY REFERENCES symbols(seq) ON DELETE CASCADE,
+        sir_status TEXT NOT NULL CHECK (sir_status IN ('ok', 'stale', 'pending')),
+        last_error TEXT,
+        last_attempt_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,   -- consecutive failed attempts
+        updated_at TEXT NOT NULL
+    );
+    INSERT INTO sir_meta_v13 (seq, sir_status, last_error, last_attempt_at, attempts,
+                              updated_at)
+    SELECT s.seq, m.sir_status, m.last_error, m.last_attempt_at, m.attempts, m.updated_at
+    FROM sir_meta m JOIN symbols s ON s.id = m.symbol_id ORDER BY s.seq;
+    DROP TABLE sir_meta;
+    ALTER TABLE sir_meta_v13 RENAME TO sir_meta;
+    CREATE INDEX sir_meta_by_status ON sir_meta(sir_status);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,231 @@
+"""Migrations that reshape the store (v10 edges, v11 search table, v12 vectors, v13 SIRs) keep
+everything: a v9 database holding model SIRs, history, edges of every provenance and vectors
+is opened by the Store (which migrates it in place) and read back through its API."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from aether.sir.model import Sir
+from aether.store.db import Store
+from aether.store.records import FileChange, FileRecord
+from aether.store.recovery import salvage_sirs
+from aether.store.schema import MIGRATIONS, SCHEMA_VERSION, _split
+from aether.symbols.model import CallSite, Symbol
+
+HELPER, RUN, OTHER = "a" * 32, "b" * 32, "c" * 32
+NOW = "2026-01-02T03:04:05.678Z"
+
+
+def sir_json(intent: str) -> str:
+    return Sir(intent=intent, inputs=["x: int"], outputs=["int"], confidence=0.9).canonical_json()
+
+
+MODEL_SIR = sir_json("Doubles a number the way the billing module expects.")
+OLD_SIR = sir_json("Doubles a number.")
+VERIFICATION = '{"unsupported": ["billing"]}'
+
+
+def make_v9(path: Path) -> None:
+    """A store as aether with schema v9 left it, written row by row."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys=ON")
+        for script in MIGRATIONS[:9]:
+            for statement in _split(script):
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 9")
+        conn.execute("BEGIN")
+        for p in ("a.py", "b.py"):
+            conn.execute("INSERT INTO files (path, language, size, mtime_ns, content_hash, "
+                         "status, indexed_at) VALUES (?, 'python', 10, 1, 'h', 'indexed', ?)",
+                         (p, NOW))
+        symbols = [(1, HELPER, "a.py", "function", "helper", "helper"),
+                   (2, RUN, "b.py", "function", "run", "run"),
+                   (3, OTHER, "b.py", "method", "helper", "Other.helper")]
+        for seq, sid, path_, kind, name, qname in symbols:
+            conn.execute(
+                "INSERT INTO symbols (seq, id, file_path, language, kind, name, qualified_name, "
+                "signature, start_line, start_col, end_line, end_col, start_byte, end_byte, "
+                "content_hash) VALUES (?, ?, ?, 'python', ?, ?, ?, ?, ?, 0, ?, 0, 0, 9, ?)",
+                (seq, sid, path_, kind, name, qname, f"def {name}()", seq, seq + 1, f"c{seq}"))
+            conn.execute(
+                "INSERT INTO symbol_fts (rowid, name, name_words, qual_words, intent, sir_words, "
+                "path_words) VALUES (?, ?, ?, '', 'doubl number', '', 'a py')", (seq, name, name))
+        sirs = [(HELPER, MODEL_SIR, "h-model", "c1", "openai", "gpt-x", "p3", VERIFICATION),
+                (RUN, sir_json("Runs it."), "h-static", "c2", "static", "static-v1", "", None),
+                (OTHER, sir_json("Another helper."), "h-other", "c-old", "openai", "gpt-x", "p3",
+                 None)]
+        conn.executemany(
+            "INSERT INTO sir (symbol_id, sir_json, sir_hash, source_hash, provider, model, "
+            "created_at, prompt_version, verification) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(s[0], s[1], s[2], s[3], s[4], s[5], NOW, s[6], s[7]) for s in sirs])
+        conn.execute(
+            "INSERT INTO sir_history (symbol_id, sir_hash, sir_json, source_hash, provider, "
+            "model, created_at, prompt_version) VALUES (?, 'h-old', ?, 'c0', 'openai', 'gpt-x', "
+            "'2025-12-31T00:00:00.000Z', 'p2')", (HELPER, OLD_SIR))
+        conn.executemany(
+            "INSERT INTO sir_meta (symbol_id, sir_status, last_error, last_attempt_at, attempts, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(HELPER, "ok", None, NOW, 0, NOW), (RUN, "ok", None, NOW, 0, NOW),
+             (OTHER, "stale", "timeout: no answer", NOW, 2, NOW)])
+        edges = [
+            (RUN, "b.py", 3, 5, "helper", "helper", "bare", "", "import", HELPER, None, "call"),
+            (RUN, "b.py", 4, 9, "x().helper", "helper", "expression", "", "ambiguous", None,
+             f'{{"count": 3, "candidates": ["{HELPER}", "{OTHER}"]}}', "call"),
+            (RUN, "b.py", 5, 5, "os.path.join", "join", "qualified", "os.path", "external",
+             None, "os.path.join", "call"),
+            (RUN, "b.py", 6, 5, "self.save", "save", "self", "self", "unresolved", None, None,
+             "call"),
+            (OTHER, "b.py", 8, 12, "helper", "helper", "bare", "", "local", HELPER, None,
+             "reference"),
+        ]
+        conn.executemany(
+            "INSERT INTO edges (caller_id, file_path, line, col, callee, name, receiver, "
+            "qualifier, provenance, target_id, detail, kind) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", edges)
+        conn.executemany(
+            "INSERT INTO symbol_vectors (symbol_id, text_hash, sir_hash, model, vec) "
+            "VALUES (?, ?, ?, 'wordllama-l2-256', ?)",
+            [(HELPER, "t1", "h-model", bytes(range(8))), (RUN, "t2", "h-static", b"\x7f" * 8)])
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "aether.db"
+    make_v9(db)
+    store = await Store.open(db)
+    try:
+        assert store.problem is None
+        counts = await store.counts()
+        assert (counts.file_count, counts.symbol_count, counts.sir_count) == (2, 3, 3)
+        assert (counts.ok_count, counts.stale_count, counts.pending_count) == (2, 1, 0)
+
+        helper = await store.symbol(HELPER)
+        assert helper is not None
+        assert (helper.sir_json, helper.sir_hash, helper.provider, helper.model) == (
+            MODEL_SIR, "h-model", "openai", "gpt-x")
+        assert (helper.prompt_version, helper.verification_json, helper.sir_created_at) == (
+            "p3", VERIFICATION, NOW)
+        other = await store.symbol(OTHER)
+        assert other is not None
+        assert (other.sir_status, other.last_error, other.attempts) == (
+            "stale", "timeout: no answer", 2)
+        versions = await store.sir_versions(HELPER)
+        assert [(v[0], v[6]) for v in versions] == [("h-model", MODEL_SIR), ("h-old", OLD_SIR)]
+        assert await store.unverified_count() == 1
+        assert await store.symbols_needing_sir() == [OTHER]
+
+        out = await store.edges_from(RUN)
+        assert [(e.line, e.callee, e.name, e.receiver, e.provenance, e.target_id, e.kind)
+                for e in out] == [
+            (3, "helper", "helper", "bare", "import", HELPER, "call"),
+            (4, "x().helper", "helper", "expression", "ambiguous", None, "call"),
+            (5, "os.path.join", "join", "qualified", "external", None, "call"),
+            (6, "self.save", "save", "self", "unresolved", None, "call")]
+        assert all(e.file_path == "b.py" for e in out)
+        assert out[1].detail is not None and out[2].detail == "os.path.join"
+        assert json.loads(out[1].detail) == {"count": 3, "candidates": [HELPER, OTHER]}
+        into = await store.edges_into(HELPER, 10)
+        assert [(e.caller_id, e.provenance, e.kind) for e in into] == [
+            (RUN, "import", "call"), (OTHER, "local", "reference")]
+        assert [e.line for e in await store.ambiguous_into("helper", OTHER, 10)] == [4]
+        assert await store.callers_counts([HELPER, OTHER]) == {HELPER: 1}
+        assert await store.provenance_counts() == {
+            "import": 1, "ambiguous": 1, "external": 1, "unresolved": 1, "local": 1}
+        assert await store.unresolved_named("save") == 1
+
+        vectors = dict(await store.all_vectors("wordllama-l2-256"))
+        assert vectors == {1: bytes(range(8)), 2: b"\x7f" * 8}
+        assert await store.vector_counts("wordllama-l2-256") == (3, 2)
+        assert sorted(r[0] for r in await store.search_terms('"helper"', 10)) == [1, 3]
+    finally:
+        await store.close()
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()
+
+
+async def test_a_migrated_store_still_cascades_and_never_reuses_a_seq(tmp_path: Path) -> None:
+    """Deleting a file takes its symbols' SIRs, metadata, vectors and edges with it; a symbol
+    added afterwards gets a seq no edge or vector ever pointed at."""
+    db = tmp_path / "aether.db"
+    make_v9(db)
+    store = await Store.open(db)
+    try:
+        assert await store.delete_files(["b.py"]) == 1
+        counts = await store.counts()
+        assert (counts.symbol_count, counts.sir_count) == (1, 1)
+        assert await store.provenance_counts() == {}
+        assert dict(await store.all_vectors("wordllama-l2-256")) == {1: bytes(range(8))}
+        # b.py comes back with one function calling helper: a new seq, past the old ones
+        new_id = "d" * 32
+        symbol = Symbol(new_id, "python", "b.py", "function", "main", "main", "def main()",
+                        1, 1, 2, 1, 0, 20, "c9")
+        call = CallSite(new_id, "helper", "helper", "bare", "", 2, 5)
+        await store.apply_files([FileChange(FileRecord("b.py", 20, 2, "python", "h2"),
+                                            [symbol], calls=[call])])
+        main = await store.symbols_by_qualified_name("main")
+        assert [r.sir_status for r in main] == ["pending"]
+        assert list(await store.symbol_paths([4])) == [4]
+        assert [(e.callee, e.provenance) for e in await store.edges_from(new_id)] == [
+            ("helper", "unresolved")]
+    finally:
+        await store.close()
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'seq_high'").fetchone() == ("4",)
+        assert conn.execute("SELECT COUNT(*) FROM sir_meta").fetchone()[0] == 2
+    finally:
+        conn.close()
+
+
+def garble(db: Path, pageno: int, page_size: int) -> None:
+    with open(db, "r+b") as fh:
+        fh.seek((pageno - 1) * page_size)
+        fh.write(b"\xde\xad\xbe\xef" * (page_size // 4))
+
+
+async def test_salvage_reads_past_damage_and_gaps_in_seqs(tmp_path: Path) -> None:
+    """SIR rows are keyed by symbol seq, which has gaps where symbols went: a salvage that
+    must read row by row (a damaged page) still reaches a row far past a gap."""
+    db = tmp_path / "aether.db"
+    make_v9(db)
+    await (await Store.open(db)).close()  # migrated to the current schema
+    intent = "Returns the parsed configuration of the service, validated. " * 8
+    seqs = [*range(10, 210), 60_000]
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        for seq in seqs:
+            sid = f"{seq:032x}"
+            conn.execute(
+                "INSERT INTO symbols (seq, id, file_path, language, kind, name, qualified_name, "
+                "signature, start_line, start_col, end_line, end_col, start_byte, end_byte, "
+                "content_hash) VALUES (?, ?, 'a.py', 'python', 'function', 'f', 'f', 'def f()', "
+                "1, 0, 2, 0, 0, 9, 'c')", (seq, sid))
+            conn.execute(
+                "INSERT INTO sir (seq, symbol_id, sir_json, sir_hash, source_hash, provider, "
+                "model, created_at) VALUES (?, ?, ?, 'h', 'c', 'openai', 'gpt-x', ?)",
+                (seq, sid, sir_json(intent), NOW))
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        leaves = [r[0] for r in conn.execute(
+            "SELECT pageno FROM dbstat WHERE name = 'sir' AND pagetype = 'leaf' ORDER BY pageno")]
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        conn.close()
+    assert len(leaves) > 10
+    garble(db, leaves[len(leaves) // 2], page)  # one leaf in the middle of the table
+
+    salvaged = {row[0] for row in salvage_sirs(db)}
+    assert f"{60_000:032x}" in salvaged and HELPER in salvaged
+    assert len(seqs) + 3 - 20 <= len(salvaged) < len(seqs) + 3  # one page's rows lost
