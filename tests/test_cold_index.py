@@ -28,7 +28,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def _real_sirs() -> list[tuple[dict[str, object], str]]:
     """Every static SIR (and doc) of this package's own code and of the test fixtures
     (every language the analyser knows)."""
-    out = []
+    out: list[tuple[dict[str, object], str]] = []
     for root in (PACKAGE, FIXTURES):
         for src in iter_source_files(root):
             docs: dict[str, str] = {}
