@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Container
+from operator import itemgetter
 
 from tree_sitter import Node
 
@@ -37,6 +38,8 @@ _WHOLE_CALLEE = frozenset({"python", "javascript", "typescript", "tsx", "rust", 
 _SELF_WORDS = frozenset({"self", "this", "cls", "$this", "@"})
 _SEPARATORS = re.compile(r"::|->|\?\.|\.")
 _TURBOFISH = re.compile(r"::<[^<>]*>")
+# (line, column) of a CallSite, read in C: a cold index sorts 370,000 of them
+BY_POSITION = itemgetter(5, 6)
 _GENERIC = re.compile(r"(?<!:)<[^<>]*>")
 _TRAILING_NAME = re.compile(r"([A-Za-z_$][\w$]*[!?]?)$")
 _STRING = re.compile(r"""(["'`])(?:\\.|(?!\1).)*\1""")
@@ -128,7 +131,7 @@ def collect_calls(source: bytes, definitions: list[Definition],
         point = node.end_point
         column = max(1, point.column - len(name) + 1)
         out.append(CallSite(ids[i], callee, name, receiver, qualifier, point.row + 1, column))
-    out.sort(key=lambda c: (c.line, c.column))
+    out.sort(key=BY_POSITION)
     return out
 
 
