@@ -119,15 +119,3 @@ async def test_a_cold_index_parses_each_file_once(tmp_path: Path,
     finally:
         await engine.close()
 
-
-def test_local_vectors_equal_wordllamas_own() -> None:
-    import numpy as np
-
-    from aether.engine.search.embedder import LocalEmbedder, pooled
-
-    texts = [f"{w} in store {i}. Read the {w} file and return it" * (i % 4)
-             for i, w in enumerate(["config", "parse", "HTTPAdapter send", "x"] * 40)]
-    wl = LocalEmbedder()._load()
-    with np.errstate(invalid="ignore"):  # an empty text has no direction: NaN in both
-        assert np.array_equal(pooled(wl, texts), np.asarray(wl.embed(texts, norm=True)),
-                              equal_nan=True)

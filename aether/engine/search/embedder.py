@@ -68,31 +68,8 @@ class LocalEmbedder:
         self.texts += len(texts)
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
-        return normalize(pooled(wl, texts))
-
-
-def pooled(wl: Any, texts: list[str], batch: int = 64) -> np.ndarray:
-    """`wl.embed(texts, norm=True)`, the same arithmetic on the same token ids, tokenized
-    with the batch call that skips character offsets (`encode_batch_fast`: half the time
-    of the `encode_batch` WordLlama calls, which was half of embedding a cold index)."""
-    encode = getattr(wl.tokenizer, "encode_batch_fast", None)
-    if encode is None:  # an older `tokenizers`
-        return np.asarray(wl.embed(texts, norm=True), dtype=np.float32)
-    table = wl.embedding
-    out = np.empty((len(texts), table.shape[1]), dtype=np.float32)
-    # Texts of similar length batched together: a batch is padded to its longest text, and
-    # padding is masked out (sums of the same values in the same order: the same vectors).
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    for start in range(0, len(texts), batch):
-        rows = order[start:start + batch]
-        encoded = encode([texts[i] for i in rows], add_special_tokens=False)
-        ids = np.array([e.ids for e in encoded], dtype=np.int32)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.float32)
-        np.clip(ids, 0, table.shape[0] - 1, out=ids)
-        vecs = wl.avg_pool(table[ids], mask)
-        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        out[rows] = vecs
-    return out
+        vecs = np.asarray(wl.embed(texts, norm=True), dtype=np.float32)
+        return normalize(vecs)
 
 
 def normalize(vecs: np.ndarray) -> np.ndarray:
