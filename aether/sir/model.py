@@ -66,9 +66,13 @@ def canonical_dict(data: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
+# json.dumps with options builds a new encoder per call: one, made once
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(data: dict[str, Any]) -> str:
     """Keys sorted, lists sorted, no whitespace: the form that is hashed and stored."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(data)
 
 
 class Sir(BaseModel):
