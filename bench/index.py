@@ -26,16 +26,15 @@ import asyncio
 import cProfile
 import pstats
 import shutil
-import sqlite3
 import statistics
 import sysconfig
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from aether.config import load_settings
 from aether.engine.engine import Engine
+from aether.store.db import Store
 from aether.symbols.languages import parser_for
 from aether.workspace import iter_source_files
 
@@ -83,38 +82,15 @@ def write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-class SirWatch:
-    """Another connection to the store, as a reader process would have, polling for a
-    symbol's SIR: when it is there (and describes the code the store has), the save is
-    visible to every surface."""
-
-    def __init__(self, db: Path, name: str) -> None:
-        self.db, self.name = db, name
-        self.seen_at: float | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-
-    def _poll(self) -> None:
-        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
-        try:
-            for _ in range(600_000):  # bounded: 10 minutes at 1 ms
-                row = conn.execute(
-                    "SELECT 1 FROM symbols s JOIN sir r ON r.symbol_id = s.id "
-                    "WHERE s.qualified_name = ? AND r.source_hash = s.content_hash",
-                    (self.name,)).fetchone()
-                if row is not None:
-                    self.seen_at = time.perf_counter()
-                    return
-                if self._stop.wait(0.001):
-                    return
-        finally:
-            conn.close()
-
-    def stop(self) -> float | None:
-        self._thread.join(5)
-        self._stop.set()
-        return self.seen_at
+async def sir_seen(reader: Store, name: str) -> float:
+    """When another connection (a reader process's) first sees `name` with a fresh SIR;
+    polled every millisecond through the store's own queries (any schema)."""
+    for _ in range(600_000):  # bounded: 10 minutes
+        found = await reader.symbols_by_qualified_name(name)
+        if found and found[0].sir_status == "ok" and found[0].source_hash == found[0].content_hash:
+            return time.perf_counter()
+        await asyncio.sleep(0.001)
+    raise SystemExit(f"no SIR for {name} in the store")
 
 
 async def save_path(root: Path, target: Path, text: str, saves: int
@@ -127,21 +103,20 @@ async def save_path(root: Path, target: Path, text: str, saves: int
     whole: list[float] = []
     settings = load_settings(root)
     engine = await Engine.open(settings)
+    reader = await Store.open(settings.db_path, read_only=True)
     try:
         for i in range(saves):
             name = f"_bench_save_{i}"
             write(target, text.replace("\ndef ", f"\ndef {name}():\n    return {i}\n\ndef ", 1))
-            watch = SirWatch(settings.db_path, name)
+            watch = asyncio.create_task(sir_seen(reader, name))
             started = time.perf_counter()
             await engine.index(paths=[rel])
             whole.append(time.perf_counter() - started)
-            seen = await asyncio.to_thread(watch.stop)
-            if seen is None:
-                raise SystemExit(f"save {i}: no SIR for {name} in the store")
-            to_sir.append(seen - started)
+            to_sir.append(await watch - started)
         write(target, text)
         await engine.index(paths=[rel])
     finally:
+        await reader.close()
         await engine.close()
     return to_sir, whole
 

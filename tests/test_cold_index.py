@@ -119,3 +119,19 @@ async def test_a_cold_index_parses_each_file_once(tmp_path: Path,
     finally:
         await engine.close()
 
+
+
+def test_bulk_passes_hold_off_the_gc_and_give_it_back_when_the_last_ends() -> None:
+    import gc
+
+    from aether.engine.indexer import _BulkGC
+
+    before = gc.get_threshold()
+    first, second = _BulkGC.during_pass(), _BulkGC.during_pass()
+    first.__enter__()
+    second.__enter__()
+    assert gc.get_threshold()[0] >= 50_000
+    first.__exit__(None, None, None)  # overlapping passes may end in any order
+    assert gc.get_threshold()[0] >= 50_000
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

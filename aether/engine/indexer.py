@@ -103,21 +103,31 @@ def _pool(workers: int) -> ProcessPoolExecutor:
                                initializer=init_worker, initargs=(os.getpid(),))
 
 
-@contextlib.contextmanager
-def _bulk_gc() -> Iterator[None]:
+class _BulkGC:
     """A bulk pass keeps hundreds of thousands of objects alive for a while (results from
     the workers, rows, a cold pass's call sites), and each full collection of the cyclic
     GC walked them all again: 3 s of a 20 s cold index of the standard library. Objects
     alive before the pass are frozen out of its sight and young ones are collected less
-    often; both are undone when the pass ends."""
-    old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(old[0], WORKER_GC_THRESHOLD), *old[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        gc.unfreeze()
+    often; both are undone when the pass ends (the last one, when passes overlap)."""
+
+    passes = 0
+    saved = gc.get_threshold()
+
+    @classmethod
+    @contextlib.contextmanager
+    def during_pass(cls) -> Iterator[None]:
+        if cls.passes == 0:
+            cls.saved = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(max(cls.saved[0], WORKER_GC_THRESHOLD), *cls.saved[1:])
+        cls.passes += 1
+        try:
+            yield
+        finally:
+            cls.passes -= 1
+            if cls.passes == 0:
+                gc.set_threshold(*cls.saved)
+                gc.unfreeze()
 
 
 def configured_workers(settings: Settings) -> int:
@@ -225,7 +235,7 @@ class Indexer:
 
         async with contextlib.AsyncExitStack() as bulk_pass:
             if bulk and total:
-                bulk_pass.enter_context(_bulk_gc())
+                bulk_pass.enter_context(_BulkGC.during_pass())
                 await bulk_pass.enter_async_context(self.store.bulk_writes())
             # aclosing: on any exit (an error, a cancelled pass, a stopping daemon) the pool
             # is shut down now, not whenever the generator happens to be collected
