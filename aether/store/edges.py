@@ -256,10 +256,19 @@ async def _aliases(w: aiosqlite.Connection, names: set[str]) -> set[str]:
         for _path, _language, bindings, _stars in await cur.fetchall():
             if bindings == "{}":
                 continue
-            for local, target in _parsed(bindings).items():
-                if target.replace("::", ".").rsplit(".", 1)[-1] in names and local not in names:
+            for local, imported in _renamed(bindings):
+                if imported in names and local not in names:
                     out.add(local)
     return out
+
+
+@lru_cache(maxsize=4096)
+def _renamed(bindings: str) -> tuple[tuple[str, str], ...]:
+    """(local name, imported name) of a file's bindings that import under another name:
+    only those can alias (most bindings keep the name), worked out once per file."""
+    pairs = ((local, target.replace("::", ".").rsplit(".", 1)[-1])
+             for local, target in _parsed(bindings).items())
+    return tuple((local, imported) for local, imported in pairs if local != imported)
 
 
 async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequence[str] = (),
