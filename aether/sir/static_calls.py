@@ -19,6 +19,7 @@ _TURBOFISH = re.compile(r"::<[^<>]*>")
 _WORD = re.compile(r"[A-Za-z_$][\w$]*")
 _WRITE_MODE = re.compile(r"""(?:^|[(,\s])(?:mode\s*=\s*)?[rbu]?["'][rbt]*[wax+][rwabtx+]*["']""")
 _EXCEPTION_SUFFIXES = ("Error", "Exception")
+_FEW_IMPORTS = 8  # up to this many imported names, substring tests beat a regex
 _WHOLE_FILE_IMPORTS = frozenset({"c", "cpp", "csharp", "ruby", "swift"})
 _OPEN_CALLS = frozenset({"open", "io.open", "codecs.open"})
 _MUTATING_METHODS = frozenset({
@@ -152,6 +153,14 @@ class CallTable:
             return []
         used = {h for h in heads if h in names}
         signature = shape.signature
+        if len(names) > _FEW_IMPORTS:
+            # many imports: the signature's words looked up in them (a substring test per
+            # imported name, for every symbol of the file, cost more); the same names
+            hits = [w for w in set(_WORD.findall(signature)) if w in names and w not in used]
+            if hits:
+                params = parameter_names(shape)
+                used.update(w for w in hits if w not in params)
+            return list(dict.fromkeys(names[h].module for h in sorted(used)))
         # a substring test first: a regex over every signature costs more than it finds
         candidates = [n for n in names if n in signature and n not in used]
         if candidates:

@@ -6,13 +6,14 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from aether.hashing import text_hash
 from aether.redaction import redact_secrets
-from aether.sir.model import Sir
+from aether.sir.model import LIST_FIELDS, Sir, canonical_dict, canonical_json
 from aether.symbols.model import CallSite, Symbol
-from aether.symbols.terms import enclosing, identifier_column, words_column
+from aether.symbols.terms import enclosing, name_columns, words_column
 
 DEFERRED_PREFIX = "spend_cap:"  # how a `last_error` of a symbol held back by a cap starts
 
@@ -81,6 +82,23 @@ class PreparedSir:
                    words_column(" ".join(others)), redactions + found)
 
     @classmethod
+    def of_static(cls, data: dict[str, Any], *, doc: str = "") -> PreparedSir:
+        """`of(Sir.model_validate(data), doc=doc)`, byte for byte, for a SIR dict the static
+        analyser made: its canonical form is built directly (see `canonical_dict`), and
+        anything unusual takes the validated path."""
+        canon = canonical_dict(data)
+        if canon is None:
+            return cls.of(Sir.model_validate(data), doc=doc)
+        canonical = canonical_json(canon)
+        others = [i for f in LIST_FIELDS for i in canon[f]]
+        found = 0
+        if doc:
+            clean, found = redact_secrets(doc)
+            others.append(clean)
+        return cls(canonical, text_hash(canonical), words_column(canon["intent"]),
+                   words_column(" ".join(others)), found)
+
+    @classmethod
     def terms_of_json(cls, sir_json: str | None) -> tuple[str, str]:
         """(intent_terms, other_terms) of a stored SIR; empty when there is none."""
         if not sir_json:
@@ -93,11 +111,16 @@ def search_row(seq: int, name: str, qualified_name: str, file_path: str,
                sir: PreparedSir | None) -> tuple[Any, ...]:
     """One row of `symbol_fts`, in its column order (see aether.store.schema v7): the name
     whole and as words, the enclosing names, the SIR's intent and other fields, the path."""
-    parents = enclosing(qualified_name)
-    qual = f"{identifier_column(parents)} {words_column(parents)}".strip()
-    return (seq, identifier_column(name), words_column(name), qual,
+    whole, words = name_columns(name)
+    return (seq, whole, words, _qual_column(enclosing(qualified_name)),
             sir.intent_terms if sir else "", sir.other_terms if sir else "",
-            words_column(file_path))
+            name_columns(file_path)[1])
+
+
+@lru_cache(maxsize=65_536)  # the enclosing class of every method, over and over
+def _qual_column(parents: str) -> str:
+    whole, words = name_columns(parents)
+    return f"{whole} {words}".strip()
 
 
 @dataclass(slots=True)

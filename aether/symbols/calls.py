@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Container
+from operator import itemgetter
 
 from tree_sitter import Node
 
@@ -37,6 +38,8 @@ _WHOLE_CALLEE = frozenset({"python", "javascript", "typescript", "tsx", "rust", 
 _SELF_WORDS = frozenset({"self", "this", "cls", "$this", "@"})
 _SEPARATORS = re.compile(r"::|->|\?\.|\.")
 _TURBOFISH = re.compile(r"::<[^<>]*>")
+# (line, column) of a CallSite, read in C: a cold index sorts 370,000 of them
+BY_POSITION = itemgetter(5, 6)
 _GENERIC = re.compile(r"(?<!:)<[^<>]*>")
 _TRAILING_NAME = re.compile(r"([A-Za-z_$][\w$]*[!?]?)$")
 _STRING = re.compile(r"""(["'`])(?:\\.|(?!\1).)*\1""")
@@ -128,7 +131,7 @@ def collect_calls(source: bytes, definitions: list[Definition],
         point = node.end_point
         column = max(1, point.column - len(name) + 1)
         out.append(CallSite(ids[i], callee, name, receiver, qualifier, point.row + 1, column))
-    out.sort(key=lambda c: (c.line, c.column))
+    out.sort(key=BY_POSITION)
     return out
 
 
@@ -159,21 +162,21 @@ def collect_references(source: bytes, definitions: list[Definition],
     defined = {d.symbol.name for d in definitions}
     out: list[CallSite] = []
     seen: set[tuple[int, int]] = set()
+    shapes: dict[str, tuple[str, str, str, str] | None] = {}  # most names repeat
     for node in nodes:
         start, end = node.start_byte, node.end_byte
         if (start, end) in seen:
             continue
         seen.add((start, end))
-        parent = node.parent
-        if parent is not None and parent.child_by_field_name("name") == node:
-            continue  # the definition's own name (`struct Foo`, `type Foo struct`)
         i = bisect_right(starts, start) - 1
         while i >= 0 and ends[i] < end:
             i = parents[i]
         if i < 0:
             continue
         text = node_text(source, node)
-        found = shape(text) if len(text) <= MAX_CALLEE else None
+        found = shapes.get(text, ...)
+        if found is ...:
+            found = shapes[text] = shape(text) if len(text) <= MAX_CALLEE else None
         if found is None:
             continue
         callee, name, receiver, qualifier = found
@@ -186,6 +189,10 @@ def collect_references(source: bytes, definitions: list[Definition],
         elif not (head in bindings or name in defined
                   or (name[:1].isupper() and len(name) > 1)):  # `T`: a generic parameter
             continue
+        # last: a node's parent is found by walking down from the root
+        parent = node.parent
+        if parent is not None and parent.child_by_field_name("name") == node:
+            continue  # the definition's own name (`struct Foo`, `type Foo struct`)
         point = node.end_point
         column = max(1, point.column - len(name) + 1)
         out.append(CallSite(ids[i], callee, name, receiver, qualifier, point.row + 1, column,

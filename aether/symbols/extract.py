@@ -10,6 +10,7 @@ from tree_sitter import Node, QueryCursor, Tree
 
 from aether.symbols.c_macros import blank_macros
 from aether.symbols.calls import (
+    BY_POSITION,
     collect_calls,
     collect_references,
     file_bindings,
@@ -88,7 +89,7 @@ def file_analysis(parsed: ParsedSource) -> FileAnalysis:
     references = collect_references(parsed.source, parsed.definitions, parsed.captures,
                                     parsed.imports.names)
     if references:
-        calls = sorted(calls + references, key=lambda c: (c.line, c.column))
+        calls = sorted(calls + references, key=BY_POSITION)
     return FileAnalysis(
         file_path=parsed.file_path,
         language=parsed.language,

@@ -52,11 +52,16 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+@lru_cache(maxsize=200_000)  # tokens repeat a lot: English words, common identifiers
+def _token_terms(token: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in identifier_words(token))
+
+
 def word_terms(text: str) -> list[str]:
     """Stemmed words of any text, identifiers split (`iter_content` -> iter, content)."""
     out: list[str] = []
-    for tok in tokens(text):
-        out.extend(stem(w) for w in identifier_words(tok))
+    for tok in _TOKEN.findall(text):
+        out.extend(_token_terms(tok))
     return out
 
 
@@ -67,6 +72,12 @@ def identifier_column(name: str) -> str:
 
 def words_column(text: str) -> str:
     return " ".join(word_terms(text))
+
+
+@lru_cache(maxsize=65_536)  # names, enclosing names and paths repeat across symbols
+def name_columns(name: str) -> tuple[str, str]:
+    """(identifier_column, words_column) of a name, a qualified name or a path."""
+    return identifier_column(name), words_column(name)
 
 
 def dotted(qualified_name: str) -> str:

@@ -1,0 +1,137 @@
+"""The cold index's shortcuts give exactly what the long way gives: static SIRs canonicalised
+without the pydantic model, results sent back from the workers as plain tuples, each file
+parsed once."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+import aether
+import aether.symbols.extract as extract
+from aether.config import load_settings
+from aether.engine.engine import Engine
+from aether.engine.parse_worker import parse_file
+from aether.sir.model import Sir, canonical_dict
+from aether.sir.static import analyze_with_sirs
+from aether.store.records import PreparedSir
+from aether.symbols.model import CallSite
+from aether.workspace import iter_source_files
+from tests.helpers import write
+
+PACKAGE = Path(aether.__file__).parent
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _real_sirs() -> list[tuple[dict[str, object], str]]:
+    """Every static SIR (and doc) of this package's own code and of the test fixtures
+    (every language the analyser knows)."""
+    out: list[tuple[dict[str, object], str]] = []
+    for root in (PACKAGE, FIXTURES):
+        for src in iter_source_files(root):
+            docs: dict[str, str] = {}
+            _, sirs = analyze_with_sirs(src.rel_path, src.language,
+                                        (root / src.rel_path).read_bytes(), docs=docs)
+            out.extend((d, docs.get(sid, "")) for sid, d in sirs.items())
+    return out
+
+
+def test_static_sirs_prepared_directly_equal_the_validated_path() -> None:
+    sirs = _real_sirs()
+    assert len(sirs) > 1000
+    assert len({type(d["confidence"]) for d, _ in sirs}) == 1
+    same = sum(PreparedSir.of_static(d, doc=doc) == PreparedSir.of(Sir.model_validate(d), doc=doc)
+               for d, doc in sirs)
+    assert same == len(sirs)
+    assert sum(canonical_dict(d) is None for d, _ in sirs) == 0  # all took the direct path
+
+
+@pytest.mark.parametrize("data", [
+    # a credential in a field: masked by the model's path, which this must take
+    {"intent": "Connect.", "inputs": ['password = "hunter2hunter2"'], "confidence": 0.5},
+    # not what the analyser makes: the model coerces or rejects it, as before
+    {"intent": "Do it.", "inputs": [3, "x"], "confidence": 0.5},
+    {"intent": "Do it.", "confidence": 1},
+    {"intent": "  Two\n  lines  ", "outputs": None, "side_effects": ["b", "a", "b"],
+     "confidence": 0.35},
+    {"intent": "x" * 700, "dependencies": ["y" * 300], "error_modes": ["z"] * 30,
+     "confidence": 0.7},
+])
+def test_unusual_sirs_give_the_same_bytes(data: dict[str, object]) -> None:
+    assert PreparedSir.of_static(data, doc="Doc.") == PreparedSir.of(Sir.model_validate(data),
+                                                                      doc="Doc.")
+
+
+def test_invalid_sir_fails_as_the_model_does() -> None:
+    with pytest.raises(ValueError):
+        PreparedSir.of_static({"intent": "   ", "confidence": 0.5})
+    with pytest.raises(ValueError):
+        PreparedSir.of_static({"intent": "x", "confidence": 1.5})
+
+
+def test_parse_outcomes_cross_processes_unchanged() -> None:
+    files = [f for f in iter_source_files(PACKAGE) if f.rel_path.startswith("engine/")]
+    outcomes = [parse_file(str(PACKAGE), f, 10**7, 30.0, True) for f in files]
+    back = pickle.loads(pickle.dumps(outcomes))
+    assert back == outcomes
+    calls = [c for o in back if o.analysis for c in o.analysis.calls]
+    assert calls and all(type(c) is CallSite for c in calls)
+    assert sum(len(o.static_sirs) for o in back) > 100
+
+
+async def test_a_cold_index_parses_each_file_once(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "ws"
+    for i in range(6):
+        write(root, f"pkg/m{i}.py", f'''
+            """Module {i}."""
+            import os
+
+
+            class Store{i}:
+                def load(self, path):
+                    return os.path.exists(path) and helper{i}(path)
+
+
+            def helper{i}(path):
+                """Read a file."""
+                return open(path).read()
+            ''')
+    parses: list[str] = []
+    real = extract.parse_tree
+
+    def counted(language: str, source: bytes, timeout_s: float) -> object:
+        parses.append(language)
+        return real(language, source, timeout_s)
+
+    monkeypatch.setattr(extract, "parse_tree", counted)
+    engine = await Engine.open(load_settings(root, {"index": {"workers": 1}}))
+    try:
+        cold = await engine.index()
+        assert (cold.index.files_parsed, len(parses)) == (6, 6)
+        assert cold.index.needs_sir == [] and cold.sirs.attempted == 0  # SIRs came with it
+        counts = await engine.store.counts()
+        assert (counts.symbol_count, counts.ok_count) == (18, 18)
+        warm = await engine.index()
+        assert (warm.index.files_parsed, len(parses)) == (0, 6)
+    finally:
+        await engine.close()
+
+
+
+def test_bulk_passes_hold_off_the_gc_and_give_it_back_when_the_last_ends() -> None:
+    import gc
+
+    from aether.engine.indexer import _BulkGC
+
+    before = gc.get_threshold()
+    first, second = _BulkGC.during_pass(), _BulkGC.during_pass()
+    first.__enter__()
+    second.__enter__()
+    assert gc.get_threshold()[0] >= 50_000
+    first.__exit__(None, None, None)  # overlapping passes may end in any order
+    assert gc.get_threshold()[0] >= 50_000
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
