@@ -155,26 +155,32 @@ class VectorIndex:
         report = SyncReport(model=model)
         sources = await store.vector_sources(model)
         report.symbols = len(sources)
-        todo: list[tuple[str, str, str | None, str]] = []  # (id, text_hash, sir_hash, text)
-        current: list[tuple[str | None, str]] = []
-        for sid, name, qname, intent, sir_hash, old_hash in sources:
-            text = embedded_text(name, qname, intent)
-            digest = text_hash(text)
-            if digest == old_hash:
-                current.append((sir_hash, sid))  # a new SIR with the same intent
-            else:
-                todo.append((sid, digest, sir_hash, text))
-        if current:
-            await store.write_vectors([], current)
-        for start in range(0, len(todo), SYNC_BATCH):
-            batch = todo[start:start + SYNC_BATCH]
-            vecs = await embed([t for *_, t in batch])
+        # A slice at a time, each dropped once written: on a cold index `sources` is every
+        # symbol, and texts, hashes and vectors for all of them at once were ~12 MB a
+        # 40,000 symbols of its peak.
+        while sources:
+            chunk = sources[:SYNC_BATCH]
+            del sources[:SYNC_BATCH]
+            todo: list[tuple[str, str, str | None, str]] = []  # (id, text_hash, sir_hash, text)
+            current: list[tuple[str | None, str]] = []
+            for sid, name, qname, intent, sir_hash, old_hash in chunk:
+                text = embedded_text(name, qname, intent)
+                digest = text_hash(text)
+                if digest == old_hash:
+                    current.append((sir_hash, sid))  # a new SIR with the same intent
+                else:
+                    todo.append((sid, digest, sir_hash, text))
+            if current:
+                await store.write_vectors([], current)
+            if not todo:
+                continue
+            vecs = await embed([t for *_, t in todo])
             await store.write_vectors([
                 (sid, digest, sir_hash, model, to_blob(v))
-                for (sid, digest, sir_hash, _), v in zip(batch, vecs, strict=True)])
+                for (sid, digest, sir_hash, _), v in zip(todo, vecs, strict=True)])
             await self.write_ledger(store)
-            report.embedded += len(batch)
-        if todo or await store.get_meta("vectors_at") is None:
+            report.embedded += len(todo)
+        if report.embedded or await store.get_meta("vectors_at") is None:
             from aether.store.records import utc_now
 
             await store.set_meta("vectors_at", f"{utc_now()} {report.embedded}")
