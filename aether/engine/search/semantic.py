@@ -156,8 +156,8 @@ class VectorIndex:
         sources = await store.vector_sources(model)
         report.symbols = len(sources)
         # A slice at a time, each dropped once written: on a cold index `sources` is every
-        # symbol, and texts, hashes and vectors for all of them at once were ~12 MB a
-        # 40,000 symbols of its peak.
+        # symbol, and the texts, hashes and vectors of all of them at once were ~12 MB of
+        # its peak at 40,000 symbols.
         while sources:
             chunk = sources[:SYNC_BATCH]
             del sources[:SYNC_BATCH]
