@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import itertools
 import os
 import re
@@ -171,15 +172,20 @@ def wait_for(check, limit: float):  # type: ignore[no-untyped-def]
     raise TimeoutError("the daemon did not catch up")
 
 
+EDIT = re.compile(rb'\n\ndef _rss_edit_\d+_\d+\(values\):\n    """Sum the values plus \d+\."""\n'
+                  rb"    return sum\(values\) \+ \d+\n")
+
+
 class Edits:
-    """Saves to real files of the corpus (a new function appended), restored at the end."""
+    """Saves to real files of the corpus (a new function appended), restored at the end (and
+    stripped at the start, should a killed run have left one)."""
 
     def __init__(self, root: Path, n: int) -> None:
         files = sorted(p for p in root.rglob("*.py") if 4000 < p.stat().st_size < 40_000)
         step = max(1, len(files) // max(1, n))
         self.files = files[::step][:n]
         self.root = root
-        self.saved = {p: p.read_bytes() for p in self.files}
+        self.saved = {p: EDIT.sub(b"", p.read_bytes()) for p in self.files}
         self.round = 0
 
     def apply(self, db: Path) -> None:
@@ -406,6 +412,12 @@ def main() -> None:
     if args.imports:
         for name, mb in import_floor(args.python).items():
             print(f"import floor {name:>14}: {mb:6.1f} MB")
+    CORPORA.mkdir(parents=True, exist_ok=True)
+    lock = (CORPORA / ".lock").open("w")
+    try:  # two runs would edit (and restore) the same files under each other
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        sys.exit(f"another bench/rss.py is running (it holds {CORPORA / '.lock'})")
     rows = []
     for size in sizes:
         row = measure(args.python, size, args.edits, args.settle, args.idle_wait)
