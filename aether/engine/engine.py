@@ -114,7 +114,6 @@ class Engine:
         still caught by the first query that meets it)."""
         if not create and not settings.db_path.exists():
             raise NotIndexed(f"{settings.workspace} is not indexed: run `aether index`")
-        memory.tune_heap()
         store = await Store.open(settings.db_path, check_budget_s=1.0 if check else 0.0)
         try:
             engine = cls(settings, store, provider or _make_provider(settings))

@@ -47,28 +47,6 @@ def trim_heap() -> bool:
     return True
 
 
-M_MMAP_THRESHOLD = -3  # mallopt parameter numbers (glibc malloc.h)
-MMAP_THRESHOLD_BYTES = 128 * 1024
-_tuned = False
-
-
-def tune_heap() -> bool:
-    """Fix glibc's mmap threshold at its default (128 KiB) so that it stops adapting.
-
-    By default each freed large block raises the threshold to its size (up to 32 MiB), after
-    which numpy's batch temporaries (the embedder's, a few MB each, in worker threads) come
-    from the heap and leave it fragmented: measured, ~40 MB more at the peak of a cold index
-    of 72,000 symbols. Fixed, blocks this large are mapped and unmapped whole. Once per
-    process; glibc only (elsewhere a no-op). True if set."""
-    global _tuned
-    lib = _malloc_trim()
-    if lib is None or not hasattr(lib, "mallopt"):
-        return False
-    if not _tuned:
-        _tuned = bool(lib.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
-    return _tuned
-
-
 def _rss_kb(pid: int) -> int:
     try:
         text = Path(f"/proc/{pid}/status").read_text()
