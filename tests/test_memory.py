@@ -14,6 +14,8 @@ from aether.config import load_settings
 from aether.engine.daemon import Daemon
 from aether.engine.engine import Engine
 from aether.engine.memory import MemoryGuard, tree_rss_mb
+from aether.engine.search.embedder import DIM, LocalEmbedder
+from aether.engine.search.wordvec import WordVectors, package_folder
 from tests.helpers import write
 
 FILES = 60  # above the indexer's pool threshold, so a full pass may use worker processes
@@ -93,6 +95,12 @@ async def test_daemon_over_its_ceiling_sheds_and_reports_everywhere(tmp_path: Pa
         state = daemon.memory.state
         assert state.sheds >= 1 and len(shed_calls) == state.sheds
         assert state.worker_cap == 1 and state.over
+        assert daemon.engine is not None and daemon.engine.vectors is not None
+        # the pass embedded its symbols; shedding dropped the model and the vectors
+        embedder = daemon.engine.vectors.embedder
+        assert isinstance(embedder, LocalEmbedder)
+        assert embedder.loads >= 1 and not embedder.loaded
+        assert daemon.engine.vectors.releases >= 1
         assert daemon.status.memory_over and daemon.status.memory_limit_mb == 1
         assert daemon.engine is not None
         view = await daemon.engine.status()
@@ -149,3 +157,70 @@ async def test_warm_pass_reads_no_unchanged_file(tmp_path: Path) -> None:
         assert (await engine.store.counts()).symbol_count == before
     finally:
         await engine.close()
+
+
+async def test_search_model_loads_on_demand_and_again_after_an_idle_release(
+        tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    _many_files(root)
+    first = await Engine.open(load_settings(root))
+    try:
+        await first.index()  # makes the vectors (and loads the model to do so)
+    finally:
+        await first.close()
+    engine = await Engine.open(load_settings(root))  # a daemon starting on an indexed repo
+    try:
+        assert engine.vectors is not None
+        embedder = engine.vectors.embedder
+        assert isinstance(embedder, LocalEmbedder)
+        assert (embedder.loads, embedder.loaded) == (0, False)  # opening loads nothing
+        before = await engine.search("add seven", mode="semantic")
+        assert before.mode_used == "semantic" and before.hits
+        assert (embedder.loads, embedder.loaded) == (1, True)
+        assert await engine.release_idle(3600) is False  # used a moment ago: kept
+        assert embedder.loaded
+        assert await engine.release_idle(0) is True
+        assert (embedder.loaded, engine.vectors.releases) == (False, 1)
+        assert await engine.release_idle(0) is False  # nothing left to drop
+        after = await engine.search("add seven", mode="semantic")
+        assert embedder.loads == 2  # loaded again on demand
+        assert [h.record.id for h in after.hits] == [h.record.id for h in before.hits]
+    finally:
+        await engine.close()
+
+
+def test_lean_model_makes_the_vectors_of_the_wheels_own_loader() -> None:
+    """Stored vectors stay valid: the memory-mapped table and our pooling give what
+    WordLlama's loader gives, number for number."""
+    import numpy as np
+    from wordllama import WordLlama
+
+    texts = ["parse the date string", "send request. in http client",
+             "MAX_RETRIES", "réessayer la connexion", "a b c " * 50]
+    ours = WordVectors(DIM).embed(texts)
+    wheel = WordLlama.load(dim=DIM, cache_dir=str(package_folder()), disable_download=True)
+    theirs = np.asarray(wheel.embed(texts, norm=True), dtype=np.float32)
+    assert ours.shape == (len(texts), DIM)
+    assert np.array_equal(ours, theirs)
+
+
+async def test_idle_daemon_releases_search_memory_and_serves_after(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    _many_files(root)
+    daemon = Daemon(load_settings(root), command="test", watch=False)
+    await daemon.start()
+    try:
+        assert await daemon.wait_idle(60)
+        assert daemon.engine is not None and daemon.engine.vectors is not None
+        embedder = daemon.engine.vectors.embedder
+        assert isinstance(embedder, LocalEmbedder)
+        assert (await daemon.engine.search("add three")).hits
+        assert await daemon.release_idle() is False  # used just now: kept for a while
+        daemon.release_idle_s = 0
+        assert await daemon.release_idle() is True
+        assert not embedder.loaded and daemon.engine.vectors.releases == 1
+        loads = embedder.loads
+        assert (await daemon.engine.search("add three", mode="semantic")).hits
+        assert embedder.loads == loads + 1
+    finally:
+        await daemon.stop()

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from aether.config import Settings, ensure_data_dir
 from aether.engine.engine import Engine
 from aether.engine.indexer import configured_workers
-from aether.engine.memory import MemoryGuard, MemoryState, tree_rss_mb
+from aether.engine.memory import MemoryGuard, MemoryState, tree_rss_mb, trim_heap
 from aether.engine.watcher import Watcher
 from aether.engine.writer_lock import WriterLock
 from aether.providers.base import Provider
@@ -38,6 +38,9 @@ PROGRESS_INTERVAL_S = 0.5  # at most two progress events a second
 POLL_S = 1.0  # how often a writer looks for requests from readers, and a reader for the lock
 RETRY_BACKOFF_CAP = 32
 MEMORY_POLL_S = 5.0  # how often an idle daemon reads its memory against the ceiling
+# An idle daemon drops the search model, vectors and name list after this long unused (at
+# 100,000 symbols ~45 MB; loading them again takes a fraction of a second).
+RELEASE_IDLE_S = 60.0
 
 Shedder = Callable[[], object]  # drops a cache a surface owns (e.g. the LSP's parsed buffers)
 
@@ -108,6 +111,7 @@ class Daemon:
         self._shedders: list[Shedder] = []
         self._lean = False  # caches kept small until memory is well under the ceiling
         self._published = False  # the writer has recorded its memory state for `status`
+        self.release_idle_s = RELEASE_IDLE_S
 
     @property
     def role(self) -> Role:
@@ -214,9 +218,20 @@ class Daemon:
             await asyncio.sleep(MEMORY_POLL_S)
             if self._idle.is_set():  # a running pass checks when it ends
                 try:
+                    await self.release_idle()
                     await self.check_memory()
                 except Exception:
                     log.exception("memory check failed")
+
+    async def release_idle(self) -> bool:
+        """Drop what searching loaded when nothing has used it for `release_idle_s`, and
+        empty SQLite's page caches (their size limit stays; the OS keeps the file cached)."""
+        assert self.engine is not None
+        if not await self.engine.release_idle(self.release_idle_s):
+            return False
+        await self.engine.store.shed_memory(lean=self._lean)
+        await asyncio.to_thread(trim_heap)
+        return True
 
     async def check_memory(self, *, after_pass: bool = False) -> MemoryState:
         """Read the process tree's memory against the ceiling; above it, shed every cache

@@ -217,8 +217,18 @@ class Engine:
         (above the memory ceiling) also keep SQLite's page caches minimal until told
         otherwise (`shed=False` on a later call restores them)."""
         clear_static_cache()
+        if shed:
+            self.searcher.release_idle(0)
         await self.store.shed_memory(lean=shed)
         await asyncio.to_thread(memory.collect if shed else memory.trim_heap)
+
+    async def release_idle(self, idle_s: float) -> bool:
+        """Drop the search model, vectors and name list when no search or sync used them
+        for `idle_s` seconds, and give the memory back to the OS. True if anything went."""
+        if not self.searcher.release_idle(idle_s):
+            return False
+        await asyncio.to_thread(memory.collect)
+        return True
 
     async def refresh(self, symbol_ids: list[str]) -> list[SymbolRecord]:
         """SIRs for these symbols now: someone asked, so bulk passes wait meanwhile."""

@@ -45,6 +45,7 @@ ProgressFn = Callable[[int, int], None]  # (files_done, files_total)
 POOL_MIN_FILES = 48  # below this, process start-up costs more than it saves
 APPLY_BATCH_FILES = 64
 CHUNK_BYTES = 256 * 1024
+IN_FLIGHT_PER_WORKER = 2  # chunks submitted per worker: one parsing, one queued
 
 
 @dataclass(slots=True)
@@ -290,15 +291,29 @@ class Indexer:
             report.workers = min(workers, len(chunks))
             executor = _pool(report.workers)
         try:
-            futures = [
-                loop.run_in_executor(executor, parse_many, root, chunk, idx.max_file_bytes,
-                                     idx.parse_timeout_s, self.static)
-                for chunk in chunks
-            ] if executor else []
             if executor:
-                for fut in asyncio.as_completed(futures):
-                    for outcome in await fut:
-                        yield outcome
+                # A bounded window of chunks in flight: the workers parse faster than this
+                # process writes, and results of every chunk submitted at once would wait
+                # here, in memory, for their turn (most of a cold index's peak).
+                waiting = iter(chunks)
+                running: set[asyncio.Future[list[ParseOutcome]]] = set()
+
+                def submit() -> None:
+                    chunk = next(waiting, None)
+                    if chunk is not None:
+                        running.add(loop.run_in_executor(
+                            executor, parse_many, root, chunk, idx.max_file_bytes,
+                            idx.parse_timeout_s, self.static))
+
+                for _ in range(report.workers * IN_FLIGHT_PER_WORKER):
+                    submit()
+                while running:
+                    done, running = await asyncio.wait(running,
+                                                       return_when=asyncio.FIRST_COMPLETED)
+                    for fut in done:
+                        submit()  # the workers keep busy while this one is written
+                        for outcome in fut.result():
+                            yield outcome
             else:
                 for chunk in chunks:
                     outcomes = await asyncio.to_thread(parse_many, root, chunk,

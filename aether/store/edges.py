@@ -121,6 +121,9 @@ PROVENANCE_COUNTS = "SELECT provenance, COUNT(*) FROM edges GROUP BY provenance"
 SEQ_IDS = "SELECT seq, id FROM symbols WHERE seq IN ({})"
 
 
+RESOLVE_SLICE = 100_000  # call sites resolved and written together at the end of a cold pass
+
+
 def _marks(n: int) -> str:
     return ",".join("?" * n)
 
@@ -225,27 +228,38 @@ async def _all_sites(w: aiosqlite.Connection, view: GraphView
 async def insert_resolved(w: aiosqlite.Connection, resolver: Resolver,
                           held: dict[str, list[tuple[Any, ...]]]) -> int:
     """Resolve a cold pass's held call sites (CallSite tuples, by file) against the whole
-    store, in memory, and insert them with their answers; returns how many."""
-    calls = [c for file_calls in held.values() for c in file_calls]
-    if not calls:
+    store, in memory, and insert them with their answers; returns how many. A slice of
+    files at a time (about RESOLVE_SLICE sites): every site's answer at once was the
+    largest part of a cold index's peak memory."""
+    if not any(held.values()):
         return 0
     view = await load_view(w, None)
     refs = {r.id: r for found in view.by_name.values() for r in found}
-    sites: list[EdgeSite] = []
-    rows: list[tuple[Any, ...]] = []
-    for c in calls:
-        ref = refs.get(c[0])
-        if ref is None:  # its symbol went meanwhile (the file was deleted): no edge
-            continue
-        # c: caller_id, callee, name, receiver, qualifier, line, col, kind
-        sites.append(EdgeSite(len(sites), c[0], ref.qualified_name, ref.file_path,
-                              ref.language, c[1], c[2], c[3], c[4], c[7]))
-        rows.append(edge_row(c, ref.seq))
-    answers = resolver(view, sites)
     seq_of = {i: r.seq for i, r in refs.items()}
-    await w.executemany(INSERT_RESOLVED_EDGE, [
-        (*row, *encode(a, seq_of)) for row, a in zip(rows, answers, strict=True)])
-    return len(rows)
+    written = 0
+    files = iter(held.values())
+    for first in files:
+        calls: list[tuple[Any, ...]] = list(first)
+        while len(calls) < RESOLVE_SLICE:
+            more = next(files, None)
+            if more is None:
+                break
+            calls.extend(more)
+        sites: list[EdgeSite] = []
+        rows: list[tuple[Any, ...]] = []
+        for c in calls:
+            ref = refs.get(c[0])
+            if ref is None:  # its symbol went meanwhile (the file was deleted): no edge
+                continue
+            # c: caller_id, callee, name, receiver, qualifier, line, col, kind
+            sites.append(EdgeSite(len(sites), c[0], ref.qualified_name, ref.file_path,
+                                  ref.language, c[1], c[2], c[3], c[4], c[7]))
+            rows.append(edge_row(c, ref.seq))
+        answers = resolver(view, sites)
+        await w.executemany(INSERT_RESOLVED_EDGE, [
+            (*row, *encode(a, seq_of)) for row, a in zip(rows, answers, strict=True)])
+        written += len(rows)
+    return written
 
 
 async def _aliases(w: aiosqlite.Connection, names: set[str]) -> set[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 from aether.engine.search.embedder import EmbedderUnavailable
@@ -81,6 +82,7 @@ class Searcher:
         self.store = store
         self.vectors = vectors
         self.names = NameSuggester(store)
+        self.last_used = time.monotonic()
 
     async def search(self, query: str, limit: int = 20, mode: str = "hybrid", *,
                      include_tests: bool = False, prefix: bool | None = None) -> SearchOutcome:
@@ -88,6 +90,7 @@ class Searcher:
         if mode not in MODES:
             raise QueryError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
         limit = max(1, min(int(limit), MAX_LIMIT))
+        self.last_used = time.monotonic()
         terms = parse_query(query)
         if prefix is None:
             prefix = len(terms.whole) == 1 and len(query.strip()) <= PREFIX_MAX_CHARS
@@ -140,6 +143,15 @@ class Searcher:
                 "did you mean: " + ", ".join(out.suggestions) if out.suggestions
                 else "try other words or a symbol's name"))
         return out
+
+    def release_idle(self, idle_s: float) -> bool:
+        """Drop what searching loaded (vectors, the local model, the name list) when no
+        search used it for `idle_s` seconds (0: now); the next search loads it again. True
+        if anything was dropped."""
+        if time.monotonic() - self.last_used < idle_s:
+            return False
+        dropped = self.vectors.release_idle(idle_s) if self.vectors is not None else False
+        return self.names.release() or dropped
 
     @staticmethod
     def semantic_text(terms: QueryTerms, query: str) -> str:

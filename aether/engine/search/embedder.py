@@ -1,7 +1,6 @@
 """The local embedding model: WordLlama's 256-d static embeddings, whose weights and
-tokenizer ship inside the `wordllama` wheel. Nothing is downloaded: the model is loaded from
-the package folder with downloads disabled (its default load looks elsewhere and then tries
-a model hub, which fails offline).
+tokenizer ship inside the `wordllama` wheel. Nothing is downloaded: the files are read from
+the package folder (`wordvec`: memory-mapped, without importing the wheel's loader).
 
 A static model is a lookup table plus pooling: ~6,500 short texts a second on one core, no
 GPU, deterministic. Vectors are unit length, stored as int8 (x127): 256 bytes a symbol.
@@ -34,7 +33,8 @@ class Embedder(Protocol):
 
 
 class LocalEmbedder:
-    """Loads lazily (the first search or sync pays ~0.2 s), then thread-safe."""
+    """Loads lazily (the first search or sync pays ~0.1 s), then thread-safe. An idle daemon
+    `release()`s it; the next use loads it again."""
 
     model = LOCAL_MODEL
 
@@ -43,18 +43,26 @@ class LocalEmbedder:
         self._lock = threading.Lock()
         self.calls = 0  # embed() calls and texts embedded: tests count them
         self.texts = 0
+        self.loads = 0  # times the model was loaded (again after a release)
+
+    @property
+    def loaded(self) -> bool:
+        return self._wl is not None
+
+    def release(self) -> bool:
+        """Drop the model (the next embed loads it again). True if it was loaded."""
+        with self._lock:
+            held, self._wl = self._wl is not None, None
+        return held
 
     def _load(self) -> Any:
         with self._lock:
             if self._wl is None:
                 try:
-                    import os
+                    from aether.engine.search.wordvec import WordVectors
 
-                    import wordllama
-                    from wordllama import WordLlama
-
-                    folder = os.path.dirname(wordllama.__file__)
-                    self._wl = WordLlama.load(dim=DIM, cache_dir=folder, disable_download=True)
+                    self._wl = WordVectors(DIM)
+                    self.loads += 1
                 except Exception as exc:  # missing wheel data, broken install
                     raise EmbedderUnavailable(
                         f"the local embedding model cannot be loaded: {type(exc).__name__}: "
@@ -68,7 +76,7 @@ class LocalEmbedder:
         self.texts += len(texts)
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
-        vecs = np.asarray(wl.embed(texts, norm=True), dtype=np.float32)
+        vecs = np.asarray(wl.embed(texts), dtype=np.float32)
         return normalize(vecs)
 
 

@@ -25,6 +25,11 @@ class NameSuggester:
             self._key = key
         return self._names
 
+    def release(self) -> bool:
+        """Drop the cached name list (an idle daemon); the next query reloads it."""
+        held, self._names, self._key = bool(self._names), [], None
+        return held
+
     async def nearest(self, query: str) -> list[str]:
         names = await self._load()
         found = process.extract(query.strip()[:200], names, scorer=fuzz.WRatio,
