@@ -197,6 +197,8 @@ def test_lean_model_makes_the_vectors_of_the_wheels_own_loader() -> None:
 
     texts = ["parse the date string", "send request. in http client",
              "MAX_RETRIES", "réessayer la connexion", "a b c " * 50]
+    # more than one batch, lengths out of order: batches are formed by length
+    texts += [f"handler_{i} " + "reads the config file " * (i * 7 % 11) for i in range(150)]
     ours = WordVectors(DIM).embed(texts)
     wheel = WordLlama.load(dim=DIM, cache_dir=str(package_folder()), disable_download=True)
     theirs = np.asarray(wheel.embed(texts, norm=True), dtype=np.float32)
