@@ -121,7 +121,8 @@ PROVENANCE_COUNTS = "SELECT provenance, COUNT(*) FROM edges GROUP BY provenance"
 SEQ_IDS = "SELECT seq, id FROM symbols WHERE seq IN ({})"
 
 
-RESOLVE_SLICE = 100_000  # call sites resolved and written together at the end of a cold pass
+RESOLVE_SLICE = 25_000  # call sites resolved and written together at the end of a cold pass
+REF_BATCH = 4096  # symbol rows read at a time into a graph view
 
 
 def _marks(n: int) -> str:
@@ -165,10 +166,22 @@ async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> Gra
         for path, language, bindings, stars in await cur.fetchall():
             files[path] = FileBindings(language or "", _parsed(bindings), _parsed(stars))
     view = GraphView(files)
-    rows: list[Any] = []
+    by_name = view.by_name
+    # A cold pass's view holds every symbol: one copy of each path, language and kind (not
+    # one per row), and rows taken a batch at a time, not all at once beside their refs.
+    shared: dict[str, str] = {}
+    one = shared.setdefault
+
+    async def add(query: str, params: Sequence[Any] = ()) -> None:
+        async with w.execute(query, params) as cur:
+            while rows := await cur.fetchmany(REF_BATCH):
+                for sid, path, language, kind, name, qname, seq in rows:
+                    by_name.setdefault(name, []).append(SymbolRef(
+                        sid, one(path, path), one(language, language), one(kind, kind),
+                        name, qname, seq))
+
     if names is None:
-        async with w.execute(_REF) as cur:
-            rows = list(await cur.fetchall())
+        await add(_REF)
     else:
         wanted_set = set(names)
         # an aliased import (`helper as h`) is called by its alias: read the real name too
@@ -176,14 +189,8 @@ async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> Gra
             for local, target in info.bindings.items():
                 if local in wanted_set:
                     wanted_set.add(target.replace("::", ".").rsplit(".", 1)[-1])
-        wanted = sorted(wanted_set)
-        for chunk in chunked(wanted):
-            async with w.execute(_REF + f" WHERE name IN ({_marks(len(chunk))})", chunk) as cur:
-                rows.extend(await cur.fetchall())
-    by_name = view.by_name
-    for row in rows:
-        ref = SymbolRef(*row)
-        by_name.setdefault(ref.name, []).append(ref)
+        for chunk in chunked(sorted(wanted_set)):
+            await add(_REF + f" WHERE name IN ({_marks(len(chunk))})", chunk)
     return view
 
 
@@ -237,14 +244,12 @@ async def insert_resolved(w: aiosqlite.Connection, resolver: Resolver,
     refs = {r.id: r for found in view.by_name.values() for r in found}
     seq_of = {i: r.seq for i, r in refs.items()}
     written = 0
-    files = iter(held.values())
-    for first in files:
-        calls: list[tuple[Any, ...]] = list(first)
-        while len(calls) < RESOLVE_SLICE:
-            more = next(files, None)
-            if more is None:
-                break
-            calls.extend(more)
+    while held:
+        # each file's sites are let go as they are taken: the held sites were the largest
+        # part of what the pass still had in memory at its end
+        calls: list[tuple[Any, ...]] = []
+        while held and len(calls) < RESOLVE_SLICE:
+            calls.extend(held.popitem()[1])
         sites: list[EdgeSite] = []
         rows: list[tuple[Any, ...]] = []
         for c in calls:
