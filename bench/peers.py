@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,8 +35,7 @@ from typing import Any
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-
-from aether.engine.memory import tree_rss_mb
+from measure import PeakSampler
 
 CACHE = Path.home() / ".cache/aether-bench"
 PEERS = CACHE / "peers-venv/bin"
@@ -54,29 +52,6 @@ class Row:
     lookup_ms: float = float("nan")
     search_ms: float = float("nan")
     note: str = ""
-
-
-class PeakSampler:
-    """Peak RSS of this process's descendants (servers and their workers) while it runs."""
-
-    def __init__(self) -> None:
-        self.base = tree_rss_mb()
-        self.peak = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss_mb() - self.base)
-            time.sleep(0.05)
-
-    def __enter__(self) -> PeakSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def du_mb(path: Path) -> float:

@@ -48,12 +48,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from measure import PeakSampler, stored_mtime
 
-from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
-
-from aether.engine.memory import tree_rss_mb  # noqa: E402
+from aether.engine.memory import tree_rss_mb
 
 CACHE = Path.home() / ".cache/aether-bench"
 CORPORA = CACHE / "rss"
@@ -63,7 +61,6 @@ DJANGO = CACHE / "Django-5.2.tar.gz"
 DEFINITION = re.compile(rb"^[ \t]*(?:async[ \t]+def|def|class)[ \t]", re.MULTILINE)
 SIZES = {"10k": 10_000, "50k": 50_000, "100k": 100_000, "300k": 300_000}
 IGNORE = shutil.ignore_patterns("__pycache__", "site-packages", ".aether")
-SAMPLE_S = 0.05
 PASS_LIMIT_S = 1800.0  # any one index pass; a benchmark must end
 
 
@@ -120,46 +117,12 @@ def corpus(size: str) -> Path:
 
 # ---------------------------------------------------------------------------- measuring
 
-class PeakSampler:
-    """Samples the RSS of a process tree every SAMPLE_S in a thread; keeps the peak."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak = pid, 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss_mb(self.pid))
-            self._stop.wait(SAMPLE_S)
-
-    def __enter__(self) -> PeakSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def symbols(db: Path) -> int:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         return int(conn.execute("SELECT count(*) FROM symbols").fetchone()[0])
     finally:
         conn.close()
-
-
-def stored_mtime(db: Path, rel: str) -> int | None:
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-        try:
-            row = conn.execute("SELECT mtime_ns FROM files WHERE path = ?", (rel,)).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return None
-    return int(row[0]) if row else None
 
 
 def wait_for(check, limit: float):  # type: ignore[no-untyped-def]

@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from measure import stored_mtime
+
 from aether.engine.memory import tree_rss_mb
 
 CACHE = Path.home() / ".cache/aether-bench"
@@ -51,18 +53,6 @@ def wait_for(check, limit: float = 600.0):  # type: ignore[no-untyped-def]
             return value
         time.sleep(0.02)
     raise TimeoutError("the daemon did not catch up")
-
-
-def stored_mtime(db: Path, rel: str) -> int | None:
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            row = conn.execute("SELECT mtime_ns FROM files WHERE path = ?", (rel,)).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return None
-    return int(row[0]) if row else None
 
 
 def indexed(db: Path) -> bool:
