@@ -81,6 +81,24 @@ async def test_pool_uses_the_workers_the_ceiling_allows(tmp_path: Path) -> None:
         await engine.close()
 
 
+async def test_a_pass_leaves_no_cached_search_terms_behind(tmp_path: Path) -> None:
+    """A pass parsed in this process fills the term caches; the daemon's after-pass release
+    empties them, so an idle daemon does not keep one pass's words."""
+    from aether.symbols import terms
+
+    root = tmp_path / "ws"
+    _many_files(root)
+    engine = await Engine.open(load_settings(root))
+    try:
+        await engine.index(max_workers=1)  # parsed in this process: the caches fill here
+        assert terms.stem.cache_info().currsize > 0
+        await engine.release_memory()
+        assert terms.stem.cache_info().currsize == 0
+        assert terms.name_columns.cache_info().currsize == 0
+    finally:
+        await engine.close()
+
+
 async def test_daemon_over_its_ceiling_sheds_and_reports_everywhere(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     _many_files(root)

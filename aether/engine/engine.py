@@ -33,6 +33,7 @@ from aether.sir.prompt import PROMPT_VERSION
 from aether.sir.static_rules import clear_cache as clear_static_cache
 from aether.store.db import Recovery, Store, StoreDamaged, StoreError
 from aether.store.records import Counts, SymbolRecord
+from aether.symbols.terms import clear_caches as clear_term_caches
 from aether.workspace import resolve_in_workspace
 
 MEMORY_META = "daemon_memory"
@@ -217,6 +218,7 @@ class Engine:
         (above the memory ceiling) also keep SQLite's page caches minimal until told
         otherwise (`shed=False` on a later call restores them)."""
         clear_static_cache()
+        clear_term_caches()
         if shed:
             self.searcher.release_idle(0)
         await self.store.shed_memory(lean=shed)

@@ -80,6 +80,14 @@ def name_columns(name: str) -> tuple[str, str]:
     return identifier_column(name), words_column(name)
 
 
+def clear_caches() -> None:
+    """Forget the cached terms: a bulk pass fills them (~30 MB at 100,000 symbols), and a
+    daemon that stays up should not keep that between passes."""
+    stem.cache_clear()
+    _token_terms.cache_clear()
+    name_columns.cache_clear()
+
+
 def dotted(qualified_name: str) -> str:
     """A qualified name with every language's separator written as `.`."""
     return _QUALIFIED_SEP.sub(".", qualified_name)
