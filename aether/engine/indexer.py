@@ -329,4 +329,5 @@ class Indexer:
 def _change(o: ParseOutcome) -> FileChange:
     if o.analysis is None:  # skipped: the file's symbols (if any were indexed) go away
         return FileChange(o.record)
-    return FileChange(o.record, o.analysis.symbols, o.static_sirs, o.analysis.calls)
+    return FileChange(o.record, o.analysis.symbols, o.static_sirs, o.analysis.calls,
+                      o.packed_calls)

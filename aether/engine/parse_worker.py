@@ -11,10 +11,10 @@ from typing import Any
 from aether.engine.parent_watch import exit_with_parent
 from aether.hashing import content_hash
 from aether.sir.static import analyze_with_sirs
-from aether.store.records import FileRecord, PreparedSir
+from aether.store.records import FileRecord, PreparedSir, pack_sites
 from aether.symbols.extract import ParseTimeout, analyze_source
 from aether.symbols.languages import language_for_source
-from aether.symbols.model import CallSite, FileAnalysis, Symbol
+from aether.symbols.model import FileAnalysis, Symbol
 from aether.workspace import SourceFile, read_regular_file
 
 BINARY_SNIFF_BYTES = 8192
@@ -28,6 +28,8 @@ class ParseOutcome:
     unchanged: bool = False  # same bytes as stored: only size/mtime need refreshing
     static_sirs: dict[str, PreparedSir] = field(default_factory=dict)
     error: tuple[str, str] | None = None  # (error_type, message) for the errors table
+    # the file's call sites as sent back from a worker (analysis.calls is then empty)
+    packed_calls: bytes | None = None
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # Sent back from the workers as plain tuples: pickle rebuilds a NamedTuple or a
@@ -37,7 +39,8 @@ class ParseOutcome:
         a = self.analysis
         packed = None if a is None else (
             a.file_path, a.language, [s.__reduce__()[1] for s in a.symbols], a.imports,
-            a.has_syntax_errors, [tuple(c) for c in a.calls], a.bindings, a.star_imports)
+            a.has_syntax_errors, self.packed_calls or pack_sites(a.calls), a.bindings,
+            a.star_imports)
         sirs = [(sid, p.sir_json, p.sir_hash, p.intent_terms, p.other_terms, p.redactions)
                 for sid, p in self.static_sirs.items()]
         return _unpack, (self.record, packed, self.unchanged, sirs, self.error)
@@ -48,11 +51,13 @@ def _unpack(record: FileRecord, packed: tuple[Any, ...] | None, unchanged: bool,
     analysis = None
     if packed is not None:
         path, language, symbols, imports, has_errors, calls, bindings, stars = packed
-        new = tuple.__new__
+        # call sites stay packed: the writer holds them as they are until a cold pass's
+        # final resolve (or unpacks them at once, in any other pass)
         analysis = FileAnalysis(path, language, [Symbol(*s) for s in symbols], imports,
-                                has_errors, [new(CallSite, c) for c in calls], bindings, stars)
+                                has_errors, [], bindings, stars)
     return ParseOutcome(record, analysis, unchanged,
-                        {s[0]: PreparedSir(*s[1:]) for s in sirs}, error)
+                        {s[0]: PreparedSir(*s[1:]) for s in sirs}, error,
+                        calls if packed is not None else None)
 
 
 def _skip(src: SourceFile, reason: str, error_type: str, digest: str | None = None) -> ParseOutcome:

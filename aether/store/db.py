@@ -91,7 +91,7 @@ class Store:
         # already resolved, at its end (`resolve_graph`): no read-back, no UPDATE. None
         # outside such a pass. `_cold_mixed`: a resolved write came in meanwhile, so the
         # end of the pass re-resolves everything (its edges may have gained namesakes).
-        self._cold_sites: dict[str, list[tuple[Any, ...]]] | None = None
+        self._cold_sites: dict[str, bytes | list[tuple[Any, ...]]] | None = None
         self._cold_mixed = False
         self._lean = False
 
@@ -403,17 +403,17 @@ class Store:
             before, after = old_bindings.get(change.record.path, {}), change.record.bindings
             touched_names.update(k for k in before.keys() | after.keys()
                                  if before.get(k) != after.get(k))
-        calls = [c for change in changes for c in change.calls]
-
+        calls: list[Any] = []
         cold = self._cold_sites
-        if cold is not None:
-            if resolver is None:  # held for the end of the cold pass, resolved then
-                for change in changes:
-                    cold[change.record.path] = list(change.calls)
-                calls = []
-                touched_names = set()
-            else:  # a resolved write in the middle of a cold pass: these rows supersede
-                for path in paths:
+        if cold is not None and resolver is None:
+            # held for the end of the cold pass (as the worker packed them), resolved then
+            for change in changes:
+                cold[change.record.path] = change.packed_calls or list(change.calls)
+            touched_names = set()
+        else:
+            calls = [c for change in changes for c in change.call_sites()]
+            if cold is not None:  # a resolved write in the middle of a cold pass: these
+                for path in paths:  # rows supersede the held ones
                     cold.pop(path, None)
                 self._cold_mixed = True
 

@@ -26,6 +26,7 @@ from aether.store.graph_records import (
     Resolver,
     SymbolRef,
 )
+from aether.store.records import unpack_sites
 
 CHUNK = 500  # host parameters per IN (...) list
 
@@ -233,7 +234,7 @@ async def _all_sites(w: aiosqlite.Connection, view: GraphView
 
 
 async def insert_resolved(w: aiosqlite.Connection, resolver: Resolver,
-                          held: dict[str, list[tuple[Any, ...]]]) -> int:
+                          held: dict[str, bytes | list[tuple[Any, ...]]]) -> int:
     """Resolve a cold pass's held call sites (CallSite tuples, by file) against the whole
     store, in memory, and insert them with their answers; returns how many. A slice of
     files at a time (about RESOLVE_SLICE sites): every site's answer at once was the
@@ -249,7 +250,8 @@ async def insert_resolved(w: aiosqlite.Connection, resolver: Resolver,
         # part of what the pass still had in memory at its end
         calls: list[tuple[Any, ...]] = []
         while held and len(calls) < RESOLVE_SLICE:
-            calls.extend(held.popitem()[1])
+            some = held.popitem()[1]
+            calls.extend(unpack_sites(some) if isinstance(some, bytes) else some)
         sites: list[EdgeSite] = []
         rows: list[tuple[Any, ...]] = []
         for c in calls:

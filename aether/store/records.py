@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -131,6 +132,22 @@ class FileChange:
     symbols: list[Symbol] = field(default_factory=list)
     static_sirs: dict[str, PreparedSir] = field(default_factory=dict)
     calls: list[CallSite] = field(default_factory=list)
+    # The same call sites as a worker pickled them (a cold pass holds these bytes until its
+    # final resolve: ~30 MB instead of ~105 MB of tuples at 571,000 sites). Either is set.
+    packed_calls: bytes | None = None
+
+    def call_sites(self) -> list[Any]:
+        """Call sites as tuples in CallSite order, whichever form they came in."""
+        return unpack_sites(self.packed_calls) if self.packed_calls else list(self.calls)
+
+
+def pack_sites(calls: list[CallSite]) -> bytes:
+    """Call sites as plain tuples, pickled: they load in C, with no Python per site."""
+    return pickle.dumps([tuple(c) for c in calls], pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_sites(packed: bytes) -> list[Any]:
+    return list(pickle.loads(packed))
 
 
 @dataclass(frozen=True, slots=True)
