@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from aether.engine.memory import tree_rss_mb
 
 SAMPLE_S = 0.05
+T = TypeVar("T")
 
 
 class PeakSampler:
@@ -48,3 +52,14 @@ def stored_mtime(db: Path, rel: str) -> int | None:
     except sqlite3.Error:
         return None
     return int(row[0]) if row else None
+
+
+def wait_for(check: Callable[[], T | None], limit: float = 600.0, every: float = 0.02) -> T:
+    """The first truthy value of `check`, polled until `limit` seconds have passed."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise TimeoutError("the daemon did not catch up")

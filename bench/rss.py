@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mcp import ClientSession, StdioServerParameters, stdio_client
-from measure import PeakSampler, stored_mtime
+from measure import PeakSampler, stored_mtime, wait_for
 
 from aether.engine.memory import tree_rss_mb
 
@@ -123,16 +123,6 @@ def symbols(db: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM symbols").fetchone()[0])
     finally:
         conn.close()
-
-
-def wait_for(check, limit: float):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError("the daemon did not catch up")
 
 
 EDIT = re.compile(rb'\n\ndef _rss_edit_\d+_\d+\(values\):\n    """Sum the values plus \d+\."""\n'

@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import stored_mtime
+from measure import stored_mtime, wait_for
 
 from aether.engine.memory import tree_rss_mb
 
@@ -43,16 +43,6 @@ def default_tree(tmp: Path) -> Path:
             tar.extractall(tmp / "src", filter="data")
         return tmp / "src/Django-5.2"
     return Path(sysconfig.get_paths()["stdlib"])
-
-
-def wait_for(check, limit: float = 600.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise TimeoutError("the daemon did not catch up")
 
 
 def indexed(db: Path) -> bool:

@@ -320,12 +320,7 @@ class FakeProvider:
             usage = (count_tokens(_prompt_text(req.body)) + 4, count_tokens(content))
             payload = json.dumps(_success(flavor, content, usage)).encode()
             observed.usage = usage
-            if kind == "reset":
-                await _reset(writer, payload)
-                return False
-            observed.status = 200
-            await _write(writer, 200, payload, {}, req.keep_alive)
-            return req.keep_alive
+            return await _deliver(writer, req, observed, kind, payload)
         status, headers, body = _error(b, flavor, req.headers)
         observed.status = status
         await _write(writer, status, json.dumps(body).encode(), headers, req.keep_alive)
@@ -350,12 +345,7 @@ class FakeProvider:
                           "embedding": embedding_vector(str(t))} for i, t in enumerate(texts)],
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}).encode()
         observed.usage = (tokens, 0)
-        if kind == "reset":
-            await _reset(writer, payload)
-            return False
-        observed.status = 200
-        await _write(writer, 200, payload, {}, req.keep_alive)
-        return req.keep_alive
+        return await _deliver(writer, req, observed, kind, payload)
 
 
 EMBEDDING_DIM = 48
@@ -401,6 +391,18 @@ async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
         body = data.decode("utf-8", "replace")
     keep = headers.get("connection", "").lower() != "close" and version == "HTTP/1.1"
     return _Request(method, path, headers, data, keep, body)
+
+
+async def _deliver(writer: asyncio.StreamWriter, req: _Request, observed: Observed,
+                   kind: str, payload: bytes) -> bool:
+    """A successful answer, or (fault `reset`) its first bytes and a reset connection.
+    Returns whether the connection stays open."""
+    if kind == "reset":
+        await _reset(writer, payload)
+        return False
+    observed.status = 200
+    await _write(writer, 200, payload, {}, req.keep_alive)
+    return req.keep_alive
 
 
 async def _write(writer: asyncio.StreamWriter, status: int, body: bytes,

@@ -89,6 +89,16 @@ def _read(path: Path) -> str | None:
         raise SetupError(f"{path} cannot be read ({exc.strerror or exc})") from None
 
 
+def _config_file(client: Client, scope: Scope, workspace: Path, home: Path,
+                 env: Mapping[str, str]) -> Path:
+    """Where `client` keeps its MCP servers for `scope` (one of `client.scopes`)."""
+    if scope == "project":
+        assert client.project_file is not None
+        return workspace / client.project_file
+    assert client.user_file is not None
+    return client.user_file(home, env)
+
+
 def _server_args(client: Client, scope: Scope | Literal["file"], workspace: Path,
                  workspace_given: bool) -> list[str]:
     """`aether mcp` and how it finds its workspace: a project file names its own folder; a
@@ -119,12 +129,7 @@ def plan_setup(client_name: str, *, workspace: Path, scope: Scope | None = None,
         if where not in client.scopes:
             only = " or ".join(f"--{s}" for s in client.scopes) or "--file PATH"
             raise SetupError(f"{client.title} has no {where} configuration file; use {only}")
-        if where == "project":
-            assert client.project_file is not None
-            path = workspace / client.project_file
-        else:
-            assert client.user_file is not None
-            path = client.user_file(home, env)
+        path = _config_file(client, where, workspace, home, env)
     exe, lead = command if command is not None else aether_command()
     wanted = client.entry(exe, [*lead, *_server_args(client, where, workspace,
                                                      workspace_given)])
@@ -192,12 +197,7 @@ def find_configured(workspace: Path, *, home: Path | None = None,
     found: list[Found] = []
     for client in CLIENTS.values():
         for scope in client.scopes:
-            if scope == "project":
-                assert client.project_file is not None
-                path = workspace / client.project_file
-            else:
-                assert client.user_file is not None
-                path = client.user_file(home, env)
+            path = _config_file(client, scope, workspace, home, env)
             if path in seen or not path.is_file():
                 continue
             seen.add(path)
