@@ -24,18 +24,10 @@ import time
 from functools import partial
 from pathlib import Path
 
+from measure import wait_for
+
 EDITS = 50
 MIN_FILES = 2000
-
-
-def _wait_for(check, limit: float = 600.0, step: float = 0.005):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(step)
-    raise TimeoutError("timed out waiting for the daemon")
 
 
 def _sir_updated(conn: sqlite3.Connection, sid: str, before: str | None) -> str | None:
@@ -91,7 +83,7 @@ def main() -> None:
                 except sqlite3.Error:
                     return False
 
-            _wait_for(indexed)
+            wait_for(indexed)
             time.sleep(1.0)  # let the first pass's SIR step finish
             conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
             nfiles = conn.execute("SELECT COUNT(*) FROM files").fetchone()[0]
@@ -118,8 +110,9 @@ def main() -> None:
                 t0 = time.perf_counter()
                 path.write_text("".join(lines), encoding="utf-8")
                 try:
-                    outcome = _wait_for(
-                        partial(_sir_updated, conn, sid, before[0] if before else None), 30)
+                    outcome = wait_for(
+                        partial(_sir_updated, conn, sid, before[0] if before else None), 30,
+                        every=0.005)  # it times the save: poll finely
                 except TimeoutError:
                     print(f"missed: {rel}:{line}")
                     missed += 1
