@@ -23,7 +23,7 @@ from typing import Any, Literal
 from aether.config import Settings, ensure_data_dir
 from aether.engine.engine import Engine
 from aether.engine.indexer import configured_workers
-from aether.engine.memory import MemoryGuard, MemoryState, tree_rss_mb, trim_heap
+from aether.engine.memory import MemoryGuard, MemoryState, tree_rss_mb
 from aether.engine.watcher import Watcher
 from aether.engine.writer_lock import WriterLock
 from aether.providers.base import Provider
@@ -224,14 +224,9 @@ class Daemon:
                     log.exception("memory check failed")
 
     async def release_idle(self) -> bool:
-        """Drop what searching loaded when nothing has used it for `release_idle_s`, and
-        empty SQLite's page caches (their size limit stays; the OS keeps the file cached)."""
+        """Drop what searching loaded when nothing has used it for `release_idle_s`."""
         assert self.engine is not None
-        if not await self.engine.release_idle(self.release_idle_s):
-            return False
-        await self.engine.store.shed_memory(lean=self._lean)
-        await asyncio.to_thread(trim_heap)
-        return True
+        return await self.engine.release_idle(self.release_idle_s, lean=self._lean)
 
     async def check_memory(self, *, after_pass: bool = False) -> MemoryState:
         """Read the process tree's memory against the ceiling; above it, shed every cache

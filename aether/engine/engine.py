@@ -224,11 +224,14 @@ class Engine:
         await self.store.shed_memory(lean=shed)
         await asyncio.to_thread(memory.collect if shed else memory.trim_heap)
 
-    async def release_idle(self, idle_s: float) -> bool:
+    async def release_idle(self, idle_s: float, *, lean: bool = False) -> bool:
         """Drop the search model, vectors and name list when no search or sync used them
-        for `idle_s` seconds, and give the memory back to the OS. True if anything went."""
+        for `idle_s` seconds, empty SQLite's page caches (their limit stays, `lean` or not;
+        the OS keeps the file cached), and give the memory back to the OS. True if anything
+        went."""
         if not self.searcher.release_idle(idle_s):
             return False
+        await self.store.shed_memory(lean=lean)
         await asyncio.to_thread(memory.collect)
         return True
 
