@@ -201,6 +201,46 @@ async def test_vectors_are_recomputed_only_when_the_text_changes(repo: Path) -> 
         await e.close()
 
 
+async def test_a_sync_reads_only_the_symbols_marked_since_the_last(repo: Path) -> None:
+    e = await Engine.open(load_settings(repo))
+    try:
+        await e.index()
+        db = sqlite3.connect(e.store.path)
+        assert db.execute("SELECT COUNT(*) FROM vector_dirty").fetchone() == (0,)
+        # A vector lost behind the store's back, its symbol unchanged: not marked, so this
+        # process's syncs do not read it...
+        db.execute("DELETE FROM symbol_vectors WHERE seq = (SELECT MIN(seq) FROM symbols)")
+        db.commit()
+        again = await e.index()
+        assert again.vectors is not None
+        assert (again.vectors.symbols, again.vectors.embedded) == (0, 0)
+        # ...a new docstring reads and embeds its one symbol (a full scan: two)...
+        path = repo / "shop" / "files.py"
+        path.write_text(path.read_text().replace("Iterate over slices of a string.",
+                                                 "Cut a string into pieces of equal size."))
+        doc = await e.index()
+        assert doc.vectors is not None and (doc.vectors.symbols, doc.vectors.embedded) == (1, 1)
+        # ...and a symbol changed while a sync runs stays marked past the sync's mark.
+        mark = await e.store.vector_dirty_mark()
+        path.write_text(path.read_text().replace("pieces of equal size", "equal pieces"))
+        await Indexer(e.settings, e.store, static=True).run()
+        await e.store.clear_vector_dirty(mark)
+        late = await e.sync_vectors()
+        assert late is not None and (late.symbols, late.embedded) == (1, 1)
+    finally:
+        await e.close()
+    # A new process's first sync reads every symbol: the lost vector is made again.
+    fresh = await Engine.open(load_settings(repo))
+    try:
+        report = await fresh.sync_vectors()
+        assert report is not None and (report.symbols, report.embedded) == (1, 1)
+        symbols, with_vector = await fresh.store.vector_counts(report.model)
+        assert symbols == with_vector
+    finally:
+        await fresh.close()
+        db.close()
+
+
 async def test_semantic_unavailable_falls_back_to_lexical(repo: Path) -> None:
     e = await Engine.open(load_settings(repo))
     try:

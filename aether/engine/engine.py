@@ -182,6 +182,7 @@ class Engine:
         sirs = await self._pipeline().run(queue, sir_progress)
         vectors = await self.sync_vectors()
         if early is not None and vectors is not None:
+            vectors.symbols += early.symbols
             vectors.embedded += early.embedded
             vectors.seconds += early.seconds
         return IndexSummary(report, sirs, vectors)

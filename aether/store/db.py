@@ -747,11 +747,28 @@ class Store:
         async with self._r.execute(q.ALL_NAMES) as cur:
             return [r[0] for r in await cur.fetchall()]
 
-    async def vector_sources(self, model: str) -> list[tuple[Any, ...]]:
+    async def vector_sources(self, model: str,
+                             dirty_through: int | None = None) -> list[tuple[Any, ...]]:
         """(id, name, qualified_name, intent, sir_hash, text_hash) of the symbols whose
-        vector may be out of date (see queries.VECTOR_SOURCES)."""
-        async with self._r.execute(q.VECTOR_SOURCES, (model,)) as cur:
+        vector may be out of date (see queries.VECTOR_SOURCES): among all symbols, or with
+        `dirty_through` (a `vector_dirty_mark()`) only among those marked dirty up to it."""
+        sql, args = ((q.VECTOR_SOURCES, [model]) if dirty_through is None
+                     else (q.VECTOR_SOURCES_DIRTY, [model, dirty_through]))
+        async with self._r.execute(sql, args) as cur:
             return [tuple(r) for r in await cur.fetchall()]
+
+    async def vector_dirty_mark(self) -> int:
+        """The newest dirty mark: read it before the sources it covers."""
+        async with self._r.execute(q.VECTOR_DIRTY_MARK) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def clear_vector_dirty(self, through: int) -> None:
+        """Forget the dirty marks up to `through`: their vectors are current. A symbol
+        changed since then was marked again, past it."""
+        if through:
+            async with self._transaction() as w:
+                await w.execute(q.CLEAR_VECTOR_DIRTY, (through,))
 
     async def write_vectors(self, rows: Sequence[tuple[str, str, str | None, str, bytes]],
                             current: Sequence[tuple[str | None, str]] = ()) -> None:

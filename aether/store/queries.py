@@ -274,13 +274,20 @@ def records_by_seqs(n: int) -> str:
 # Vectors: one int8 embedding per symbol, with the hash of the text it was made from.
 # Symbols whose vector may be out of date: none yet, another model, or a different SIR
 # than the one it was made from (the caller compares the text itself before embedding).
-VECTOR_SOURCES = """
+_VECTOR_SOURCE = """
 SELECT s.id, s.name, s.qualified_name, json_extract(r.sir_json, '$.intent'), r.sir_hash,
        CASE WHEN v.model = ?1 THEN v.text_hash END  -- another model's vector: re-embed
-FROM symbols s LEFT JOIN sir r ON r.seq = s.seq
-LEFT JOIN symbol_vectors v ON v.seq = s.seq
-WHERE v.seq IS NULL OR v.model != ?1 OR v.sir_hash IS NOT r.sir_hash
 """
+_VECTOR_STALE = """
+LEFT JOIN sir r ON r.seq = s.seq LEFT JOIN symbol_vectors v ON v.seq = s.seq
+WHERE (v.seq IS NULL OR v.model != ?1 OR v.sir_hash IS NOT r.sir_hash)
+"""
+VECTOR_SOURCES = _VECTOR_SOURCE + "FROM symbols s" + _VECTOR_STALE
+# The same, among the symbols marked dirty up to a mark (schema v14's triggers).
+VECTOR_SOURCES_DIRTY = (_VECTOR_SOURCE + "FROM vector_dirty d JOIN symbols s ON s.seq = d.seq"
+                        + _VECTOR_STALE + "AND d.rowid <= ?2")
+VECTOR_DIRTY_MARK = "SELECT COALESCE(MAX(rowid), 0) FROM vector_dirty"
+CLEAR_VECTOR_DIRTY = "DELETE FROM vector_dirty WHERE rowid <= ?"
 # Only for a symbol still there (it may have been removed while its vector was made).
 UPSERT_VECTOR_LIVE = """
 INSERT INTO symbol_vectors (seq, text_hash, sir_hash, model, vec)

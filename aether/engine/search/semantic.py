@@ -96,6 +96,9 @@ class VectorIndex:
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self.last_used = time.monotonic()  # a search, a sync or a matrix read
         self.releases = 0  # times an idle index dropped its model and matrices
+        # Models whose vectors this process has brought up to date with a scan of every
+        # symbol; after that a sync reads only the symbols marked dirty since (store v14).
+        self._scanned: set[str] = set()
 
     def release_idle(self, idle_s: float) -> bool:
         """Drop the matrices and the local model when nothing used them for `idle_s`
@@ -153,7 +156,8 @@ class VectorIndex:
     async def _sync(self, store: Store, model: str, embed: EmbedFn) -> SyncReport:
         started = time.perf_counter()
         report = SyncReport(model=model)
-        sources = await store.vector_sources(model)
+        mark = await store.vector_dirty_mark()
+        sources = await store.vector_sources(model, mark if model in self._scanned else None)
         report.symbols = len(sources)
         # A slice at a time, each dropped once written: on a cold index `sources` is every
         # symbol, and the texts, hashes and vectors of all of them at once were ~12 MB of
@@ -180,6 +184,9 @@ class VectorIndex:
                 for (sid, digest, sir_hash, _), v in zip(todo, vecs, strict=True)])
             await self.write_ledger(store)
             report.embedded += len(todo)
+        await store.clear_vector_dirty(mark)
+        # The marks just cleared were another model's news too: it scans everything next.
+        self._scanned = {model}
         if report.embedded or await store.get_meta("vectors_at") is None:
             from aether.store.records import utc_now
 
@@ -291,6 +298,7 @@ class VectorOverlap:
                 part = await self.vectors.sync(self.store)
             except EmbedderUnavailable:
                 return  # the final sync records it
+            self.report.symbols += part.symbols
             self.report.embedded += part.embedded
             self.report.seconds += part.seconds
             if not self._again:
