@@ -5,7 +5,9 @@
 Starts `aether watch` (static provider) on a private copy of the given trees (at least 2,000
 files), waits for the first index, then makes 50 body edits to random functions, one at a
 time, and measures from each save until the store holds the new SIR for that symbol
-(debounce included). Then measures the idle daemon's CPU over 10 s and its RSS.
+(debounce included). Then measures the idle daemon's CPU over 10 s and its RSS, and its RSS
+again once it has released what an idle daemon lets go (the search model, vectors, caches:
+RELEASE_IDLE_S after the last use).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from functools import partial
 from pathlib import Path
 
 from measure import wait_for
+
+from aether.engine.daemon import RELEASE_IDLE_S
 
 EDITS = 50
 MIN_FILES = 2000
@@ -134,6 +138,9 @@ def main() -> None:
             time.sleep(10.0)
             cpu = (_cpu_seconds(proc.pid) - cpu0) / (time.perf_counter() - t0) * 100
             print(f"idle daemon            CPU {cpu:5.2f} %   RSS {_rss_mb(proc.pid):6.1f} MB")
+            time.sleep(max(0.0, RELEASE_IDLE_S + 10 - (time.perf_counter() - t0) - 2))
+            print(f"idle, after release    RSS {_rss_mb(proc.pid):6.1f} MB   "
+                  f"({RELEASE_IDLE_S:.0f} s unused; goal <= 120 MB at 100k symbols)")
         finally:
             proc.terminate()
             proc.wait(timeout=30)
