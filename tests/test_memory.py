@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from aether.config import load_settings
 from aether.engine.daemon import Daemon
 from aether.engine.engine import Engine
@@ -244,3 +246,64 @@ async def test_idle_daemon_releases_search_memory_and_serves_after(tmp_path: Pat
         assert embedder.loads == loads + 1
     finally:
         await daemon.stop()
+
+
+async def test_a_large_full_pass_is_made_by_a_child_process(tmp_path: Path) -> None:
+    """The daemon's heap never holds a cold pass: a child parses and writes it, the daemon
+    relays its progress and then finds every file current (counts, not RSS)."""
+    root = tmp_path / "ws"
+    _many_files(root)
+    daemon = Daemon(load_settings(root), command="test", watch=False)
+    daemon.bulk_child_files = FILES // 2
+    progress: list[tuple[int, int]] = []
+    daemon.subscribe(lambda ev: progress.append((ev.status.files_done, ev.status.files_total))
+                     if ev.kind == "progress" else None)
+    await daemon.start()
+    try:
+        assert await daemon.wait_idle(120)
+        assert daemon.bulk_children == 1 and daemon.last_pass is not None
+        mine = daemon.last_pass.index
+        assert (mine.files_parsed, mine.files_unchanged) == (0, FILES)
+        # the child's progress, relayed (this process's own pass had no file to read)
+        assert any(total == FILES for _, total in progress)
+        assert daemon.engine is not None
+        counts = await daemon.engine.store.counts()
+        assert (counts.file_count, counts.symbol_count, counts.ok_count) == (FILES,) * 3
+        assert daemon.engine.vectors is not None
+        assert await daemon.engine.store.vector_counts(daemon.engine.vectors.model) == (FILES,) * 2
+        assert (await daemon.engine.search("add three")).hits
+    finally:
+        await daemon.stop()
+
+
+async def test_a_small_pass_stays_in_process_and_a_stopping_daemon_ends_its_child(
+        tmp_path: Path) -> None:
+    from aether.engine.memory import _children
+
+    root = tmp_path / "ws"
+    _many_files(root)
+    small = Daemon(load_settings(root), command="test", watch=False)  # 60 files: below
+    await small.start()
+    try:
+        assert await small.wait_idle(120)
+        assert small.bulk_children == 0 and small.last_pass is not None
+        assert small.last_pass.index.files_parsed == FILES
+    finally:
+        await small.stop()
+    for i in range(FILES):  # every file changed: the next full pass is large again
+        write(root, f"pkg/mod{i}.py", f"def g{i}(x):\n    return x * {i}\n")
+    daemon = Daemon(load_settings(root), command="test", watch=False)
+    daemon.bulk_child_files = FILES // 2
+    before = set(_children(os.getpid()))
+    await daemon.start()
+    child = None
+    for _ in range(400):  # bounded: the child appears while the daemon starts its pass
+        child = next(iter(set(_children(os.getpid())) - before), None)
+        if child is not None:
+            break
+        await asyncio.sleep(0.01)
+    await daemon.stop(grace_s=0)
+    assert child is not None
+    assert child not in _children(os.getpid())  # terminated and reaped, not left behind
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)

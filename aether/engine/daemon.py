@@ -21,8 +21,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from aether.config import Settings, ensure_data_dir
-from aether.engine.engine import Engine
-from aether.engine.indexer import configured_workers
+from aether.engine.bulk_child import BULK_CHILD_FILES, index_in_child
+from aether.engine.engine import Engine, IndexSummary
+from aether.engine.indexer import Indexer, configured_workers
 from aether.engine.memory import MemoryGuard, MemoryState, tree_rss_mb
 from aether.engine.watcher import Watcher
 from aether.engine.writer_lock import WriterLock
@@ -112,6 +113,9 @@ class Daemon:
         self._lean = False  # caches kept small until memory is well under the ceiling
         self._published = False  # the writer has recorded its memory state for `status`
         self.release_idle_s = RELEASE_IDLE_S
+        self.bulk_child_files = BULK_CHILD_FILES
+        self.bulk_children = 0  # full passes a child process made for this one
+        self.last_pass: IndexSummary | None = None  # what this process's last pass did
 
     @property
     def role(self) -> Role:
@@ -441,10 +445,12 @@ class Daemon:
             try:
                 if self.engine.store.problem:
                     raise StoreDamaged(self.engine.store.problem)
-                await self.engine.index(self._on_files, self._on_sirs,
-                                        paths=None if full else paths,
-                                        retry_failed=full or retry,
-                                        max_workers=self.memory.state.worker_cap)
+                if full:
+                    await self._index_in_child()
+                self.last_pass = await self.engine.index(self._on_files, self._on_sirs,
+                                                         paths=None if full else paths,
+                                                         retry_failed=full or retry,
+                                                         max_workers=self.memory.state.worker_cap)
             except (asyncio.CancelledError, StoreDamaged, StoreGone):
                 raise
             except Exception as exc:
@@ -461,6 +467,22 @@ class Daemon:
             if not self._wake.is_set() and not self._paths:
                 self._set_state("idle")
                 self._idle.set()
+
+    async def _index_in_child(self) -> None:
+        """A full pass that would read many files is first made by a child process (see
+        bulk_child), so this long-lived one never holds a cold pass: its own pass then
+        finds those files current."""
+        assert self.engine is not None
+        store = self.engine.store
+        static = self.engine.provider.name == "static"
+        todo = await Indexer(self.settings, store, static=static).files_to_read()
+        if todo < self.bulk_child_files:
+            return
+        log.info("%d files to read: indexed by a child process", todo)
+        if await index_in_child(self.settings, static=static,
+                                max_workers=self.memory.state.worker_cap,
+                                on_files=self._on_files):
+            self.bulk_children += 1
 
     def _schedule_retry(self, *, improved: bool) -> None:
         base = self.settings.inference.retry_stale_s

@@ -131,6 +131,11 @@ class _BulkGC:
                 gc.unfreeze()
 
 
+def _stat_unchanged(state: tuple[int, int, str | None, str] | None, f: SourceFile) -> bool:
+    """The stored state of a file has its size and mtime now: not read again."""
+    return state is not None and state[0] == f.size and state[1] == f.mtime_ns
+
+
 def configured_workers(settings: Settings) -> int:
     return settings.index.workers or max(1, os.cpu_count() or 1)
 
@@ -150,6 +155,16 @@ class Indexer:
     def _workers(self) -> int:
         n = configured_workers(self.settings)
         return min(n, self.max_workers) if self.max_workers else n
+
+    async def files_to_read(self) -> int:
+        """How many files a full pass would read now: a listing and a stat, nothing read."""
+        known = await self.store.file_states()
+        listed = await asyncio.to_thread(
+            lambda: list(iter_source_files(self.settings.workspace, self.settings.index.exclude,
+                                           skipped=[])))
+        if known and await self.store.cold_graph_interrupted():
+            return len(listed)
+        return sum(not _stat_unchanged(known.get(f.rel_path), f) for f in listed)
 
     async def run(self, progress: ProgressFn | None = None,
                   paths: Iterable[str] | None = None) -> IndexReport:
@@ -185,7 +200,7 @@ class Indexer:
             if heal:
                 todo.append((f, None))  # no hash: parsed even if its bytes are the same
                 continue
-            if state and state[0] == f.size and state[1] == f.mtime_ns:
+            if _stat_unchanged(state, f):
                 report.files_unchanged += 1
                 continue
             todo.append((f, state[2] if state else None))
