@@ -1,4 +1,5 @@
-"""Migrations that reshape the store (v10 edges, v11 search table, v12 vectors, v13 SIRs) keep
+"""Migrations that reshape the store (v10 edges, v11 search table, v12 vectors, v13 SIRs, v14
+packed SIRs and a contentless search table) keep
 everything: a v9 database holding model SIRs, history, edges of every provenance and vectors
 is opened by the Store (which migrates it in place) and read back through its API."""
 
@@ -9,11 +10,14 @@ import sqlite3
 from pathlib import Path
 
 from aether.sir.model import Sir
+from aether.store import search_rows
 from aether.store.db import Store
+from aether.store.packing import sir_json_of, terms_of
 from aether.store.records import FileChange, FileRecord
 from aether.store.recovery import salvage_sirs
 from aether.store.schema import MIGRATIONS, SCHEMA_VERSION, _split
 from aether.symbols.model import CallSite, Symbol
+from tests.test_store_search_rows import postings
 
 HELPER, RUN, OTHER = "a" * 32, "b" * 32, "c" * 32
 NOW = "2026-01-02T03:04:05.678Z"
@@ -142,7 +146,12 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         vectors = dict(await store.all_vectors("wordllama-l2-256"))
         assert vectors == {1: bytes(range(8)), 2: b"\x7f" * 8}
         assert await store.vector_counts("wordllama-l2-256") == (3, 2)
-        assert sorted(r[0] for r in await store.search_terms('"helper"', 10)) == [1, 3]
+        found = {r[0]: r[2:] for r in await store.search_terms('"helper"', 10)}
+        # v14: a SIR's search words moved from the search table into the SIR, as they were;
+        # names and paths are made again from the symbol
+        assert found == {1: ("helper", "helper", "", "doubl number", "", "a py"),
+                         3: ("helper", "helper", "other other", "doubl number", "", "b py")}
+        assert sorted(r[0] for r in await store.search_terms('"doubl"', 10)) == [1, 2, 3]
     finally:
         await store.close()
     conn = sqlite3.connect(db)
@@ -150,8 +159,18 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        # v14: SIRs packed on first open, with their search words; history as it was
+        stored = dict(conn.execute("SELECT seq, sir_json FROM sir"))
+        assert all(isinstance(v, bytes) for v in stored.values())
+        assert sir_json_of(stored[1]) == MODEL_SIR and terms_of(stored[1]) == (
+            "doubl number", "")
+        assert conn.execute("SELECT sir_json FROM sir_history").fetchall() == [(OLD_SIR,)]
+        assert conn.execute("SELECT value FROM meta WHERE key = 'search_rows'").fetchone() == (
+            search_rows.CURRENT,)
     finally:
         conn.close()
+    held, want = postings(db)
+    assert held == want and held
 
 
 async def test_a_migrated_store_still_cascades_and_never_reuses_a_seq(tmp_path: Path) -> None:

@@ -71,24 +71,33 @@ def symbol_update_row(s: Symbol) -> tuple[Any, ...]:
 
 
 # The rowid is the symbol's seq, given explicitly: a per-row subselect doubled insert time.
-# Rows come from aether.store.records.search_row.
-INSERT_FTS = """
-INSERT INTO symbol_fts (rowid, name, name_words, qual_words, intent, sir_words, path_words)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-"""
-DELETE_FTS_BY_SEQ = "DELETE FROM symbol_fts WHERE rowid = ?"
-DELETE_FTS_BY_FILE = (
-    "DELETE FROM symbol_fts WHERE rowid IN (SELECT seq FROM symbols WHERE file_path = ?)"
-)
-UPDATE_FTS_SIR = """
-UPDATE symbol_fts SET intent = ?1, sir_words = ?2
-WHERE rowid = (SELECT seq FROM symbols WHERE id = ?3)
-"""
-ALL_FOR_SEARCH_ROWS = """
+# Rows come from aether.store.records.search_row. The table is contentless (v14): a row is
+# deleted by repeating it (aether.store.search_rows), never updated.
+_FTS_COLS = "name, name_words, qual_words, intent, sir_words, path_words"
+INSERT_FTS = f"INSERT INTO symbol_fts (rowid, {_FTS_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+DELETE_FTS_ROW = (f"INSERT INTO symbol_fts (symbol_fts, rowid, {_FTS_COLS}) "
+                  "VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)")
+CLEAR_FTS = "INSERT INTO symbol_fts (symbol_fts) VALUES ('delete-all')"
+# What a search row is made of: (seq, name, qualified_name, file_path, stored SIR value).
+_SEARCH_SOURCES = """
 SELECT s.seq, s.name, s.qualified_name, s.file_path, r.sir_json
 FROM symbols s LEFT JOIN sir r ON r.seq = s.seq
 """
-CLEAR_FTS = "DELETE FROM symbol_fts"
+ALL_FOR_SEARCH_ROWS = _SEARCH_SOURCES
+SEARCH_SOURCES_BY_FILE = _SEARCH_SOURCES + "WHERE s.file_path = ?"
+
+
+def search_sources_by_seqs(n: int) -> str:
+    return _SEARCH_SOURCES + f"WHERE s.seq IN ({','.join('?' * n)})"
+
+
+def search_sources_by_ids(n: int) -> str:
+    """(id, *search sources) of these symbol ids."""
+    return ("SELECT s.id," + _SEARCH_SOURCES.replace("SELECT", "", 1)
+            + f"WHERE s.id IN ({','.join('?' * n)})")
+
+
+SET_SIR_VALUE = "UPDATE sir SET sir_json = ? WHERE seq = ?"
 
 # sir and sir_meta are keyed by the symbol's seq (schema v13); statements that take a symbol id
 # find its seq through the unique index on symbols.id.
@@ -244,10 +253,9 @@ ORDER BY s.end_line - s.start_line ASC, s.start_line DESC LIMIT 1
 """
 # bm25 weights, in column order: name (whole identifier), name_words, qual_words (enclosing
 # names), intent, sir_words (other SIR fields), path_words. Ranked in FTS alone (cheap): the
-# records are read afterwards for the few candidates that survive.
+# rows' texts and the records are read afterwards for the few candidates that survive.
 SEARCH_FTS = """
-SELECT rowid, bm25(symbol_fts, 10.0, 6.0, 3.0, 2.5, 1.0, 0.5) AS score,
-       name, name_words, qual_words, intent, sir_words, path_words
+SELECT rowid, bm25(symbol_fts, 10.0, 6.0, 3.0, 2.5, 1.0, 0.5) AS score
 FROM symbol_fts WHERE symbol_fts MATCH ?1 ORDER BY score LIMIT ?2
 """
 COUNT_NAMED = "SELECT COUNT(*) FROM symbols WHERE name = ?"
@@ -275,7 +283,7 @@ def records_by_seqs(n: int) -> str:
 # Symbols whose vector may be out of date: none yet, another model, or a different SIR
 # than the one it was made from (the caller compares the text itself before embedding).
 _VECTOR_SOURCE = """
-SELECT s.id, s.name, s.qualified_name, json_extract(r.sir_json, '$.intent'), r.sir_hash,
+SELECT s.id, s.name, s.qualified_name, r.sir_json, r.sir_hash,  -- the stored SIR: packed
        CASE WHEN v.model = ?1 THEN v.text_hash END  -- another model's vector: re-embed
 """
 _VECTOR_STALE = """

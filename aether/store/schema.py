@@ -354,6 +354,22 @@ MIGRATIONS: list[str] = [
         DELETE FROM vector_dirty WHERE seq = old.seq;
     END;
     """,
+    # v15: a contentless search table (its copy of every row was 17 of its 28 MB on the
+    # standard library). A SIR's search words move into its `sir_json` value, as
+    # `json NUL intent_words LF other_words` (aether.store.packing deflates it on first open);
+    # the other columns are recomputed from the symbol. Search rows are rebuilt on open.
+    """
+    UPDATE sir SET sir_json = sir_json || char(0) || (
+        SELECT f.intent || char(10) || f.sir_words FROM symbol_fts f WHERE f.rowid = sir.seq)
+    WHERE EXISTS (SELECT 1 FROM symbol_fts f WHERE f.rowid = sir.seq);
+    DROP TABLE symbol_fts;
+    CREATE VIRTUAL TABLE symbol_fts USING fts5(
+        name, name_words, qual_words, intent, sir_words, path_words,
+        tokenize = "unicode61 remove_diacritics 2 tokenchars '_'", content = ''
+    );
+    INSERT INTO meta (key, value) VALUES ('search_rows', 'rebuild')
+        ON CONFLICT(key) DO UPDATE SET value = 'rebuild';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
