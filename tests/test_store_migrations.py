@@ -1,5 +1,5 @@
 """Migrations that reshape the store (v10 edges, v11 search table, v12 vectors, v13 SIRs, v14
-packed SIRs and a contentless search table) keep
+packed SIRs and a contentless search table, v15 4-bit vectors) keep
 everything: a v9 database holding model SIRs, history, edges of every provenance and vectors
 is opened by the Store (which migrates it in place) and read back through its API."""
 
@@ -9,6 +9,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import numpy as np
+
 from aether.sir.model import Sir
 from aether.store import search_rows
 from aether.store.db import Store
@@ -16,6 +18,7 @@ from aether.store.packing import sir_json_of, terms_of
 from aether.store.records import FileChange, FileRecord
 from aether.store.recovery import salvage_sirs
 from aether.store.schema import MIGRATIONS, SCHEMA_VERSION, _split
+from aether.store.vectors import pack_vector, unpack_vectors
 from aether.symbols.model import CallSite, Symbol
 from tests.test_store_search_rows import postings
 
@@ -144,7 +147,15 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert await store.unresolved_named("save") == 1
 
         vectors = dict(await store.all_vectors("wordllama-l2-256"))
-        assert vectors == {1: bytes(range(8)), 2: b"\x7f" * 8}
+        # v15: int8 vectors converted to 4 bits a dimension, pointing the same way
+        old = {1: bytes(range(8)), 2: b"\x7f" * 8}
+        assert vectors == {seq: pack_vector(np.frombuffer(v, np.int8) / 127.0)
+                           for seq, v in old.items()}
+        assert all(len(v) == 4 for v in vectors.values())
+        codes, scale = unpack_vectors([vectors[1], vectors[2]])
+        for row, (code, inv) in enumerate(zip(codes, scale, strict=True)):
+            was = np.frombuffer(old[row + 1], np.int8).astype(np.float32)
+            assert float(code @ was) * float(inv) / float(np.linalg.norm(was)) > 0.97
         assert await store.vector_counts("wordllama-l2-256") == (3, 2)
         found = {r[0]: r[2:] for r in await store.search_terms('"helper"', 10)}
         # v14: a SIR's search words moved from the search table into the SIR, as they were;
@@ -167,6 +178,8 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert conn.execute("SELECT sir_json FROM sir_history").fetchall() == [(OLD_SIR,)]
         assert conn.execute("SELECT value FROM meta WHERE key = 'search_rows'").fetchone() == (
             search_rows.CURRENT,)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'vector_format'").fetchone() == (
+            "int4",)
     finally:
         conn.close()
     held, want = postings(db)
@@ -184,7 +197,8 @@ async def test_a_migrated_store_still_cascades_and_never_reuses_a_seq(tmp_path: 
         counts = await store.counts()
         assert (counts.symbol_count, counts.sir_count) == (1, 1)
         assert await store.provenance_counts() == {}
-        assert dict(await store.all_vectors("wordllama-l2-256")) == {1: bytes(range(8))}
+        assert dict(await store.all_vectors("wordllama-l2-256")) == {
+            1: pack_vector(np.frombuffer(bytes(range(8)), np.int8) / 127.0)}
         # b.py comes back with one function calling helper: a new seq, past the old ones
         new_id = "d" * 32
         symbol = Symbol(new_id, "python", "b.py", "function", "main", "main", "def main()",

@@ -279,7 +279,7 @@ def records_by_seqs(n: int) -> str:
             + f"WHERE s.seq IN ({','.join('?' * n)})")
 
 
-# Vectors: one int8 embedding per symbol, with the hash of the text it was made from.
+# Vectors: one embedding per symbol (aether.store.vectors), with the hash of its text.
 # Symbols whose vector may be out of date: none yet, another model, or a different SIR
 # than the one it was made from (the caller compares the text itself before embedding).
 _VECTOR_SOURCE = """
@@ -308,6 +308,8 @@ ON CONFLICT(seq) DO UPDATE SET
 MARK_VECTOR_CURRENT = (
     "UPDATE symbol_vectors SET sir_hash = ? WHERE seq = (SELECT seq FROM symbols WHERE id = ?)")
 ALL_VECTORS = "SELECT seq, vec FROM symbol_vectors WHERE model = ?"
+ALL_VECTOR_BLOBS = "SELECT seq, vec FROM symbol_vectors"
+SET_VECTOR_BLOB = "UPDATE symbol_vectors SET vec = ? WHERE seq = ?"
 VECTOR_COUNTS = """
 SELECT (SELECT COUNT(*) FROM symbols),
        (SELECT COUNT(*) FROM symbol_vectors WHERE model = ?)

@@ -370,6 +370,12 @@ MIGRATIONS: list[str] = [
     INSERT INTO meta (key, value) VALUES ('search_rows', 'rebuild')
         ON CONFLICT(key) DO UPDATE SET value = 'rebuild';
     """,
+    # v15: search vectors at 4 bits a dimension (aether.store.vectors), half of int8: the
+    # stored int8 vectors are converted on first open (some cost a provider request).
+    """
+    INSERT INTO meta (key, value) VALUES ('vector_format', 'int8')
+        ON CONFLICT(key) DO UPDATE SET value = 'int8';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
