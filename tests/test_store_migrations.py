@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from aether.sir.model import Sir
+from aether.store import queries as q
 from aether.store import search_rows
 from aether.store.db import Store
 from aether.store.packing import sir_json_of, terms_of
-from aether.store.records import FileChange, FileRecord
+from aether.store.records import FileChange, FileRecord, utc_now, utc_text
 from aether.store.recovery import salvage_sirs
 from aether.store.schema import MIGRATIONS, SCHEMA_VERSION, _split
 from aether.store.vectors import pack_vector, unpack_vectors
@@ -122,6 +123,7 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert other is not None
         assert (other.sir_status, other.last_error, other.attempts) == (
             "stale", "timeout: no answer", 2)
+        assert (other.last_attempt_at, other.updated_at) == (NOW, NOW)  # v16: from integers
         versions = await store.sir_versions(HELPER)
         assert [(v[0], v[6]) for v in versions] == [("h-model", MODEL_SIR), ("h-old", OLD_SIR)]
         assert await store.unverified_count() == 1
@@ -176,6 +178,10 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert sir_json_of(stored[1]) == MODEL_SIR and terms_of(stored[1]) == (
             "doubl number", "")
         assert conn.execute("SELECT sir_json FROM sir_history").fetchall() == [(OLD_SIR,)]
+        # v16: sir_meta's times are milliseconds since 1970
+        assert conn.execute("SELECT DISTINCT typeof(last_attempt_at), last_attempt_at, "
+                            "typeof(updated_at) FROM sir_meta").fetchall() == [
+            ("integer", 1767323045678, "integer")]
         assert conn.execute("SELECT value FROM meta WHERE key = 'search_rows'").fetchone() == (
             search_rows.CURRENT,)
         assert conn.execute("SELECT value FROM meta WHERE key = 'vector_format'").fetchone() == (
@@ -262,3 +268,16 @@ async def test_salvage_reads_past_damage_and_gaps_in_seqs(tmp_path: Path) -> Non
     salvaged = {row[0] for row in salvage_sirs(db)}
     assert f"{60_000:032x}" in salvaged and HELPER in salvaged
     assert len(seqs) + 3 - 20 <= len(salvaged) < len(seqs) + 3  # one page's rows lost
+
+
+def test_sir_meta_times_round_trip_to_the_millisecond() -> None:
+    """v16 stores sir_meta's times as milliseconds; what is read back is the text written."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for ms in (0, 1, 999, 1767323045678, 1796010552657, 4102444799999):
+            text = utc_text(ms)
+            assert conn.execute(f"SELECT {q._ms('?')}", (text,)).fetchone() == (ms,)
+        now = utc_now()
+        assert utc_text(conn.execute(f"SELECT {q._ms('?')}", (now,)).fetchone()[0]) == now
+    finally:
+        conn.close()

@@ -102,30 +102,39 @@ SET_SIR_VALUE = "UPDATE sir SET sir_json = ? WHERE seq = ?"
 # sir and sir_meta are keyed by the symbol's seq (schema v13); statements that take a symbol id
 # find its seq through the unique index on symbols.id.
 _SEQ = "(SELECT seq FROM symbols WHERE id = {})"
+
+
+def _ms(param: str) -> str:
+    """An ISO-8601 UTC time (aether.store.records.utc_now) as sir_meta stores it since v16:
+    milliseconds since 1970 (exact: julianday keeps whole milliseconds)."""
+    return f"CAST(ROUND((julianday({param}) - 2440587.5) * 86400000) AS INTEGER)"
+
+
 INSERT_META = ("INSERT INTO sir_meta (seq, sir_status, last_attempt_at, updated_at) "
-               "VALUES (?, ?, ?, ?)")
+               f"VALUES (?1, ?2, {_ms('?3')}, {_ms('?4')})")
 # Code changed under an existing SIR: keep it, but it now describes an earlier version.
-MARK_OUTDATED = """
-UPDATE sir_meta SET updated_at = ?1,
+MARK_OUTDATED = f"""
+UPDATE sir_meta SET updated_at = {_ms('?1')},
     sir_status = CASE WHEN EXISTS (SELECT 1 FROM sir WHERE sir.seq = sir_meta.seq)
                       THEN 'stale' ELSE 'pending' END
 WHERE seq = """ + _SEQ.format("?2")
-MARK_OK = """
-UPDATE sir_meta SET last_error = NULL, last_attempt_at = ?1, attempts = 0, updated_at = ?2,
+MARK_OK = f"""
+UPDATE sir_meta SET last_error = NULL, last_attempt_at = {_ms('?1')}, attempts = 0,
+    updated_at = {_ms('?2')},
     sir_status = CASE
         WHEN (SELECT source_hash FROM sir WHERE sir.seq = sir_meta.seq)
              = (SELECT content_hash FROM symbols WHERE id = ?3) THEN 'ok' ELSE 'stale' END
 WHERE seq = """ + _SEQ.format("?3")
 # A SIR made from the very code now stored (a static SIR in the same transaction).
-MARK_OK_CURRENT = """
-UPDATE sir_meta SET sir_status = 'ok', last_error = NULL, last_attempt_at = ?1, attempts = 0,
-    updated_at = ?1
+MARK_OK_CURRENT = f"""
+UPDATE sir_meta SET sir_status = 'ok', last_error = NULL, last_attempt_at = {_ms('?1')},
+    attempts = 0, updated_at = {_ms('?1')}
 WHERE seq = """ + _SEQ.format("?2")
-MARK_FAILED = """
-UPDATE sir_meta SET sir_status = 'stale', last_error = ?1, last_attempt_at = ?2,
-    attempts = attempts + 1, updated_at = ?3
+MARK_FAILED = f"""
+UPDATE sir_meta SET sir_status = 'stale', last_error = ?1, last_attempt_at = {_ms('?2')},
+    attempts = attempts + 1, updated_at = {_ms('?3')}
 WHERE seq = """ + _SEQ.format("?4")
-MARK_DEFERRED = ("UPDATE sir_meta SET last_error = ?1, updated_at = ?2 WHERE seq = "
+MARK_DEFERRED = (f"UPDATE sir_meta SET last_error = ?1, updated_at = {_ms('?2')} WHERE seq = "
                  + _SEQ.format("?3"))
 SYMBOL_HASH = "SELECT content_hash FROM symbols WHERE id = ?"
 
@@ -158,8 +167,8 @@ ORDER BY created_at DESC
 """
 # A SIR made by another provider, model or prompt version than the configured one: kept and
 # served, but stale until the configured model has described the code.
-MARK_MODEL_CHANGED = """
-UPDATE sir_meta SET sir_status = 'stale', updated_at = ?1
+MARK_MODEL_CHANGED = f"""
+UPDATE sir_meta SET sir_status = 'stale', updated_at = {_ms('?1')}
 WHERE sir_status = 'ok' AND seq IN (
     SELECT seq FROM sir
     WHERE provider != ?2 OR model != ?3 OR prompt_version != ?4)
@@ -376,5 +385,5 @@ COUNT_SALVAGE = "SELECT count(*) FROM sir_salvage"
 
 
 def attempted_since(n: int) -> str:
-    return ("SELECT count(*) FROM sir_meta WHERE last_attempt_at >= ? AND seq IN ("
+    return (f"SELECT count(*) FROM sir_meta WHERE last_attempt_at >= {_ms('?')} AND seq IN ("
             "SELECT seq FROM symbols WHERE id IN (" + ",".join("?" * n) + "))")

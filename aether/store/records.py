@@ -6,7 +6,7 @@ import json
 import pickle
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -23,6 +23,15 @@ DEFERRED_PREFIX = "spend_cap:"  # how a `last_error` of a symbol held back by a 
 def utc_now() -> str:
     """ISO-8601 UTC with milliseconds: sortable as text, readable by people."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_text(ms: int) -> str:
+    """Milliseconds since 1970 UTC (how sir_meta stores a time) as `utc_now` writes it."""
+    return (_EPOCH + timedelta(milliseconds=ms)).isoformat(
+        timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_time(value: str) -> datetime:
@@ -211,6 +220,11 @@ class SymbolRecord:
     def __post_init__(self) -> None:
         if self.sir_json is not None and not isinstance(self.sir_json, str):
             self.sir_json = sir_json_of(self.sir_json)  # as stored: packed with its terms
+        # as stored since v16: milliseconds since 1970 UTC
+        if isinstance(self.last_attempt_at, int):
+            self.last_attempt_at = utc_text(self.last_attempt_at)
+        if isinstance(self.updated_at, int):
+            self.updated_at = utc_text(self.updated_at)
 
     @property
     def verification(self) -> dict[str, Any] | None:
