@@ -1,5 +1,5 @@
-"""Migrations that reshape the store (v10 edges, v11 search table, v12 vectors, v13 SIRs, v14
-packed SIRs and a contentless search table, v15 4-bit vectors) keep
+"""Migrations that reshape the store (v10 edges, v11 search table, v12 vectors, v13 SIRs, v15
+packed SIRs and a contentless search table, v16 4-bit vectors, v17 integer times) keep
 everything: a v9 database holding model SIRs, history, edges of every provenance and vectors
 is opened by the Store (which migrates it in place) and read back through its API."""
 
@@ -16,7 +16,12 @@ from aether.store import queries as q
 from aether.store import search_rows
 from aether.store.db import Store
 from aether.store.packing import sir_json_of, terms_of
-from aether.store.records import FileChange, FileRecord, utc_now, utc_text
+from aether.store.records import (
+    FileChange,
+    FileRecord,
+    utc_now,
+    utc_text,
+)
 from aether.store.recovery import salvage_sirs
 from aether.store.schema import MIGRATIONS, SCHEMA_VERSION, _split
 from aether.store.vectors import pack_vector, unpack_vectors
@@ -123,7 +128,7 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert other is not None
         assert (other.sir_status, other.last_error, other.attempts) == (
             "stale", "timeout: no answer", 2)
-        assert (other.last_attempt_at, other.updated_at) == (NOW, NOW)  # v16: from integers
+        assert (other.last_attempt_at, other.updated_at) == (NOW, NOW)  # v17: from integers
         versions = await store.sir_versions(HELPER)
         assert [(v[0], v[6]) for v in versions] == [("h-model", MODEL_SIR), ("h-old", OLD_SIR)]
         assert await store.unverified_count() == 1
@@ -149,7 +154,7 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert await store.unresolved_named("save") == 1
 
         vectors = dict(await store.all_vectors("wordllama-l2-256"))
-        # v15: int8 vectors converted to 4 bits a dimension, pointing the same way
+        # v16: int8 vectors converted to 4 bits a dimension, pointing the same way
         old = {1: bytes(range(8)), 2: b"\x7f" * 8}
         assert vectors == {seq: pack_vector(np.frombuffer(v, np.int8) / 127.0)
                            for seq, v in old.items()}
@@ -160,7 +165,7 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
             assert float(code @ was) * float(inv) / float(np.linalg.norm(was)) > 0.97
         assert await store.vector_counts("wordllama-l2-256") == (3, 2)
         found = {r[0]: r[2:] for r in await store.search_terms('"helper"', 10)}
-        # v14: a SIR's search words moved from the search table into the SIR, as they were;
+        # v15: a SIR's search words moved from the search table into the SIR, as they were;
         # names and paths are made again from the symbol
         assert found == {1: ("helper", "helper", "", "doubl number", "", "a py"),
                          3: ("helper", "helper", "other other", "doubl number", "", "b py")}
@@ -172,13 +177,13 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        # v14: SIRs packed on first open, with their search words; history as it was
+        # v15: SIRs packed on first open, with their search words; history as it was
         stored = dict(conn.execute("SELECT seq, sir_json FROM sir"))
         assert all(isinstance(v, bytes) for v in stored.values())
         assert sir_json_of(stored[1]) == MODEL_SIR and terms_of(stored[1]) == (
             "doubl number", "")
         assert conn.execute("SELECT sir_json FROM sir_history").fetchall() == [(OLD_SIR,)]
-        # v16: sir_meta's times are milliseconds since 1970
+        # v17: sir_meta's times are milliseconds since 1970
         assert conn.execute("SELECT DISTINCT typeof(last_attempt_at), last_attempt_at, "
                             "typeof(updated_at) FROM sir_meta").fetchall() == [
             ("integer", 1767323045678, "integer")]
@@ -271,7 +276,7 @@ async def test_salvage_reads_past_damage_and_gaps_in_seqs(tmp_path: Path) -> Non
 
 
 def test_sir_meta_times_round_trip_to_the_millisecond() -> None:
-    """v16 stores sir_meta's times as milliseconds; what is read back is the text written."""
+    """v17 stores sir_meta's times as milliseconds; what is read back is the text written."""
     conn = sqlite3.connect(":memory:")
     try:
         for ms in (0, 1, 999, 1767323045678, 1796010552657, 4102444799999):
@@ -281,3 +286,4 @@ def test_sir_meta_times_round_trip_to_the_millisecond() -> None:
         assert utc_text(conn.execute(f"SELECT {q._ms('?')}", (now,)).fetchone()[0]) == now
     finally:
         conn.close()
+

@@ -1,4 +1,4 @@
-"""The search table keeps no copy of its rows (contentless, schema v14): every delete repeats
+"""The search table keeps no copy of its rows (contentless, schema v15): every delete repeats
 the row from the symbol and the words stored with its SIR. These tests edit a store the ways
 the writer does and check, term by term and position by position, that the index equals one
 built afresh from what the store holds now (a wrong delete would leave postings behind)."""
@@ -111,7 +111,7 @@ def test_packed_sir_round_trips_and_rejects_garbage() -> None:
     assert terms_of(value) == prepared.terms and "gadget" in prepared.other_terms
     assert len(value) < len(prepared.sir_json)
     assert value == pack_sir(prepared.sir_json, *prepared.terms)  # deterministic
-    # unpacked layouts: the v14 migration's text, a plain JSON SIR from history
+    # unpacked layouts: the v15 migration's text, a plain JSON SIR from history
     text = f"{prepared.sir_json}\0{prepared.intent_terms}\n{prepared.other_terms}"
     assert sir_json_of(text) == prepared.sir_json and terms_of(text) == prepared.terms
     assert sir_json_of(prepared.sir_json) == prepared.sir_json

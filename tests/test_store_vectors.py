@@ -1,4 +1,4 @@
-"""Search vectors stored at 4 bits a dimension (schema v15) keep their direction: a cosine
+"""Search vectors stored at 4 bits a dimension (schema v16) keep their direction: a cosine
 computed from the stored codes is close to the float one, for even and odd dimensions."""
 
 from __future__ import annotations

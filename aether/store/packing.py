@@ -5,14 +5,14 @@ A SIR is ~230 bytes of JSON whose keys and phrases repeat in every row; deflate 
 little to share inside one short row, so a dictionary of what SIRs have in common (their
 keys, the static analyser's phrases, common call names and stemmed words) is shared by all
 rows instead: 16.9 MB of SIRs became ~6 MB on the standard library. The search words are
-kept beside the JSON because the search table is contentless (schema v14): they are what
+kept beside the JSON because the search table is contentless (schema v15): they are what
 deleting a search row must repeat, and what search reads back for ranking. They cannot be
 recomputed from the SIR alone (a static SIR's search words include the whole docstring).
 
 Layout before deflating: `json NUL intent_terms LF other_terms`. A packed value starts with
 a format byte (1: deflate with `_DICT_V1`); a value stored as TEXT is the same layout
-unpacked (written by the v14 migration, packed on first open), or a plain JSON SIR (history
-rows from before v14). Never change `_DICT_V1`: add a new format byte and dictionary.
+unpacked (written by the v15 migration, packed on first open), or a plain JSON SIR (history
+rows from before v15). Never change `_DICT_V1`: add a new format byte and dictionary.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def sir_json_of(value: str | bytes | None) -> str | None:
 
 def terms_of(value: str | bytes | None) -> tuple[str, str] | None:
     """(intent_terms, other_terms) stored with a SIR; None when the value has none (a plain
-    JSON SIR from before v14: the caller computes them)."""
+    JSON SIR from before v15: the caller computes them)."""
     if value is None:
         return None
     text = _text(value)

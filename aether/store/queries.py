@@ -71,7 +71,7 @@ def symbol_update_row(s: Symbol) -> tuple[Any, ...]:
 
 
 # The rowid is the symbol's seq, given explicitly: a per-row subselect doubled insert time.
-# Rows come from aether.store.records.search_row. The table is contentless (v14): a row is
+# Rows come from aether.store.records.search_row. The table is contentless (v15): a row is
 # deleted by repeating it (aether.store.search_rows), never updated.
 _FTS_COLS = "name, name_words, qual_words, intent, sir_words, path_words"
 INSERT_FTS = f"INSERT INTO symbol_fts (rowid, {_FTS_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -105,7 +105,7 @@ _SEQ = "(SELECT seq FROM symbols WHERE id = {})"
 
 
 def _ms(param: str) -> str:
-    """An ISO-8601 UTC time (aether.store.records.utc_now) as sir_meta stores it since v16:
+    """An ISO-8601 UTC time (aether.store.records.utc_now) as sir_meta stores it since v17:
     milliseconds since 1970 (exact: julianday keeps whole milliseconds)."""
     return f"CAST(ROUND((julianday({param}) - 2440587.5) * 86400000) AS INTEGER)"
 

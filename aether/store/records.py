@@ -134,7 +134,7 @@ def search_row(seq: int, name: str, qualified_name: str, file_path: str,
                terms: tuple[str, str] | None) -> tuple[Any, ...]:
     """One row of `symbol_fts`, in its column order (see aether.store.schema v7): the name
     whole and as words, the enclosing names, the SIR's intent and other fields (`terms`),
-    the path. The search table keeps no copy of it (v14): deleting the row repeats it, so it
+    the path. The search table keeps no copy of it (v15): deleting the row repeats it, so it
     must come out the same from the same symbol and terms (aether.symbols.terms.VERSION)."""
     whole, words = name_columns(name)
     intent, other = terms or ("", "")
@@ -220,7 +220,7 @@ class SymbolRecord:
     def __post_init__(self) -> None:
         if self.sir_json is not None and not isinstance(self.sir_json, str):
             self.sir_json = sir_json_of(self.sir_json)  # as stored: packed with its terms
-        # as stored since v16: milliseconds since 1970 UTC
+        # as stored since v17: milliseconds since 1970 UTC
         if isinstance(self.last_attempt_at, int):
             self.last_attempt_at = utc_text(self.last_attempt_at)
         if isinstance(self.updated_at, int):

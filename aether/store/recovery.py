@@ -25,7 +25,7 @@ MISSES_BEFORE_GIVING_UP = 20_000
 
 
 def _valid(row: tuple[object, ...]) -> SalvagedRow | None:
-    if len(row) == 8 and isinstance(row[2], bytes):  # packed (schema v14)
+    if len(row) == 8 and isinstance(row[2], bytes):  # packed (schema v15)
         try:
             row = (*row[:2], sir_json_of(row[2]), *row[3:])
         except ValueError:

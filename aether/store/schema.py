@@ -370,17 +370,17 @@ MIGRATIONS: list[str] = [
     INSERT INTO meta (key, value) VALUES ('search_rows', 'rebuild')
         ON CONFLICT(key) DO UPDATE SET value = 'rebuild';
     """,
-    # v15: search vectors at 4 bits a dimension (aether.store.vectors), half of int8: the
+    # v16: search vectors at 4 bits a dimension (aether.store.vectors), half of int8: the
     # stored int8 vectors are converted on first open (some cost a provider request).
     """
     INSERT INTO meta (key, value) VALUES ('vector_format', 'int8')
         ON CONFLICT(key) DO UPDATE SET value = 'int8';
     """,
-    # v16: sir_meta's times as integers, milliseconds since 1970 UTC, not 24 characters of
+    # v17: sir_meta's times as integers, milliseconds since 1970 UTC, not 24 characters of
     # text (2.5 of its 4.6 MB on the standard library); read back as the same text
     # (aether.store.records.SymbolRecord). Rebuilt in place.
     """
-    CREATE TABLE sir_meta_v16 (
+    CREATE TABLE sir_meta_v17 (
         seq INTEGER PRIMARY KEY REFERENCES symbols(seq) ON DELETE CASCADE,
         sir_status TEXT NOT NULL CHECK (sir_status IN ('ok', 'stale', 'pending')),
         last_error TEXT,
@@ -388,7 +388,7 @@ MIGRATIONS: list[str] = [
         attempts INTEGER NOT NULL DEFAULT 0,  -- consecutive failed attempts
         updated_at INTEGER NOT NULL           -- ms since 1970 UTC
     );
-    INSERT INTO sir_meta_v16 (seq, sir_status, last_error, last_attempt_at, attempts,
+    INSERT INTO sir_meta_v17 (seq, sir_status, last_error, last_attempt_at, attempts,
                               updated_at)
     SELECT seq, sir_status, last_error,
            CAST(ROUND((julianday(last_attempt_at) - 2440587.5) * 86400000) AS INTEGER),
@@ -396,7 +396,7 @@ MIGRATIONS: list[str] = [
            COALESCE(CAST(ROUND((julianday(updated_at) - 2440587.5) * 86400000) AS INTEGER), 0)
     FROM sir_meta ORDER BY seq;
     DROP TABLE sir_meta;
-    ALTER TABLE sir_meta_v16 RENAME TO sir_meta;
+    ALTER TABLE sir_meta_v17 RENAME TO sir_meta;
     CREATE INDEX sir_meta_by_status ON sir_meta(sir_status);
     """,
 ]

@@ -1,4 +1,4 @@
-"""The rows of the search table, which keeps no copy of them (contentless, schema v14).
+"""The rows of the search table, which keeps no copy of them (contentless, schema v15).
 
 A row is made from its symbol (name, qualified name, path) and the search words stored with
 its SIR (aether.store.packing). Deleting a row must repeat exactly what was inserted, so the
@@ -32,7 +32,7 @@ CURRENT = f"contentless-{TERMS_VERSION}"
 
 def stored_terms(value: str | bytes | None) -> tuple[str, str] | None:
     """A stored SIR's search words; computed from its JSON when it has none stored (as every
-    rebuild before v14 did)."""
+    rebuild before v15 did)."""
     if value is None:
         return None
     with suppress(ValueError):

@@ -1,4 +1,4 @@
-"""How a search vector is stored: 4 bits a dimension (schema v15), 128 bytes for WordLlama's
+"""How a search vector is stored: 4 bits a dimension (schema v16), 128 bytes for WordLlama's
 256 dimensions instead of 256 (9 MB less on the standard library).
 
 Each vector is scaled by 2.5 times its own root mean square to the range -7..7 (the few
@@ -8,7 +8,7 @@ benchmark (`python bench/search.py --no-stdlib`) this kept MRR@10 where int8 had
 0.686 against 0.687, semantic 0.619 against 0.614; truncating to 128 dimensions instead
 (WordLlama is Matryoshka-trained) lost 0.034.
 
-Stores from before v15 hold int8 vectors (a unit vector times 127): they are converted on
+Stores from before v16 hold int8 vectors (a unit vector times 127): they are converted on
 first open (`convert_int8`), so vectors that cost a provider request are kept.
 """
 
@@ -54,8 +54,8 @@ def unpack_vectors(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def convert_int8(conn: sqlite3.Connection) -> None:
-    """Vectors stored before v15 (int8, a unit vector times 127) in the current format, in
-    place, once (the v15 migration marks the store)."""
+    """Vectors stored before v16 (int8, a unit vector times 127) in the current format, in
+    place, once (the v16 migration marks the store)."""
     row = conn.execute(q.GET_META, (META_KEY,)).fetchone()
     if row is None or row[0] == FORMAT:
         return
