@@ -19,6 +19,8 @@ from aether.store.packing import sir_json_of, terms_of
 from aether.store.records import (
     FileChange,
     FileRecord,
+    NewSir,
+    PreparedSir,
     utc_now,
     utc_text,
 )
@@ -287,3 +289,29 @@ def test_sir_meta_times_round_trip_to_the_millisecond() -> None:
     finally:
         conn.close()
 
+
+async def test_a_new_sir_for_a_symbol_still_marked_dirty_is_stored(tmp_path: Path) -> None:
+    """v18: a SIR that replaces another (an upsert) for a symbol whose vector is still marked
+    out of date is stored, and the symbol is marked once, anew (it failed with a UNIQUE
+    error under v14's INSERT OR REPLACE triggers)."""
+    store = await Store.open(tmp_path / "aether.db")
+    try:
+        sid = "e" * 32
+        symbol = Symbol(sid, "python", "x.py", "function", "f", "f", "def f()", 1, 0, 2, 0, 0,
+                        10, "h1")
+        await store.apply_files([FileChange(
+            FileRecord("x.py", 10, 1, "python", "f1"), [symbol],
+            static_sirs={sid: PreparedSir.of(Sir(intent="Static.", confidence=0.3))})])
+        before = await store.vector_dirty_mark()
+        await store.record_sir_success([NewSir(sid, PreparedSir.of(
+            Sir(intent="From a model.", confidence=0.9)), "h1", "openai", "gpt-x")])
+        record = await store.symbol(sid)
+        assert record is not None and record.provider == "openai"
+        assert await store.vector_dirty_mark() > before
+    finally:
+        await store.close()
+    conn = sqlite3.connect(tmp_path / "aether.db")
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM vector_dirty").fetchone() == (1,)
+    finally:
+        conn.close()

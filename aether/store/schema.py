@@ -399,6 +399,34 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sir_meta_v17 RENAME TO sir_meta;
     CREATE INDEX sir_meta_by_status ON sir_meta(sir_status);
     """,
+    # v18: v14's triggers re-mark a symbol without INSERT OR REPLACE: a trigger takes the
+    # conflict policy of the statement that fired it, and a SIR's upsert (ON CONFLICT DO
+    # UPDATE) made the REPLACE an ABORT, so a new SIR for a symbol still marked failed with
+    # "UNIQUE constraint failed: vector_dirty.seq". A re-marked row still moves past every
+    # other (its rowid becomes the largest), as REPLACE did.
+    """
+    DROP TRIGGER vector_dirty_symbol;
+    DROP TRIGGER vector_dirty_sir;
+    DROP TRIGGER vector_dirty_sir_changed;
+    CREATE TRIGGER vector_dirty_symbol AFTER INSERT ON symbols BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    CREATE TRIGGER vector_dirty_sir AFTER INSERT ON sir BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    CREATE TRIGGER vector_dirty_sir_changed AFTER UPDATE OF sir_hash ON sir BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
