@@ -32,6 +32,7 @@ from tests.test_store_search_rows import postings
 
 HELPER, RUN, OTHER = "a" * 32, "b" * 32, "c" * 32
 NOW = "2026-01-02T03:04:05.678Z"
+TEXT_HASH = "0123456789abcdef" * 2  # as aether.hashing makes them
 
 
 def sir_json(intent: str) -> str:
@@ -104,7 +105,7 @@ def make_v9(path: Path) -> None:
         conn.executemany(
             "INSERT INTO symbol_vectors (symbol_id, text_hash, sir_hash, model, vec) "
             "VALUES (?, ?, ?, 'wordllama-l2-256', ?)",
-            [(HELPER, "t1", "h-model", bytes(range(8))), (RUN, "t2", "h-static", b"\x7f" * 8)])
+            [(HELPER, "t1", "h-model", bytes(range(8))), (RUN, TEXT_HASH, "h-static", b"\x7f" * 8)])
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -166,6 +167,8 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
             was = np.frombuffer(old[row + 1], np.int8).astype(np.float32)
             assert float(code @ was) * float(inv) / float(np.linalg.norm(was)) > 0.97
         assert await store.vector_counts("wordllama-l2-256") == (3, 2)
+        # the converted rows still answer for their SIRs: only the symbol without one is due
+        assert [r[0] for r in await store.vector_sources("wordllama-l2-256")] == [OTHER]
         found = {r[0]: r[2:] for r in await store.search_terms('"helper"', 10)}
         # v15: a SIR's search words moved from the search table into the SIR, as they were;
         # names and paths are made again from the symbol
@@ -193,6 +196,12 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
             search_rows.CURRENT,)
         assert conn.execute("SELECT value FROM meta WHERE key = 'vector_format'").fetchone() == (
             "int4",)
+        # v16: a hex hash in 16 bytes (others as they were), the model by number
+        assert conn.execute("SELECT seq, text_hash, sir_hash, model FROM symbol_vectors "
+                            "ORDER BY seq").fetchall() == [
+            (1, "t1", "h-model", 1), (2, bytes.fromhex(TEXT_HASH), "h-static", 1)]
+        assert conn.execute("SELECT id, name FROM vector_models").fetchall() == [
+            (1, "wordllama-l2-256")]
     finally:
         conn.close()
     held, want = postings(db)

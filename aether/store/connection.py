@@ -15,7 +15,7 @@ import aiosqlite
 from aether.store.integrity import is_damage, quick_check
 from aether.store.schema import migrate
 from aether.store.search_rows import rebuild_search_rows
-from aether.store.vectors import convert_int8
+from aether.store.vectors import convert_vectors
 
 # Page cache per connection, in KiB. A cold index inserts random keys into every B-tree and
 # thrashes a small cache, so large passes get a big one (`Store.bulk_writes`); a daemon that
@@ -48,7 +48,7 @@ def prepare_file(path: Path, check_budget_s: float | None) -> str | None:
             conn.execute(pragma)
         migrate(conn)
         rebuild_search_rows(conn)
-        convert_int8(conn)
+        convert_vectors(conn)
     except sqlite3.DatabaseError as exc:
         if not is_damage(exc):
             raise

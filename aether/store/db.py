@@ -56,6 +56,7 @@ from aether.store.records import (
     utc_now,
 )
 from aether.store.schema import SCHEMA_VERSION
+from aether.store.vectors import hash_text, pack_hash
 from aether.symbols.model import Symbol
 
 __all__ = ["Recovery", "Store", "StoreDamaged", "StoreError", "StoreGone"]
@@ -765,8 +766,8 @@ class Store:
                      else (q.VECTOR_SOURCES_DIRTY, [model, dirty_through]))
         async with self._r.execute(sql, args) as cur:
             rows = await cur.fetchall()
-        return [(sid, name, qname, _intent(value), *rest)
-                for sid, name, qname, value, *rest in rows]
+        return [(sid, name, qname, _intent(value), sir_hash, hash_text(text))
+                for sid, name, qname, value, sir_hash, text in rows]
 
     async def vector_dirty_mark(self) -> int:
         """The newest dirty mark: read it before the sources it covers."""
@@ -788,9 +789,14 @@ class Store:
         if rows or current:
             async with self._transaction() as w:
                 if rows:
-                    await w.executemany(q.UPSERT_VECTOR_LIVE, rows)
+                    for model in {r[3] for r in rows}:
+                        await w.execute(q.ADD_VECTOR_MODEL, (model,))
+                    await w.executemany(q.UPSERT_VECTOR_LIVE, [
+                        (sid, pack_hash(text), pack_hash(sir), model, vec)
+                        for sid, text, sir, model, vec in rows])
                 if current:
-                    await w.executemany(q.MARK_VECTOR_CURRENT, current)
+                    await w.executemany(q.MARK_VECTOR_CURRENT,
+                                        [(pack_hash(sir), sid) for sir, sid in current])
 
     async def all_vectors(self, model: str) -> list[tuple[int, bytes]]:
         async with self._r.execute(q.ALL_VECTORS, (model,)) as cur:

@@ -291,13 +291,20 @@ def records_by_seqs(n: int) -> str:
 # Vectors: one embedding per symbol (aether.store.vectors), with the hash of its text.
 # Symbols whose vector may be out of date: none yet, another model, or a different SIR
 # than the one it was made from (the caller compares the text itself before embedding).
-_VECTOR_SOURCE = """
+# Vector rows (v16) name their model by number (vector_models) and keep both hashes as 16
+# bytes: a hash that is not 32 hex characters (never written by aether) stays text.
+_MODEL_ID = "(SELECT id FROM vector_models WHERE name = {})"
+_VECTOR_SIR_HASH = ("CASE WHEN typeof(v.sir_hash) = 'blob' THEN lower(hex(v.sir_hash)) "
+                    "ELSE v.sir_hash END")
+_VECTOR_SOURCE = f"""
 SELECT s.id, s.name, s.qualified_name, r.sir_json, r.sir_hash,  -- the stored SIR: packed
-       CASE WHEN v.model = ?1 THEN v.text_hash END  -- another model's vector: re-embed
+       CASE WHEN v.model = {_MODEL_ID.format('?1')} THEN v.text_hash END  -- another model's
+                                                                          -- vector: re-embed
 """
-_VECTOR_STALE = """
+_VECTOR_STALE = f"""
 LEFT JOIN sir r ON r.seq = s.seq LEFT JOIN symbol_vectors v ON v.seq = s.seq
-WHERE (v.seq IS NULL OR v.model != ?1 OR v.sir_hash IS NOT r.sir_hash)
+WHERE (v.seq IS NULL OR v.model IS NOT {_MODEL_ID.format('?1')}
+       OR {_VECTOR_SIR_HASH} IS NOT r.sir_hash)
 """
 VECTOR_SOURCES = _VECTOR_SOURCE + "FROM symbols s" + _VECTOR_STALE
 # The same, among the symbols marked dirty up to a mark (schema v14's triggers).
@@ -305,10 +312,11 @@ VECTOR_SOURCES_DIRTY = (_VECTOR_SOURCE + "FROM vector_dirty d JOIN symbols s ON 
                         + _VECTOR_STALE + "AND d.rowid <= ?2")
 VECTOR_DIRTY_MARK = "SELECT COALESCE(MAX(rowid), 0) FROM vector_dirty"
 CLEAR_VECTOR_DIRTY = "DELETE FROM vector_dirty WHERE rowid <= ?"
+ADD_VECTOR_MODEL = "INSERT OR IGNORE INTO vector_models (name) VALUES (?)"
 # Only for a symbol still there (it may have been removed while its vector was made).
-UPSERT_VECTOR_LIVE = """
+UPSERT_VECTOR_LIVE = f"""
 INSERT INTO symbol_vectors (seq, text_hash, sir_hash, model, vec)
-SELECT seq, ?2, ?3, ?4, ?5 FROM symbols WHERE id = ?1
+SELECT seq, ?2, ?3, {_MODEL_ID.format('?4')}, ?5 FROM symbols WHERE id = ?1
 ON CONFLICT(seq) DO UPDATE SET
     text_hash = excluded.text_hash, sir_hash = excluded.sir_hash, model = excluded.model,
     vec = excluded.vec
@@ -316,12 +324,13 @@ ON CONFLICT(seq) DO UPDATE SET
 # Same text from a new SIR: the vector stands, only the SIR it answers for moves on.
 MARK_VECTOR_CURRENT = (
     "UPDATE symbol_vectors SET sir_hash = ? WHERE seq = (SELECT seq FROM symbols WHERE id = ?)")
-ALL_VECTORS = "SELECT seq, vec FROM symbol_vectors WHERE model = ?"
-ALL_VECTOR_BLOBS = "SELECT seq, vec FROM symbol_vectors"
-SET_VECTOR_BLOB = "UPDATE symbol_vectors SET vec = ? WHERE seq = ?"
+ALL_VECTORS = f"SELECT seq, vec FROM symbol_vectors WHERE model = {_MODEL_ID.format('?')}"
+ALL_VECTOR_ROWS = "SELECT seq, vec, text_hash, sir_hash FROM symbol_vectors"
+SET_VECTOR_ROW = "UPDATE symbol_vectors SET vec = ?, text_hash = ?, sir_hash = ? WHERE seq = ?"
 VECTOR_COUNTS = """
 SELECT (SELECT COUNT(*) FROM symbols),
-       (SELECT COUNT(*) FROM symbol_vectors WHERE model = ?)
+       (SELECT COUNT(*) FROM symbol_vectors WHERE model = (
+            SELECT id FROM vector_models WHERE name = ?))
 """
 SEARCH_LIKE = _RECORD + """
 WHERE s.qualified_name LIKE ?1 ESCAPE '\\' OR s.file_path LIKE ?2 ESCAPE '\\'

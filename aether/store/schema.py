@@ -370,9 +370,25 @@ MIGRATIONS: list[str] = [
     INSERT INTO meta (key, value) VALUES ('search_rows', 'rebuild')
         ON CONFLICT(key) DO UPDATE SET value = 'rebuild';
     """,
-    # v16: search vectors at 4 bits a dimension (aether.store.vectors), half of int8: the
-    # stored int8 vectors are converted on first open (some cost a provider request).
+    # v16: compact search vectors (aether.store.vectors): 4 bits a dimension instead of int8,
+    # both hashes as 16 bytes instead of 32 hex characters, the model as a small number (its
+    # name was in every row). Rows are copied as they are; the vectors and hashes are
+    # converted on first open (in Python: some vectors cost a provider request).
     """
+    CREATE TABLE vector_models (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+    INSERT INTO vector_models (name) SELECT DISTINCT model FROM symbol_vectors ORDER BY model;
+    CREATE TABLE symbol_vectors_v16 (
+        seq INTEGER PRIMARY KEY REFERENCES symbols(seq) ON DELETE CASCADE,
+        text_hash BLOB NOT NULL,          -- of the embedded text: re-embed only on change
+        sir_hash BLOB,                    -- the SIR it was made from: recheck when it changes
+        model INTEGER NOT NULL REFERENCES vector_models(id),
+        vec BLOB NOT NULL                 -- aether.store.vectors
+    );
+    INSERT INTO symbol_vectors_v16 (seq, text_hash, sir_hash, model, vec)
+    SELECT v.seq, v.text_hash, v.sir_hash, m.id, v.vec
+    FROM symbol_vectors v JOIN vector_models m ON m.name = v.model ORDER BY v.seq;
+    DROP TABLE symbol_vectors;
+    ALTER TABLE symbol_vectors_v16 RENAME TO symbol_vectors;
     INSERT INTO meta (key, value) VALUES ('vector_format', 'int8')
         ON CONFLICT(key) DO UPDATE SET value = 'int8';
     """,

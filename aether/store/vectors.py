@@ -9,7 +9,8 @@ benchmark (`python bench/search.py --no-stdlib`) this kept MRR@10 where int8 had
 (WordLlama is Matryoshka-trained) lost 0.034.
 
 Stores from before v16 hold int8 vectors (a unit vector times 127): they are converted on
-first open (`convert_int8`), so vectors that cost a provider request are kept.
+first open (`convert_vectors`), so vectors that cost a provider request are kept; so are
+their hashes, 16 bytes each instead of 32 hex characters.
 """
 
 from __future__ import annotations
@@ -53,9 +54,25 @@ def unpack_vectors(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return codes, (1.0 / lengths).astype(np.float32)
 
 
-def convert_int8(conn: sqlite3.Connection) -> None:
-    """Vectors stored before v16 (int8, a unit vector times 127) in the current format, in
-    place, once (the v16 migration marks the store)."""
+_HEX = frozenset("0123456789abcdef")
+
+
+def pack_hash(value: str | None) -> bytes | str | None:
+    """A text or SIR hash as a vector row keeps it: 16 bytes for aether's 32 hex characters
+    (aether.hashing); anything else as it is."""
+    if value is not None and len(value) == 32 and _HEX.issuperset(value):
+        return bytes.fromhex(value)
+    return value
+
+
+def hash_text(value: bytes | str | None) -> str | None:
+    """A hash read back from a vector row, as it was given to `pack_hash`."""
+    return value.hex() if isinstance(value, bytes) else value
+
+
+def convert_vectors(conn: sqlite3.Connection) -> None:
+    """Vector rows copied by the v16 migration (int8 vectors, a unit vector times 127, and
+    hex hashes) in the current form, in place, once."""
     row = conn.execute(q.GET_META, (META_KEY,)).fetchone()
     if row is None or row[0] == FORMAT:
         return
@@ -63,10 +80,11 @@ def convert_int8(conn: sqlite3.Connection) -> None:
     try:
         row = conn.execute(q.GET_META, (META_KEY,)).fetchone()
         if row is not None and row[0] != FORMAT:  # another process may have converted
-            rows = conn.execute(q.ALL_VECTOR_BLOBS).fetchall()
-            conn.executemany(q.SET_VECTOR_BLOB, [
+            rows = conn.execute(q.ALL_VECTOR_ROWS).fetchall()
+            conn.executemany(q.SET_VECTOR_ROW, [
                 (pack_vector(np.frombuffer(vec, dtype=np.int8).astype(np.float32) / 127.0),
-                 seq) for seq, vec in rows])
+                 pack_hash(hash_text(text)), pack_hash(hash_text(sir)), seq)
+                for seq, vec, text, sir in rows])
             conn.execute(q.SET_META, (META_KEY, FORMAT))
         conn.execute("COMMIT")
     except BaseException:
