@@ -134,6 +134,8 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert (other.last_attempt_at, other.updated_at) == (NOW, NOW)  # v17: from integers
         versions = await store.sir_versions(HELPER)
         assert [(v[0], v[6]) for v in versions] == [("h-model", MODEL_SIR), ("h-old", OLD_SIR)]
+        assert [(v[0], v[1]) for v in await store.sir_history(HELPER)] == [
+            ("h-model", NOW), ("h-old", "2025-12-31T00:00:00.000Z")]
         assert await store.unverified_count() == 1
         assert await store.symbols_needing_sir() == [OTHER]
 
@@ -188,6 +190,11 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert sir_json_of(stored[1]) == MODEL_SIR and terms_of(stored[1]) == (
             "doubl number", "")
         assert conn.execute("SELECT sir_json FROM sir_history").fetchall() == [(OLD_SIR,)]
+        # v19: so are the SIRs' own, in history too
+        assert conn.execute("SELECT DISTINCT typeof(created_at), created_at FROM sir "
+                            "UNION ALL SELECT DISTINCT typeof(created_at), created_at "
+                            "FROM sir_history").fetchall() == [
+            ("integer", 1767323045678), ("integer", 1767139200000)]
         # v17: sir_meta's times are milliseconds since 1970
         assert conn.execute("SELECT DISTINCT typeof(last_attempt_at), last_attempt_at, "
                             "typeof(updated_at) FROM sir_meta").fetchall() == [

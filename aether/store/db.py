@@ -54,6 +54,7 @@ from aether.store.records import (
     one_line,
     search_row,
     utc_now,
+    utc_text,
 )
 from aether.store.schema import SCHEMA_VERSION
 from aether.store.vectors import hash_text, pack_hash
@@ -661,7 +662,8 @@ class Store:
         """(sir_hash, created_at, provider, model, prompt_version, source_hash, sir_json),
         newest first."""
         async with self._r.execute(q.HISTORY_VERSIONS, (symbol_id,)) as cur:
-            return [(*r[:6], sir_json_of(r[6]) or "") for r in await cur.fetchall()]
+            return [(r[0], _time(r[1]), *r[2:6], sir_json_of(r[6]) or "")
+                    for r in await cur.fetchall()]
 
     async def record_errors(self, errors: Sequence[tuple[str, str, str, str | None]]) -> None:
         """Batch of (operation, error_type, message, path)."""
@@ -867,7 +869,7 @@ class Store:
     async def sir_history(self, symbol_id: str) -> list[tuple[str, str, str]]:
         """(sir_hash, created_at, sir_json), newest first."""
         async with self._r.execute(q.HISTORY, (symbol_id,)) as cur:
-            return [(r[0], r[1], sir_json_of(r[2]) or "") for r in await cur.fetchall()]
+            return [(r[0], _time(r[1]), sir_json_of(r[2]) or "") for r in await cur.fetchall()]
 
     # ------------------------------------------------------------------ call graph
 
@@ -915,6 +917,11 @@ class Store:
     async def graph_pending(self) -> bool:
         """True while a bulk pass has left edges waiting for resolution."""
         return await self.get_meta("graph_dirty") == "1"
+
+def _time(value: int | str) -> str:
+    """A SIR's time as stored (ms since 1970, v19) as the text it was written as."""
+    return utc_text(value) if isinstance(value, int) else value
+
 
 def _intent(value: str | bytes | None) -> str | None:
     """The intent of a stored SIR (packed, aether.store.packing)."""

@@ -105,8 +105,9 @@ _SEQ = "(SELECT seq FROM symbols WHERE id = {})"
 
 
 def _ms(param: str) -> str:
-    """An ISO-8601 UTC time (aether.store.records.utc_now) as sir_meta stores it since v17:
-    milliseconds since 1970 (exact: julianday keeps whole milliseconds)."""
+    """An ISO-8601 UTC time (aether.store.records.utc_now) as sir_meta (v17) and the SIR
+    tables (v19) store it: milliseconds since 1970 (exact: julianday keeps whole
+    milliseconds)."""
     return f"CAST(ROUND((julianday({param}) - 2440587.5) * 86400000) AS INTEGER)"
 
 
@@ -138,10 +139,10 @@ MARK_DEFERRED = (f"UPDATE sir_meta SET last_error = ?1, updated_at = {_ms('?2')}
                  + _SEQ.format("?3"))
 SYMBOL_HASH = "SELECT content_hash FROM symbols WHERE id = ?"
 
-UPSERT_SIR = """
+UPSERT_SIR = f"""
 INSERT INTO sir (seq, symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at,
                  prompt_version, verification)
-SELECT seq, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM symbols WHERE id = ?1
+SELECT seq, ?1, ?2, ?3, ?4, ?5, ?6, {_ms('?7')}, ?8, ?9 FROM symbols WHERE id = ?1
 ON CONFLICT(seq) DO UPDATE SET
     sir_json = excluded.sir_json, sir_hash = excluded.sir_hash,
     source_hash = excluded.source_hash, provider = excluded.provider,

@@ -29,7 +29,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def utc_text(ms: int) -> str:
-    """Milliseconds since 1970 UTC (how sir_meta stores a time) as `utc_now` writes it."""
+    """Milliseconds since 1970 UTC (how the store keeps a SIR's times) as `utc_now` writes
+    it."""
     return (_EPOCH + timedelta(milliseconds=ms)).isoformat(
         timespec="milliseconds").replace("+00:00", "Z")
 
@@ -225,6 +226,8 @@ class SymbolRecord:
             self.last_attempt_at = utc_text(self.last_attempt_at)
         if isinstance(self.updated_at, int):
             self.updated_at = utc_text(self.updated_at)
+        if isinstance(self.sir_created_at, int):  # since v19
+            self.sir_created_at = utc_text(self.sir_created_at)
 
     @property
     def verification(self) -> dict[str, Any] | None:

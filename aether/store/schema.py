@@ -443,6 +443,62 @@ MIGRATIONS: list[str] = [
         WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
     END;
     """,
+    # v19: a SIR's time, in `sir` and `sir_history`, as milliseconds since 1970 UTC like
+    # sir_meta's (v17): 1.3 MB on the standard library. Both rebuilt in place; v18's triggers
+    # on `sir` go with the old table and are made again.
+    """
+    CREATE TABLE sir_v19 (
+        seq INTEGER PRIMARY KEY REFERENCES symbols(seq) ON DELETE CASCADE,
+        symbol_id TEXT NOT NULL,          -- for salvage only: queries go by seq
+        sir_json NOT NULL,                -- aether.store.packing (BLOB); TEXT before v15
+        sir_hash TEXT NOT NULL,
+        source_hash TEXT NOT NULL,        -- content_hash of the code it describes
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        created_at INTEGER NOT NULL,      -- ms since 1970 UTC
+        prompt_version TEXT NOT NULL DEFAULT '',
+        verification TEXT
+    );
+    INSERT INTO sir_v19 (seq, symbol_id, sir_json, sir_hash, source_hash, provider, model,
+                         created_at, prompt_version, verification)
+    SELECT seq, symbol_id, sir_json, sir_hash, source_hash, provider, model,
+           COALESCE(CAST(ROUND((julianday(created_at) - 2440587.5) * 86400000) AS INTEGER), 0),
+           prompt_version, verification
+    FROM sir ORDER BY seq;
+    DROP TABLE sir;
+    ALTER TABLE sir_v19 RENAME TO sir;
+    CREATE TRIGGER vector_dirty_sir AFTER INSERT ON sir BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    CREATE TRIGGER vector_dirty_sir_changed AFTER UPDATE OF sir_hash ON sir BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    CREATE TABLE sir_history_v19 (
+        symbol_id TEXT NOT NULL REFERENCES symbols(id) ON DELETE CASCADE,
+        sir_hash TEXT NOT NULL,
+        sir_json NOT NULL,                -- as `sir` held it
+        source_hash TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        created_at INTEGER NOT NULL,      -- ms since 1970 UTC
+        prompt_version TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (symbol_id, sir_hash)
+    ) WITHOUT ROWID;
+    INSERT INTO sir_history_v19 (symbol_id, sir_hash, sir_json, source_hash, provider, model,
+                                 created_at, prompt_version)
+    SELECT symbol_id, sir_hash, sir_json, source_hash, provider, model,
+           COALESCE(CAST(ROUND((julianday(created_at) - 2440587.5) * 86400000) AS INTEGER), 0),
+           prompt_version
+    FROM sir_history;
+    DROP TABLE sir_history;
+    ALTER TABLE sir_history_v19 RENAME TO sir_history;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
