@@ -184,6 +184,8 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        # the upgrade gave the space it freed back (VACUUM): no free page is left
+        assert conn.execute("PRAGMA freelist_count").fetchone() == (0,)
         # v15: SIRs packed on first open, with their search words; history as it was
         stored = dict(conn.execute("SELECT seq, sir_json FROM sir"))
         assert all(isinstance(v, bytes) for v in stored.values())

@@ -95,10 +95,12 @@ def with_terms(row: tuple[Any, ...], terms: tuple[str, str]) -> tuple[Any, ...]:
     return (*row[:4], *terms, *row[6:])
 
 
-def rebuild_search_rows(conn: sqlite3.Connection) -> None:
+def rebuild_search_rows(conn: sqlite3.Connection) -> bool:
+    """Rebuild when asked (see the module's doc); True if this call did."""
     row = conn.execute(q.GET_META, (META_KEY,)).fetchone()
     if row and row[0] == CURRENT:
-        return
+        return False
+    done = False
     conn.execute("BEGIN IMMEDIATE")
     try:
         row = conn.execute(q.GET_META, (META_KEY,)).fetchone()
@@ -114,7 +116,9 @@ def rebuild_search_rows(conn: sqlite3.Connection) -> None:
             conn.executemany(q.INSERT_FTS, rows)
             conn.executemany(q.SET_SIR_VALUE, packed)
             conn.execute(q.SET_META, (META_KEY, CURRENT))
+            done = True
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    return done

@@ -70,12 +70,13 @@ def hash_text(value: bytes | str | None) -> str | None:
     return value.hex() if isinstance(value, bytes) else value
 
 
-def convert_vectors(conn: sqlite3.Connection) -> None:
+def convert_vectors(conn: sqlite3.Connection) -> bool:
     """Vector rows copied by the v16 migration (int8 vectors, a unit vector times 127, and
-    hex hashes) in the current form, in place, once."""
+    hex hashes) in the current form, in place, once. True if this call converted them."""
     row = conn.execute(q.GET_META, (META_KEY,)).fetchone()
     if row is None or row[0] == FORMAT:
-        return
+        return False
+    done = False
     conn.execute("BEGIN IMMEDIATE")
     try:
         row = conn.execute(q.GET_META, (META_KEY,)).fetchone()
@@ -86,7 +87,9 @@ def convert_vectors(conn: sqlite3.Connection) -> None:
                  pack_hash(hash_text(text)), pack_hash(hash_text(sir)), seq)
                 for seq, vec, text, sir in rows])
             conn.execute(q.SET_META, (META_KEY, FORMAT))
+            done = True
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    return done
