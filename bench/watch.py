@@ -34,9 +34,10 @@ EDITS = 50
 MIN_FILES = 2000
 
 
-def _sir_updated(conn: sqlite3.Connection, sid: str, before: str | None) -> str | None:
-    """"updated": a SIR newer than `before` describes the code now stored; "gone": the edit
-    fell inside a multi-line signature, so the symbol now has a new id (a rename)."""
+def _sir_updated(conn: sqlite3.Connection, sid: str, before: int | None) -> str | None:
+    """"updated": a SIR newer than `before` (ms, schema v19) describes the code now stored;
+    "gone": the edit fell inside a multi-line signature, so the symbol now has a new id (a
+    rename)."""
     if conn.execute("SELECT 1 FROM symbols WHERE id = ?", (sid,)).fetchone() is None:
         return "gone"
     row = conn.execute(

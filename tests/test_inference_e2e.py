@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from aether.store.packing import sir_json_of
+from aether.store.records import utc_text
 from tests.fakeprovider import FakeProvider
 from tests.helpers import trusted_config, write
 
@@ -63,7 +65,7 @@ def sir_row(root: Path, qname: str) -> tuple[str | None, str, str | None, str | 
     finally:
         conn.close()
     assert row is not None
-    return row
+    return (sir_json_of(row[0]), row[1], row[2], None if row[3] is None else utc_text(row[3]))
 
 
 def test_failure_keeps_last_good_sir_and_success_clears_stale(

@@ -18,6 +18,7 @@ from aether.engine.engine import Engine
 from aether.engine.indexer import Indexer
 from aether.engine.search import QueryError, SearchOutcome
 from aether.engine.search.lexical import NON_PRODUCT_FACTOR
+from aether.store import search_rows
 from aether.symbols.file_roles import file_role
 from aether.symbols.terms import enclosing, parse_query, stem, words_column
 
@@ -263,22 +264,23 @@ async def test_semantic_unavailable_falls_back_to_lexical(repo: Path) -> None:
 
 
 async def test_old_search_rows_are_rebuilt_on_open(repo: Path) -> None:
-    """A store whose search rows predate this shape (migration v3 marks them) is rebuilt
-    from its symbols and SIRs when opened, and searches as before."""
+    """A store whose search rows were made by other search terms (another
+    aether.symbols.terms.VERSION, or a migration that asks for it) is rebuilt from its
+    symbols and SIRs when opened, and searches as before."""
     e = await Engine.open(load_settings(repo))
     await e.index()
     await e.close()
     db = repo / ".aether" / "aether.db"
     conn = sqlite3.connect(db)
-    conn.execute("DELETE FROM symbol_fts")
-    conn.execute("UPDATE meta SET value = 'rebuild' WHERE key = 'search_rows'")
+    conn.execute("INSERT INTO symbol_fts (symbol_fts) VALUES ('delete-all')")
+    conn.execute("UPDATE meta SET value = 'contentless-0' WHERE key = 'search_rows'")
     conn.commit()
     conn.close()
     e = await Engine.open(load_settings(repo))
     try:
         out = await e.search("guess the filename of a file object", 3, "lexical")
         assert names(out)[0] == "guess_filename"
-        assert await e.store.get_meta("search_rows") == "v7"
+        assert await e.store.get_meta("search_rows") == search_rows.CURRENT
     finally:
         await e.close()
 

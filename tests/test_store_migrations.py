@@ -1,4 +1,5 @@
-"""Migrations that reshape the store (v10 edges, v11 search table, v12 vectors, v13 SIRs) keep
+"""Migrations that reshape the store (v10 edges, v11 search table, v12 vectors, v13 SIRs, v15
+packed SIRs and a contentless search table, v16 4-bit vectors, v17 integer times) keep
 everything: a v9 database holding model SIRs, history, edges of every provenance and vectors
 is opened by the Store (which migrates it in place) and read back through its API."""
 
@@ -8,15 +9,30 @@ import json
 import sqlite3
 from pathlib import Path
 
+import numpy as np
+
 from aether.sir.model import Sir
+from aether.store import queries as q
+from aether.store import search_rows
 from aether.store.db import Store
-from aether.store.records import FileChange, FileRecord
+from aether.store.packing import sir_json_of, terms_of
+from aether.store.records import (
+    FileChange,
+    FileRecord,
+    NewSir,
+    PreparedSir,
+    utc_now,
+    utc_text,
+)
 from aether.store.recovery import salvage_sirs
 from aether.store.schema import MIGRATIONS, SCHEMA_VERSION, _split
+from aether.store.vectors import pack_vector, unpack_vectors
 from aether.symbols.model import CallSite, Symbol
+from tests.test_store_search_rows import postings
 
 HELPER, RUN, OTHER = "a" * 32, "b" * 32, "c" * 32
 NOW = "2026-01-02T03:04:05.678Z"
+TEXT_HASH = "0123456789abcdef" * 2  # as aether.hashing makes them
 
 
 def sir_json(intent: str) -> str:
@@ -89,7 +105,7 @@ def make_v9(path: Path) -> None:
         conn.executemany(
             "INSERT INTO symbol_vectors (symbol_id, text_hash, sir_hash, model, vec) "
             "VALUES (?, ?, ?, 'wordllama-l2-256', ?)",
-            [(HELPER, "t1", "h-model", bytes(range(8))), (RUN, "t2", "h-static", b"\x7f" * 8)])
+            [(HELPER, "t1", "h-model", bytes(range(8))), (RUN, TEXT_HASH, "h-static", b"\x7f" * 8)])
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -115,8 +131,11 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert other is not None
         assert (other.sir_status, other.last_error, other.attempts) == (
             "stale", "timeout: no answer", 2)
+        assert (other.last_attempt_at, other.updated_at) == (NOW, NOW)  # v17: from integers
         versions = await store.sir_versions(HELPER)
         assert [(v[0], v[6]) for v in versions] == [("h-model", MODEL_SIR), ("h-old", OLD_SIR)]
+        assert [(v[0], v[1]) for v in await store.sir_history(HELPER)] == [
+            ("h-model", NOW), ("h-old", "2025-12-31T00:00:00.000Z")]
         assert await store.unverified_count() == 1
         assert await store.symbols_needing_sir() == [OTHER]
 
@@ -140,9 +159,24 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert await store.unresolved_named("save") == 1
 
         vectors = dict(await store.all_vectors("wordllama-l2-256"))
-        assert vectors == {1: bytes(range(8)), 2: b"\x7f" * 8}
+        # v16: int8 vectors converted to 4 bits a dimension, pointing the same way
+        old = {1: bytes(range(8)), 2: b"\x7f" * 8}
+        assert vectors == {seq: pack_vector(np.frombuffer(v, np.int8) / 127.0)
+                           for seq, v in old.items()}
+        assert all(len(v) == 4 for v in vectors.values())
+        codes, scale = unpack_vectors([vectors[1], vectors[2]])
+        for row, (code, inv) in enumerate(zip(codes, scale, strict=True)):
+            was = np.frombuffer(old[row + 1], np.int8).astype(np.float32)
+            assert float(code @ was) * float(inv) / float(np.linalg.norm(was)) > 0.97
         assert await store.vector_counts("wordllama-l2-256") == (3, 2)
-        assert sorted(r[0] for r in await store.search_terms('"helper"', 10)) == [1, 3]
+        # the converted rows still answer for their SIRs: only the symbol without one is due
+        assert [r[0] for r in await store.vector_sources("wordllama-l2-256")] == [OTHER]
+        found = {r[0]: r[2:] for r in await store.search_terms('"helper"', 10)}
+        # v15: a SIR's search words moved from the search table into the SIR, as they were;
+        # names and paths are made again from the symbol
+        assert found == {1: ("helper", "helper", "", "doubl number", "", "a py"),
+                         3: ("helper", "helper", "other other", "doubl number", "", "b py")}
+        assert sorted(r[0] for r in await store.search_terms('"doubl"', 10)) == [1, 2, 3]
     finally:
         await store.close()
     conn = sqlite3.connect(db)
@@ -150,8 +184,37 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        # the upgrade gave the space it freed back (VACUUM): no free page is left
+        assert conn.execute("PRAGMA freelist_count").fetchone() == (0,)
+        # v15: SIRs packed on first open, with their search words; history as it was
+        stored = dict(conn.execute("SELECT seq, sir_json FROM sir"))
+        assert all(isinstance(v, bytes) for v in stored.values())
+        assert sir_json_of(stored[1]) == MODEL_SIR and terms_of(stored[1]) == (
+            "doubl number", "")
+        assert conn.execute("SELECT sir_json FROM sir_history").fetchall() == [(OLD_SIR,)]
+        # v19: so are the SIRs' own, in history too
+        assert conn.execute("SELECT DISTINCT typeof(created_at), created_at FROM sir "
+                            "UNION ALL SELECT DISTINCT typeof(created_at), created_at "
+                            "FROM sir_history").fetchall() == [
+            ("integer", 1767323045678), ("integer", 1767139200000)]
+        # v17: sir_meta's times are milliseconds since 1970
+        assert conn.execute("SELECT DISTINCT typeof(last_attempt_at), last_attempt_at, "
+                            "typeof(updated_at) FROM sir_meta").fetchall() == [
+            ("integer", 1767323045678, "integer")]
+        assert conn.execute("SELECT value FROM meta WHERE key = 'search_rows'").fetchone() == (
+            search_rows.CURRENT,)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'vector_format'").fetchone() == (
+            "int4",)
+        # v16: a hex hash in 16 bytes (others as they were), the model by number
+        assert conn.execute("SELECT seq, text_hash, sir_hash, model FROM symbol_vectors "
+                            "ORDER BY seq").fetchall() == [
+            (1, "t1", "h-model", 1), (2, bytes.fromhex(TEXT_HASH), "h-static", 1)]
+        assert conn.execute("SELECT id, name FROM vector_models").fetchall() == [
+            (1, "wordllama-l2-256")]
     finally:
         conn.close()
+    held, want = postings(db)
+    assert held == want and held
 
 
 async def test_a_migrated_store_still_cascades_and_never_reuses_a_seq(tmp_path: Path) -> None:
@@ -165,7 +228,8 @@ async def test_a_migrated_store_still_cascades_and_never_reuses_a_seq(tmp_path: 
         counts = await store.counts()
         assert (counts.symbol_count, counts.sir_count) == (1, 1)
         assert await store.provenance_counts() == {}
-        assert dict(await store.all_vectors("wordllama-l2-256")) == {1: bytes(range(8))}
+        assert dict(await store.all_vectors("wordllama-l2-256")) == {
+            1: pack_vector(np.frombuffer(bytes(range(8)), np.int8) / 127.0)}
         # b.py comes back with one function calling helper: a new seq, past the old ones
         new_id = "d" * 32
         symbol = Symbol(new_id, "python", "b.py", "function", "main", "main", "def main()",
@@ -229,3 +293,43 @@ async def test_salvage_reads_past_damage_and_gaps_in_seqs(tmp_path: Path) -> Non
     salvaged = {row[0] for row in salvage_sirs(db)}
     assert f"{60_000:032x}" in salvaged and HELPER in salvaged
     assert len(seqs) + 3 - 20 <= len(salvaged) < len(seqs) + 3  # one page's rows lost
+
+
+def test_sir_meta_times_round_trip_to_the_millisecond() -> None:
+    """v17 stores sir_meta's times as milliseconds; what is read back is the text written."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for ms in (0, 1, 999, 1767323045678, 1796010552657, 4102444799999):
+            text = utc_text(ms)
+            assert conn.execute(f"SELECT {q._ms('?')}", (text,)).fetchone() == (ms,)
+        now = utc_now()
+        assert utc_text(conn.execute(f"SELECT {q._ms('?')}", (now,)).fetchone()[0]) == now
+    finally:
+        conn.close()
+
+
+async def test_a_new_sir_for_a_symbol_still_marked_dirty_is_stored(tmp_path: Path) -> None:
+    """v18: a SIR that replaces another (an upsert) for a symbol whose vector is still marked
+    out of date is stored, and the symbol is marked once, anew (it failed with a UNIQUE
+    error under v14's INSERT OR REPLACE triggers)."""
+    store = await Store.open(tmp_path / "aether.db")
+    try:
+        sid = "e" * 32
+        symbol = Symbol(sid, "python", "x.py", "function", "f", "f", "def f()", 1, 0, 2, 0, 0,
+                        10, "h1")
+        await store.apply_files([FileChange(
+            FileRecord("x.py", 10, 1, "python", "f1"), [symbol],
+            static_sirs={sid: PreparedSir.of(Sir(intent="Static.", confidence=0.3))})])
+        before = await store.vector_dirty_mark()
+        await store.record_sir_success([NewSir(sid, PreparedSir.of(
+            Sir(intent="From a model.", confidence=0.9)), "h1", "openai", "gpt-x")])
+        record = await store.symbol(sid)
+        assert record is not None and record.provider == "openai"
+        assert await store.vector_dirty_mark() > before
+    finally:
+        await store.close()
+    conn = sqlite3.connect(tmp_path / "aether.db")
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM vector_dirty").fetchone() == (1,)
+    finally:
+        conn.close()

@@ -41,8 +41,8 @@ class ParseOutcome:
             a.file_path, a.language, [s.__reduce__()[1] for s in a.symbols], a.imports,
             a.has_syntax_errors, self.packed_calls or pack_sites(a.calls), a.bindings,
             a.star_imports)
-        sirs = [(sid, p.sir_json, p.sir_hash, p.intent_terms, p.other_terms, p.redactions)
-                for sid, p in self.static_sirs.items()]
+        sirs = [(sid, p.sir_json, p.sir_hash, p.intent_terms, p.other_terms, p.redactions,
+                 p.packed) for sid, p in self.static_sirs.items()]
         return _unpack, (self.record, packed, self.unchanged, sirs, self.error)
 
 

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import quote
 
 import aiosqlite
 
 from aether.store.integrity import is_damage, quick_check
-from aether.store.schema import migrate
+from aether.store.schema import SCHEMA_VERSION, migrate
 from aether.store.search_rows import rebuild_search_rows
+from aether.store.vectors import convert_vectors
 
 # Page cache per connection, in KiB. A cold index inserts random keys into every B-tree and
 # thrashes a small cache, so large passes get a big one (`Store.bulk_writes`); a daemon that
@@ -45,8 +47,11 @@ def prepare_file(path: Path, check_budget_s: float | None) -> str | None:
             return problem
         for pragma in PRAGMAS:
             conn.execute(pragma)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
         migrate(conn)
-        rebuild_search_rows(conn)
+        rewrote = rebuild_search_rows(conn) | convert_vectors(conn)
+        if 0 < version < SCHEMA_VERSION:
+            give_back_space(conn, rewrote=rewrote)
     except sqlite3.DatabaseError as exc:
         if not is_damage(exc):
             raise
@@ -54,6 +59,21 @@ def prepare_file(path: Path, check_budget_s: float | None) -> str | None:
     finally:
         conn.close()
     return None
+
+
+def give_back_space(conn: sqlite3.Connection, *, rewrote: bool) -> None:
+    """After migrations of an older store: VACUUM once when rows were rewritten smaller in
+    place (their pages stay half empty: 136 MB in use for 103 MB of data after the upgrade
+    of a standard library store) or a quarter of the file is free pages, so the upgrade
+    makes the file smaller on disk, not only inside. Skipped, not waited for, while another
+    process reads."""
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    if not rewrote and free * 4 < pages:
+        return
+    conn.execute("PRAGMA busy_timeout=0")
+    with suppress(sqlite3.OperationalError):  # busy: the free pages are reused instead
+        conn.execute("VACUUM")
 
 
 def read_only_uri(path: Path, immutable: bool) -> str:

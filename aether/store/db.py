@@ -19,7 +19,7 @@ from typing import Any
 
 import aiosqlite
 
-from aether.store import edges
+from aether.store import edges, search_rows
 from aether.store import queries as q
 from aether.store.connection import (
     BULK_CACHE_KB,
@@ -44,6 +44,7 @@ from aether.store.integrity import (
     quick_check,
     reports_damage,
 )
+from aether.store.packing import sir_json_of
 from aether.store.records import (
     Counts,
     FileChange,
@@ -53,8 +54,10 @@ from aether.store.records import (
     one_line,
     search_row,
     utc_now,
+    utc_text,
 )
 from aether.store.schema import SCHEMA_VERSION
+from aether.store.vectors import hash_text, pack_hash
 from aether.symbols.model import Symbol
 
 __all__ = ["Recovery", "Store", "StoreDamaged", "StoreError", "StoreGone"]
@@ -421,7 +424,7 @@ class Store:
             if existing:  # edges belong to their callers: new files have none to delete
                 await w.executemany(edges.DELETE_EDGES_OF_FILE, [(p,) for p in paths])
             if removed:
-                await w.executemany(q.DELETE_FTS_BY_SEQ, removed)
+                await search_rows.delete_by_seqs(w, [seq for (seq,) in removed])
                 await w.executemany(q.DELETE_SYMBOL_BY_SEQ, removed)
             await w.executemany(q.UPSERT_FILE, file_rows)
             if updates:
@@ -436,19 +439,22 @@ class Store:
                 await w.execute(q.SET_META, (q.SEQ_HIGH, str(first + len(inserts) - 1)))
                 seq_of.update((s.id, first + i) for i, (s, _) in enumerate(inserts))
                 await w.executemany(q.INSERT_FTS, [
-                    search_row(first + i, s.name, s.qualified_name, s.file_path, p)
+                    search_row(first + i, s.name, s.qualified_name, s.file_path,
+                               p.terms if p else None)
                     for i, (s, p) in enumerate(inserts)])
                 await w.executemany(q.INSERT_META, [(seq_of[sid], *rest)
                                                     for sid, *rest in meta_rows])
             if outdated:
                 await w.executemany(q.MARK_OUTDATED, outdated)
+            taken = await search_rows.take_for_new_terms(
+                w, [n.symbol_id for n in changed_sirs]) if changed_sirs else {}
             if sirs:
                 await self._store_sirs(w, sirs, now, new=new_ids)
             if changed_sirs:
                 await w.executemany(q.MARK_OK_CURRENT, [(now, n.symbol_id) for n in changed_sirs])
-                await w.executemany(q.UPDATE_FTS_SIR,
-                                    [(n.sir.intent_terms, n.sir.other_terms, n.symbol_id)
-                                     for n in changed_sirs])
+                await w.executemany(q.INSERT_FTS, [
+                    search_rows.with_terms(taken[n.symbol_id], n.sir.terms)
+                    for n in changed_sirs if n.symbol_id in taken])
             if calls:
                 await w.executemany(edges.INSERT_EDGE, [
                     edges.edge_row(c, seq_of[c[0]]) for c in calls if c[0] in seq_of])
@@ -483,7 +489,7 @@ class Store:
                     for name, seq in await cur.fetchall():
                         names.add(name)
                         seqs.append(seq)
-            await w.executemany(q.DELETE_FTS_BY_FILE, rows)
+            await search_rows.delete_in_files(w, [p for (p,) in rows])
             await w.executemany(edges.DELETE_EDGES_OF_FILE, rows)
             await w.executemany(q.DELETE_FILE, rows)
             if resolver is not None:
@@ -547,7 +553,7 @@ class Store:
         """The SIR itself; the one it replaces, if different, goes to history (metadata and
         search text are the caller's). `new`: symbols just inserted, with no SIR to archive
         (a cold index looked up 72,000 of them for nothing)."""
-        rows = [(n.symbol_id, n.sir.sir_json, n.sir.sir_hash, n.source_hash, n.provider,
+        rows = [(n.symbol_id, n.sir.stored(), n.sir.sir_hash, n.source_hash, n.provider,
                  n.model, now, n.prompt_version) for n in sirs]
         await w.executemany(q.ARCHIVE_SIR, [(n.symbol_id, n.sir.sir_hash) for n in sirs
                                             if n.symbol_id not in new])
@@ -579,11 +585,13 @@ class Store:
                     live.append(n)
             if live:
                 now = utc_now()
+                taken = await search_rows.take_for_new_terms(w, [n.symbol_id for n in live])
                 await self._store_sirs(w, live, now)
                 await w.executemany(q.MARK_OK, [(now, now, n.symbol_id) for n in live])
-                await w.executemany(q.UPDATE_FTS_SIR,
-                                    [(n.sir.intent_terms, n.sir.other_terms, n.symbol_id)
-                                     for n in live])
+                # the last of several SIRs for one symbol in this batch is the stored one
+                terms = {n.symbol_id: n.sir.terms for n in live}
+                await w.executemany(q.INSERT_FTS, [
+                    search_rows.with_terms(row, terms[sid]) for sid, row in taken.items()])
 
     async def record_sir_failure(self, symbol_id: str, error_type: str, message: str,
                                  *, path: str | None = None) -> None:
@@ -654,7 +662,8 @@ class Store:
         """(sir_hash, created_at, provider, model, prompt_version, source_hash, sir_json),
         newest first."""
         async with self._r.execute(q.HISTORY_VERSIONS, (symbol_id,)) as cur:
-            return [tuple(r) for r in await cur.fetchall()]
+            return [(r[0], _time(r[1]), *r[2:6], sir_json_of(r[6]) or "")
+                    for r in await cur.fetchall()]
 
     async def record_errors(self, errors: Sequence[tuple[str, str, str, str | None]]) -> None:
         """Batch of (operation, error_type, message, path)."""
@@ -710,9 +719,12 @@ class Store:
     async def search_terms(self, match: str, limit: int) -> list[tuple[Any, ...]]:
         """FTS5 candidates for an already-built query (aether.engine.search builds it, with
         user text quoted): (seq, bm25, name, name_words, qual_words, intent, sir_words,
-        path_words), best first (bm25 is negative: lower is better)."""
+        path_words), best first (bm25 is negative: lower is better). The table keeps no
+        texts: the candidates' rows are made again from their symbols and SIRs."""
         async with self._r.execute(q.SEARCH_FTS, (match, limit)) as cur:
-            return [tuple(r) for r in await cur.fetchall()]
+            ranked = [(r[0], r[1]) for r in await cur.fetchall()]
+        rows = await search_rows.rows_by_seqs(self._r, [seq for seq, _ in ranked])
+        return [(seq, score, *rows[seq][1:]) for seq, score in ranked if seq in rows]
 
     async def count_named(self, name: str) -> int:
         async with self._r.execute(q.COUNT_NAMED, (name,)) as cur:
@@ -755,7 +767,9 @@ class Store:
         sql, args = ((q.VECTOR_SOURCES, [model]) if dirty_through is None
                      else (q.VECTOR_SOURCES_DIRTY, [model, dirty_through]))
         async with self._r.execute(sql, args) as cur:
-            return [tuple(r) for r in await cur.fetchall()]
+            rows = await cur.fetchall()
+        return [(sid, name, qname, _intent(value), sir_hash, hash_text(text))
+                for sid, name, qname, value, sir_hash, text in rows]
 
     async def vector_dirty_mark(self) -> int:
         """The newest dirty mark: read it before the sources it covers."""
@@ -777,9 +791,14 @@ class Store:
         if rows or current:
             async with self._transaction() as w:
                 if rows:
-                    await w.executemany(q.UPSERT_VECTOR_LIVE, rows)
+                    for model in {r[3] for r in rows}:
+                        await w.execute(q.ADD_VECTOR_MODEL, (model,))
+                    await w.executemany(q.UPSERT_VECTOR_LIVE, [
+                        (sid, pack_hash(text), pack_hash(sir), model, vec)
+                        for sid, text, sir, model, vec in rows])
                 if current:
-                    await w.executemany(q.MARK_VECTOR_CURRENT, current)
+                    await w.executemany(q.MARK_VECTOR_CURRENT,
+                                        [(pack_hash(sir), sid) for sir, sid in current])
 
     async def all_vectors(self, model: str) -> list[tuple[int, bytes]]:
         async with self._r.execute(q.ALL_VECTORS, (model,)) as cur:
@@ -850,7 +869,7 @@ class Store:
     async def sir_history(self, symbol_id: str) -> list[tuple[str, str, str]]:
         """(sir_hash, created_at, sir_json), newest first."""
         async with self._r.execute(q.HISTORY, (symbol_id,)) as cur:
-            return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+            return [(r[0], _time(r[1]), sir_json_of(r[2]) or "") for r in await cur.fetchall()]
 
     # ------------------------------------------------------------------ call graph
 
@@ -898,6 +917,20 @@ class Store:
     async def graph_pending(self) -> bool:
         """True while a bulk pass has left edges waiting for resolution."""
         return await self.get_meta("graph_dirty") == "1"
+
+def _time(value: int | str) -> str:
+    """A SIR's time as stored (ms since 1970, v19) as the text it was written as."""
+    return utc_text(value) if isinstance(value, int) else value
+
+
+def _intent(value: str | bytes | None) -> str | None:
+    """The intent of a stored SIR (packed, aether.store.packing)."""
+    text = sir_json_of(value)
+    if text is None:
+        return None
+    intent = json.loads(text).get("intent")
+    return intent if isinstance(intent, str) else None
+
 
 for _name, _fn in list(vars(Store).items()):
     if not _name.startswith("_") and inspect.iscoroutinefunction(_fn) and _name not in (

@@ -71,59 +71,78 @@ def symbol_update_row(s: Symbol) -> tuple[Any, ...]:
 
 
 # The rowid is the symbol's seq, given explicitly: a per-row subselect doubled insert time.
-# Rows come from aether.store.records.search_row.
-INSERT_FTS = """
-INSERT INTO symbol_fts (rowid, name, name_words, qual_words, intent, sir_words, path_words)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-"""
-DELETE_FTS_BY_SEQ = "DELETE FROM symbol_fts WHERE rowid = ?"
-DELETE_FTS_BY_FILE = (
-    "DELETE FROM symbol_fts WHERE rowid IN (SELECT seq FROM symbols WHERE file_path = ?)"
-)
-UPDATE_FTS_SIR = """
-UPDATE symbol_fts SET intent = ?1, sir_words = ?2
-WHERE rowid = (SELECT seq FROM symbols WHERE id = ?3)
-"""
-ALL_FOR_SEARCH_ROWS = """
+# Rows come from aether.store.records.search_row. The table is contentless (v15): a row is
+# deleted by repeating it (aether.store.search_rows), never updated.
+_FTS_COLS = "name, name_words, qual_words, intent, sir_words, path_words"
+INSERT_FTS = f"INSERT INTO symbol_fts (rowid, {_FTS_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+DELETE_FTS_ROW = (f"INSERT INTO symbol_fts (symbol_fts, rowid, {_FTS_COLS}) "
+                  "VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)")
+CLEAR_FTS = "INSERT INTO symbol_fts (symbol_fts) VALUES ('delete-all')"
+# What a search row is made of: (seq, name, qualified_name, file_path, stored SIR value).
+_SEARCH_SOURCES = """
 SELECT s.seq, s.name, s.qualified_name, s.file_path, r.sir_json
 FROM symbols s LEFT JOIN sir r ON r.seq = s.seq
 """
-CLEAR_FTS = "DELETE FROM symbol_fts"
+ALL_FOR_SEARCH_ROWS = _SEARCH_SOURCES
+SEARCH_SOURCES_BY_FILE = _SEARCH_SOURCES + "WHERE s.file_path = ?"
+
+
+def search_sources_by_seqs(n: int) -> str:
+    return _SEARCH_SOURCES + f"WHERE s.seq IN ({','.join('?' * n)})"
+
+
+def search_sources_by_ids(n: int) -> str:
+    """(id, *search sources) of these symbol ids."""
+    return ("SELECT s.id," + _SEARCH_SOURCES.replace("SELECT", "", 1)
+            + f"WHERE s.id IN ({','.join('?' * n)})")
+
+
+SET_SIR_VALUE = "UPDATE sir SET sir_json = ? WHERE seq = ?"
 
 # sir and sir_meta are keyed by the symbol's seq (schema v13); statements that take a symbol id
 # find its seq through the unique index on symbols.id.
 _SEQ = "(SELECT seq FROM symbols WHERE id = {})"
+
+
+def _ms(param: str) -> str:
+    """An ISO-8601 UTC time (aether.store.records.utc_now) as sir_meta (v17) and the SIR
+    tables (v19) store it: milliseconds since 1970 (exact: julianday keeps whole
+    milliseconds)."""
+    return f"CAST(ROUND((julianday({param}) - 2440587.5) * 86400000) AS INTEGER)"
+
+
 INSERT_META = ("INSERT INTO sir_meta (seq, sir_status, last_attempt_at, updated_at) "
-               "VALUES (?, ?, ?, ?)")
+               f"VALUES (?1, ?2, {_ms('?3')}, {_ms('?4')})")
 # Code changed under an existing SIR: keep it, but it now describes an earlier version.
-MARK_OUTDATED = """
-UPDATE sir_meta SET updated_at = ?1,
+MARK_OUTDATED = f"""
+UPDATE sir_meta SET updated_at = {_ms('?1')},
     sir_status = CASE WHEN EXISTS (SELECT 1 FROM sir WHERE sir.seq = sir_meta.seq)
                       THEN 'stale' ELSE 'pending' END
 WHERE seq = """ + _SEQ.format("?2")
-MARK_OK = """
-UPDATE sir_meta SET last_error = NULL, last_attempt_at = ?1, attempts = 0, updated_at = ?2,
+MARK_OK = f"""
+UPDATE sir_meta SET last_error = NULL, last_attempt_at = {_ms('?1')}, attempts = 0,
+    updated_at = {_ms('?2')},
     sir_status = CASE
         WHEN (SELECT source_hash FROM sir WHERE sir.seq = sir_meta.seq)
              = (SELECT content_hash FROM symbols WHERE id = ?3) THEN 'ok' ELSE 'stale' END
 WHERE seq = """ + _SEQ.format("?3")
 # A SIR made from the very code now stored (a static SIR in the same transaction).
-MARK_OK_CURRENT = """
-UPDATE sir_meta SET sir_status = 'ok', last_error = NULL, last_attempt_at = ?1, attempts = 0,
-    updated_at = ?1
+MARK_OK_CURRENT = f"""
+UPDATE sir_meta SET sir_status = 'ok', last_error = NULL, last_attempt_at = {_ms('?1')},
+    attempts = 0, updated_at = {_ms('?1')}
 WHERE seq = """ + _SEQ.format("?2")
-MARK_FAILED = """
-UPDATE sir_meta SET sir_status = 'stale', last_error = ?1, last_attempt_at = ?2,
-    attempts = attempts + 1, updated_at = ?3
+MARK_FAILED = f"""
+UPDATE sir_meta SET sir_status = 'stale', last_error = ?1, last_attempt_at = {_ms('?2')},
+    attempts = attempts + 1, updated_at = {_ms('?3')}
 WHERE seq = """ + _SEQ.format("?4")
-MARK_DEFERRED = ("UPDATE sir_meta SET last_error = ?1, updated_at = ?2 WHERE seq = "
+MARK_DEFERRED = (f"UPDATE sir_meta SET last_error = ?1, updated_at = {_ms('?2')} WHERE seq = "
                  + _SEQ.format("?3"))
 SYMBOL_HASH = "SELECT content_hash FROM symbols WHERE id = ?"
 
-UPSERT_SIR = """
+UPSERT_SIR = f"""
 INSERT INTO sir (seq, symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at,
                  prompt_version, verification)
-SELECT seq, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM symbols WHERE id = ?1
+SELECT seq, ?1, ?2, ?3, ?4, ?5, ?6, {_ms('?7')}, ?8, ?9 FROM symbols WHERE id = ?1
 ON CONFLICT(seq) DO UPDATE SET
     sir_json = excluded.sir_json, sir_hash = excluded.sir_hash,
     source_hash = excluded.source_hash, provider = excluded.provider,
@@ -149,8 +168,8 @@ ORDER BY created_at DESC
 """
 # A SIR made by another provider, model or prompt version than the configured one: kept and
 # served, but stale until the configured model has described the code.
-MARK_MODEL_CHANGED = """
-UPDATE sir_meta SET sir_status = 'stale', updated_at = ?1
+MARK_MODEL_CHANGED = f"""
+UPDATE sir_meta SET sir_status = 'stale', updated_at = {_ms('?1')}
 WHERE sir_status = 'ok' AND seq IN (
     SELECT seq FROM sir
     WHERE provider != ?2 OR model != ?3 OR prompt_version != ?4)
@@ -244,10 +263,9 @@ ORDER BY s.end_line - s.start_line ASC, s.start_line DESC LIMIT 1
 """
 # bm25 weights, in column order: name (whole identifier), name_words, qual_words (enclosing
 # names), intent, sir_words (other SIR fields), path_words. Ranked in FTS alone (cheap): the
-# records are read afterwards for the few candidates that survive.
+# rows' texts and the records are read afterwards for the few candidates that survive.
 SEARCH_FTS = """
-SELECT rowid, bm25(symbol_fts, 10.0, 6.0, 3.0, 2.5, 1.0, 0.5) AS score,
-       name, name_words, qual_words, intent, sir_words, path_words
+SELECT rowid, bm25(symbol_fts, 10.0, 6.0, 3.0, 2.5, 1.0, 0.5) AS score
 FROM symbol_fts WHERE symbol_fts MATCH ?1 ORDER BY score LIMIT ?2
 """
 COUNT_NAMED = "SELECT COUNT(*) FROM symbols WHERE name = ?"
@@ -271,16 +289,23 @@ def records_by_seqs(n: int) -> str:
             + f"WHERE s.seq IN ({','.join('?' * n)})")
 
 
-# Vectors: one int8 embedding per symbol, with the hash of the text it was made from.
+# Vectors: one embedding per symbol (aether.store.vectors), with the hash of its text.
 # Symbols whose vector may be out of date: none yet, another model, or a different SIR
 # than the one it was made from (the caller compares the text itself before embedding).
-_VECTOR_SOURCE = """
-SELECT s.id, s.name, s.qualified_name, json_extract(r.sir_json, '$.intent'), r.sir_hash,
-       CASE WHEN v.model = ?1 THEN v.text_hash END  -- another model's vector: re-embed
+# Vector rows (v16) name their model by number (vector_models) and keep both hashes as 16
+# bytes: a hash that is not 32 hex characters (never written by aether) stays text.
+_MODEL_ID = "(SELECT id FROM vector_models WHERE name = {})"
+_VECTOR_SIR_HASH = ("CASE WHEN typeof(v.sir_hash) = 'blob' THEN lower(hex(v.sir_hash)) "
+                    "ELSE v.sir_hash END")
+_VECTOR_SOURCE = f"""
+SELECT s.id, s.name, s.qualified_name, r.sir_json, r.sir_hash,  -- the stored SIR: packed
+       CASE WHEN v.model = {_MODEL_ID.format('?1')} THEN v.text_hash END  -- another model's
+                                                                          -- vector: re-embed
 """
-_VECTOR_STALE = """
+_VECTOR_STALE = f"""
 LEFT JOIN sir r ON r.seq = s.seq LEFT JOIN symbol_vectors v ON v.seq = s.seq
-WHERE (v.seq IS NULL OR v.model != ?1 OR v.sir_hash IS NOT r.sir_hash)
+WHERE (v.seq IS NULL OR v.model IS NOT {_MODEL_ID.format('?1')}
+       OR {_VECTOR_SIR_HASH} IS NOT r.sir_hash)
 """
 VECTOR_SOURCES = _VECTOR_SOURCE + "FROM symbols s" + _VECTOR_STALE
 # The same, among the symbols marked dirty up to a mark (schema v14's triggers).
@@ -288,10 +313,11 @@ VECTOR_SOURCES_DIRTY = (_VECTOR_SOURCE + "FROM vector_dirty d JOIN symbols s ON 
                         + _VECTOR_STALE + "AND d.rowid <= ?2")
 VECTOR_DIRTY_MARK = "SELECT COALESCE(MAX(rowid), 0) FROM vector_dirty"
 CLEAR_VECTOR_DIRTY = "DELETE FROM vector_dirty WHERE rowid <= ?"
+ADD_VECTOR_MODEL = "INSERT OR IGNORE INTO vector_models (name) VALUES (?)"
 # Only for a symbol still there (it may have been removed while its vector was made).
-UPSERT_VECTOR_LIVE = """
+UPSERT_VECTOR_LIVE = f"""
 INSERT INTO symbol_vectors (seq, text_hash, sir_hash, model, vec)
-SELECT seq, ?2, ?3, ?4, ?5 FROM symbols WHERE id = ?1
+SELECT seq, ?2, ?3, {_MODEL_ID.format('?4')}, ?5 FROM symbols WHERE id = ?1
 ON CONFLICT(seq) DO UPDATE SET
     text_hash = excluded.text_hash, sir_hash = excluded.sir_hash, model = excluded.model,
     vec = excluded.vec
@@ -299,10 +325,13 @@ ON CONFLICT(seq) DO UPDATE SET
 # Same text from a new SIR: the vector stands, only the SIR it answers for moves on.
 MARK_VECTOR_CURRENT = (
     "UPDATE symbol_vectors SET sir_hash = ? WHERE seq = (SELECT seq FROM symbols WHERE id = ?)")
-ALL_VECTORS = "SELECT seq, vec FROM symbol_vectors WHERE model = ?"
+ALL_VECTORS = f"SELECT seq, vec FROM symbol_vectors WHERE model = {_MODEL_ID.format('?')}"
+ALL_VECTOR_ROWS = "SELECT seq, vec, text_hash, sir_hash FROM symbol_vectors"
+SET_VECTOR_ROW = "UPDATE symbol_vectors SET vec = ?, text_hash = ?, sir_hash = ? WHERE seq = ?"
 VECTOR_COUNTS = """
 SELECT (SELECT COUNT(*) FROM symbols),
-       (SELECT COUNT(*) FROM symbol_vectors WHERE model = ?)
+       (SELECT COUNT(*) FROM symbol_vectors WHERE model = (
+            SELECT id FROM vector_models WHERE name = ?))
 """
 SEARCH_LIKE = _RECORD + """
 WHERE s.qualified_name LIKE ?1 ESCAPE '\\' OR s.file_path LIKE ?2 ESCAPE '\\'
@@ -366,5 +395,5 @@ COUNT_SALVAGE = "SELECT count(*) FROM sir_salvage"
 
 
 def attempted_since(n: int) -> str:
-    return ("SELECT count(*) FROM sir_meta WHERE last_attempt_at >= ? AND seq IN ("
+    return (f"SELECT count(*) FROM sir_meta WHERE last_attempt_at >= {_ms('?')} AND seq IN ("
             "SELECT seq FROM symbols WHERE id IN (" + ",".join("?" * n) + "))")

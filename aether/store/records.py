@@ -6,13 +6,14 @@ import json
 import pickle
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from aether.hashing import text_hash
 from aether.redaction import redact_secrets
 from aether.sir.model import LIST_FIELDS, Sir, canonical_dict, canonical_json
+from aether.store.packing import pack_sir, sir_json_of
 from aether.symbols.model import CallSite, Symbol
 from aether.symbols.terms import enclosing, name_columns, words_column
 
@@ -22,6 +23,16 @@ DEFERRED_PREFIX = "spend_cap:"  # how a `last_error` of a symbol held back by a 
 def utc_now() -> str:
     """ISO-8601 UTC with milliseconds: sortable as text, readable by people."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_text(ms: int) -> str:
+    """Milliseconds since 1970 UTC (how the store keeps a SIR's times) as `utc_now` writes
+    it."""
+    return (_EPOCH + timedelta(milliseconds=ms)).isoformat(
+        timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_time(value: str) -> datetime:
@@ -65,6 +76,16 @@ class PreparedSir:
     intent_terms: str  # stemmed, identifier-split words of the intent (aether.symbols.terms)
     other_terms: str  # the same for every other SIR field
     redactions: int = 0  # credentials masked in this SIR and in the prompt that made it
+    # JSON and terms as stored (aether.store.packing), packed where the SIR is made: in the
+    # parse workers for static SIRs, off the writer's thread. Empty: packed when stored.
+    packed: bytes = b""
+
+    def stored(self) -> bytes:
+        return self.packed or pack_sir(self.sir_json, self.intent_terms, self.other_terms)
+
+    @property
+    def terms(self) -> tuple[str, str]:
+        return self.intent_terms, self.other_terms
 
     @classmethod
     def of(cls, sir: Sir, *, redactions: int = 0, doc: str = "") -> PreparedSir:
@@ -79,8 +100,9 @@ class PreparedSir:
             clean, masked = redact_secrets(doc)
             others.append(clean)
             found += masked
-        return cls(canonical, text_hash(canonical), words_column(sir.intent),
-                   words_column(" ".join(others)), redactions + found)
+        intent, other = words_column(sir.intent), words_column(" ".join(others))
+        return cls(canonical, text_hash(canonical), intent, other, redactions + found,
+                   pack_sir(canonical, intent, other))
 
     @classmethod
     def of_static(cls, data: dict[str, Any], *, doc: str = "") -> PreparedSir:
@@ -96,8 +118,9 @@ class PreparedSir:
         if doc:
             clean, found = redact_secrets(doc)
             others.append(clean)
-        return cls(canonical, text_hash(canonical), words_column(canon["intent"]),
-                   words_column(" ".join(others)), found)
+        intent, other = words_column(canon["intent"]), words_column(" ".join(others))
+        return cls(canonical, text_hash(canonical), intent, other, found,
+                   pack_sir(canonical, intent, other))
 
     @classmethod
     def terms_of_json(cls, sir_json: str | None) -> tuple[str, str]:
@@ -109,12 +132,14 @@ class PreparedSir:
 
 
 def search_row(seq: int, name: str, qualified_name: str, file_path: str,
-               sir: PreparedSir | None) -> tuple[Any, ...]:
+               terms: tuple[str, str] | None) -> tuple[Any, ...]:
     """One row of `symbol_fts`, in its column order (see aether.store.schema v7): the name
-    whole and as words, the enclosing names, the SIR's intent and other fields, the path."""
+    whole and as words, the enclosing names, the SIR's intent and other fields (`terms`),
+    the path. The search table keeps no copy of it (v15): deleting the row repeats it, so it
+    must come out the same from the same symbol and terms (aether.symbols.terms.VERSION)."""
     whole, words = name_columns(name)
-    return (seq, whole, words, _qual_column(enclosing(qualified_name)),
-            sir.intent_terms if sir else "", sir.other_terms if sir else "",
+    intent, other = terms or ("", "")
+    return (seq, whole, words, _qual_column(enclosing(qualified_name)), intent, other,
             name_columns(file_path)[1])
 
 
@@ -192,6 +217,17 @@ class SymbolRecord:
     sir_created_at: str | None = None
     prompt_version: str | None = None
     verification_json: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.sir_json is not None and not isinstance(self.sir_json, str):
+            self.sir_json = sir_json_of(self.sir_json)  # as stored: packed with its terms
+        # as stored since v17: milliseconds since 1970 UTC
+        if isinstance(self.last_attempt_at, int):
+            self.last_attempt_at = utc_text(self.last_attempt_at)
+        if isinstance(self.updated_at, int):
+            self.updated_at = utc_text(self.updated_at)
+        if isinstance(self.sir_created_at, int):  # since v19
+            self.sir_created_at = utc_text(self.sir_created_at)
 
     @property
     def verification(self) -> dict[str, Any] | None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from aether.sir.model import Sir
 from aether.store import queries as q
+from aether.store.packing import sir_json_of
+from aether.store.records import utc_text
 
 # symbol_id, source_hash, sir_json, provider, model, created_at, prompt_version, verification
 SalvagedRow = tuple[str, str, str, str, str, str, str, str | None]
@@ -24,6 +26,16 @@ MISSES_BEFORE_GIVING_UP = 20_000
 
 
 def _valid(row: tuple[object, ...]) -> SalvagedRow | None:
+    if len(row) == 8 and isinstance(row[2], bytes):  # packed (schema v15)
+        try:
+            row = (*row[:2], sir_json_of(row[2]), *row[3:])
+        except ValueError:
+            return None
+    if len(row) == 8 and isinstance(row[5], int):  # ms since 1970 (schema v19)
+        try:
+            row = (*row[:5], utc_text(row[5]), *row[6:])
+        except OverflowError:
+            return None
     if len(row) != 8 or not all(isinstance(v, str) for v in row[:7]) or not (
             row[7] is None or isinstance(row[7], str)):
         return None

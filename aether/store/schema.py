@@ -354,6 +354,151 @@ MIGRATIONS: list[str] = [
         DELETE FROM vector_dirty WHERE seq = old.seq;
     END;
     """,
+    # v15: a contentless search table (its copy of every row was 17 of its 28 MB on the
+    # standard library). A SIR's search words move into its `sir_json` value, as
+    # `json NUL intent_words LF other_words` (aether.store.packing deflates it on first open);
+    # the other columns are recomputed from the symbol. Search rows are rebuilt on open.
+    """
+    UPDATE sir SET sir_json = sir_json || char(0) || (
+        SELECT f.intent || char(10) || f.sir_words FROM symbol_fts f WHERE f.rowid = sir.seq)
+    WHERE EXISTS (SELECT 1 FROM symbol_fts f WHERE f.rowid = sir.seq);
+    DROP TABLE symbol_fts;
+    CREATE VIRTUAL TABLE symbol_fts USING fts5(
+        name, name_words, qual_words, intent, sir_words, path_words,
+        tokenize = "unicode61 remove_diacritics 2 tokenchars '_'", content = ''
+    );
+    INSERT INTO meta (key, value) VALUES ('search_rows', 'rebuild')
+        ON CONFLICT(key) DO UPDATE SET value = 'rebuild';
+    """,
+    # v16: compact search vectors (aether.store.vectors): 4 bits a dimension instead of int8,
+    # both hashes as 16 bytes instead of 32 hex characters, the model as a small number (its
+    # name was in every row). Rows are copied as they are; the vectors and hashes are
+    # converted on first open (in Python: some vectors cost a provider request).
+    """
+    CREATE TABLE vector_models (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+    INSERT INTO vector_models (name) SELECT DISTINCT model FROM symbol_vectors ORDER BY model;
+    CREATE TABLE symbol_vectors_v16 (
+        seq INTEGER PRIMARY KEY REFERENCES symbols(seq) ON DELETE CASCADE,
+        text_hash BLOB NOT NULL,          -- of the embedded text: re-embed only on change
+        sir_hash BLOB,                    -- the SIR it was made from: recheck when it changes
+        model INTEGER NOT NULL REFERENCES vector_models(id),
+        vec BLOB NOT NULL                 -- aether.store.vectors
+    );
+    INSERT INTO symbol_vectors_v16 (seq, text_hash, sir_hash, model, vec)
+    SELECT v.seq, v.text_hash, v.sir_hash, m.id, v.vec
+    FROM symbol_vectors v JOIN vector_models m ON m.name = v.model ORDER BY v.seq;
+    DROP TABLE symbol_vectors;
+    ALTER TABLE symbol_vectors_v16 RENAME TO symbol_vectors;
+    INSERT INTO meta (key, value) VALUES ('vector_format', 'int8')
+        ON CONFLICT(key) DO UPDATE SET value = 'int8';
+    """,
+    # v17: sir_meta's times as integers, milliseconds since 1970 UTC, not 24 characters of
+    # text (2.5 of its 4.6 MB on the standard library); read back as the same text
+    # (aether.store.records.SymbolRecord). Rebuilt in place.
+    """
+    CREATE TABLE sir_meta_v17 (
+        seq INTEGER PRIMARY KEY REFERENCES symbols(seq) ON DELETE CASCADE,
+        sir_status TEXT NOT NULL CHECK (sir_status IN ('ok', 'stale', 'pending')),
+        last_error TEXT,
+        last_attempt_at INTEGER,              -- ms since 1970 UTC
+        attempts INTEGER NOT NULL DEFAULT 0,  -- consecutive failed attempts
+        updated_at INTEGER NOT NULL           -- ms since 1970 UTC
+    );
+    INSERT INTO sir_meta_v17 (seq, sir_status, last_error, last_attempt_at, attempts,
+                              updated_at)
+    SELECT seq, sir_status, last_error,
+           CAST(ROUND((julianday(last_attempt_at) - 2440587.5) * 86400000) AS INTEGER),
+           attempts,
+           COALESCE(CAST(ROUND((julianday(updated_at) - 2440587.5) * 86400000) AS INTEGER), 0)
+    FROM sir_meta ORDER BY seq;
+    DROP TABLE sir_meta;
+    ALTER TABLE sir_meta_v17 RENAME TO sir_meta;
+    CREATE INDEX sir_meta_by_status ON sir_meta(sir_status);
+    """,
+    # v18: v14's triggers re-mark a symbol without INSERT OR REPLACE: a trigger takes the
+    # conflict policy of the statement that fired it, and a SIR's upsert (ON CONFLICT DO
+    # UPDATE) made the REPLACE an ABORT, so a new SIR for a symbol still marked failed with
+    # "UNIQUE constraint failed: vector_dirty.seq". A re-marked row still moves past every
+    # other (its rowid becomes the largest), as REPLACE did.
+    """
+    DROP TRIGGER vector_dirty_symbol;
+    DROP TRIGGER vector_dirty_sir;
+    DROP TRIGGER vector_dirty_sir_changed;
+    CREATE TRIGGER vector_dirty_symbol AFTER INSERT ON symbols BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    CREATE TRIGGER vector_dirty_sir AFTER INSERT ON sir BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    CREATE TRIGGER vector_dirty_sir_changed AFTER UPDATE OF sir_hash ON sir BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    """,
+    # v19: a SIR's time, in `sir` and `sir_history`, as milliseconds since 1970 UTC like
+    # sir_meta's (v17): 1.3 MB on the standard library. Both rebuilt in place; v18's triggers
+    # on `sir` go with the old table and are made again.
+    """
+    CREATE TABLE sir_v19 (
+        seq INTEGER PRIMARY KEY REFERENCES symbols(seq) ON DELETE CASCADE,
+        symbol_id TEXT NOT NULL,          -- for salvage only: queries go by seq
+        sir_json NOT NULL,                -- aether.store.packing (BLOB); TEXT before v15
+        sir_hash TEXT NOT NULL,
+        source_hash TEXT NOT NULL,        -- content_hash of the code it describes
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        created_at INTEGER NOT NULL,      -- ms since 1970 UTC
+        prompt_version TEXT NOT NULL DEFAULT '',
+        verification TEXT
+    );
+    INSERT INTO sir_v19 (seq, symbol_id, sir_json, sir_hash, source_hash, provider, model,
+                         created_at, prompt_version, verification)
+    SELECT seq, symbol_id, sir_json, sir_hash, source_hash, provider, model,
+           COALESCE(CAST(ROUND((julianday(created_at) - 2440587.5) * 86400000) AS INTEGER), 0),
+           prompt_version, verification
+    FROM sir ORDER BY seq;
+    DROP TABLE sir;
+    ALTER TABLE sir_v19 RENAME TO sir;
+    CREATE TRIGGER vector_dirty_sir AFTER INSERT ON sir BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    CREATE TRIGGER vector_dirty_sir_changed AFTER UPDATE OF sir_hash ON sir BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    CREATE TABLE sir_history_v19 (
+        symbol_id TEXT NOT NULL REFERENCES symbols(id) ON DELETE CASCADE,
+        sir_hash TEXT NOT NULL,
+        sir_json NOT NULL,                -- as `sir` held it
+        source_hash TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        created_at INTEGER NOT NULL,      -- ms since 1970 UTC
+        prompt_version TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (symbol_id, sir_hash)
+    ) WITHOUT ROWID;
+    INSERT INTO sir_history_v19 (symbol_id, sir_hash, sir_json, source_hash, provider, model,
+                                 created_at, prompt_version)
+    SELECT symbol_id, sir_hash, sir_json, source_hash, provider, model,
+           COALESCE(CAST(ROUND((julianday(created_at) - 2440587.5) * 86400000) AS INTEGER), 0),
+           prompt_version
+    FROM sir_history;
+    DROP TABLE sir_history;
+    ALTER TABLE sir_history_v19 RENAME TO sir_history;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -37,6 +37,11 @@ while who whom why will with would you your yours yourself yourselves i'd i'm le
 me find show give code function method class does do want get way need something thing things
 """))
 
+# Raise on any change to what these functions return for a name, a path or a text: stores
+# rebuild their search rows on open (the search table keeps no copy of them, and deleting a
+# row must repeat exactly what was inserted; aether.store.search_rows).
+VERSION = 1
+
 MAX_QUERY_CHARS = 1024  # as every surface (the engine checks it first)
 MAX_QUERY_TERMS = 24
 

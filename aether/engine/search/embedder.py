@@ -3,7 +3,8 @@ tokenizer ship inside the `wordllama` wheel. Nothing is downloaded: the files ar
 the package folder (`wordvec`: memory-mapped, without importing the wheel's loader).
 
 A static model is a lookup table plus pooling: ~6,500 short texts a second on one core, no
-GPU, deterministic. Vectors are unit length, stored as int8 (x127): 256 bytes a symbol.
+GPU, deterministic. Vectors are unit length, stored at 4 bits a dimension
+(aether.store.vectors): 128 bytes a symbol.
 """
 
 from __future__ import annotations
@@ -84,13 +85,3 @@ def normalize(vecs: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vecs, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (vecs / norms).astype(np.float32)
-
-
-def to_blob(vec: np.ndarray) -> bytes:
-    return bytes(np.clip(np.rint(vec * 127.0), -127, 127).astype(np.int8).tobytes())
-
-
-def from_blobs(blobs: list[bytes]) -> np.ndarray:
-    if not blobs:
-        return np.zeros((0, DIM), dtype=np.int8)
-    return np.frombuffer(b"".join(blobs), dtype=np.int8).reshape(len(blobs), -1)

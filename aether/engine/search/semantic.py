@@ -1,7 +1,7 @@
 """The semantic retriever: one embedding per symbol (its name words, enclosing names
 and SIR intent), kept in the store and searched by brute-force cosine over a
-cached int8 matrix (70,000 symbols x 256 bytes = 18 MB; a matrix-vector product is a few
-milliseconds, so no approximate index is needed at this size).
+cached matrix (70,000 symbols x 256 int8 codes = 18 MB in memory, 128 bytes each on disk; a
+matrix-vector product is a few milliseconds, so no approximate index is needed at this size).
 
 Vectors are made after the lexical index is usable (`sync`), and only for symbols whose
 embedded text changed: the store keeps the hash of the text each vector was made from.
@@ -23,11 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aether.engine.search.embedder import Embedder, EmbedderUnavailable, from_blobs, to_blob
+from aether.engine.search.embedder import Embedder, EmbedderUnavailable
 from aether.engine.search.remote import RemoteEmbedder, failure_reason
 from aether.hashing import text_hash
 from aether.providers.errors import ProviderError
 from aether.store.db import Store
+from aether.store.vectors import pack_vector, unpack_vectors
 from aether.symbols.names import identifier_words
 from aether.symbols.terms import enclosing
 
@@ -68,7 +69,8 @@ QUERY_CACHE = 256
 @dataclass(slots=True)
 class Matrix:
     seqs: np.ndarray  # int64, one per row
-    vecs: np.ndarray  # int8 (n, dim)
+    vecs: np.ndarray  # int8 codes (n, dim), aether.store.vectors
+    scale: np.ndarray  # float32 (n,): 1 / each row's length
     symbols: int  # symbols in the store when loaded
     key: tuple[str | None, str | None]  # store meta that says when to reload
     model: str = ""
@@ -79,7 +81,7 @@ class Matrix:
         return len(self.seqs) / self.symbols if self.symbols else 1.0
 
     def nbytes(self) -> int:
-        return int(self.seqs.nbytes + self.vecs.nbytes)
+        return int(self.seqs.nbytes + self.vecs.nbytes + self.scale.nbytes)
 
 
 class VectorIndex:
@@ -180,7 +182,7 @@ class VectorIndex:
                 continue
             vecs = await embed([t for *_, t in todo])
             await store.write_vectors([
-                (sid, digest, sir_hash, model, to_blob(v))
+                (sid, digest, sir_hash, model, pack_vector(v))
                 for (sid, digest, sir_hash, _), v in zip(todo, vecs, strict=True)])
             await self.write_ledger(store)
             report.embedded += len(todo)
@@ -209,8 +211,8 @@ class VectorIndex:
             rows = await store.all_vectors(model)
             symbols, _ = await store.vector_counts(model)
             seqs = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            self._matrices[model] = Matrix(seqs, from_blobs([r[1] for r in rows]), symbols,
-                                           key, model)
+            vecs, scale = unpack_vectors([r[1] for r in rows])
+            self._matrices[model] = Matrix(seqs, vecs, scale, symbols, key, model)
             return self._matrices[model]
 
     async def readiness(self, store: Store) -> tuple[Matrix | None, str | None]:
@@ -261,11 +263,13 @@ class VectorIndex:
 
     @staticmethod
     def _product(m: Matrix, qv: np.ndarray, limit: int) -> list[tuple[int, float]]:
+        if len(qv) % 2:  # stored in pairs of dimensions: an odd one has a 0 after it
+            qv = np.append(qv, np.float32(0))
         if len(m.seqs) == 0 or m.vecs.shape[1] != len(qv):
             return []
         # einsum multiplies int8 by float32 without first copying the matrix to float32
         # (`@` does: ~2.5x slower, and a 4x larger temporary).
-        sims = np.einsum("ij,j->i", m.vecs, qv.astype(np.float32)) / 127.0
+        sims = np.einsum("ij,j->i", m.vecs, qv.astype(np.float32)) * m.scale
         k = min(limit, len(sims))
         top = np.argpartition(-sims, k - 1)[:k]
         top = top[np.argsort(-sims[top])]
