@@ -145,6 +145,33 @@ def test_bulk_passes_hold_off_the_gc_and_give_it_back_when_the_last_ends() -> No
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
 
 
+async def test_the_final_resolve_runs_without_the_cyclic_gc(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from aether.store.db import Store
+
+    root = tmp_path / "ws"
+    for i in range(3):
+        write(root, f"m{i}.py", f"def f{i}():\n    return f{(i + 1) % 3}()\n")
+    seen: list[tuple[bool, int]] = []
+    real = Store.resolve_graph
+
+    async def watched(self: Store, resolver: object, **kw: object) -> int:
+        changed = await real(self, resolver, **kw)  # type: ignore[arg-type]
+        seen.append((gc.isenabled(), changed))
+        return changed
+
+    monkeypatch.setattr(Store, "resolve_graph", watched)
+    engine = await Engine.open(load_settings(root, {"index": {"workers": 1}}))
+    try:
+        await engine.index()
+    finally:
+        await engine.close()
+    assert seen == [(False, 3)]  # one resolve, three edges, no collection meanwhile
+    assert gc.isenabled()
+
+
 MAIN_SCRIPT = '''
 import os
 import sys
