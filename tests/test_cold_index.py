@@ -143,3 +143,80 @@ def test_bulk_passes_hold_off_the_gc_and_give_it_back_when_the_last_ends() -> No
     assert gc.get_threshold()[0] >= 50_000
     second.__exit__(None, None, None)
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+async def test_the_final_resolve_runs_without_the_cyclic_gc(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from aether.store.db import Store
+
+    root = tmp_path / "ws"
+    for i in range(3):
+        write(root, f"m{i}.py", f"def f{i}():\n    return f{(i + 1) % 3}()\n")
+    seen: list[tuple[bool, int]] = []
+    real = Store.resolve_graph
+
+    async def watched(self: Store, resolver: object, **kw: object) -> int:
+        changed = await real(self, resolver, **kw)  # type: ignore[arg-type]
+        seen.append((gc.isenabled(), changed))
+        return changed
+
+    monkeypatch.setattr(Store, "resolve_graph", watched)
+    engine = await Engine.open(load_settings(root, {"index": {"workers": 1}}))
+    try:
+        await engine.index()
+    finally:
+        await engine.close()
+    assert seen == [(False, 3)]  # one resolve, three edges, no collection meanwhile
+    assert gc.isenabled()
+
+
+MAIN_SCRIPT = '''
+import os
+import sys
+
+# every import of this script, by any process, leaves one line
+with open(os.environ["MAIN_LOG"], "a", encoding="utf-8") as log:
+    log.write(f"{os.getpid()} {__name__}\\n")
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    from aether.engine.indexer import _pool
+    from aether.engine.parse_worker import parse_many
+    from aether.workspace import iter_source_files
+
+    root = sys.argv[1]
+    files = [(f, None) for f in iter_source_files(Path(root))]
+    pool = _pool(2)
+    try:
+        done = [pool.submit(parse_many, root, [f], 10**6, 30.0, True) for f in files]
+        outcomes = [o for d in done for o in d.result(timeout=120)]
+        workers = {pid for pid in pool._processes}  # the pool's own record of its workers
+    finally:
+        pool.shutdown()
+    print(len(workers), sum(len(o.analysis.symbols) for o in outcomes))
+'''
+
+
+def test_parse_workers_do_not_import_the_parents_main(tmp_path: Path) -> None:
+    """The parent's __main__ (for `aether`, the whole CLI) is imported by the parent alone:
+    not by the forkserver, not by any worker."""
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path / "ws"
+    for i in range(4):
+        write(root, f"m{i}.py",
+              f"def f{i}():\n    return {i}\n\n\ndef g{i}():\n    return f{i}()\n")
+    script = write(tmp_path, "main.py", MAIN_SCRIPT)
+    log = tmp_path / "imports.log"
+    done = subprocess.run([sys.executable, str(script), str(root)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "MAIN_LOG": str(log)},
+                          check=True)
+    workers, symbols = map(int, done.stdout.split())
+    assert (workers, symbols) == (2, 8)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert [line.split()[1] for line in lines] == ["__main__"]

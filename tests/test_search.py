@@ -313,3 +313,47 @@ def test_cli_answers_and_errors(repo: Path) -> None:
         lines = res.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("aether: error: "), res.stderr[:300]
         assert "Traceback" not in res.stderr
+
+
+async def test_vector_sync_embeds_every_slice_while_another_writer_holds_the_store(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The end of a cold pass holds the writer for seconds (its final resolve): the model
+    does not wait for it; the slices' rows wait, in order, and all land once it is free."""
+    import asyncio
+
+    from aether.engine.search import semantic
+    from aether.engine.search.embedder import LocalEmbedder
+
+    root = tmp_path / "ws"
+    for i in range(6):
+        (root / f"m{i}.py").parent.mkdir(parents=True, exist_ok=True)
+        (root / f"m{i}.py").write_text(f"def add_{i}(x):\n    return x + {i}\n")
+    lexical = await Engine.open(load_settings(root, {"search": {"vectors": False}}))
+    try:
+        await lexical.index()
+    finally:
+        await lexical.close()
+    monkeypatch.setattr(semantic, "SYNC_BATCH", 2)
+    engine = await Engine.open(load_settings(root))
+    other = sqlite3.connect(engine.settings.db_path, isolation_level=None)
+    try:
+        assert engine.vectors is not None
+        embedder = engine.vectors.embedder
+        assert isinstance(embedder, LocalEmbedder)
+        model = engine.vectors.model
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the store
+        sync = asyncio.create_task(engine.sync_vectors())
+        for _ in range(500):  # bounded: 5 s, within the store's 10 s busy timeout
+            if embedder.texts >= 6:
+                break
+            await asyncio.sleep(0.01)
+        assert (embedder.calls, embedder.texts) == (3, 6)  # every slice embedded meanwhile
+        assert not sync.done()
+        assert await engine.store.vector_counts(model) == (6, 0)  # none written yet
+        other.execute("COMMIT")
+        report = await sync
+        assert report is not None and report.embedded == 6
+        assert await engine.store.vector_counts(model) == (6, 6)
+    finally:
+        other.close()
+        await engine.close()

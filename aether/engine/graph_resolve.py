@@ -186,16 +186,19 @@ class GraphResolver:
     def __init__(self, view: GraphView) -> None:
         self.view = view
         self.modules = _modules(list(view.files))
-        self._memo: dict[tuple[str, ...], Resolution] = {}
+        # Answers depend on the view alone, so they are kept with it (`view.derived`, which
+        # holds nothing that refers back to the view): the slices of a cold pass's final
+        # resolve share them instead of building them again per slice.
+        derived = view.derived
+        if not derived:
+            derived.update(memo={}, dotted={}, names={}, by_file=_by_file(view))
+        self._memo: dict[tuple[str, ...], Resolution] = derived["memo"]
         # a cold pass asks the same questions thousands of times: a module path from a
         # folder, the namesakes of a name
-        self._dotted_memo: dict[tuple[str, str, str, int], SymbolRef | str | None] = {}
-        self._name_memo: dict[tuple[str, str, bool, str], Resolution] = {}
-        # (name, qualified name, path) -> the first such symbol
-        self._by_file: dict[tuple[str, str, str], SymbolRef] = {}
-        for refs in view.by_name.values():
-            for ref in refs:
-                self._by_file.setdefault((ref.name, ref.qualified_name, ref.file_path), ref)
+        self._dotted_memo: dict[tuple[str, str, str, int], SymbolRef | str | None] = (
+            derived["dotted"])
+        self._name_memo: dict[tuple[str, str, bool, str], Resolution] = derived["names"]
+        self._by_file: dict[tuple[str, str, str], SymbolRef] = derived["by_file"]
 
     # ------------------------------------------------------------------ lookups
 
@@ -461,6 +464,15 @@ class GraphResolver:
         if language == "python" and head in _PY_BUILTINS:
             return Resolution("external", None, f"builtins.{site.callee}")
         return self._method_by_name(site) if fallback else Resolution("unresolved")
+
+
+def _by_file(view: GraphView) -> dict[tuple[str, str, str], SymbolRef]:
+    """(name, qualified name, path) -> the first such symbol of the view."""
+    found: dict[tuple[str, str, str], SymbolRef] = {}
+    for refs in view.by_name.values():
+        for ref in refs:
+            found.setdefault((ref.name, ref.qualified_name, ref.file_path), ref)
+    return found
 
 
 def _binding(language: str, target: str) -> str:

@@ -13,6 +13,7 @@ import gc
 import json
 import logging
 import multiprocessing
+import multiprocessing.spawn as spawn
 import os
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from aether.config import Settings
 from aether.engine.graph_resolve import resolve_sites
 from aether.engine.parse_worker import WORKER_GC_THRESHOLD, ParseOutcome, init_worker, parse_many
+from aether.engine.pool_main import MAIN_ENV
 from aether.store.db import Store
 from aether.store.records import FileChange, utc_now
 from aether.symbols.languages import language_for_path
@@ -92,13 +94,21 @@ def _chunks(items: Todo) -> list[Todo]:
     return out
 
 
+def main_identity() -> dict[str, str]:
+    """What multiprocessing will ask each child to import as `__main__` (its path or module
+    name), as `spawn.get_preparation_data` reports it."""
+    data = spawn.get_preparation_data("aether-parse")
+    return {k: data[k] for k in ("init_main_from_path", "init_main_from_name") if k in data}
+
+
 def _pool(workers: int) -> ProcessPoolExecutor:
     # forkserver: children start from a clean process, not a fork of one running an event
     # loop and sqlite threads.
     ctx = multiprocessing.get_context("forkserver")
-    # The parent's __main__ (the `aether` script, a test runner...) is imported by every
-    # worker unless the server has it already: preloaded, it is imported once, not per worker.
-    ctx.set_forkserver_preload(["__main__", "aether.engine.parse_worker"])
+    # The workers need only parse_worker, preloaded once in the server. The parent's __main__
+    # (the `aether` script: the whole CLI) is not imported at all: see pool_main.
+    os.environ[MAIN_ENV] = json.dumps(main_identity())
+    ctx.set_forkserver_preload(["aether.engine.pool_main", "aether.engine.parse_worker"])
     # Each worker exits when this process does, even on kill -9 (see parent_watch).
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                initializer=init_worker, initargs=(os.getpid(),))
@@ -134,6 +144,22 @@ class _BulkGC:
 def _stat_unchanged(state: tuple[int, int, str | None, str] | None, f: SourceFile) -> bool:
     """The stored state of a file has its size and mtime now: not read again."""
     return state is not None and state[0] == f.size and state[1] == f.mtime_ns
+
+
+@contextlib.contextmanager
+def _no_collection() -> Iterator[None]:
+    """No cyclic collection for a while: the final resolve of a cold pass makes ~1.5 million
+    tuples (sites, answers, rows), none in a cycle, and keeps each slice a moment; the young
+    generation filled again and again, 22 of the pass's 40 collections, each walking the
+    slice and the view it resolves against. Freed by reference counting all the same; the
+    collector runs again (if it ran before) when this ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def configured_workers(settings: Settings) -> int:
@@ -264,7 +290,8 @@ class Indexer:
                     if progress:
                         progress(done, total)
             await flush()
-            await self.store.resolve_graph(resolve_sites)  # a no-op unless edges are waiting
+            with _no_collection() if bulk else contextlib.nullcontext():
+                await self.store.resolve_graph(resolve_sites)  # a no-op unless edges wait
             if heal:
                 await self.store.end_cold_graph()
         await self.store.set_meta("last_indexed_at", utc_now())

@@ -7,6 +7,7 @@ Resolution is the engine's (a `Resolver` handed in); this module only loads what
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -244,28 +245,49 @@ async def insert_resolved(w: aiosqlite.Connection, resolver: Resolver,
     view = await load_view(w, None)
     refs = {r.id: r for found in view.by_name.values() for r in found}
     seq_of = {i: r.seq for i, r in refs.items()}
+    # most sites share an answer with others (the resolver memoises them): each distinct
+    # answer encoded once
+    encoded: dict[Resolution, tuple[int, int | None, str | None]] = {}
     written = 0
-    while held:
-        # each file's sites are let go as they are taken: the held sites were the largest
-        # part of what the pass still had in memory at its end
-        calls: list[tuple[Any, ...]] = []
-        while held and len(calls) < RESOLVE_SLICE:
-            some = held.popitem()[1]
-            calls.extend(unpack_sites(some) if isinstance(some, bytes) else some)
-        sites: list[EdgeSite] = []
-        rows: list[tuple[Any, ...]] = []
-        for c in calls:
-            ref = refs.get(c[0])
-            if ref is None:  # its symbol went meanwhile (the file was deleted): no edge
-                continue
-            # c: caller_id, callee, name, receiver, qualifier, line, col, kind
-            sites.append(EdgeSite(len(sites), c[0], ref.qualified_name, ref.file_path,
-                                  ref.language, c[1], c[2], c[3], c[4], c[7]))
-            rows.append(edge_row(c, ref.seq))
-        answers = resolver(view, sites)
-        await w.executemany(INSERT_RESOLVED_EDGE, [
-            (*row, *encode(a, seq_of)) for row, a in zip(rows, answers, strict=True)])
-        written += len(rows)
+    # A slice's rows are inserted (in the connection's thread, the GIL mostly released)
+    # while the next slice is resolved here.
+    inserting: asyncio.Future[Any] | None = None
+    try:
+        while held:
+            # each file's sites are let go as they are taken: the held sites were the largest
+            # part of what the pass still had in memory at its end
+            calls: list[tuple[Any, ...]] = []
+            while held and len(calls) < RESOLVE_SLICE:
+                some = held.popitem()[1]
+                calls.extend(unpack_sites(some) if isinstance(some, bytes) else some)
+            sites: list[EdgeSite] = []
+            rows: list[tuple[Any, ...]] = []
+            for c in calls:
+                ref = refs.get(c[0])
+                if ref is None:  # its symbol went meanwhile (the file was deleted): no edge
+                    continue
+                # c: caller_id, callee, name, receiver, qualifier, line, col, kind
+                sites.append(EdgeSite._make((len(sites), c[0], ref.qualified_name,
+                                             ref.file_path, ref.language, c[1], c[2], c[3],
+                                             c[4], c[7])))
+                rows.append(edge_row(c, ref.seq))
+            answers = resolver(view, sites)
+            batch = []
+            for row, a in zip(rows, answers, strict=True):
+                code = encoded.get(a)
+                if code is None:
+                    code = encoded[a] = encode(a, seq_of)
+                batch.append((*row, *code))
+            if inserting is not None:
+                await inserting
+            inserting = asyncio.ensure_future(w.executemany(INSERT_RESOLVED_EDGE, batch))
+            written += len(rows)
+    except BaseException:
+        if inserting is not None:  # its rows go with the caller's rollback
+            await asyncio.gather(inserting, return_exceptions=True)
+        raise
+    if inserting is not None:
+        await inserting
     return written
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 # The edges table stores each of these as its index in the tuple (schema v10): append only.
 PROVENANCES = ("local", "import", "unique_name", "ambiguous", "external", "unresolved")
@@ -61,6 +61,9 @@ class GraphView:
 
     files: dict[str, FileBindings]
     by_name: dict[str, list[SymbolRef]] = field(default_factory=dict)
+    # What a resolver works out from this view, kept with it: the end of a cold pass
+    # resolves slice after slice against one view (the resolver's own; opaque here).
+    derived: dict[str, Any] = field(default_factory=dict)
 
 
 Resolver = Callable[[GraphView, list[EdgeSite]], list[Resolution]]

@@ -35,6 +35,7 @@ from aether.symbols.terms import enclosing
 log = logging.getLogger("aether.search")
 
 SYNC_BATCH = 2048
+QUEUED_WRITES = 8  # slices embedded and waiting for the store's writer
 # Semantic results are used once vectors cover this share of the symbols (a save in a
 # running daemon leaves a few without one for a moment; that must not flip the mode).
 READY_SHARE = 0.9
@@ -161,31 +162,41 @@ class VectorIndex:
         mark = await store.vector_dirty_mark()
         sources = await store.vector_sources(model, mark if model in self._scanned else None)
         report.symbols = len(sources)
-        # A slice at a time, each dropped once written: on a cold index `sources` is every
-        # symbol, and the texts, hashes and vectors of all of them at once were ~12 MB of
-        # its peak at 40,000 symbols.
-        while sources:
-            chunk = sources[:SYNC_BATCH]
-            del sources[:SYNC_BATCH]
-            todo: list[tuple[str, str, str | None, str]] = []  # (id, text_hash, sir_hash, text)
-            current: list[tuple[str | None, str]] = []
-            for sid, name, qname, intent, sir_hash, old_hash in chunk:
-                text = embedded_text(name, qname, intent)
-                digest = text_hash(text)
-                if digest == old_hash:
-                    current.append((sir_hash, sid))  # a new SIR with the same intent
-                else:
-                    todo.append((sid, digest, sir_hash, text))
-            if current:
-                await store.write_vectors([], current)
-            if not todo:
-                continue
-            vecs = await embed([t for *_, t in todo])
-            await store.write_vectors([
-                (sid, digest, sir_hash, model, pack_vector(v))
-                for (sid, digest, sir_hash, _), v in zip(todo, vecs, strict=True)])
-            await self.write_ledger(store)
-            report.embedded += len(todo)
+        # Each slice's rows are written while the next slices are embedded: the store's
+        # writer may be busy for seconds (the final resolve of a cold pass holds it), and
+        # the model need not wait for it. Writes queue on the store's lock, in order.
+        writes: list[asyncio.Task[None]] = []
+        try:
+            # A slice at a time, each dropped once written: on a cold index `sources` is
+            # every symbol, and the texts, hashes and vectors of all of them at once were
+            # ~12 MB of its peak at 40,000 symbols.
+            while sources:
+                chunk = sources[:SYNC_BATCH]
+                del sources[:SYNC_BATCH]
+                todo: list[tuple[str, str, str | None, str]] = []  # id, text hash, sir hash, text
+                current: list[tuple[str | None, str]] = []
+                for sid, name, qname, intent, sir_hash, old_hash in chunk:
+                    text = embedded_text(name, qname, intent)
+                    digest = text_hash(text)
+                    if digest == old_hash:
+                        current.append((sir_hash, sid))  # a new SIR with the same intent
+                    else:
+                        todo.append((sid, digest, sir_hash, text))
+                vecs = (await embed([t for *_, t in todo]) if todo
+                        else np.empty((0, 0), dtype=np.float32))
+                rows = [(sid, digest, sir_hash, model, pack_vector(v))
+                        for (sid, digest, sir_hash, _), v in zip(todo, vecs, strict=True)]
+                if rows or current:
+                    if len(writes) >= QUEUED_WRITES:  # ~1 MB of rows each: a few at most
+                        await writes[-QUEUED_WRITES]
+                    writes.append(asyncio.create_task(self._write(store, rows, current)))
+                report.embedded += len(todo)
+        finally:
+            # every write started is finished (or has failed) before this returns or raises
+            done = await asyncio.gather(*writes, return_exceptions=True)
+        failed = next((e for e in done if isinstance(e, BaseException)), None)
+        if failed is not None:
+            raise failed
         await store.clear_vector_dirty(mark)
         # The marks just cleared were another model's news too: it scans everything next.
         self._scanned = {model}
@@ -195,6 +206,12 @@ class VectorIndex:
             await store.set_meta("vectors_at", f"{utc_now()} {report.embedded}")
         report.seconds = time.perf_counter() - started
         return report
+
+    async def _write(self, store: Store, rows: list[tuple[str, str, str | None, str, bytes]],
+                     current: list[tuple[str | None, str]]) -> None:
+        await store.write_vectors(rows, current)
+        if rows:
+            await self.write_ledger(store)
 
     async def matrix(self, store: Store, model: str | None = None) -> Matrix | None:
         """The cached matrix of `model`, reloaded when the store says vectors or the index
