@@ -70,3 +70,15 @@ def test_term_caches_are_bounded_to_what_repeats() -> None:
     for cached in (terms.stem, terms._token_terms, terms.name_columns):
         maxsize = cached.cache_info().maxsize
         assert maxsize is not None and maxsize <= 16_384
+
+
+def test_surfaces_import_no_http_client_until_a_provider_needs_it() -> None:
+    """`aether mcp`, `aether watch` and the CLI on the static provider: httpx (and the rich
+    and pygments it pulls in) stay out of the process; numpy's BLAS threads stay at one."""
+    code = ("import sys, aether.mcp.server, aether.watch, aether.cli\n"
+            "import aether.providers.factory, aether.engine.search.remote, numpy, os\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'httpx', 'rich', 'pygments'}),"
+            " os.environ['OPENBLAS_NUM_THREADS'])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["[]", "1"]

@@ -242,6 +242,8 @@ class SymbolRecord:
 
     @property
     def sir(self) -> Sir | None:
+        from aether.sir.model import Sir
+
         return Sir.from_json(self.sir_json) if self.sir_json else None
 
     @property
