@@ -7,8 +7,10 @@ import gc
 import subprocess
 import sys
 
+import pytest
+
 from aether.symbols import read_callback, terms
-from aether.symbols.extract import analyze_source, parse_tree
+from aether.symbols.extract import ParseTimeout, analyze_source, parse_tree
 from aether.symbols.languages import parser_for
 
 SOURCE = (b'def add(a, b):\n    """Add."""\n    return a + b\n\n\n'
@@ -30,6 +32,14 @@ def test_a_parse_keeps_no_reference_to_the_source() -> None:
             "add", "Box"]
     gc.collect()
     assert sys.getrefcount(source) == before
+    # a parse cancelled by its deadline gives back exactly as much, never more
+    big = source * 40
+    before = sys.getrefcount(big)
+    for _ in range(5):
+        with pytest.raises(ParseTimeout):
+            parse_tree("python", big, 0.0)
+    gc.collect()
+    assert sys.getrefcount(big) == before
 
 
 def test_the_probe_measures_what_the_binding_keeps() -> None:
