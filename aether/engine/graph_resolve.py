@@ -142,6 +142,11 @@ def _modules(paths: list[str]) -> _Modules:
     return built
 
 
+def clear_modules() -> None:
+    """Forget the workspace's modules (an idle daemon: the next save builds them again)."""
+    _last_modules.clear()
+
+
 def _prefix_folder(path: str, dotted: str) -> str:
     """The folder above the part of `path` that `dotted` names (`src/flask` for
     `src/flask/json/__init__.py` named `json`)."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,6 @@ from aether.guard.pricing import PRICES_AS_OF, Price, price_for
 from aether.guard.provider import GuardedProvider
 from aether.guard.spend import DEFAULT_OUTPUT_TOKENS, Calibration, SpendMeter
 from aether.providers.base import Provider
-from aether.providers.http import HttpProvider
 from aether.store.db import Store
 
 MIN_CALIBRATION_TOKENS = 200  # fewer reported tokens than this: keep the default ratio
@@ -34,7 +34,10 @@ async def calibration(store: Store, provider: str, model: str) -> Calibration:
 async def attach_meter(settings: Settings, store: Store,
                        provider: Provider) -> SpendMeter | None:
     """A meter for an HTTP provider behind a guard (None for static and the like)."""
-    if not isinstance(provider, GuardedProvider) or not isinstance(provider.inner, HttpProvider):
+    # not imported: no HTTP provider was made (the static one never imports httpx)
+    http = sys.modules.get("aether.providers.http")
+    if (http is None or not isinstance(provider, GuardedProvider)
+            or not isinstance(provider.inner, http.HttpProvider)):
         return None
     meter = SpendMeter(settings.inference, configured_price(settings, provider.model),
                        provider=provider.name, model=provider.model,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aether.config import InferenceSettings, is_loopback_url
 from aether.providers.base import Provider, SirRequest
 from aether.providers.errors import PermanentError
-from aether.providers.http import HttpProvider
 from aether.sir.model import Sir
+
+if TYPE_CHECKING:  # httpx is imported only when an HTTP provider is made
+    from aether.providers.http import HttpProvider
 
 
 class UnavailableProvider:

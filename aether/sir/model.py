@@ -2,77 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aether.redaction import redact_secrets
-
-# Lists are bounded so a runaway model (or a huge class) cannot bloat the store or a hover.
-MAX_LIST_ITEMS = 24
-MAX_ITEM_CHARS = 200
-MAX_INTENT_CHARS = 600
-
-
-def _clean_text(value: str, limit: int) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-LIST_FIELDS = ("inputs", "outputs", "side_effects", "dependencies", "error_modes")
-
-
-def _canonical_list(value: list[Any]) -> list[str]:
-    """Items cleaned to one line, deduplicated, sorted, capped (what `Sir` stores)."""
-    seen: dict[str, None] = {}
-    for item in value:
-        if not isinstance(item, (str, int, float)):
-            raise ValueError("list items must be strings")
-        text = " ".join(str(item).split())  # _clean_text, inlined: 400,000 calls a cold index
-        if len(text) > MAX_ITEM_CHARS:
-            text = text[: MAX_ITEM_CHARS - 1] + "…"
-        if text:
-            seen[text] = None
-    return sorted(seen)[:MAX_LIST_ITEMS]
-
-
-def canonical_dict(data: dict[str, Any]) -> dict[str, Any] | None:
-    """The canonical form of a plain SIR dict of our own making (the static analyser's),
-    exactly as `Sir.model_validate(data).model_dump()` gives it, without building the model
-    (a cold index makes 70,000 of them); None when `data` needs the model: anything but
-    well-typed fields (the model validates or rejects it), or a credential to mask."""
-    intent, confidence = data.get("intent"), data.get("confidence")
-    if (not isinstance(intent, str) or type(confidence) is not float
-            or not 0.0 <= confidence <= 1.0):
-        return None
-    out: dict[str, Any] = {"intent": _clean_text(intent, MAX_INTENT_CHARS)}
-    if not out["intent"]:
-        return None
-    for name in LIST_FIELDS:
-        items = data.get(name)
-        if not items:
-            if items is not None and type(items) is not list:
-                return None
-            out[name] = []
-            continue
-        if type(items) is not list or not all(type(i) is str for i in items):
-            return None
-        out[name] = _canonical_list(items)
-    out["confidence"] = confidence
-    if redact_secrets("\n".join([out["intent"], *(i for f in LIST_FIELDS
-                                                  for i in out[f])]))[1]:
-        return None  # masked by `Sir.redacted`, as every SIR
-    return out
-
-
-# json.dumps with options builds a new encoder per call: one, made once
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def canonical_json(data: dict[str, Any]) -> str:
-    """Keys sorted, lists sorted, no whitespace: the form that is hashed and stored."""
-    return _CANONICAL.encode(data)
+from aether.sir.canonical import (  # noqa: F401  (the model's public names)
+    LIST_FIELDS,
+    MAX_INTENT_CHARS,
+    MAX_ITEM_CHARS,
+    MAX_LIST_ITEMS,
+    _canonical_list,
+    _clean_text,
+    canonical_dict,
+    canonical_json,
+)
 
 
 class Sir(BaseModel):

@@ -23,7 +23,7 @@ from aether.store.vectors import convert_vectors
 # stays up must not keep it: every edit touches new pages, and a 64 MiB cache per connection
 # is what made an idle `aether watch` grow at every save.
 CACHE_KB = 8 * 1024
-BULK_CACHE_KB = 64 * 1024
+BULK_CACHE_KB = 16 * 1024
 LEAN_CACHE_KB = 1024  # while the daemon is above its memory ceiling
 
 PRAGMAS = (

@@ -314,6 +314,12 @@ def _renamed(bindings: str) -> tuple[tuple[str, str], ...]:
     return tuple((local, imported) for local, imported in pairs if local != imported)
 
 
+def clear_parsed_bindings() -> None:
+    """Forget the files' parsed bindings (an idle daemon: rebuilt by the next save)."""
+    _parsed.cache_clear()
+    _renamed.cache_clear()
+
+
 async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequence[str] = (),
                   names: Iterable[str] = (), removed_seqs: Iterable[int] = (),
                   everything: bool = False) -> int:

@@ -8,14 +8,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aether.hashing import text_hash
 from aether.redaction import redact_secrets
-from aether.sir.model import LIST_FIELDS, Sir, canonical_dict, canonical_json
+from aether.sir.canonical import LIST_FIELDS, canonical_dict, canonical_json
 from aether.store.packing import pack_sir, sir_json_of
 from aether.symbols.model import CallSite, Symbol
 from aether.symbols.terms import enclosing, name_columns, words_column
+
+if TYPE_CHECKING:
+    from aether.sir.model import Sir
 
 DEFERRED_PREFIX = "spend_cap:"  # how a `last_error` of a symbol held back by a cap starts
 
@@ -111,6 +114,8 @@ class PreparedSir:
         anything unusual takes the validated path."""
         canon = canonical_dict(data)
         if canon is None:
+            from aether.sir.model import Sir  # the model, only for what needs validating
+
             return cls.of(Sir.model_validate(data), doc=doc)
         canonical = canonical_json(canon)
         others = [i for f in LIST_FIELDS for i in canon[f]]
@@ -127,6 +132,8 @@ class PreparedSir:
         """(intent_terms, other_terms) of a stored SIR; empty when there is none."""
         if not sir_json:
             return "", ""
+        from aether.sir.model import Sir
+
         p = cls.of(Sir.from_json(sir_json))
         return p.intent_terms, p.other_terms
 
@@ -143,7 +150,7 @@ def search_row(seq: int, name: str, qualified_name: str, file_path: str,
             name_columns(file_path)[1])
 
 
-@lru_cache(maxsize=65_536)  # the enclosing class of every method, over and over
+@lru_cache(maxsize=4096)  # the enclosing class of every method, over and over
 def _qual_column(parents: str) -> str:
     whole, words = name_columns(parents)
     return f"{whole} {words}".strip()
@@ -235,6 +242,8 @@ class SymbolRecord:
 
     @property
     def sir(self) -> Sir | None:
+        from aether.sir.model import Sir
+
         return Sir.from_json(self.sir_json) if self.sir_json else None
 
     @property

@@ -20,6 +20,7 @@ from aether.symbols.definitions import Definition, collect_definitions
 from aether.symbols.imports import Imports, collect_imports
 from aether.symbols.languages import grammar, graph_query, parser_for
 from aether.symbols.model import FileAnalysis, Symbol
+from aether.symbols.read_callback import Returned, kept_per_return
 
 
 class ParseTimeout(Exception):
@@ -42,14 +43,17 @@ class ParsedSource:
 def parse_tree(language: str, source: bytes, timeout_s: float) -> Tree:
     """Parse with a deadline. Raises ParseTimeout; syntax errors never raise."""
     parser = parser_for(language)
+    kept = kept_per_return(parser)
     deadline = time.perf_counter() + timeout_s
     clock = time.perf_counter
+    returned = Returned()
 
     # The read callback is the only way to get a progress callback. It must return bytes (the
     # binding crashes on a memoryview) and the tree keeps calling it for Node.text later.
     # Handing over the whole source at offset 0 makes tree-sitter ask again only rarely.
+    # What it returns, the binding never lets go of: `returned` gives that back after.
     def read(offset: int, _point: object) -> bytes:
-        return source if offset == 0 else source[offset:]
+        return returned.add(source if offset == 0 else source[offset:])
 
     # tree-sitter calls this every few hundred bytes; returning True cancels the parse.
     def progress(_offset: int, _has_error: bool) -> bool:
@@ -63,6 +67,8 @@ def parse_tree(language: str, source: bytes, timeout_s: float) -> Tree:
         if clock() > deadline:
             raise ParseTimeout(f"parse took longer than {timeout_s:g}s") from exc
         raise
+    finally:
+        returned.release(kept)
 
 
 def parse_source(file_path: str, language: str, source: bytes, *, static: bool = False,

@@ -48,7 +48,16 @@ MAX_QUERY_TERMS = 24
 _stemmer = Stemmer.Stemmer("english")
 
 
-@lru_cache(maxsize=200_000)
+# Cache bounds. Words repeat with a long tail (English words, common identifiers): a few
+# thousand entries catch nearly every repeat, and 200,000-entry caches had held ~40 MB of
+# mostly one-off names and tokens in the process writing a cold index of 100,000 symbols,
+# and again in each parse worker, for no measurable speed.
+STEM_CACHE = 16_384
+TOKEN_CACHE = 16_384
+NAME_CACHE = 4096  # names and paths repeat within a file and across nearby files
+
+
+@lru_cache(maxsize=STEM_CACHE)
 def stem(word: str) -> str:
     return str(_stemmer.stemWord(word.lower()))
 
@@ -57,7 +66,7 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-@lru_cache(maxsize=200_000)  # tokens repeat a lot: English words, common identifiers
+@lru_cache(maxsize=TOKEN_CACHE)
 def _token_terms(token: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in identifier_words(token))
 
@@ -79,14 +88,14 @@ def words_column(text: str) -> str:
     return " ".join(word_terms(text))
 
 
-@lru_cache(maxsize=65_536)  # names, enclosing names and paths repeat across symbols
+@lru_cache(maxsize=NAME_CACHE)
 def name_columns(name: str) -> tuple[str, str]:
     """(identifier_column, words_column) of a name, a qualified name or a path."""
     return identifier_column(name), words_column(name)
 
 
 def clear_caches() -> None:
-    """Forget the cached terms: a bulk pass fills them (~30 MB at 100,000 symbols), and a
+    """Forget the cached terms: a bulk pass fills them (a few MB at most), and a
     daemon that stays up should not keep that between passes."""
     stem.cache_clear()
     _token_terms.cache_clear()

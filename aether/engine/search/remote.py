@@ -10,6 +10,7 @@ the fallback (see `VectorIndex`)."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,8 +19,10 @@ from aether.engine.search.embedder import normalize
 from aether.engine.spending import configured_price
 from aether.guard.core import Guard
 from aether.guard.spend import Calibration, LedgerRow, SpendMeter
-from aether.providers.embeddings import EmbeddingsClient
 from aether.providers.errors import PermanentError, ProviderError
+
+if TYPE_CHECKING:
+    from aether.providers.embeddings import EmbeddingsClient
 
 log = logging.getLogger("aether.search")
 
@@ -80,6 +83,8 @@ def make_remote_embedder(settings: Settings) -> RemoteEmbedder | None:
                    f"{search.embedding_api_key_env or '(embedding_api_key_env unset)'} "
                    "must hold the API key")
     inf = settings.inference
+    from aether.providers.embeddings import EmbeddingsClient  # httpx: only when configured
+
     client = EmbeddingsClient(endpoint=search.embedding_endpoint, model=search.embedding_model,
                               api_key=key, timeout_s=inf.timeout_s)
     embedder = RemoteEmbedder(client, Guard("embeddings", inf), missing_key=missing)
