@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # Each entry migrates from version i to i + 1. Append only: never edit a shipped migration.
 MIGRATIONS: list[str] = [
@@ -508,6 +510,19 @@ class SchemaTooNew(Exception):
     pass
 
 
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction on a plain connection (the upgrades made when a store opens),
+    its lock taken at once, rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database to SCHEMA_VERSION; each step is one transaction."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -516,21 +531,13 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"database schema v{version} is newer than this aether (v{SCHEMA_VERSION})"
         )
     for target in range(version + 1, SCHEMA_VERSION + 1):
-        script = MIGRATIONS[target - 1]
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(conn):
             # Re-check inside the write lock: another process may have migrated meanwhile.
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
-            if current >= target:
-                conn.execute("COMMIT")
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= target:
                 continue
-            for statement in _split(script):
+            for statement in _split(MIGRATIONS[target - 1]):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {target}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     return SCHEMA_VERSION
 
 

@@ -23,6 +23,7 @@ import aiosqlite
 from aether.store import queries as q
 from aether.store.packing import is_packed, pack_sir, sir_json_of, terms_of
 from aether.store.records import PreparedSir, search_row
+from aether.store.schema import immediate
 from aether.symbols.terms import VERSION as TERMS_VERSION
 
 META_KEY = "search_rows"
@@ -101,8 +102,7 @@ def rebuild_search_rows(conn: sqlite3.Connection) -> bool:
     if row and row[0] == CURRENT:
         return False
     done = False
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         row = conn.execute(q.GET_META, (META_KEY,)).fetchone()
         if not row or row[0] != CURRENT:  # another process may have rebuilt meanwhile
             rows, packed = [], []
@@ -117,8 +117,4 @@ def rebuild_search_rows(conn: sqlite3.Connection) -> bool:
             conn.executemany(q.SET_SIR_VALUE, packed)
             conn.execute(q.SET_META, (META_KEY, CURRENT))
             done = True
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return done

@@ -20,6 +20,7 @@ import sqlite3
 import numpy as np
 
 from aether.store import queries as q
+from aether.store.schema import immediate
 
 _SPREAD = 2.5  # root mean squares mapped to the largest code
 _LEVELS = 7.0
@@ -77,8 +78,7 @@ def convert_vectors(conn: sqlite3.Connection) -> bool:
     if row is None or row[0] == FORMAT:
         return False
     done = False
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         row = conn.execute(q.GET_META, (META_KEY,)).fetchone()
         if row is not None and row[0] != FORMAT:  # another process may have converted
             rows = conn.execute(q.ALL_VECTOR_ROWS).fetchall()
@@ -88,8 +88,4 @@ def convert_vectors(conn: sqlite3.Connection) -> bool:
                 for seq, vec, text, sir in rows])
             conn.execute(q.SET_META, (META_KEY, FORMAT))
             done = True
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return done
