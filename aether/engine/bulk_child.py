@@ -4,10 +4,10 @@ CPython's small-object allocator gives a 1 MiB arena back to the OS only once ev
 in it is gone, and a cold pass leaves a few long-lived objects (caches, the graph's module
 map, names) in nearly every arena it filled: an `aether watch` that indexed 143,000 symbols
 itself idled at 222 MB after releasing all it could, and at 126 MB with its cold pass made
-by a child (`python bench/watch.py`). So when a full pass
-would parse many files (a first index, a branch switch), the writer has a child process run
-that pass (the same Indexer, the same store, static SIRs and vectors when the provider is
-static), relays its progress, and then makes its own pass, which finds every file current.
+by a child (`python bench/watch.py`). So when a full pass would read many files (a first
+index, a branch switch), the writer has a child process run that pass (the same Indexer, the
+same store, static SIRs and vectors when the provider is static), relays its progress, and
+then makes its own pass, which finds every file current.
 
 The child is the writer's hands, not a second writer: the writer starts it, waits for it,
 and stops it (a stopping daemon terminates it; a dead daemon ends it, see parent_watch). If
