@@ -23,7 +23,7 @@ from typing import Any, Literal
 from aether.config import Settings, ensure_data_dir
 from aether.engine.bulk_child import BULK_CHILD_FILES, index_in_child
 from aether.engine.engine import Engine, IndexSummary
-from aether.engine.indexer import Indexer, configured_workers
+from aether.engine.indexer import configured_workers
 from aether.engine.memory import MemoryGuard, MemoryState, tree_rss_mb
 from aether.engine.watcher import Watcher
 from aether.engine.writer_lock import WriterLock
@@ -445,12 +445,10 @@ class Daemon:
             try:
                 if self.engine.store.problem:
                     raise StoreDamaged(self.engine.store.problem)
-                if full:
-                    await self._index_in_child()
-                self.last_pass = await self.engine.index(self._on_files, self._on_sirs,
-                                                         paths=None if full else paths,
-                                                         retry_failed=full or retry,
-                                                         max_workers=self.memory.state.worker_cap)
+                self.last_pass = await self.engine.index(
+                    self._on_files, self._on_sirs, paths=None if full else paths,
+                    retry_failed=full or retry, max_workers=self.memory.state.worker_cap,
+                    hand_off=self._index_in_child)
             except (asyncio.CancelledError, StoreDamaged, StoreGone):
                 raise
             except Exception as exc:
@@ -468,21 +466,19 @@ class Daemon:
                 self._set_state("idle")
                 self._idle.set()
 
-    async def _index_in_child(self) -> None:
-        """A full pass that would read many files is first made by a child process (see
+    async def _index_in_child(self, todo: int) -> bool:
+        """A full pass that would read many files is made by a child process (see
         bulk_child), so this long-lived one never holds a cold pass: its own pass then
-        finds those files current."""
-        assert self.engine is not None
-        store = self.engine.store
-        static = self.engine.provider.name == "static"
-        todo = await Indexer(self.settings, store, static=static).files_to_read()
+        finds those files current. True if the child made it."""
         if todo < self.bulk_child_files:
-            return
+            return False
+        assert self.engine is not None
         log.info("%d files to read: indexed by a child process", todo)
-        if await index_in_child(self.settings, static=static,
-                                max_workers=self.memory.state.worker_cap,
-                                on_files=self._on_files):
-            self.bulk_children += 1
+        made = await index_in_child(self.settings, static=self.engine.provider.name == "static",
+                                    max_workers=self.memory.state.worker_cap,
+                                    on_files=self._on_files)
+        self.bulk_children += made
+        return made
 
     def _schedule_retry(self, *, improved: bool) -> None:
         base = self.settings.inference.retry_stale_s

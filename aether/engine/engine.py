@@ -8,6 +8,7 @@ import json
 import os
 import re
 import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -153,16 +154,17 @@ class Engine:
     async def index(self, progress: ProgressFn | None = None,
                     sir_progress: ProgressFn | None = None,
                     paths: list[str] | None = None, *,
-                    retry_failed: bool = True, max_workers: int | None = None) -> IndexSummary:
+                    retry_failed: bool = True, max_workers: int | None = None,
+                    hand_off: Callable[[int], Awaitable[bool]] | None = None) -> IndexSummary:
         """Index the workspace (or `paths`), then make SIRs for everything that needs one:
         new and changed symbols, those left pending by earlier runs, and (unless
-        `retry_failed` is off) those whose last attempt failed."""
+        `retry_failed` is off) those whose last attempt failed. `hand_off`: see Indexer."""
         static = self.provider.name == "static"
         overlap = VectorOverlap(self.vectors, self.store) if (
             static and self.vectors is not None and self.vectors.remote is None) else None
         indexer = Indexer(self.settings, self.store, static=static,
                           after_write=overlap.kick if overlap else None,
-                          max_workers=max_workers)
+                          max_workers=max_workers, hand_off=hand_off)
         try:
             report = await indexer.run(progress, paths)
         except BaseException:

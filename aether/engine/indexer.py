@@ -16,7 +16,7 @@ import multiprocessing
 import multiprocessing.spawn as spawn
 import os
 import time
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -162,6 +162,20 @@ def _no_collection() -> Iterator[None]:
             gc.enable()
 
 
+def _todo(listed: list[SourceFile], known: dict[str, tuple[int, int, str | None, str]],
+          heal: bool) -> Todo:
+    """The listed files to read, each with the content hash the store knows: those whose
+    size or mtime changed, or every one when healing (no hash: parsed even if the same)."""
+    if heal:
+        return [(f, None) for f in listed]
+    todo: Todo = []
+    for f in listed:
+        state = known.get(f.rel_path)
+        if not _stat_unchanged(state, f):
+            todo.append((f, state[2] if state else None))
+    return todo
+
+
 def configured_workers(settings: Settings) -> int:
     return settings.index.workers or max(1, os.cpu_count() or 1)
 
@@ -169,7 +183,8 @@ def configured_workers(settings: Settings) -> int:
 class Indexer:
     def __init__(self, settings: Settings, store: Store, *, static: bool,
                  after_write: Callable[[], None] | None = None,
-                 max_workers: int | None = None) -> None:
+                 max_workers: int | None = None,
+                 hand_off: Callable[[int], Awaitable[bool]] | None = None) -> None:
         self.settings = settings
         self.store = store
         self.static = static  # derive static SIRs while the tree is in hand
@@ -177,20 +192,14 @@ class Indexer:
         # while the next batches are parsed).
         self.after_write = after_write
         self.max_workers = max_workers  # the daemon's memory ceiling may lower it
+        # Offered a full pass's count of files to read, before any is read: True when it
+        # made the pass elsewhere (the daemon's child process), so this one finds them
+        # current. Decided from this pass's own listing: the workspace is walked once.
+        self.hand_off = hand_off
 
     def _workers(self) -> int:
         n = configured_workers(self.settings)
         return min(n, self.max_workers) if self.max_workers else n
-
-    async def files_to_read(self) -> int:
-        """How many files a full pass would read now: a listing and a stat, nothing read."""
-        known = await self.store.file_states()
-        listed = await asyncio.to_thread(
-            lambda: list(iter_source_files(self.settings.workspace, self.settings.index.exclude,
-                                           skipped=[])))
-        if known and await self.store.cold_graph_interrupted():
-            return len(listed)
-        return sum(not _stat_unchanged(known.get(f.rel_path), f) for f in listed)
 
     async def run(self, progress: ProgressFn | None = None,
                   paths: Iterable[str] | None = None) -> IndexReport:
@@ -220,16 +229,15 @@ class Indexer:
 
         # a cold pass that died before writing its edges: every file again, edges and all
         heal = paths is None and bool(known) and await self.store.cold_graph_interrupted()
-        todo: Todo = []
-        for f in listed:
-            state = known.get(f.rel_path)
-            if heal:
-                todo.append((f, None))  # no hash: parsed even if its bytes are the same
-                continue
-            if _stat_unchanged(state, f):
-                report.files_unchanged += 1
-                continue
-            todo.append((f, state[2] if state else None))
+        todo = _todo(listed, known, heal)
+        if paths is None and todo and self.hand_off is not None and await self.hand_off(
+                len(todo)):
+            # made elsewhere: what is left is read against the store as it is now
+            known = await self.store.file_states()
+            gone = [p for p in known if p not in on_disk]
+            heal = bool(known) and await self.store.cold_graph_interrupted()
+            todo = _todo(listed, known, heal)
+        report.files_unchanged += len(listed) - len(todo)
 
         # A bulk pass resolves the call graph once at its end (resolving per batch would
         # re-resolve earlier batches' edges over and over); a small one, file by file.
