@@ -352,13 +352,16 @@ async def test_ends_cleanly_without_exit(workspace: Path, how: str) -> None:
 
 
 def test_stdout_carries_only_protocol(workspace: Path) -> None:
-    """Everything on stdout parses as LSP frames, even with verbose logging; a client that
+    """Everything on stdout parses as LSP frames, even with verbose logging; a body that is
+    not JSON, not UTF-8 or not a message gets a JSON-RPC error with a null id; a client that
     sends `shutdown` while a request is still in flight gets its answer and exit code 0."""
     import json
     import subprocess
 
     def send(obj: dict[str, Any]) -> None:
-        body = json.dumps(obj).encode()
+        send_raw(json.dumps(obj).encode())
+
+    def send_raw(body: bytes) -> None:
         assert proc.stdin is not None
         proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
         proc.stdin.flush()
@@ -379,7 +382,7 @@ def test_stdout_carries_only_protocol(workspace: Path) -> None:
         assert message["jsonrpc"] == "2.0"
         return message
 
-    def answer(msg_id: int) -> dict[str, Any]:
+    def answer(msg_id: int | None) -> dict[str, Any]:
         while True:
             message = receive()
             if message.get("id") == msg_id and "method" not in message:
@@ -397,6 +400,18 @@ def test_stdout_carries_only_protocol(workspace: Path) -> None:
         send({"jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand",
               "params": {"command": "aether.status"}})
         assert set(answer(2)["result"]) >= STATUS_KEYS
+        for body, code, says in [
+                (b'{"jsonrpc":"2.0","id":5,"method":"textDocument/hover", broken', -32700,
+                 "JSONDecodeError"),
+                (b'{"jsonrpc":"2.0","id":6,"method":"\xff\xfe"}', -32700, "UnicodeDecodeError"),
+                (b"[1, 2]", -32600, "a JSON list"),
+                (b"42", -32600, "a JSON int")]:
+            send_raw(body)
+            error = answer(None)["error"]
+            assert error["code"] == code and says in error["message"], error
+        send({"jsonrpc": "2.0", "id": 7, "method": "workspace/executeCommand",
+              "params": {"command": "aether.status"}})
+        assert set(answer(7)["result"]) >= STATUS_KEYS  # and the session goes on
         # shutdown with a request still pending (the refresh waits on a symbol's SIR)
         uri = (workspace / "pkg/session.py").as_uri()
         send({"jsonrpc": "2.0", "id": 3, "method": "workspace/executeCommand",

@@ -101,8 +101,10 @@ class _Rejected:
 
 
 class AetherProtocol(LanguageServerProtocol):
-    """pygls drops a request whose params fail to decode without answering it; a client
-    would wait forever. Answer it with InvalidParams and carry on."""
+    """pygls drops a request whose params fail to decode without answering it, and answers
+    nothing at all to a body that is not JSON or not a message; a client would wait forever.
+    Answer each the way JSON-RPC 2.0 says (InvalidParams, ParseError, InvalidRequest) and
+    carry on."""
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
@@ -127,10 +129,24 @@ class AetherProtocol(LanguageServerProtocol):
             error = types.ResponseError(code=error.code, message=message)
         super()._send_response(msg_id, result, error)
 
+    def reject_undecodable(self, error: ValueError) -> None:
+        """A body that is not UTF-8 JSON: its id is unknowable, so the answer's is null."""
+        self._send_error_without_id(types.ErrorCodes.ParseError,
+                                    f"not a JSON message: {type(error).__name__}")
+
     def handle_message(self, message: Any) -> None:
         if isinstance(message, _Rejected):
             return
+        if not hasattr(message, "jsonrpc"):  # JSON, but an array, a number, a bare string
+            self._send_error_without_id(types.ErrorCodes.InvalidRequest,
+                                        f"not a JSON-RPC message: a JSON {type(message).__name__}")
+            return
         super().handle_message(message)
+
+    def _send_error_without_id(self, code: int, message: str) -> None:
+        # A plain dict: pygls' converter would drop the `"id": null` that JSON-RPC requires.
+        self._send_data({"jsonrpc": "2.0", "id": None,
+                         "error": {"code": code, "message": message}})
 
     @lsp_method(types.SHUTDOWN)
     def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:

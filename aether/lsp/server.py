@@ -179,6 +179,8 @@ class AetherServer(LanguageServer):
         # pygls would pop up "Error in server" in the editor for every out-of-band error;
         # they belong in the log (requests still get their JSON-RPC error).
         log.error("protocol error (%s): %s", getattr(source, "__name__", source), error)
+        if isinstance(error, ValueError) and isinstance(self.protocol, AetherProtocol):
+            self.protocol.reject_undecodable(error)  # json.loads: not JSON, or not UTF-8
 
     # ------------------------------------------------------------------ notifications
 
