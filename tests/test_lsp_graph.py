@@ -159,3 +159,44 @@ async def test_code_lens_command_regenerates_a_stale_sir(tmp_path: Path) -> None
 
             await eventually(regenerated)
             assert await lens_title() == "3 callers · SIR ok"
+
+
+async def test_stored_columns_reach_the_client_in_utf16(tmp_path: Path) -> None:
+    """Stored columns are bytes; a call after `é` and `😀` on its line, a method after a
+    non-ASCII name, land where the editor counts them (UTF-16 code units)."""
+    root = tmp_path / "ws"
+    write(root, "pkg/__init__.py", "")
+    write(root, "pkg/uni.py",
+          'def target():\n    return 1\n\n\n'
+          'def caller():\n    s = "héllo😀"; return target()\n\n\n'
+          'class Ünï:  # ü\n    def meth(self):\n        return target()\n')
+    line = '    s = "héllo😀"; return target()'
+    want = len(line[:line.index("target")].encode("utf-16-le")) // 2
+    assert want != len(line[:line.index("target")].encode("utf-8"))  # the case is real
+    async with lsp(root) as s:
+        await s.idle()
+        uri = s.open("pkg/uni.py")
+        refs = await s.client.text_document_references_async(types.ReferenceParams(
+            text_document=doc(uri), position=pos(0, 5),
+            context=types.ReferenceContext(include_declaration=False)))
+        assert refs is not None
+        sites = sorted((r.range.start.line, r.range.start.character, r.range.end.character)
+                       for r in refs)
+        assert sites == [(5, want, want + 6), (10, 15, 21)]
+        (item,) = await s.client.text_document_prepare_call_hierarchy_async(
+            types.CallHierarchyPrepareParams(text_document=doc(uri),
+                                             position=pos(5, want + 1))) or []
+        assert item.name == "caller"
+        outgoing = await s.client.call_hierarchy_outgoing_calls_async(
+            types.CallHierarchyOutgoingCallsParams(item=item)) or []
+        assert [(c.to.name, c.from_ranges[0].start.character) for c in outgoing] == [
+            ("target", want)]
+        found = await s.client.text_document_definition_async(types.DefinitionParams(
+            text_document=doc(uri), position=pos(5, want + 6)))  # the cursor just after the name
+        assert isinstance(found, list) and [loc.range.start for loc in found] == [pos(0, 4)]
+        symbols = await s.client.workspace_symbol_async(
+            types.WorkspaceSymbolParams(query="caller"))
+        ranges = {sym.name: sym.location.range for sym in symbols or []
+                  if isinstance(sym, types.SymbolInformation)}
+        # `caller` ends with the non-ASCII line
+        assert ranges["caller"].end == pos(5, len(line.encode("utf-16-le")) // 2)

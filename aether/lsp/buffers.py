@@ -63,6 +63,11 @@ class Snapshot:
             return None
         if position.line >= len(self.line_starts):
             return None
+        return innermost_symbol(self.analysis.symbols, position.line + 1,
+                                self.byte_column(position, codec))
+
+    def byte_column(self, position: types.Position, codec: PositionCodec) -> int:
+        """The 1-based byte column of an LSP position (its character in the codec's units)."""
         text = self.line_bytes(position.line).decode("utf-8", errors="replace")
         units = 0
         chars = 0
@@ -71,8 +76,7 @@ class Snapshot:
                 break
             units += codec.impl.code_units_for_char(ch)
             chars += 1
-        column = len(text[:chars].encode("utf-8")) + 1
-        return innermost_symbol(self.analysis.symbols, position.line + 1, column)
+        return len(text[:chars].encode("utf-8")) + 1
 
     def lsp_position(self, line1: int, col1: int, codec: PositionCodec) -> types.Position:
         prefix = self.line_bytes(line1 - 1)[: max(0, col1 - 1)]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from aether.engine.graph import MAX_EDGES
-from aether.lsp.locations import hierarchy_item, site_range
+from aether.lsp.locations import Positions
 from aether.store.graph_records import RESOLVED, Edge
 from aether.store.records import SymbolRecord
 
@@ -39,7 +39,8 @@ async def prepare(ls: AetherServer, params: types.CallHierarchyPrepareParams
     if found is None:
         return None
     engine, record = found
-    return [hierarchy_item(engine.settings.workspace, record)]
+    return [Positions(engine.settings.workspace, ls.workspace.position_codec)
+            .hierarchy_item(record)]
 
 
 async def _item_record(ls: AetherServer, item: types.CallHierarchyItem
@@ -68,7 +69,7 @@ async def incoming(ls: AetherServer, params: types.CallHierarchyIncomingCallsPar
     if found is None:
         return None
     engine, record = found
-    store, root = engine.store, engine.settings.workspace
+    store, at = engine.store, Positions(engine.settings.workspace, ls.workspace.position_codec)
     # the call hierarchy shows calls; references are textDocument/references' business
     resolved = [e for e in await store.edges_into(record.id, MAX_EDGES) if e.kind == "call"]
     ambiguous = await store.ambiguous_into(record.name, record.id, MAX_EDGES)
@@ -83,8 +84,8 @@ async def incoming(ls: AetherServer, params: types.CallHierarchyIncomingCallsPar
             detail = (f"{caller.file_path} · {sites[0].provenance}" if not label
                       else f"{caller.file_path} · ambiguous: one of several candidates")
             out.append(types.CallHierarchyIncomingCall(
-                from_=hierarchy_item(root, caller, detail),
-                from_ranges=[site_range(e) for e in sites]))
+                from_=at.hierarchy_item(caller, detail),
+                from_ranges=[at.site_range(e) for e in sites]))
     return out
 
 
@@ -94,7 +95,7 @@ async def outgoing(ls: AetherServer, params: types.CallHierarchyOutgoingCallsPar
     if found is None:
         return None
     engine, record = found
-    store, root = engine.store, engine.settings.workspace
+    store, at = engine.store, Positions(engine.settings.workspace, ls.workspace.position_codec)
     edges = [e for e in await store.edges_from(record.id) if e.kind == "call"]
     resolved = [e for e in edges if e.provenance in RESOLVED and e.target_id]
     ambiguous = [e for e in edges if e.provenance == "ambiguous"]
@@ -109,13 +110,13 @@ async def outgoing(ls: AetherServer, params: types.CallHierarchyOutgoingCallsPar
         target = targets.get(target_id)
         if target is not None:
             out.append(types.CallHierarchyOutgoingCall(
-                to=hierarchy_item(root, target, f"{target.file_path} · {sites[0].provenance}"),
-                from_ranges=[site_range(e) for e in sites]))
+                to=at.hierarchy_item(target, f"{target.file_path} · {sites[0].provenance}"),
+                from_ranges=[at.site_range(e) for e in sites]))
     for callee, sites in _group(ambiguous, "callee").items():
         cands = [targets[c] for c in candidates.get(callee, []) if c in targets]
         for target in cands:
             out.append(types.CallHierarchyOutgoingCall(
-                to=hierarchy_item(root, target, f"{target.file_path} · ambiguous: one of "
+                to=at.hierarchy_item(target, f"{target.file_path} · ambiguous: one of "
                                                 f"{len(cands)} candidates for {callee}"),
-                from_ranges=[site_range(e) for e in sites]))
+                from_ranges=[at.site_range(e) for e in sites]))
     return out

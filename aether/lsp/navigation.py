@@ -15,7 +15,7 @@ from lsprotocol import types
 
 from aether.engine.graph import MAX_EDGES
 from aether.lsp.calls import record_at
-from aether.lsp.locations import location, site_range
+from aether.lsp.locations import Positions
 from aether.store.graph_records import RESOLVED
 
 if TYPE_CHECKING:
@@ -31,8 +31,7 @@ async def definition(ls: AetherServer, params: types.DefinitionParams
     if snap.analysis is None:
         return None
     line = params.position.line + 1
-    text = snap.line_bytes(params.position.line).decode("utf-8", errors="replace")
-    column = len(text[:params.position.character].encode("utf-8")) + 1  # 1-based byte column
+    column = snap.byte_column(params.position, ls.workspace.position_codec)
     site = next((c for c in snap.analysis.calls
                  if c.line == line and c.column <= column <= c.column + len(c.name)), None)
     if site is None:
@@ -49,8 +48,8 @@ async def definition(ls: AetherServer, params: types.DefinitionParams
         ids = json.loads(edge.detail or "{}").get("candidates", [])
     else:
         return None
-    root = engine.settings.workspace
-    return [location(root, r) for r in await store.symbols(ids)]
+    at = Positions(engine.settings.workspace, ls.workspace.position_codec)
+    return [at.location(r) for r in await store.symbols(ids)]
 
 
 async def references(ls: AetherServer, params: types.ReferenceParams
@@ -59,10 +58,7 @@ async def references(ls: AetherServer, params: types.ReferenceParams
     if found is None:
         return None
     engine, record = found
-    root = engine.settings.workspace
-    out = []
-    if params.context.include_declaration:
-        out.append(location(root, record))
-    for e in await engine.store.edges_into(record.id, MAX_EDGES):
-        out.append(types.Location(uri=(root / e.file_path).as_uri(), range=site_range(e)))
+    at = Positions(engine.settings.workspace, ls.workspace.position_codec)
+    out = [at.location(record)] if params.context.include_declaration else []
+    out += [at.site_location(e) for e in await engine.store.edges_into(record.id, MAX_EDGES)]
     return out

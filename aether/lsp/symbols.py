@@ -9,7 +9,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from aether.engine.engine import QueryTooLong
 from aether.engine.search import QueryError
-from aether.lsp.locations import KINDS
+from aether.lsp.locations import KINDS, Positions
 
 if TYPE_CHECKING:
     from aether.lsp.server import AetherServer
@@ -30,15 +30,13 @@ async def workspace_symbols(ls: AetherServer, query: str) -> list[types.SymbolIn
         raise JsonRpcInvalidParams(str(exc)) from None
     except QueryError:
         return []  # nothing searchable typed yet (punctuation, "the"): an empty list
-    root = daemon.engine.settings.workspace
+    at = Positions(daemon.engine.settings.workspace, ls.workspace.position_codec)
     out = []
     for r in outcome.records:
-        start = types.Position(line=max(0, r.start_line - 1), character=max(0, r.start_col - 1))
-        end = types.Position(line=max(0, r.end_line - 1), character=max(0, r.end_col))
         parent = r.qualified_name.rpartition(".")[0]
         out.append(types.SymbolInformation(
             name=r.name, kind=KINDS.get(r.kind, types.SymbolKind.Variable),
-            location=types.Location(uri=(root / r.file_path).as_uri(),
-                                    range=types.Range(start=start, end=end)),
+            location=types.Location(uri=(at.root / r.file_path).as_uri(),
+                                    range=at.symbol_range(r)),
             container_name=parent or r.file_path))
     return out
