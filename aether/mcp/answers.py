@@ -43,6 +43,11 @@ Detail = Annotated[Literal["brief", "full"], Field(
 Cursor = Annotated[str | None, Field(
     default=None, max_length=200, description="next_cursor of the previous page")]
 
+INT32_MAX = 2**31 - 1
+# Arguments every list or symbol tool shares, explained once in `instructions.py` rather
+# than in each tool's schema.
+SHARED_PARAMETERS = ("detail", "cursor")
+
 # Fields a brief answer leaves out, wherever they appear (they are optional in every view).
 BRIEF_EXCLUDE = frozenset({"signature", "sir", "sir_hash", "provider", "model",
                            "last_error", "last_attempt_at", "updated_at"})
@@ -150,13 +155,15 @@ def answer(view: BaseModel, *, detail: Literal["brief", "full"] = "full",
                           structured_content=data)
 
 
-def compact_schema(node: Any, *, descriptions: bool = True) -> Any:
+def compact_schema(node: Any, *, descriptions: bool = True, nullable: bool = True) -> Any:
     """The same JSON Schema with less to read: no generated `title`s, `anyOf [X, null]` as
-    `type: [x, "null"]`, no `default: null`, no `maxLength` of 1024 or more (still enforced
-    by the tool's arguments model); with `descriptions=False`, no descriptions either (for
-    output schemas, which clients validate and models rarely read)."""
+    `type: [x, "null"]`, no `default: null`, no `maxLength`, `maxItems` or int32 `maximum`
+    (still enforced by the tool's arguments model). `descriptions=False` drops descriptions
+    too (for output schemas, which clients validate and models rarely read);
+    `nullable=False` shows an optional `X | None` argument as plain `X` (leaving it out
+    means None)."""
     if isinstance(node, list):
-        return [compact_schema(n, descriptions=descriptions) for n in node]
+        return [compact_schema(n, descriptions=descriptions, nullable=nullable) for n in node]
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
@@ -167,14 +174,15 @@ def compact_schema(node: Any, *, descriptions: bool = True) -> Any:
             continue
         if key == "default" and value is None:
             continue
-        # Bounds this loose tell a model nothing; the arguments model still enforces them.
-        if key == "maxLength" and isinstance(value, int) and value >= 1024:
+        # Length caps and int32 bounds tell a model nothing it would act on; the arguments
+        # model still enforces them.
+        if key in ("maxLength", "maxItems") or (key == "maximum" and value == INT32_MAX):
             continue
         if key in ("properties", "$defs") and isinstance(value, dict):
-            out[key] = {name: compact_schema(sub, descriptions=descriptions)
+            out[key] = {name: compact_schema(sub, descriptions=descriptions, nullable=nullable)
                         for name, sub in value.items()}
         else:
-            out[key] = compact_schema(value, descriptions=descriptions)
+            out[key] = compact_schema(value, descriptions=descriptions, nullable=nullable)
     options = out.get("anyOf")
     if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
         other = options[0] if options[1] == {"type": "null"} else options[1]
@@ -182,7 +190,7 @@ def compact_schema(node: Any, *, descriptions: bool = True) -> Any:
         if (isinstance(other, dict) and isinstance(other.get("type"), str)
                 and "enum" not in other and "const" not in other):
             del out["anyOf"]
-            out = {**other, **out, "type": [other["type"], "null"]}
+            out = {**other, **out, "type": [other["type"], "null"] if nullable else other["type"]}
     return out
 
 
@@ -192,7 +200,9 @@ def compact_tool_schemas(server: Any) -> None:
     for tool in server._tool_manager.list_tools():
         # Docstrings arrive with their source indentation; a model pays for every space.
         tool.description = " ".join(tool.description.split())
-        tool.parameters = compact_schema(tool.parameters)
+        tool.parameters = compact_schema(tool.parameters, nullable=False)
+        for name in SHARED_PARAMETERS:  # the server's instructions explain these once
+            tool.parameters.get("properties", {}).get(name, {}).pop("description", None)
         meta = tool.fn_metadata
         if meta.output_schema is not None:
             meta.output_schema = compact_schema(meta.output_schema, descriptions=False)

@@ -31,14 +31,13 @@ POLL_S = 0.5  # progress cadence while a tool waits
 MAX_LIMIT = 200
 
 # Argument types: the constraints become the tools' input schemas.
-SymbolId = Annotated[str | None, Field(
-    default=None, max_length=64, description="symbol_id from a previous answer")]
-QualifiedName = Annotated[str | None, Field(
-    default=None, max_length=1024,
-    description="e.g. `Session.send`; a bare name if unique")]
-FilePath = Annotated[str | None, Field(
-    default=None, max_length=4096,
-    description="Workspace-relative, e.g. `pkg/api.py`")]
+# How to name a symbol (symbol_id, qualified_name, or file + line) is explained once, in the
+# server's instructions (`instructions.py`): each schema keeps only an example.
+SymbolId = Annotated[str | None, Field(default=None, max_length=64)]
+QualifiedName = Annotated[str | None, Field(default=None, max_length=1024,
+                                            description="e.g. `Session.send`")]
+FilePath = Annotated[str | None, Field(default=None, max_length=4096,
+                                       description="e.g. `pkg/api.py`")]
 MAX_LINE = 2**31 - 1  # SQLite integers stop at 2^63; no source file comes near either
 Line = Annotated[int | None, Field(default=None, ge=1, le=MAX_LINE, description="1-based")]
 WaitS = Annotated[float, Field(
@@ -187,4 +186,4 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_worl
 REFRESH = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
                           open_world_hint=True)
 
-Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Most results to return")]
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]  # most results in one page

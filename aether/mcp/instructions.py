@@ -38,6 +38,9 @@ def build_instructions(names: Collection[str]) -> str:
         + (", or call aether_refresh" if "aether_refresh" in names else "")
         + "; pending = not summarised yet.")
     lines.append(
+        "- Name a symbol by symbol_id (from any answer), or qualified_name (a bare name if "
+        "unique), or file + line (1-based).")
+    lines.append(
         '- Lists are brief and paged: detail="full" gives more, pass next_cursor as cursor '
         "for the next page; size_tokens is each answer's size."
         + (" aether_status says whether indexing is still running." if "aether_status" in names
