@@ -79,7 +79,7 @@ PY_EDGES = {
     ("Model.validate", "helper", "local", "pkg/models.py:helper"),
     ("helper", "helper", "local", "pkg/models.py:helper"),
     ("run", "Model", "import", "pkg/models.py:Model"),
-    ("run", "m.save", "unique_name", "pkg/models.py:Model.save"),
+    ("run", "m.save", "import", "pkg/models.py:Model.save"),  # m = Model(): typed
     ("run", "h", "import", "pkg/models.py:helper"),
     ("run", "helper", "import", "pkg/other.py:helper"),
     ("run", "os.getcwd", "external", "os.getcwd"),
@@ -119,7 +119,7 @@ TS_FILES = {
 TS_EDGES = {
     ("Box.fill", "this.seal", "local", "src/util.ts:Box.seal"),
     ("main", "Box", "import", "src/util.ts:Box"),
-    ("main", "b.fill", "unique_name", "src/util.ts:Box.fill"),
+    ("main", "b.fill", "import", "src/util.ts:Box.fill"),  # b = new Box(): typed
     ("main", "h", "import", "src/util.ts:helper"),
     ("main", "path.join", "external", "path.join"),
     ("main", "main", "local", "src/main.ts:main"),
@@ -279,11 +279,17 @@ async def test_edit_rename_and_delete_update_inbound_edges_in_one_pass(py_repo: 
 
 
 async def test_new_namesake_makes_a_unique_match_ambiguous(py_repo: Path) -> None:
+    write(py_repo, "pkg/late.py", "def use(x):\n    return x.save()\n")
     await index(py_repo)
-    assert ("run", "m.save", "unique_name", "pkg/models.py:Model.save") in edges(py_repo)
+    found = edges(py_repo)
+    assert ("use", "x.save", "unique_name", "pkg/models.py:Model.save") in found
+    assert ("run", "m.save", "import", "pkg/models.py:Model.save") in found
     write(py_repo, "pkg/store.py", "class Store:\n    def save(self):\n        return 1\n")
     await index(py_repo, ["pkg/store.py"])
-    assert ("run", "m.save", "ambiguous", "2 candidates") in edges(py_repo)
+    found = edges(py_repo)
+    assert ("use", "x.save", "ambiguous", "2 candidates") in found
+    # a receiver of a known type keeps its one answer
+    assert ("run", "m.save", "import", "pkg/models.py:Model.save") in found
 
 
 async def test_a_bulk_pass_resolves_once_at_its_end(tmp_path: Path) -> None:

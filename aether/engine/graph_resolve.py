@@ -315,7 +315,7 @@ class GraphResolver:
         # the same call in the same scope of the same file has the same answer: most repeat
         receiver = site.receiver
         key = (site.file_path, site.caller_qualified_name if receiver in ("bare", "self")
-               else "", site.callee, receiver, site.language, site.kind)
+               else "", site.callee, site.qualifier, receiver, site.language, site.kind)
         found = self._memo.get(key)
         if found is None:
             found = self._memo[key] = self._resolve(site)
@@ -332,7 +332,12 @@ class GraphResolver:
         if receiver == "self":
             return self._self(site)
         if receiver == "qualified":
-            return self._qualified(site)
+            found = self._qualified(site)
+            if found.provenance == "unresolved" and typed_receiver(site):
+                # `r = Request(); r.prepare()` where Request has no `prepare` of its own
+                # (inherited, or not ours): the name-based answer, as if it were untyped
+                return self._method_by_name(site)
+            return found
         return self._method_by_name(site)
 
     def _reference(self, site: EdgeSite) -> Resolution:
@@ -469,6 +474,12 @@ class GraphResolver:
         if language == "python" and head in _PY_BUILTINS:
             return Resolution("external", None, f"builtins.{site.callee}")
         return self._method_by_name(site) if fallback else Resolution("unresolved")
+
+
+def typed_receiver(site: EdgeSite) -> bool:
+    """The qualifier is a local variable's type (aether.symbols.local_types), not the
+    receiver as written: `r.prepare` qualified by `Request`."""
+    return site.qualifier != "" and not site.callee.startswith(site.qualifier + ".")
 
 
 def _by_file(view: GraphView) -> dict[tuple[str, str, str], SymbolRef]:

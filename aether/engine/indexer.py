@@ -26,6 +26,7 @@ from aether.engine.parse_worker import WORKER_GC_THRESHOLD, ParseOutcome, init_w
 from aether.engine.pool_main import MAIN_ENV
 from aether.store.db import Store
 from aether.store.records import FileChange, utc_now
+from aether.symbols.calls import VERSION as CALLS_VERSION
 from aether.symbols.languages import language_for_path
 from aether.workspace import (
     IgnoreRules,
@@ -39,6 +40,8 @@ from aether.workspace import (
 UNSUPPORTED_META = "unsupported_files"
 
 STATIC_MODEL = "static-v1"
+
+CALLS_META = "calls_version"  # the call-site extractor that made the stored edges
 
 log = logging.getLogger("aether.indexer")
 
@@ -227,15 +230,14 @@ class Indexer:
         await self.store.record_errors([("index_file", sk.error_type, f"{sk.path}: {sk.reason}",
                                          sk.path) for sk in passed_over])
 
-        # a cold pass that died before writing its edges: every file again, edges and all
-        heal = paths is None and bool(known) and await self.store.cold_graph_interrupted()
+        heal = paths is None and bool(known) and await self._needs_heal()
         todo = _todo(listed, known, heal)
         if paths is None and todo and self.hand_off is not None and await self.hand_off(
                 len(todo)):
             # made elsewhere: what is left is read against the store as it is now
             known = await self.store.file_states()
             gone = [p for p in known if p not in on_disk]
-            heal = bool(known) and await self.store.cold_graph_interrupted()
+            heal = bool(known) and await self._needs_heal()
             todo = _todo(listed, known, heal)
         report.files_unchanged += len(listed) - len(todo)
 
@@ -302,9 +304,18 @@ class Indexer:
                 await self.store.resolve_graph(resolve_sites)  # a no-op unless edges wait
             if heal:
                 await self.store.end_cold_graph()
+        if paths is None:  # every file's call sites are now the current extractor's
+            await self.store.set_meta(CALLS_META, str(CALLS_VERSION))
         await self.store.set_meta("last_indexed_at", utc_now())
         report.seconds = time.perf_counter() - started
         return report
+
+    async def _needs_heal(self) -> bool:
+        """Every file must be parsed again, edges and all: a cold pass died before writing
+        its edges, or the files' call sites were extracted by an older extractor."""
+        if await self.store.cold_graph_interrupted():
+            return True
+        return await self.store.get_meta(CALLS_META) != str(CALLS_VERSION)
 
     def _stat_paths(self, paths: list[str], skipped: list[SkippedPath]
                     ) -> tuple[list[SourceFile], list[str]]:

@@ -20,8 +20,12 @@ from tree_sitter import Node
 from aether.redaction import redact_secrets
 from aether.symbols.definitions import Definition, node_text
 from aether.symbols.imports import Imports
+from aether.symbols.local_types import typed_receivers
 from aether.symbols.model import CallSite
 
+# Bump when what a file's call sites are changes (new captures, new receiver typing): a
+# store made by another version parses every file again on its next full pass.
+VERSION = 2
 MAX_CALLEE = 200  # longer callee texts are expressions nobody resolves by name
 
 # receiver shapes
@@ -132,7 +136,8 @@ def collect_calls(source: bytes, definitions: list[Definition],
         column = max(1, point.column - len(name) + 1)
         out.append(CallSite(ids[i], callee, name, receiver, qualifier, point.row + 1, column))
     out.sort(key=BY_POSITION)
-    return out
+    binds = captures.get("bind")
+    return typed_receivers(out, source, definitions, binds, language) if binds else out
 
 
 # standard types every file names: references to them would be rows that never resolve

@@ -156,8 +156,9 @@ class Grammar:
     combined_text: str
 
 
-# A call-site capture in a facts query: the convention every language follows.
-_CALL_CAPTURE = re.compile(r"@(?:call|new|ref)\b")
+# A call-graph capture in a facts query (call sites, references, typed local variables):
+# the convention every language follows.
+_CALL_CAPTURE = re.compile(r"@(?:call|new|ref|bind)\b")
 
 
 def _graph_query(lang: Language, combined_text: str, definition_patterns: int) -> Query:

@@ -25,3 +25,6 @@
 (arguments (member_expression) @ref)
 (binary_expression operator: "instanceof" right: (identifier) @ref)
 (decorator (identifier) @ref)
+; local variables of a known type (aether.symbols.local_types): `const r = new Request()`
+(variable_declarator name: (identifier) value: (new_expression)) @bind
+(assignment_expression left: (identifier) right: (new_expression)) @bind

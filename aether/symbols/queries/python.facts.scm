@@ -33,3 +33,8 @@
 (generic_type (identifier) @ref)
 (decorator (identifier) @ref)
 (decorator (attribute) @ref)
+; local variables of a known type (aether.symbols.local_types): `r = Request()`, `r: Request`
+(assignment left: (identifier) right: (call)) @bind
+(assignment left: (identifier) type: (type)) @bind
+(typed_parameter) @bind
+(typed_default_parameter) @bind

@@ -7,3 +7,7 @@
 (type_annotation (type_identifier) @ref)
 (generic_type name: (type_identifier) @ref)
 (type_arguments (type_identifier) @ref)
+; local variables of a known type (aether.symbols.local_types): `let r: Request`, `(r: Request)`
+(variable_declarator name: (identifier) type: (type_annotation)) @bind
+(required_parameter pattern: (identifier) type: (type_annotation)) @bind
+(optional_parameter pattern: (identifier) type: (type_annotation)) @bind
