@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from aether.config import load_settings
 from aether.engine.engine import Engine
 from aether.engine.indexer import CALLS_META
 from aether.symbols.calls import VERSION as CALLS_VERSION
 from aether.symbols.extract import analyze_source
+from aether.symbols.local_types import _binds
 from tests.helpers import ScriptedProvider, write
 from tests.test_graph_edges import edges, index, make_repo
 
@@ -80,6 +83,66 @@ export function main(p: Box, o?: ns.Thing, g: Array<Box>): void {
     assert js == {"b.fill": "Box"}
 
 
+def test_attributes_of_self_get_their_type_from_the_class() -> None:
+    found = qualifiers("m.py", "python", '''
+class App:
+    session_interface: SessionInterface = SecureCookieSessionInterface()
+    other: Foo
+
+    def __init__(self):
+        self.json: JSONProvider = self.json_provider_class(self)
+        self.cfg = Config()
+        self.other = make()
+        self.x = X()
+        self.x = Y()
+
+    def run(self, cfg):
+        self.json.response()
+        self.session_interface.save_session()
+        self.cfg.get()
+        self.other.z()
+        self.x.q()
+        cfg.get()
+
+        def inner():
+            self.cfg.h()
+''')
+    assert found == {
+        "self.json.response": "JSONProvider",
+        "self.session_interface.save_session": "SessionInterface",  # the declared type
+        "self.cfg.get": "Config", "self.cfg.h": "Config",
+        "self.other.z": "self.other",  # annotated, then bound to a function's result
+        "self.x.q": "self.x",  # two types
+        "cfg.get": "cfg",  # a parameter that only shares the attribute's name
+    }
+    ts = qualifiers("m.ts", "typescript", '''
+class A {
+  private box: Box;
+  other: Thing = new Thing();
+  constructor() { this.c = new Crate(); }
+  run() { this.box.fill(); this.other.go(); this.c.open(); }
+}
+''')
+    assert ts == {"this.box.fill": "Box", "this.other.go": "Thing", "this.c.open": "Crate"}
+
+
+@pytest.mark.parametrize(("text", "name", "count"), [
+    (b"r = A()\nfor x in r.items():\n    r.go()\n", "r", 1),
+    (b"for k, r in xs:\n", "r", 1),
+    (b"with f() as r:\n", "r", 1),
+    (b"for (const r of xs) {}", "r", 1),
+    (b"r == 3; r <= 2; r: int\n", "r", 0),
+    (b"f(r=1)", "r", 1),  # an over-count: it only ever leaves a name untyped
+    (b"self.r = A()\nthis.r = B()\nx.r = 3\nr = 1\n", "self.r", 2),
+    (b"rr = 1; r_ = 2; xs.map(r => 3)", "r", 0),
+    (b"(r := f())", "r", 1),
+    (b"def f(r: A = None, q: B = 1):", "r", 1),
+    (b"def f(r: A, q: B = 1):", "r", 0),
+])
+def test_bindings_are_counted_from_the_text(text: bytes, name: str, count: int) -> None:
+    assert _binds(text, name) == count
+
+
 async def test_typed_receivers_resolve_through_their_class(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     make_repo(root, {
@@ -119,6 +182,14 @@ async def test_typed_receivers_resolve_through_their_class(tmp_path: Path) -> No
 
             def untyped(x):
                 x.process()
+
+
+            class Holder:
+                def __init__(self):
+                    self.job = Job()
+
+                def work(self):
+                    return self.job.process()
             ''',
     })
     await index(root)
@@ -129,6 +200,7 @@ async def test_typed_receivers_resolve_through_their_class(tmp_path: Path) -> No
     assert found[("typed", "j.finish")] == ("ambiguous", "2 candidates")
     assert found[("typed", "s.get")] == ("external", "requests.Session.get")
     assert found[("untyped", "x.process")] == ("ambiguous", "2 candidates")
+    assert found[("Holder.work", "self.job.process")] == ("import", "pkg/jobs.py:Job.process")
 
     # the variable's class is renamed away: its calls fall back to the name
     write(root, "pkg/jobs.py", (root / "pkg/jobs.py").read_text().replace(

@@ -1,26 +1,30 @@
-"""What type a local variable holds, where the code says so plainly, so that a call on it
-resolves through its class: `r = Request(); r.prepare()` calls `Request.prepare`, not "some
-`prepare`" (Python, JavaScript, TypeScript).
+"""What type a variable or an attribute holds, where the code says so plainly, so that a call
+on it resolves through its class: `r = Request(); r.prepare()` calls `Request.prepare`, not
+"some `prepare`" (Python, JavaScript, TypeScript).
 
-A variable is typed only when its function binds it exactly once, in one of these ways:
+Two kinds of receivers are typed:
 
-- an instance made there: `r = Request(...)`, `r = models.Request(...)` (Python: a called
-  name that starts with a capital letter), `const r = new Request(...)`;
-- an annotation: `def f(r: Request)`, `r: Request = ...`, `function f(r: Request)`,
-  `let r: Request`.
+- a local variable, from its bindings in its function: an instance made there
+  (`r = Request(...)`, `r = models.Request(...)` (Python: a called name that starts with a
+  capital letter), `const r = new Request(...)`) or an annotation (`def f(r: Request)`,
+  `r: Request = ...`, `function f(r: Request)`, `let r: Request`);
+- an attribute of the class a method belongs to (`self.session.get()`, `this.box.fill()`),
+  from its bindings in the class: `self.session = Session()`, `self.json: JSONProvider =
+  ...`, a class-level `session: Session`, `this.box = new Box()`, a TypeScript field
+  `private box: Box`.
 
-"Exactly once" is checked on the function's text (any other `r = ...`, `for r in`, `as r`
-makes it untyped), so a variable that is rebound, in a branch or a loop, is never guessed.
-Only the receiver's resolution changes: the call site keeps the callee as written, and a
-type whose method cannot be found falls back to the name-based answer
-(aether.engine.graph_resolve).
+Every binding found must name the same type, and the text of the function (or the class)
+must bind the name with a value no more often than those bindings do: any other `r = ...`,
+`for r in`, `as r`, `self.session = make()` leaves it untyped, so a name rebound to something
+else, in a branch or a loop, is never guessed. Only the receiver's resolution changes: the
+call site keeps the callee as written, and a type whose method cannot be found falls back to
+the name-based answer (aether.engine.graph_resolve).
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections import Counter
 from collections.abc import Sequence
 
 from tree_sitter import Node
@@ -29,6 +33,8 @@ from aether.symbols.definitions import Definition, node_text
 from aether.symbols.model import CallSite
 
 TYPED_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx"})
+_SELF = frozenset({"self", "this"})
+_CLASS_KINDS = frozenset({"class"})
 
 _DOTTED = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
 _NAME_NODES = frozenset({"identifier", "type_identifier", "attribute", "member_expression",
@@ -50,115 +56,175 @@ def _type_text(source: bytes, node: Node | None) -> str | None:
     return text if _DOTTED.fullmatch(text) else None
 
 
+def _target(source: bytes, node: Node | None) -> str | None:
+    """The bound name: `r`, or `self.x` for an attribute of `self`/`this`."""
+    if node is None:
+        return None
+    if node.type == "identifier":
+        return node_text(source, node)
+    if node.type in ("attribute", "member_expression"):
+        owner = node.child_by_field_name("object")
+        member = node.child_by_field_name("attribute" if node.type == "attribute"
+                                          else "property")
+        if owner is not None and member is not None and node_text(source, owner) in _SELF:
+            return f"self.{node_text(source, member)}"
+    return None
+
+
 def _binding(source: bytes, node: Node) -> tuple[str, str, bool] | None:
-    """(variable, type, written with `=`) for one captured `@bind` node."""
+    """(name, type, written with `=`) for one captured `@bind` node; a class-level field
+    is named `self.x`."""
     kind = node.type
-    if kind == "assignment":  # Python: r = Request(...) / r: Request = ...
-        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-        if left is None or left.type != "identifier":
-            return None
+    if kind == "assignment":  # Python: r = Request(...) / r: Request = ... / self.r = ...
+        name = _target(source, node.child_by_field_name("left"))
+        right = node.child_by_field_name("right")
         typed = _type_text(source, node.child_by_field_name("type"))
         if typed is None and right is not None and right.type == "call":
             typed = _type_text(source, right.child_by_field_name("function"))
             if typed is None or not typed.rpartition(".")[2][:1].isupper():
                 return None  # a function's result: its type is unknown
-        return (node_text(source, left), typed, right is not None) if typed else None
+        return (name, typed, right is not None) if name and typed else None
     if kind in ("typed_parameter", "typed_default_parameter"):  # Python parameters
-        name = node.child_by_field_name("name")
-        if name is None:
-            name = next((c for c in node.children if c.type == "identifier"), None)
+        found = node.child_by_field_name("name")
+        if found is None:
+            found = next((c for c in node.children if c.type == "identifier"), None)
+        name = _target(source, found)
         typed = _type_text(source, node.child_by_field_name("type"))
-        if name is None or name.type != "identifier" or typed is None:
-            return None
-        return node_text(source, name), typed, kind == "typed_default_parameter"
+        return (name, typed, kind == "typed_default_parameter") if name and typed else None
     if kind in ("variable_declarator", "assignment_expression"):  # JS/TS
-        name = node.child_by_field_name("name" if kind == "variable_declarator" else "left")
-        value = node.child_by_field_name("value" if kind == "variable_declarator" else "right")
-        if name is None or name.type != "identifier":
-            return None
+        declared = kind == "variable_declarator"
+        name = _target(source, node.child_by_field_name("name" if declared else "left"))
+        value = node.child_by_field_name("value" if declared else "right")
         typed = _type_text(source, node.child_by_field_name("type"))
         if value is not None and value.type == "new_expression":
             typed = _type_text(source, value.child_by_field_name("constructor")) or typed
-        return (node_text(source, name), typed, value is not None) if typed else None
+        return (name, typed, value is not None) if name and typed else None
     if kind in ("required_parameter", "optional_parameter"):  # TypeScript parameters
-        name = node.child_by_field_name("pattern")
+        name = _target(source, node.child_by_field_name("pattern"))
         typed = _type_text(source, node.child_by_field_name("type"))
-        if name is None or name.type != "identifier" or typed is None:
+        has_value = node.child_by_field_name("value") is not None
+        return (name, typed, has_value) if name and typed else None
+    if kind == "public_field_definition":  # TypeScript: private box: Box
+        field = node.child_by_field_name("name")
+        typed = _type_text(source, node.child_by_field_name("type"))
+        if field is None or typed is None:
             return None
-        return node_text(source, name), typed, node.child_by_field_name("value") is not None
+        return f"self.{node_text(source, field)}", typed, node.child_by_field_name(
+            "value") is not None
     return None
 
 
-# Every way a function's text may bind a name with a value. An over-count is safe (the name
-# is left untyped): a keyword argument `f(r=1)` counts too. An annotation is read up to a
-# comma or a bracket, so that the next parameter's default is not taken for this one's.
-_PY_BINDS = re.compile(
-    rb"(?<![\w.])([A-Za-z_]\w*)\s*(?::[^=\n,()]*)?(?<![=!<>])=(?!=)"  # r = / r: T =
-    rb"|(?<![\w.])([A-Za-z_]\w*)\s*:="  # (r := ...)
-    rb"|\bas\s+([A-Za-z_]\w*)"  # with ... as r / except E as r
-    rb"|\bfor\s+([\w\s,()\[\]]+?)\s+in\b")  # for r in / for k, r in
-_ECMA_BINDS = re.compile(
-    rb"(?<![\w.$])([A-Za-z_$][\w$]*)\s*(?::[^=;\n(){}]*)?(?<![=!<>])=(?![=>])"
-    rb"|\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s+(?:of|in)\b")
-_WORD = re.compile(rb"[A-Za-z_$][\w$]*")
+# What may follow a name that a statement binds with a value: `r = `, `r: T = ` (an
+# annotation read up to a comma or a bracket, so that the next parameter's default is not
+# taken for this one's), `r := `. And what may precede it: `for r in`, `for (const r of`,
+# `for k, r in`, `as r`.
+_ASSIGNED = re.compile(rb"\s*(?::[^=\n,(){};]*)?(?<![=!<>])=(?![=>])|\s*:=")
+_LOOP_OR_AS = re.compile(rb"(?:\bfor\b(?:(?!\b(?:in|of)\b)[^\n;:])*|\bas\s+)$")
+_WORD_BYTE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 
 
-def _bindings(language: str, body: bytes) -> Counter[bytes]:
-    """How many times the text binds each name."""
-    counts: Counter[bytes] = Counter()
-    for groups in (_PY_BINDS if language == "python" else _ECMA_BINDS).findall(body):
-        for group in groups:
-            if group:
-                counts.update(_WORD.findall(group))
-    return counts
+def _binds(text: bytes, name: str) -> int:
+    """How many times `text` binds `name` (`r`, or `self.r`, which `this.r` also is) with
+    a value. An over-count is safe (the name is left untyped): a keyword argument `f(r=1)`
+    counts too. Reads only around the name's occurrences (found in C), never the whole
+    text with a regex."""
+    owner, _dot, word = name.rpartition(".")
+    needle = word.encode()
+    count = 0
+    at = text.find(needle)
+    while at >= 0:
+        end = at + len(needle)
+        start = at
+        if owner:  # `self.r` / `this.r`
+            start = at - 5
+            if start < 0 or text[start:at] not in (b"self.", b"this."):
+                at = text.find(needle, end)
+                continue
+        if ((start > 0 and (text[start - 1] in _WORD_BYTE or text[start - 1] == 46))  # "."
+                or (end < len(text) and text[end] in _WORD_BYTE)):
+            at = text.find(needle, end)
+            continue
+        if _ASSIGNED.match(text, end):
+            count += 1
+        else:
+            line_start = text.rfind(b"\n", 0, start) + 1
+            if _LOOP_OR_AS.search(text, line_start, start):
+                count += 1
+        at = text.find(needle, end)
+    return count
+
+
+def _scope(definitions: Sequence[Definition], i: int, name: str) -> int:
+    """Where `name` lives: an attribute in the class enclosing definition `i`, a variable
+    in `i` itself (-1: nowhere)."""
+    if not name.startswith("self."):
+        return i
+    while i >= 0 and definitions[i].symbol.kind not in _CLASS_KINDS:
+        i = definitions[i].parent
+    return i
 
 
 def typed_receivers(sites: list[CallSite], source: bytes, definitions: Sequence[Definition],
                     binds: Sequence[Node], language: str) -> list[CallSite]:
-    """`sites` with each call on a typed local variable qualified by the variable's type
-    (`r.prepare` keeps its callee; its qualifier `r` becomes `Request`). Only variables that
-    some call is made on are looked at."""
+    """`sites` with each call on a typed variable or attribute qualified by its type
+    (`r.prepare` keeps its callee; its qualifier `r` becomes `Request`). Only names some
+    call is made on are looked at."""
     if language not in TYPED_LANGUAGES or not binds:
         return sites
     index = {d.symbol.id: i for i, d in enumerate(definitions)}
-    wanted: dict[tuple[int, str], list[int]] = {}  # (definition, variable) -> its calls
+    wanted: dict[tuple[int, str], list[int]] = {}  # (scope, name) -> its calls
     for k, site in enumerate(sites):
-        if site.receiver == "qualified" and site.kind == "call" and "." not in site.qualifier:
-            wanted.setdefault((index.get(site.caller_id, -1), site.qualifier), []).append(k)
+        if site.receiver != "qualified" or site.kind != "call":
+            continue
+        head, dot, rest = site.qualifier.partition(".")
+        if dot and (head not in _SELF or "." in rest):
+            continue
+        name = f"self.{rest}" if dot else head
+        scope = _scope(definitions, index.get(site.caller_id, -1), name)
+        if scope >= 0:
+            wanted.setdefault((scope, name), []).append(k)
     if not wanted:
         return sites
     starts = [d.symbol.start_byte for d in definitions]
     ends = [d.symbol.end_byte for d in definitions]
     parents = [d.parent for d in definitions]
+    last_words = {name.rpartition(".")[2].encode() for _scope_i, name in wanted}
     bound: dict[tuple[int, str], list[tuple[str, bool]]] = {}
     spans: set[tuple[int, int]] = set()  # a node two patterns match is one binding
-    names = {var.encode() for _i, var in wanted}
     for node in binds:
         start, end = node.start_byte, node.end_byte
-        first = node.child(0)  # the bound name, in every `@bind` pattern
-        if first is None or source[first.start_byte:first.end_byte] not in names:
-            continue
         if (start, end) in spans:
             continue
         spans.add((start, end))
+        # a cheap sieve: the first child is the bound name (`r`, `self.r`) in every `@bind`
+        # pattern but a TypeScript field's, which may start with `private`
+        first = node.child(0)
+        bound_word = b"" if first is None else source[first.start_byte:first.end_byte]
+        if (bound_word.rpartition(b".")[2] not in last_words
+                and node.type != "public_field_definition"):
+            continue
         i = bisect_right(starts, start) - 1
         while i >= 0 and ends[i] < end:
             i = parents[i]
         binding = _binding(source, node) if i >= 0 else None
-        if binding is not None and (i, binding[0]) in wanted:
-            bound.setdefault((i, binding[0]), []).append(binding[1:])
-    out = list(sites)
-    counted: dict[int, Counter[bytes]] = {}
-    for (i, var), typings in bound.items():
-        if len(typings) != 1:
+        if binding is None:
             continue
-        typed, assigned = typings[0]
-        counts = counted.get(i)
-        if counts is None:
-            symbol = definitions[i].symbol
-            counts = counted[i] = _bindings(language, source[symbol.start_byte:symbol.end_byte])
-        if counts[var.encode()] != int(assigned):
-            continue  # bound again somewhere: its type is not one thing
-        for k in wanted[(i, var)]:
+        name = binding[0]
+        if definitions[i].symbol.kind in _CLASS_KINDS and not name.startswith("self."):
+            name = f"self.{name}"  # a class-level field: `session: Session`
+        key = (_scope(definitions, i, name), name)
+        if key in wanted:
+            bound.setdefault(key, []).append(binding[1:])
+    out = list(sites)
+    for (scope, name), typings in bound.items():
+        types = {typed for typed, _assigned in typings}
+        if len(types) != 1:
+            continue
+        symbol = definitions[scope].symbol
+        text = source[symbol.start_byte:symbol.end_byte]
+        if _binds(text, name) > sum(assigned for _typed, assigned in typings):
+            continue  # also bound to something else: its type is not one thing
+        (typed,) = types
+        for k in wanted[(scope, name)]:
             out[k] = out[k]._replace(qualifier=typed)
     return out

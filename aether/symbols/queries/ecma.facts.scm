@@ -27,4 +27,5 @@
 (decorator (identifier) @ref)
 ; local variables of a known type (aether.symbols.local_types): `const r = new Request()`
 (variable_declarator name: (identifier) value: (new_expression)) @bind
-(assignment_expression left: (identifier) right: (new_expression)) @bind
+(assignment_expression left: [(identifier) (member_expression object: (this))]
+  right: (new_expression)) @bind

@@ -33,8 +33,9 @@
 (generic_type (identifier) @ref)
 (decorator (identifier) @ref)
 (decorator (attribute) @ref)
-; local variables of a known type (aether.symbols.local_types): `r = Request()`, `r: Request`
-(assignment left: (identifier) right: (call)) @bind
-(assignment left: (identifier) type: (type)) @bind
+; variables and attributes of a known type (aether.symbols.local_types): `r = Request()`,
+; `r: Request`, `self.session = Session()`
+(assignment left: [(identifier) (attribute)] right: (call)) @bind
+(assignment left: [(identifier) (attribute)] type: (type)) @bind
 (typed_parameter) @bind
 (typed_default_parameter) @bind

@@ -11,3 +11,4 @@
 (variable_declarator name: (identifier) type: (type_annotation)) @bind
 (required_parameter pattern: (identifier) type: (type_annotation)) @bind
 (optional_parameter pattern: (identifier) type: (type_annotation)) @bind
+(public_field_definition type: (type_annotation)) @bind
