@@ -177,6 +177,8 @@ async def test_rust_and_go_type_references(tmp_path: Path) -> None:
     assert ("Dog", "Cat", "local", "src/lib.rs:Cat") in found
     assert ("adopt", "Cat", "local", "src/lib.rs:Cat") in found
     assert ("adopt", "Dog", "local", "src/lib.rs:Dog") in found
+    # `impl Speak for Dog` sits outside every symbol: its methods reference the trait
+    assert ("Dog.speak", "Speak", "local", "src/lib.rs:Speak") in found
     assert ("Server", "Config", "local", "srv/b.go:Config") in found
     assert ("Start", "Config", "local", "srv/b.go:Config") in found
     assert ("Start", "Server", "local", "srv/a.go:Server") in found

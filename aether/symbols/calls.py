@@ -176,7 +176,8 @@ def collect_references(source: bytes, definitions: list[Definition],
         i = bisect_right(starts, start) - 1
         while i >= 0 and ends[i] < end:
             i = parents[i]
-        if i < 0:
+        owners = [i] if i >= 0 else _implementers(node, starts, ends)
+        if not owners:
             continue
         text = node_text(source, node)
         found = shapes.get(text, ...)
@@ -200,9 +201,24 @@ def collect_references(source: bytes, definitions: list[Definition],
             continue  # the definition's own name (`struct Foo`, `type Foo struct`)
         point = node.end_point
         column = max(1, point.column - len(name) + 1)
-        out.append(CallSite(ids[i], callee, name, receiver, qualifier, point.row + 1, column,
-                            "reference"))
+        out.extend(CallSite(ids[k], callee, name, receiver, qualifier, point.row + 1, column,
+                            "reference") for k in owners)
     return out
+
+
+def _implementers(node: Node, starts: list[int], ends: list[int]) -> list[int]:
+    """A Rust `impl Trait for Foo` header sits outside every symbol: the trait is
+    referenced by each method of the block (so a changed trait impacts its impls). Any
+    other name outside a symbol: none."""
+    if node.type not in ("type_identifier", "scoped_type_identifier"):
+        return []
+    block = node.parent
+    if block is None or block.type != "impl_item" or block.child_by_field_name("trait") != node:
+        return []
+    lo, hi = block.start_byte, block.end_byte
+    inside = [k for k in range(bisect_right(starts, lo - 1), len(starts)) if starts[k] < hi]
+    return [k for k in inside if ends[k] <= hi
+            and not any(starts[j] < starts[k] and ends[k] <= ends[j] for j in inside if j != k)]
 
 
 def _with_receiver(source: bytes, node: Node, text: str) -> str:
