@@ -21,11 +21,12 @@ _COLS = "name, name_words, qual_words, intent, sir_words, path_words"
 
 def postings(db: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     """(what the search table indexes, what a table built now from the store would index):
-    every (term, rowid, column, offset)."""
+    every (term, rowid, column) (no offsets: detail = column, schema v20)."""
     conn = sqlite3.connect(db)
     try:
         conn.execute(f"CREATE VIRTUAL TABLE temp.fresh USING fts5({_COLS}, tokenize = "
-                     "\"unicode61 remove_diacritics 2 tokenchars '_'\", content = '')")
+                     "\"unicode61 remove_diacritics 2 tokenchars '_'\", content = '', "
+                     "detail = column)")
         rows = [row_of(*r) for r in conn.execute(q.ALL_FOR_SEARCH_ROWS)]
         conn.executemany(f"INSERT INTO temp.fresh (rowid, {_COLS}) VALUES (?,?,?,?,?,?,?)", rows)
         conn.execute("CREATE VIRTUAL TABLE temp.held USING fts5vocab(main, symbol_fts, instance)")

@@ -38,6 +38,23 @@ def utc_text(ms: int) -> str:
         timespec="milliseconds").replace("+00:00", "Z")
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
+def pack_hash(value: str | None) -> bytes | str | None:
+    """A hash or symbol id as the store keeps it (vector rows since v16; symbols' and SIRs'
+    since v20): 16 bytes for aether's 32 hex characters (aether.hashing); anything else as
+    it is."""
+    if value is not None and len(value) == 32 and _HEX.issuperset(value):
+        return bytes.fromhex(value)
+    return value
+
+
+def hash_text(value: bytes | str | None) -> str | None:
+    """A hash read back from the store, as it was given to `pack_hash`."""
+    return value.hex() if isinstance(value, bytes) else value
+
+
 def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -235,6 +252,12 @@ class SymbolRecord:
             self.updated_at = utc_text(self.updated_at)
         if isinstance(self.sir_created_at, int):  # since v19
             self.sir_created_at = utc_text(self.sir_created_at)
+        if isinstance(self.content_hash, bytes):  # since v20: 16 bytes (pack_hash)
+            self.content_hash = self.content_hash.hex()
+        if isinstance(self.sir_hash, bytes):
+            self.sir_hash = self.sir_hash.hex()
+        if isinstance(self.source_hash, bytes):
+            self.source_hash = self.source_hash.hex()
 
     @property
     def verification(self) -> dict[str, Any] | None:

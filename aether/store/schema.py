@@ -501,6 +501,68 @@ MIGRATIONS: list[str] = [
     DROP TABLE sir_history;
     ALTER TABLE sir_history_v19 RENAME TO sir_history;
     """,
+    # v20: per-symbol rows without repeats (issue 17, ~16 MB on the standard library): a
+    # SIR's provider, model and prompt version as one small number (`sir_makers`), its
+    # symbol id and two hashes, and each symbol's content hash, as 16 bytes (converted on
+    # first open: aether.store.sir_hashes); the search table without token
+    # positions (`detail = column`: queries are single words, never phrases or NEAR; rebuilt
+    # on open); no index on qualified names (looked up through the name index, a name being
+    # the end of its qualified name); the status index only over symbols not 'ok'.
+    """
+    CREATE TABLE sir_makers (
+        id INTEGER PRIMARY KEY,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        prompt_version TEXT NOT NULL,
+        UNIQUE (provider, model, prompt_version)
+    );
+    INSERT INTO sir_makers (provider, model, prompt_version)
+    SELECT DISTINCT provider, model, prompt_version FROM sir ORDER BY 1, 2, 3;
+    CREATE TABLE sir_v20 (
+        seq INTEGER PRIMARY KEY REFERENCES symbols(seq) ON DELETE CASCADE,
+        symbol_id NOT NULL,               -- for salvage only, 16 bytes (vectors.pack_hash)
+        sir_json NOT NULL,                -- aether.store.packing
+        sir_hash NOT NULL,                -- 16 bytes
+        source_hash NOT NULL,             -- the same, of the code it describes
+        maker INTEGER NOT NULL,           -- sir_makers.id (no foreign key: never deleted)
+        created_at INTEGER NOT NULL,      -- ms since 1970 UTC
+        verification TEXT
+    );
+    INSERT INTO sir_v20 (seq, symbol_id, sir_json, sir_hash, source_hash, maker, created_at,
+                         verification)
+    SELECT r.seq, r.symbol_id, r.sir_json, r.sir_hash, r.source_hash, k.id, r.created_at,
+           r.verification
+    FROM sir r JOIN sir_makers k ON k.provider = r.provider AND k.model = r.model
+                                AND k.prompt_version = r.prompt_version
+    ORDER BY r.seq;
+    DROP TABLE sir;
+    ALTER TABLE sir_v20 RENAME TO sir;
+    CREATE TRIGGER vector_dirty_sir AFTER INSERT ON sir BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    CREATE TRIGGER vector_dirty_sir_changed AFTER UPDATE OF sir_hash ON sir BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    INSERT INTO meta (key, value) VALUES ('sir_hashes', 'hex')
+        ON CONFLICT(key) DO UPDATE SET value = 'hex';
+    DROP INDEX symbols_by_qname;
+    DROP INDEX sir_meta_by_status;
+    CREATE INDEX sir_meta_not_ok ON sir_meta(sir_status) WHERE sir_status != 'ok';
+    DROP TABLE symbol_fts;
+    CREATE VIRTUAL TABLE symbol_fts USING fts5(
+        name, name_words, qual_words, intent, sir_words, path_words,
+        tokenize = "unicode61 remove_diacritics 2 tokenchars '_'", content = '',
+        detail = column
+    );
+    INSERT INTO meta (key, value) VALUES ('search_rows', 'rebuild')
+        ON CONFLICT(key) DO UPDATE SET value = 'rebuild';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

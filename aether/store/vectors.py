@@ -20,6 +20,7 @@ import sqlite3
 import numpy as np
 
 from aether.store import queries as q
+from aether.store.records import hash_text, pack_hash
 from aether.store.schema import immediate
 
 _SPREAD = 2.5  # root mean squares mapped to the largest code
@@ -53,22 +54,6 @@ def unpack_vectors(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.sqrt(np.einsum("ij,ij->i", codes, codes, dtype=np.float32))
     lengths[lengths == 0] = 1.0
     return codes, (1.0 / lengths).astype(np.float32)
-
-
-_HEX = frozenset("0123456789abcdef")
-
-
-def pack_hash(value: str | None) -> bytes | str | None:
-    """A text or SIR hash as a vector row keeps it: 16 bytes for aether's 32 hex characters
-    (aether.hashing); anything else as it is."""
-    if value is not None and len(value) == 32 and _HEX.issuperset(value):
-        return bytes.fromhex(value)
-    return value
-
-
-def hash_text(value: bytes | str | None) -> str | None:
-    """A hash read back from a vector row, as it was given to `pack_hash`."""
-    return value.hex() if isinstance(value, bytes) else value
 
 
 def convert_vectors(conn: sqlite3.Connection) -> bool:
