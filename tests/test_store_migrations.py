@@ -455,7 +455,7 @@ async def test_v19_store_moves_to_compact_symbol_rows_and_reads_the_same(tmp_pat
 
 
 def test_qualified_name_ends_hold_every_name_it_may_end_with() -> None:
-    assert q.qname_ends("pkg.Cls.run") == ["pkg.Cls.run", "Cls.run", "run"]
+    assert q.qname_ends("pkg.Cls.run") == ["pkg.Cls.run", ".Cls.run", "Cls.run", ".run", "run"]
     assert q.qname_ends("A::operator+") == [
         "A::operator+", "::operator+", ":operator+", "operator+", "+"]
     assert q.qname_ends("Foo#==") == ["Foo#==", "#==", "==", "="]
