@@ -21,6 +21,8 @@ from aether.store.records import (
     FileRecord,
     NewSir,
     PreparedSir,
+    signature_of,
+    stored_signature,
     utc_now,
     utc_text,
 )
@@ -357,8 +359,9 @@ def make_v19(path: Path) -> None:
             conn.execute(
                 "INSERT INTO symbols (seq, id, file_path, language, kind, name, qualified_name, "
                 "signature, start_line, start_col, end_line, end_col, start_byte, end_byte, "
-                "content_hash) VALUES (?, ?, 'a.rb', 'ruby', 'method', ?, ?, 'def x', ?, 1, ?, "
-                "2, 3, 40, ?)", (seq, sid, name, qname, seq, seq + 1, "c2" if seq - 1 else CHASH))
+                "content_hash) VALUES (?, ?, 'a.rb', 'ruby', 'method', ?, ?, ?, ?, 1, ?, "
+                "2, 3, 40, ?)", (seq, sid, name, qname, f"def {name.replace('=', 'x')}(y)",
+                                 seq, seq + 1, "c2" if seq - 1 else CHASH))
             conn.execute("INSERT INTO sir_meta (seq, sir_status, last_attempt_at, attempts, "
                          "updated_at) VALUES (?, 'ok', 1767323045678, 0, 1767323045678)", (seq,))
         conn.execute(
@@ -398,6 +401,7 @@ async def test_v19_store_moves_to_compact_symbol_rows_and_reads_the_same(tmp_pat
             "c2", "h-static", "c2")  # not aether's hashes: kept as text
         assert (run.provider, run.model, run.prompt_version, run.sir_created_at) == (
             "static", "static-v1", "", utc_text(5))
+        assert (eq.signature, run.signature) == ("def xx(y)", "def run(y)")
         # qualified names found through the name index, whatever ends them
         assert [r.id for r in await store.symbols_by_qualified_name("Money#==")] == [SID]
         assert [r.id for r in await store.symbols_by_qualified_name("Money.run")] == [RUN]
@@ -443,8 +447,11 @@ async def test_v19_store_moves_to_compact_symbol_rows_and_reads_the_same(tmp_pat
         assert "sir_meta_not_ok" in indexes
         fts = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'symbol_fts'").fetchone()
         assert "detail = column" in fts[0]
-        assert conn.execute("SELECT value FROM meta WHERE key = 'sir_hashes'").fetchone() == (
-            "bytes",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'compact_rows'").fetchone() == (
+            "v20",)
+        # a signature keeps its name as a mark
+        assert conn.execute("SELECT signature FROM symbols ORDER BY seq").fetchall() == [
+            ("def xx(y)",), ("def \x01(y)",)]
         # the history row is text, as before
         assert conn.execute("SELECT symbol_id, sir_hash, source_hash, model FROM sir_history"
                             ).fetchall() == [(SID, SHASH, CHASH, "gpt-x")]
@@ -460,3 +467,26 @@ def test_qualified_name_ends_hold_every_name_it_may_end_with() -> None:
         "A::operator+", "::operator+", ":operator+", "operator+", "+"]
     assert q.qname_ends("Foo#==") == ["Foo#==", "#==", "==", "="]
     assert q.qname_ends("main") == ["main"]
+
+
+def test_every_language_names_a_symbol_by_an_end_of_its_qualified_name() -> None:
+    """v20 finds qualified names through the name index: that holds only while a symbol's
+    name is one of the ends of its qualified name, in every language AETHER indexes."""
+    from aether.symbols.extract import analyze_source
+    from tests.language_fixtures import FIXTURES
+
+    seen = 0
+    for language, (path, source) in FIXTURES.items():
+        for s in analyze_source(path, language, source.encode()).symbols:
+            assert s.name in q.qname_ends(s.qualified_name), (language, s.qualified_name)
+            seen += 1
+    assert seen > 50 and len(FIXTURES) >= 8
+
+
+def test_a_stored_signature_reads_back_as_it_was() -> None:
+    for signature, name in (("def run(self)", "run"), ("def run(run)", "run"),
+                            ("fn()", "main"), ("def f()", ""), ("def \x01f()", "f"),
+                            ("\x02f", "f"), ("run", "run")):
+        stored = stored_signature(signature, name)
+        assert signature_of(stored, name) == signature
+    assert stored_signature("def run(run)", "run") == "def \x01(run)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aether.store.records import FileRecord, pack_hash
+from aether.store.records import FileRecord, pack_hash, stored_signature
 from aether.symbols.model import Symbol
 
 FILE_STATES = "SELECT path, size, mtime_ns, content_hash, status FROM files"
@@ -60,8 +60,10 @@ DELETE_SYMBOL_BY_SEQ = "DELETE FROM symbols WHERE seq = ?"
 
 
 def symbol_row(seq: int, s: Symbol) -> tuple[Any, ...]:
-    """The content hash in 16 bytes (v20, `pack_hash`); read back as text by the callers."""
-    return (seq, s.id, s.language, s.file_path, s.kind, s.name, s.qualified_name, s.signature,
+    """The content hash in 16 bytes and the signature with its name as a mark (v20,
+    `pack_hash`, `stored_signature`); read back as they were by `SymbolRecord`."""
+    return (seq, s.id, s.language, s.file_path, s.kind, s.name, s.qualified_name,
+            stored_signature(s.signature, s.name),
             s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
             pack_hash(s.content_hash))
 
@@ -101,8 +103,8 @@ def search_sources_by_ids(n: int) -> str:
 SET_SIR_VALUE = "UPDATE sir SET sir_json = ? WHERE seq = ?"
 ALL_SIR_HASHES = "SELECT seq, symbol_id, sir_hash, source_hash FROM sir"
 SET_SIR_HASHES = "UPDATE sir SET symbol_id = ?, sir_hash = ?, source_hash = ? WHERE seq = ?"
-ALL_CONTENT_HASHES = "SELECT seq, content_hash FROM symbols"
-SET_CONTENT_HASH = "UPDATE symbols SET content_hash = ? WHERE seq = ?"
+ALL_SYMBOL_FORMS = "SELECT seq, content_hash, name, signature FROM symbols"
+SET_SYMBOL_FORMS = "UPDATE symbols SET content_hash = ?, signature = ? WHERE seq = ?"
 
 
 def hex_of(column: str) -> str:

@@ -55,6 +55,24 @@ def hash_text(value: bytes | str | None) -> str | None:
     return value.hex() if isinstance(value, bytes) else value
 
 
+_NAME, _VERBATIM = "\x01", "\x02"
+
+
+def stored_signature(signature: str, name: str) -> str:
+    """A signature as `symbols` keeps it (v20): the first occurrence of the symbol's name, which
+    most signatures repeat (`def name(...)`), as one mark character; a signature holding
+    either mark itself is kept verbatim behind the second. `signature_of` reverses it."""
+    if _NAME in signature or _VERBATIM in signature:
+        return _VERBATIM + signature
+    return signature.replace(name, _NAME, 1) if name else signature
+
+
+def signature_of(stored: str, name: str) -> str:
+    if stored.startswith(_VERBATIM):
+        return stored[1:]
+    return stored.replace(_NAME, name, 1)
+
+
 def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -252,6 +270,7 @@ class SymbolRecord:
             self.updated_at = utc_text(self.updated_at)
         if isinstance(self.sir_created_at, int):  # since v19
             self.sir_created_at = utc_text(self.sir_created_at)
+        self.signature = signature_of(self.signature, self.name)  # since v20
         if isinstance(self.content_hash, bytes):  # since v20: 16 bytes (pack_hash)
             self.content_hash = self.content_hash.hex()
         if isinstance(self.sir_hash, bytes):

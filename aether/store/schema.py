@@ -503,8 +503,9 @@ MIGRATIONS: list[str] = [
     """,
     # v20: per-symbol rows without repeats (issue 17, ~16 MB on the standard library): a
     # SIR's provider, model and prompt version as one small number (`sir_makers`), its
-    # symbol id and two hashes, and each symbol's content hash, as 16 bytes (converted on
-    # first open: aether.store.sir_hashes); the search table without token
+    # symbol id and two hashes, and each symbol's content hash, as 16 bytes, a symbol's
+    # signature without its name (converted on first open: aether.store.compact_rows); the
+    # search table without token
     # positions (`detail = column`: queries are single words, never phrases or NEAR; rebuilt
     # on open); no index on qualified names (looked up through the name index, a name being
     # the end of its qualified name); the status index only over symbols not 'ok'.
@@ -549,8 +550,8 @@ MIGRATIONS: list[str] = [
         INSERT INTO vector_dirty (seq) SELECT new.seq
         WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
     END;
-    INSERT INTO meta (key, value) VALUES ('sir_hashes', 'hex')
-        ON CONFLICT(key) DO UPDATE SET value = 'hex';
+    INSERT INTO meta (key, value) VALUES ('compact_rows', 'copied')
+        ON CONFLICT(key) DO UPDATE SET value = 'copied';
     DROP INDEX symbols_by_qname;
     DROP INDEX sir_meta_by_status;
     CREATE INDEX sir_meta_not_ok ON sir_meta(sir_status) WHERE sir_status != 'ok';
