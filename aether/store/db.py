@@ -59,6 +59,7 @@ from aether.store.records import (
     utc_text,
 )
 from aether.store.schema import SCHEMA_VERSION
+from aether.store.vectors import pack_vector_hash
 from aether.symbols.model import Symbol
 
 __all__ = ["Recovery", "Store", "StoreDamaged", "StoreError", "StoreGone"]
@@ -799,11 +800,12 @@ class Store:
                     for model in {r[3] for r in rows}:
                         await w.execute(q.ADD_VECTOR_MODEL, (model,))
                     await w.executemany(q.UPSERT_VECTOR_LIVE, [
-                        (sid, pack_hash(text), pack_hash(sir), model, vec)
+                        (sid, pack_vector_hash(text), pack_vector_hash(sir), model, vec)
                         for sid, text, sir, model, vec in rows])
                 if current:
                     await w.executemany(q.MARK_VECTOR_CURRENT,
-                                        [(pack_hash(sir), sid) for sir, sid in current])
+                                        [(pack_vector_hash(sir), sid)
+                                         for sir, sid in current])
 
     async def all_vectors(self, model: str) -> list[tuple[int, bytes]]:
         async with self._r.execute(q.ALL_VECTORS, (model,)) as cur:

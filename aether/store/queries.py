@@ -345,6 +345,8 @@ def records_by_seqs(n: int) -> str:
 # Vector rows (v16) name their model by number (vector_models) and keep both hashes as 16
 # bytes: a hash that is not 32 hex characters (never written by aether) stays text.
 _MODEL_ID = "(SELECT id FROM vector_models WHERE name = {})"
+# A SIR's hash as its vector row keeps it (v20: aether.store.vectors.pack_vector_hash).
+_VECTOR_HASH = "(CASE WHEN typeof({0}) = 'blob' THEN substr({0}, 1, 8) ELSE {0} END)"
 _VECTOR_SOURCE = f"""
 SELECT s.id, s.name, s.qualified_name, r.sir_json, r.sir_hash,  -- the stored SIR: packed,
                                                                  -- its hash as stored
@@ -354,7 +356,7 @@ SELECT s.id, s.name, s.qualified_name, r.sir_json, r.sir_hash,  -- the stored SI
 _VECTOR_STALE = f"""
 LEFT JOIN sir r ON r.seq = s.seq LEFT JOIN symbol_vectors v ON v.seq = s.seq
 WHERE (v.seq IS NULL OR v.model IS NOT {_MODEL_ID.format('?1')}
-       OR v.sir_hash IS NOT r.sir_hash)
+       OR v.sir_hash IS NOT {_VECTOR_HASH.format('r.sir_hash')})
 """
 VECTOR_SOURCES = _VECTOR_SOURCE + "FROM symbols s" + _VECTOR_STALE
 # The same, among the symbols marked dirty up to a mark (schema v14's triggers).

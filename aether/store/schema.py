@@ -502,13 +502,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sir_history_v19 RENAME TO sir_history;
     """,
     # v20: per-symbol rows without repeats (issue 17, ~16 MB on the standard library): a
-    # SIR's provider, model and prompt version as one small number (`sir_makers`), its
-    # symbol id and two hashes, and each symbol's content hash, as 16 bytes, a symbol's
-    # signature without its name (converted on first open: aether.store.compact_rows); the
-    # search table without token
-    # positions (`detail = column`: queries are single words, never phrases or NEAR; rebuilt
-    # on open); no index on qualified names (looked up through the name index, a name being
-    # the end of its qualified name); the status index only over symbols not 'ok'.
+    # SIR's provider, model and prompt version as one small number (`sir_makers`); a SIR's
+    # symbol id and hashes and a symbol's content hash in 16 bytes, a signature without its
+    # name (converted on first open: aether.store.compact_rows); a vector row's hashes in 8;
+    # the search table without token positions (`detail = column`: queries are single
+    # words, never phrases or NEAR; rebuilt on open); no index on qualified names (looked up
+    # through the name index: a name is an end of its qualified name); the status index only
+    # over symbols not 'ok'.
     """
     CREATE TABLE sir_makers (
         id INTEGER PRIMARY KEY,
@@ -552,6 +552,11 @@ MIGRATIONS: list[str] = [
     END;
     INSERT INTO meta (key, value) VALUES ('compact_rows', 'copied')
         ON CONFLICT(key) DO UPDATE SET value = 'copied';
+    UPDATE symbol_vectors SET
+        text_hash = CASE WHEN typeof(text_hash) = 'blob' THEN substr(text_hash, 1, 8)
+                         ELSE text_hash END,
+        sir_hash = CASE WHEN typeof(sir_hash) = 'blob' THEN substr(sir_hash, 1, 8)
+                        ELSE sir_hash END;
     DROP INDEX symbols_by_qname;
     DROP INDEX sir_meta_by_status;
     CREATE INDEX sir_meta_not_ok ON sir_meta(sir_status) WHERE sir_status != 'ok';

@@ -56,6 +56,24 @@ def unpack_vectors(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return codes, (1.0 / lengths).astype(np.float32)
 
 
+HASH_BYTES = 8  # of a hash in a vector row (v20): it only has to show that a text or SIR
+# changed (one row per symbol, never looked up by it), and 2 x 8 bytes was 1.2 MB on the
+# standard library
+
+
+def pack_vector_hash(value: str | None) -> bytes | str | None:
+    """A text or SIR hash as a vector row keeps it: the first `HASH_BYTES` of aether's 16
+    (`records.pack_hash`); anything else as it is."""
+    packed = pack_hash(value)
+    return packed[:HASH_BYTES] if isinstance(packed, bytes) else packed
+
+
+def same_text(digest: str, stored: str | None) -> bool:
+    """Whether a text hash (aether.hashing) is the one a vector row keeps, as `vector_sources`
+    reads it back (the hex of its first bytes)."""
+    return bool(stored) and digest.startswith(stored or "")
+
+
 def convert_vectors(conn: sqlite3.Connection) -> bool:
     """Vector rows copied by the v16 migration (int8 vectors, a unit vector times 127, and
     hex hashes) in the current form, in place, once. True if this call converted them."""
@@ -69,7 +87,7 @@ def convert_vectors(conn: sqlite3.Connection) -> bool:
             rows = conn.execute(q.ALL_VECTOR_ROWS).fetchall()
             conn.executemany(q.SET_VECTOR_ROW, [
                 (pack_vector(np.frombuffer(vec, dtype=np.int8).astype(np.float32) / 127.0),
-                 pack_hash(hash_text(text)), pack_hash(hash_text(sir)), seq)
+                 pack_vector_hash(hash_text(text)), pack_vector_hash(hash_text(sir)), seq)
                 for seq, vec, text, sir in rows])
             conn.execute(q.SET_META, (META_KEY, FORMAT))
             done = True
