@@ -505,10 +505,10 @@ MIGRATIONS: list[str] = [
     # SIR's provider, model and prompt version as one small number (`sir_makers`); a SIR's
     # symbol id and hashes and a symbol's content hash in 16 bytes, a signature without its
     # name (converted on first open: aether.store.compact_rows); a vector row's hashes in 8;
-    # the search table without token positions (`detail = column`: queries are single
-    # words, never phrases or NEAR; rebuilt on open); no index on qualified names (looked up
-    # through the name index: a name is an end of its qualified name); the status index only
-    # over symbols not 'ok'.
+    # no index on qualified names (looked up through the name index: a name is an end of
+    # its qualified name); the status index only over symbols not 'ok'. (The search table
+    # stays `detail = full`: with `content = ''` and `detail = column`, SQLite 3.40's bm25
+    # scores every row 0.)
     """
     CREATE TABLE sir_makers (
         id INTEGER PRIMARY KEY,
@@ -560,14 +560,6 @@ MIGRATIONS: list[str] = [
     DROP INDEX symbols_by_qname;
     DROP INDEX sir_meta_by_status;
     CREATE INDEX sir_meta_not_ok ON sir_meta(sir_status) WHERE sir_status != 'ok';
-    DROP TABLE symbol_fts;
-    CREATE VIRTUAL TABLE symbol_fts USING fts5(
-        name, name_words, qual_words, intent, sir_words, path_words,
-        tokenize = "unicode61 remove_diacritics 2 tokenchars '_'", content = '',
-        detail = column
-    );
-    INSERT INTO meta (key, value) VALUES ('search_rows', 'rebuild')
-        ON CONFLICT(key) DO UPDATE SET value = 'rebuild';
     """,
 ]
 
