@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from aether.sir.model import Sir
 from aether.store import queries as q
 from aether.store import search_rows
 from aether.store.db import Store
+from aether.store.packing import _DICT_V1 as PACK_DICT
 from aether.store.packing import sir_json_of, terms_of
 from aether.store.records import (
     FileChange,
@@ -368,10 +370,14 @@ def make_v19(path: Path) -> None:
             "INSERT INTO sir (seq, symbol_id, sir_json, sir_hash, source_hash, provider, model, "
             "created_at, prompt_version, verification) VALUES (1, ?, ?, ?, ?, 'openai', "
             "'gpt-x', 1767323045678, 'p3', ?)", (SID, MODEL_SIR, SHASH, CHASH, VERIFICATION))
+        run = PreparedSir.of(Sir(intent="Runs it.", confidence=0.3), doc="Runs the job.")
+        co = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, PACK_DICT)
+        format1 = b"\x01" + co.compress(  # as v15-v19 packed it
+            f"{run.sir_json}\0{run.intent_terms}\n{run.other_terms}".encode()) + co.flush()
         conn.execute(
             "INSERT INTO sir (seq, symbol_id, sir_json, sir_hash, source_hash, provider, model, "
             "created_at) VALUES (2, ?, ?, 'h-static', 'c2', 'static', 'static-v1', 5)",
-            (RUN, sir_json("Runs it.")))
+            (RUN, format1))
         conn.execute("INSERT INTO vector_models (name) VALUES ('wordllama-l2-256')")
         conn.execute("INSERT INTO symbol_vectors (seq, text_hash, sir_hash, model, vec) "
                      "VALUES (1, ?, ?, 1, ?)", (bytes.fromhex(TEXT_HASH), bytes.fromhex(SHASH),
@@ -402,6 +408,7 @@ async def test_v19_store_moves_to_compact_symbol_rows_and_reads_the_same(tmp_pat
         assert (run.provider, run.model, run.prompt_version, run.sir_created_at) == (
             "static", "static-v1", "", utc_text(5))
         assert (eq.signature, run.signature) == ("def xx(y)", "def run(y)")
+        assert run.sir_json == PreparedSir.of(Sir(intent="Runs it.", confidence=0.3)).sir_json
         # qualified names found through the name index, whatever ends them
         assert [r.id for r in await store.symbols_by_qualified_name("Money#==")] == [SID]
         assert [r.id for r in await store.symbols_by_qualified_name("Money.run")] == [RUN]
@@ -449,6 +456,11 @@ async def test_v19_store_moves_to_compact_symbol_rows_and_reads_the_same(tmp_pat
             (bytes.fromhex(TEXT_HASH)[:8], bytes.fromhex(SHASH)[:8])]
         assert conn.execute("SELECT value FROM meta WHERE key = 'compact_rows'").fetchone() == (
             "v20",)
+        # a format 1 SIR value is packed again in format 2: same JSON, same search words
+        (value,) = conn.execute("SELECT sir_json FROM sir WHERE seq = 2").fetchone()
+        assert value[0] == 2 and sir_json_of(value) == PreparedSir.of(
+            Sir(intent="Runs it.", confidence=0.3)).sir_json
+        assert terms_of(value) == ("run it", "run the job")
         # a signature keeps its name as a mark
         assert conn.execute("SELECT signature FROM symbols ORDER BY seq").fetchall() == [
             ("def xx(y)",), ("def \x01(y)",)]

@@ -93,6 +93,20 @@ def pack_sir(sir_json: str, intent_terms: str, other_terms: str) -> bytes:
     return _deflate(_FORMAT_V1, f"{sir_json}\0{intent_terms}\n{other_terms}")
 
 
+def repacked(value: str | bytes) -> str | bytes:
+    """A stored value in format 2 when it is a format 1 value whose words allow it; anything
+    else (text, format 2, unreadable) as it is."""
+    if isinstance(value, bytes) and value[:1] == bytes((_FORMAT_V1,)):
+        try:
+            terms = terms_of(value)
+            json_text = sir_json_of(value)
+        except ValueError:
+            return value
+        if terms is not None and json_text is not None:
+            return pack_sir(json_text, *terms)
+    return value
+
+
 def _unpacked(value: str | bytes) -> tuple[int, str]:
     """(format, the stored layout unpacked); ValueError when it cannot be. Text is format 1's
     layout (or a plain JSON SIR)."""
