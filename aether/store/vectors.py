@@ -10,7 +10,7 @@ benchmark (`python bench/search.py --no-stdlib`) this kept MRR@10 where int8 had
 
 Stores from before v16 hold int8 vectors (a unit vector times 127): they are converted on
 first open (`convert_vectors`), so vectors that cost a provider request are kept; so are
-their hashes, 16 bytes each instead of 32 hex characters.
+their hashes, 8 bytes each (v20: `pack_vector_hash`) instead of 32 hex characters.
 """
 
 from __future__ import annotations
