@@ -413,6 +413,7 @@ async def test_v19_store_moves_to_compact_symbol_rows_and_reads_the_same(tmp_pat
         assert [r.id for r in await store.symbols_by_qualified_name("Money#==")] == [SID]
         assert [r.id for r in await store.symbols_by_qualified_name("Money.run")] == [RUN]
         assert await store.symbols_by_qualified_name("Money") == []
+        assert await store.symbols_by_qualified_name(".".join(["a"] * 50_000)) == []
         # the vector still answers for its SIR: only the symbol without one is due
         assert [r[0] for r in await store.vector_sources("wordllama-l2-256")] == [RUN]
         assert [row[:2] for row in salvage_sirs(db)] == [(SID, CHASH), (RUN, "c2")]
@@ -479,6 +480,9 @@ def test_qualified_name_ends_hold_every_name_it_may_end_with() -> None:
         "A::operator+", "::operator+", ":operator+", "operator+", "+"]
     assert q.qname_ends("Foo#==") == ["Foo#==", "#==", "==", "="]
     assert q.qname_ends("main") == ["main"]
+    hostile = ".".join(["a"] * 50_000)
+    ends = q.qname_ends(hostile)
+    assert len(ends) == q.MAX_ENDS and ends[0] == hostile and ends[-1] == "a"
 
 
 def test_every_language_names_a_symbol_by_an_end_of_its_qualified_name() -> None:

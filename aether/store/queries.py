@@ -299,7 +299,12 @@ def qname_ends(qualified_name: str) -> list[str]:
         if not (qualified_name[i - 1].isalnum() or qualified_name[i - 1] == "_") or not (
                 qualified_name[i].isalnum() or qualified_name[i] == "_"):
             out.append(qualified_name[i:])
-    return list(dict.fromkeys(out))
+    # a statement takes at most 32,766 parameters: a (hostile) name of thousands of parts
+    # keeps its whole and its shortest ends
+    return list(dict.fromkeys(out if len(out) <= MAX_ENDS else [out[0], *out[1 - MAX_ENDS:]]))
+
+
+MAX_ENDS = 1000
 
 
 RECORDS_BY_NAME = _RECORD + "WHERE s.name = ? ORDER BY s.file_path, s.start_line LIMIT ?"
