@@ -501,7 +501,7 @@ MIGRATIONS: list[str] = [
     DROP TABLE sir_history;
     ALTER TABLE sir_history_v19 RENAME TO sir_history;
     """,
-    # v20: per-symbol rows without repeats (issue 17, ~16 MB on the standard library): a
+    # v20: per-symbol rows without repeats (issue 17, 15 MB on the standard library): a
     # SIR's provider, model and prompt version as one small number (`sir_makers`); a SIR's
     # symbol id and hashes and a symbol's content hash in 16 bytes, a signature without its
     # name (converted on first open: aether.store.compact_rows); a vector row's hashes in 8;
