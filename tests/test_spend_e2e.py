@@ -143,8 +143,8 @@ def test_cap_zero_never_calls_and_keeps_the_static_sirs(
     configure(root, fake, max_tokens_per_run=0)
     out, _ = index_run(root)
     assert fake.count == 0 and out["sir_deferred"] == 3
-    rows = db(root).execute("SELECT r.provider, m.last_error FROM sir r JOIN sir_meta m "
-                            "ON m.seq = r.seq").fetchall()
+    rows = db(root).execute("SELECT k.provider, m.last_error FROM sir r JOIN sir_makers k "
+                            "ON k.id = r.maker JOIN sir_meta m ON m.seq = r.seq").fetchall()
     assert len(rows) == 3 and all(p == "static" and "max_tokens_per_run" in e for p, e in rows)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +16,15 @@ from aether.sir.model import Sir
 from aether.store import queries as q
 from aether.store import search_rows
 from aether.store.db import Store
+from aether.store.packing import _DICT_V1 as PACK_DICT
 from aether.store.packing import sir_json_of, terms_of
 from aether.store.records import (
     FileChange,
     FileRecord,
     NewSir,
     PreparedSir,
+    signature_of,
+    stored_signature,
     utc_now,
     utc_text,
 )
@@ -205,10 +209,10 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
             search_rows.CURRENT,)
         assert conn.execute("SELECT value FROM meta WHERE key = 'vector_format'").fetchone() == (
             "int4",)
-        # v16: a hex hash in 16 bytes (others as they were), the model by number
+        # v16: a hex hash in 16 bytes (others as they were), the model by number; v20: in 8
         assert conn.execute("SELECT seq, text_hash, sir_hash, model FROM symbol_vectors "
                             "ORDER BY seq").fetchall() == [
-            (1, "t1", "h-model", 1), (2, bytes.fromhex(TEXT_HASH), "h-static", 1)]
+            (1, "t1", "h-model", 1), (2, bytes.fromhex(TEXT_HASH)[:8], "h-static", 1)]
         assert conn.execute("SELECT id, name FROM vector_models").fetchall() == [
             (1, "wordllama-l2-256")]
     finally:
@@ -276,10 +280,11 @@ async def test_salvage_reads_past_damage_and_gaps_in_seqs(tmp_path: Path) -> Non
                 "signature, start_line, start_col, end_line, end_col, start_byte, end_byte, "
                 "content_hash) VALUES (?, ?, 'a.py', 'python', 'function', 'f', 'f', 'def f()', "
                 "1, 0, 2, 0, 0, 9, 'c')", (seq, sid))
-            conn.execute(
-                "INSERT INTO sir (seq, symbol_id, sir_json, sir_hash, source_hash, provider, "
-                "model, created_at) VALUES (?, ?, ?, 'h', 'c', 'openai', 'gpt-x', ?)",
-                (seq, sid, sir_json(intent), NOW))
+            conn.execute(  # v20: the symbol id in 16 bytes, the maker by number
+                "INSERT INTO sir (seq, symbol_id, sir_json, sir_hash, source_hash, maker, "
+                "created_at) VALUES (?, ?, ?, 'h', 'c', (SELECT id FROM sir_makers WHERE "
+                "provider = 'openai' AND prompt_version = 'p3'), ?)",
+                (seq, bytes.fromhex(sid), sir_json(intent), NOW))
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         leaves = [r[0] for r in conn.execute(
@@ -333,3 +338,171 @@ async def test_a_new_sir_for_a_symbol_still_marked_dirty_is_stored(tmp_path: Pat
         assert conn.execute("SELECT COUNT(*) FROM vector_dirty").fetchone() == (1,)
     finally:
         conn.close()
+
+
+SID, CHASH, SHASH = "1f" * 16, "2e" * 16, "3d" * 16  # 32 hex characters, as aether makes them
+
+
+def make_v19(path: Path) -> None:
+    """A store as schema v19 left it, with ids and hashes as aether makes them: one symbol
+    with a model SIR (verified) and its vector, one with a static SIR and none."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys=ON")
+        for script in MIGRATIONS[:19]:
+            for statement in _split(script):
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 19")
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO files (path, language, size, mtime_ns, content_hash, status, "
+                     "indexed_at) VALUES ('a.rb', 'ruby', 10, 1, 'h', 'indexed', ?)", (NOW,))
+        for seq, sid, name, qname in ((1, SID, "==", "Money#=="),
+                                      (2, RUN, "run", "Money.run")):
+            conn.execute(
+                "INSERT INTO symbols (seq, id, file_path, language, kind, name, qualified_name, "
+                "signature, start_line, start_col, end_line, end_col, start_byte, end_byte, "
+                "content_hash) VALUES (?, ?, 'a.rb', 'ruby', 'method', ?, ?, ?, ?, 1, ?, "
+                "2, 3, 40, ?)", (seq, sid, name, qname, f"def {name.replace('=', 'x')}(y)",
+                                 seq, seq + 1, "c2" if seq - 1 else CHASH))
+            conn.execute("INSERT INTO sir_meta (seq, sir_status, last_attempt_at, attempts, "
+                         "updated_at) VALUES (?, 'ok', 1767323045678, 0, 1767323045678)", (seq,))
+        conn.execute(
+            "INSERT INTO sir (seq, symbol_id, sir_json, sir_hash, source_hash, provider, model, "
+            "created_at, prompt_version, verification) VALUES (1, ?, ?, ?, ?, 'openai', "
+            "'gpt-x', 1767323045678, 'p3', ?)", (SID, MODEL_SIR, SHASH, CHASH, VERIFICATION))
+        run = PreparedSir.of(Sir(intent="Runs it.", confidence=0.3), doc="Runs the job.")
+        co = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, PACK_DICT)
+        format1 = b"\x01" + co.compress(  # as v15-v19 packed it
+            f"{run.sir_json}\0{run.intent_terms}\n{run.other_terms}".encode()) + co.flush()
+        conn.execute(
+            "INSERT INTO sir (seq, symbol_id, sir_json, sir_hash, source_hash, provider, model, "
+            "created_at) VALUES (2, ?, ?, 'h-static', 'c2', 'static', 'static-v1', 5)",
+            (RUN, format1))
+        conn.execute("INSERT INTO vector_models (name) VALUES ('wordllama-l2-256')")
+        conn.execute("INSERT INTO symbol_vectors (seq, text_hash, sir_hash, model, vec) "
+                     "VALUES (1, ?, ?, 1, ?)", (bytes.fromhex(TEXT_HASH), bytes.fromhex(SHASH),
+                                                b"\x12" * 4))
+        conn.execute("UPDATE meta SET value = 'int4' WHERE key = 'vector_format'")
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+async def test_v19_store_moves_to_compact_symbol_rows_and_reads_the_same(tmp_path: Path) -> None:
+    """v20: SIR makers by number, ids and hashes in 16 bytes, no qualified-name index, a
+    status index over symbols not 'ok', a search table without positions: every field reads
+    back as it was written, and what uses them still works."""
+    db = tmp_path / "aether.db"
+    make_v19(db)
+    store = await Store.open(db)
+    try:
+        eq = await store.symbol(SID)
+        assert eq is not None
+        assert (eq.content_hash, eq.sir_hash, eq.source_hash, eq.provider, eq.model,
+                eq.prompt_version, eq.verification_json, eq.sir_created_at, eq.sir_json) == (
+            CHASH, SHASH, CHASH, "openai", "gpt-x", "p3", VERIFICATION, NOW, MODEL_SIR)
+        assert not eq.is_outdated and eq.sir_status == "ok"
+        run = await store.symbol(RUN)
+        assert run is not None and (run.content_hash, run.sir_hash, run.source_hash) == (
+            "c2", "h-static", "c2")  # not aether's hashes: kept as text
+        assert (run.provider, run.model, run.prompt_version, run.sir_created_at) == (
+            "static", "static-v1", "", utc_text(5))
+        assert (eq.signature, run.signature) == ("def xx(y)", "def run(y)")
+        assert run.sir_json == PreparedSir.of(Sir(intent="Runs it.", confidence=0.3)).sir_json
+        # qualified names found through the name index, whatever ends them
+        assert [r.id for r in await store.symbols_by_qualified_name("Money#==")] == [SID]
+        assert [r.id for r in await store.symbols_by_qualified_name("Money.run")] == [RUN]
+        assert await store.symbols_by_qualified_name("Money") == []
+        assert await store.symbols_by_qualified_name(".".join(["a"] * 50_000)) == []
+        # the vector still answers for its SIR: only the symbol without one is due
+        assert [r[0] for r in await store.vector_sources("wordllama-l2-256")] == [RUN]
+        assert [row[:2] for row in salvage_sirs(db)] == [(SID, CHASH), (RUN, "c2")]
+        # another maker's SIR: stale, queued; the first SIR moves to history when replaced
+        assert await store.model_changed_queue("openai", "gpt-x", "p3") == [
+            (RUN, "a.rb", "Money.run")]
+        assert await store.mark_model_changed("openai", "gpt-x", "p3") == 1
+        assert await store.symbols_needing_sir() == [RUN]
+        counts = await store.counts()
+        assert (counts.ok_count, counts.stale_count, counts.pending_count) == (1, 1, 0)
+        new = PreparedSir.of(Sir(intent="Compares two amounts.", confidence=0.9))
+        await store.record_sir_success([NewSir(SID, new, CHASH, "openai", "gpt-y", "p3")])
+        assert [(v[0], v[2], v[3], v[5]) for v in await store.sir_versions(SID)] == [
+            (new.sir_hash, "openai", "gpt-y", CHASH), (SHASH, "openai", "gpt-x", CHASH)]
+        assert [h for h, _, _ in await store.sir_history(SID)] == [new.sir_hash, SHASH]
+        assert await store.model_changed_queue("openai", "gpt-y", "p3") == []
+        assert [r[0] for r in await store.search_terms('"compar"', 10)] == [1]
+        assert [r[0] for r in await store.search_terms('name : "run"', 10)] == [2]
+    finally:
+        await store.close()
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("SELECT seq, typeof(symbol_id), typeof(sir_hash), "
+                            "typeof(source_hash), maker FROM sir ORDER BY seq").fetchall() == [
+            (1, "blob", "blob", "blob", 3), (2, "blob", "text", "text", 2)]
+        assert conn.execute("SELECT symbol_id FROM sir WHERE seq = 1").fetchone() == (
+            bytes.fromhex(SID),)
+        assert conn.execute("SELECT id, provider, model, prompt_version FROM sir_makers "
+                            "ORDER BY id").fetchall() == [
+            (1, "openai", "gpt-x", "p3"), (2, "static", "static-v1", ""),
+            (3, "openai", "gpt-y", "p3")]
+        assert conn.execute("SELECT typeof(content_hash) FROM symbols ORDER BY seq"
+                            ).fetchall() == [("blob",), ("text",)]
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master "
+                                               "WHERE type = 'index'")}
+        assert "symbols_by_qname" not in indexes and "sir_meta_by_status" not in indexes
+        assert "sir_meta_not_ok" in indexes
+        assert conn.execute("SELECT text_hash, sir_hash FROM symbol_vectors").fetchall() == [
+            (bytes.fromhex(TEXT_HASH)[:8], bytes.fromhex(SHASH)[:8])]
+        assert conn.execute("SELECT value FROM meta WHERE key = 'compact_rows'").fetchone() == (
+            "v20",)
+        # a format 1 SIR value is packed again in format 2: same JSON, same search words
+        (value,) = conn.execute("SELECT sir_json FROM sir WHERE seq = 2").fetchone()
+        assert value[0] == 2 and sir_json_of(value) == PreparedSir.of(
+            Sir(intent="Runs it.", confidence=0.3)).sir_json
+        assert terms_of(value) == ("run it", "run the job")
+        # a signature keeps its name as a mark
+        assert conn.execute("SELECT signature FROM symbols ORDER BY seq").fetchall() == [
+            ("def xx(y)",), ("def \x01(y)",)]
+        # the history row is text, as before
+        assert conn.execute("SELECT symbol_id, sir_hash, source_hash, model FROM sir_history"
+                            ).fetchall() == [(SID, SHASH, CHASH, "gpt-x")]
+    finally:
+        conn.close()
+    held, want = postings(db)
+    assert held == want and held
+
+
+def test_qualified_name_ends_hold_every_name_it_may_end_with() -> None:
+    assert q.qname_ends("pkg.Cls.run") == ["pkg.Cls.run", ".Cls.run", "Cls.run", ".run", "run"]
+    assert q.qname_ends("A::operator+") == [
+        "A::operator+", "::operator+", ":operator+", "operator+", "+"]
+    assert q.qname_ends("Foo#==") == ["Foo#==", "#==", "==", "="]
+    assert q.qname_ends("main") == ["main"]
+    hostile = ".".join(["a"] * 50_000)
+    ends = q.qname_ends(hostile)
+    assert len(ends) == q.MAX_ENDS and ends[0] == hostile and ends[-1] == "a"
+
+
+def test_every_language_names_a_symbol_by_an_end_of_its_qualified_name() -> None:
+    """v20 finds qualified names through the name index: that holds only while a symbol's
+    name is one of the ends of its qualified name, in every language AETHER indexes."""
+    from aether.symbols.extract import analyze_source
+    from tests.language_fixtures import FIXTURES
+
+    seen = 0
+    for language, (path, source) in FIXTURES.items():
+        for s in analyze_source(path, language, source.encode()).symbols:
+            assert s.name in q.qname_ends(s.qualified_name), (language, s.qualified_name)
+            seen += 1
+    assert seen > 50 and len(FIXTURES) >= 8
+
+
+def test_a_stored_signature_reads_back_as_it_was() -> None:
+    for signature, name in (("def run(self)", "run"), ("def run(run)", "run"),
+                            ("fn()", "main"), ("def f()", ""), ("def \x01f()", "f"),
+                            ("\x02f", "f"), ("run", "run")):
+        stored = stored_signature(signature, name)
+        assert signature_of(stored, name) == signature
+    assert stored_signature("def run(run)", "run") == "def \x01(run)"

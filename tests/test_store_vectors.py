@@ -13,7 +13,7 @@ from aether.hashing import text_hash
 from aether.sir.model import Sir
 from aether.store.db import Store
 from aether.store.records import FileChange, FileRecord, NewSir, PreparedSir
-from aether.store.vectors import pack_vector, unpack_vectors
+from aether.store.vectors import pack_vector, same_text, unpack_vectors
 from aether.symbols.model import Symbol
 
 
@@ -64,7 +64,8 @@ async def test_vector_rows_keep_hashes_in_16_bytes_and_models_by_number(tmp_path
         model = PreparedSir.of(Sir(intent="Adds two numbers.", confidence=0.9))
         await store.record_sir_success([NewSir(sid, model, "h1", "openai", "gpt-x")])
         assert [(r[0], r[4], r[5]) for r in await store.vector_sources("model-a")] == [
-            (sid, model.sir_hash, text)]
+            (sid, model.sir_hash, text[:16])]  # v20: the first 8 bytes of the text's hash
+        assert same_text(text, text[:16]) and not same_text(text_hash("f adds 2"), text[:16])
         await store.write_vectors([], [(model.sir_hash, sid)])
         assert await store.vector_sources("model-a") == []
     finally:
@@ -72,7 +73,7 @@ async def test_vector_rows_keep_hashes_in_16_bytes_and_models_by_number(tmp_path
     conn = sqlite3.connect(tmp_path / "aether.db")
     try:
         assert conn.execute("SELECT length(text_hash), length(sir_hash), typeof(model) "
-                            "FROM symbol_vectors").fetchall() == [(16, 16, "integer")]
+                            "FROM symbol_vectors").fetchall() == [(8, 8, "integer")]
         assert conn.execute("SELECT name FROM vector_models").fetchall() == [("model-a",)]
     finally:
         conn.close()

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import aiosqlite
 
+from aether.store.compact_rows import compact_rows
 from aether.store.integrity import is_damage, quick_check
 from aether.store.schema import SCHEMA_VERSION, migrate
 from aether.store.search_rows import rebuild_search_rows
@@ -49,7 +50,7 @@ def prepare_file(path: Path, check_budget_s: float | None) -> str | None:
             conn.execute(pragma)
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         migrate(conn)
-        rewrote = rebuild_search_rows(conn) | convert_vectors(conn)
+        rewrote = compact_rows(conn) | rebuild_search_rows(conn) | convert_vectors(conn)
         if 0 < version < SCHEMA_VERSION:
             give_back_space(conn, rewrote=rewrote)
     except sqlite3.DatabaseError as exc:

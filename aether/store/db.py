@@ -51,13 +51,15 @@ from aether.store.records import (
     NewSir,
     PreparedSir,
     SymbolRecord,
+    hash_text,
     one_line,
+    pack_hash,
     search_row,
     utc_now,
     utc_text,
 )
 from aether.store.schema import SCHEMA_VERSION
-from aether.store.vectors import hash_text, pack_hash
+from aether.store.vectors import pack_vector_hash
 from aether.symbols.model import Symbol
 
 __all__ = ["Recovery", "Store", "StoreDamaged", "StoreError", "StoreGone"]
@@ -358,7 +360,7 @@ class Store:
         existing_names: dict[str, str] = {}
         async with self._w.execute(q.symbols_for_files(len(paths)), paths) as cur:
             for seq, sid, chash, name in await cur.fetchall():
-                existing[sid] = (seq, chash)
+                existing[sid] = (seq, hash_text(chash) or "")
                 existing_names[sid] = name
 
         now = utc_now()
@@ -553,12 +555,15 @@ class Store:
         """The SIR itself; the one it replaces, if different, goes to history (metadata and
         search text are the caller's). `new`: symbols just inserted, with no SIR to archive
         (a cold index looked up 72,000 of them for nothing)."""
-        rows = [(n.symbol_id, n.sir.stored(), n.sir.sir_hash, n.source_hash, n.provider,
-                 n.model, now, n.prompt_version) for n in sirs]
-        await w.executemany(q.ARCHIVE_SIR, [(n.symbol_id, n.sir.sir_hash) for n in sirs
-                                            if n.symbol_id not in new])
-        await w.executemany(q.UPSERT_SIR, [(*r, n.verification) for r, n in zip(rows, sirs,
-                                                                                  strict=True)])
+        rows = [(n.symbol_id, n.sir.stored(), pack_hash(n.sir.sir_hash),
+                 pack_hash(n.source_hash), n.provider, n.model, now, n.prompt_version)
+                for n in sirs]
+        await w.executemany(q.ARCHIVE_SIR, [(n.symbol_id, pack_hash(n.sir.sir_hash))
+                                            for n in sirs if n.symbol_id not in new])
+        await w.executemany(q.ADD_SIR_MAKER, list(dict.fromkeys(
+            (n.provider, n.model, n.prompt_version) for n in sirs)))
+        await w.executemany(q.UPSERT_SIR, [(*r, n.verification, pack_hash(n.symbol_id))
+                                           for r, n in zip(rows, sirs, strict=True)])
         found = [(n.symbol_id, n.sir.redactions, now) for n in sirs if n.sir.redactions]
         if found:
             await w.executemany(q.UPSERT_REDACTIONS, found)
@@ -703,7 +708,8 @@ class Store:
         return [found[i] for i in symbol_ids if i in found]
 
     async def symbols_by_qualified_name(self, qualified_name: str) -> list[SymbolRecord]:
-        return await self._records(q.RECORDS_BY_QNAME, (qualified_name,))
+        ends = q.qname_ends(qualified_name)
+        return await self._records(q.records_by_qname(len(ends)), (qualified_name, *ends))
 
     async def symbols_by_name(self, name: str, limit: int = 50) -> list[SymbolRecord]:
         return await self._records(q.RECORDS_BY_NAME, (name, limit))
@@ -768,7 +774,7 @@ class Store:
                      else (q.VECTOR_SOURCES_DIRTY, [model, dirty_through]))
         async with self._r.execute(sql, args) as cur:
             rows = await cur.fetchall()
-        return [(sid, name, qname, _intent(value), sir_hash, hash_text(text))
+        return [(sid, name, qname, _intent(value), hash_text(sir_hash), hash_text(text))
                 for sid, name, qname, value, sir_hash, text in rows]
 
     async def vector_dirty_mark(self) -> int:
@@ -794,11 +800,12 @@ class Store:
                     for model in {r[3] for r in rows}:
                         await w.execute(q.ADD_VECTOR_MODEL, (model,))
                     await w.executemany(q.UPSERT_VECTOR_LIVE, [
-                        (sid, pack_hash(text), pack_hash(sir), model, vec)
+                        (sid, pack_vector_hash(text), pack_vector_hash(sir), model, vec)
                         for sid, text, sir, model, vec in rows])
                 if current:
                     await w.executemany(q.MARK_VECTOR_CURRENT,
-                                        [(pack_hash(sir), sid) for sir, sid in current])
+                                        [(pack_vector_hash(sir), sid)
+                                         for sir, sid in current])
 
     async def all_vectors(self, model: str) -> list[tuple[int, bytes]]:
         async with self._r.execute(q.ALL_VECTORS, (model,)) as cur:

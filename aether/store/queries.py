@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aether.store.records import FileRecord
+from aether.store.records import FileRecord, pack_hash, stored_signature
 from aether.symbols.model import Symbol
 
 FILE_STATES = "SELECT path, size, mtime_ns, content_hash, status FROM files"
@@ -60,14 +60,17 @@ DELETE_SYMBOL_BY_SEQ = "DELETE FROM symbols WHERE seq = ?"
 
 
 def symbol_row(seq: int, s: Symbol) -> tuple[Any, ...]:
-    return (seq, s.id, s.language, s.file_path, s.kind, s.name, s.qualified_name, s.signature,
+    """The content hash in 16 bytes and the signature with its name as a mark (v20,
+    `pack_hash`, `stored_signature`); read back as they were by `SymbolRecord`."""
+    return (seq, s.id, s.language, s.file_path, s.kind, s.name, s.qualified_name,
+            stored_signature(s.signature, s.name),
             s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
-            s.content_hash)
+            pack_hash(s.content_hash))
 
 
 def symbol_update_row(s: Symbol) -> tuple[Any, ...]:
     return (s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
-            s.content_hash, s.id)
+            pack_hash(s.content_hash), s.id)
 
 
 # The rowid is the symbol's seq, given explicitly: a per-row subselect doubled insert time.
@@ -98,6 +101,18 @@ def search_sources_by_ids(n: int) -> str:
 
 
 SET_SIR_VALUE = "UPDATE sir SET sir_json = ? WHERE seq = ?"
+ALL_SIR_ROW_FORMS = "SELECT seq, symbol_id, sir_hash, source_hash, sir_json FROM sir"
+SET_SIR_ROW_FORMS = ("UPDATE sir SET symbol_id = ?, sir_hash = ?, source_hash = ?, sir_json = ? "
+                     "WHERE seq = ?")
+ALL_SYMBOL_FORMS = "SELECT seq, content_hash, name, signature FROM symbols"
+SET_SYMBOL_FORMS = "UPDATE symbols SET content_hash = ?, signature = ? WHERE seq = ?"
+
+
+def hex_of(column: str) -> str:
+    """A hash as text, however it is stored: 16 bytes (`sir` since v20, vector rows since
+    v16) or text (aether.store.records.pack_hash)."""
+    return f"(CASE WHEN typeof({column}) = 'blob' THEN lower(hex({column})) ELSE {column} END)"
+
 
 # sir and sir_meta are keyed by the symbol's seq (schema v13); statements that take a symbol id
 # find its seq through the unique index on symbols.id.
@@ -123,7 +138,7 @@ MARK_OK = f"""
 UPDATE sir_meta SET last_error = NULL, last_attempt_at = {_ms('?1')}, attempts = 0,
     updated_at = {_ms('?2')},
     sir_status = CASE
-        WHEN (SELECT source_hash FROM sir WHERE sir.seq = sir_meta.seq)
+        WHEN (SELECT source_hash FROM sir WHERE sir.seq = sir_meta.seq)  -- both as stored
              = (SELECT content_hash FROM symbols WHERE id = ?3) THEN 'ok' ELSE 'stale' END
 WHERE seq = """ + _SEQ.format("?3")
 # A SIR made from the very code now stored (a static SIR in the same transaction).
@@ -139,30 +154,43 @@ MARK_DEFERRED = (f"UPDATE sir_meta SET last_error = ?1, updated_at = {_ms('?2')}
                  + _SEQ.format("?3"))
 SYMBOL_HASH = "SELECT content_hash FROM symbols WHERE id = ?"
 
+# Who made a SIR (provider, model, prompt version) is a row of `sir_makers` (v20), added
+# before the SIRs that name it; the id (?10) and hashes are given as stored
+# (aether.store.records.pack_hash), the id as text too (?1) to find the symbol.
+ADD_SIR_MAKER = ("INSERT OR IGNORE INTO sir_makers (provider, model, prompt_version) "
+                 "VALUES (?, ?, ?)")
+_MAKER = "(SELECT id FROM sir_makers WHERE provider = {} AND model = {} AND prompt_version = {})"
 UPSERT_SIR = f"""
-INSERT INTO sir (seq, symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at,
-                 prompt_version, verification)
-SELECT seq, ?1, ?2, ?3, ?4, ?5, ?6, {_ms('?7')}, ?8, ?9 FROM symbols WHERE id = ?1
+INSERT INTO sir (seq, symbol_id, sir_json, sir_hash, source_hash, maker, created_at,
+                 verification)
+SELECT seq, ?10, ?2, ?3, ?4, {_MAKER.format('?5', '?6', '?8')}, {_ms('?7')}, ?9
+FROM symbols WHERE id = ?1
 ON CONFLICT(seq) DO UPDATE SET
     sir_json = excluded.sir_json, sir_hash = excluded.sir_hash,
-    source_hash = excluded.source_hash, provider = excluded.provider,
-    model = excluded.model, created_at = excluded.created_at,
-    prompt_version = excluded.prompt_version, verification = excluded.verification
+    source_hash = excluded.source_hash, maker = excluded.maker,  -- the id is the same
+    created_at = excluded.created_at, verification = excluded.verification
 """
+# A SIR row as history and salvage keep it: every column as text (hashes in hex), the maker
+# by name. `r` is the row of `sir`.
+_SIR_TEXT = f"""{hex_of('r.sir_hash')}, r.created_at, k.provider, k.model, k.prompt_version,
+       {hex_of('r.source_hash')}, r.sir_json
+FROM sir r JOIN sir_makers k ON k.id = r.maker"""
 # History holds superseded versions only (the current one is the `sir` row): before a SIR is
-# replaced by a different one, the old row moves here. Params: (symbol_id, new sir_hash).
-ARCHIVE_SIR = """
+# replaced by a different one, the old row moves here. Params: (symbol_id, new sir_hash as
+# stored).
+ARCHIVE_SIR = f"""
 INSERT OR IGNORE INTO sir_history
-    (symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at, prompt_version)
-SELECT symbol_id, sir_json, sir_hash, source_hash, provider, model, created_at, prompt_version
-FROM sir WHERE seq = """ + _SEQ.format("?1") + " AND sir_hash != ?2"
-HISTORY_VERSIONS = """
-SELECT sir_hash, created_at, provider, model, prompt_version, source_hash, sir_json
-FROM sir WHERE seq = (SELECT seq FROM symbols WHERE id = ?1)
+    (symbol_id, sir_hash, created_at, provider, model, prompt_version, source_hash, sir_json)
+SELECT ?1, {_SIR_TEXT}
+WHERE r.seq = {_SEQ.format("?1")} AND r.sir_hash != ?2
+"""
+HISTORY_VERSIONS = f"""
+SELECT {_SIR_TEXT}
+WHERE r.seq = (SELECT seq FROM symbols WHERE id = ?1)
 UNION ALL
 SELECT sir_hash, created_at, provider, model, prompt_version, source_hash, sir_json
 FROM sir_history WHERE symbol_id = ?1
-    AND sir_hash NOT IN (SELECT sir_hash FROM sir
+    AND sir_hash NOT IN (SELECT {hex_of('sir_hash')} FROM sir
                          WHERE seq = (SELECT seq FROM symbols WHERE id = ?1))
 ORDER BY created_at DESC
 """
@@ -171,17 +199,16 @@ ORDER BY created_at DESC
 MARK_MODEL_CHANGED = f"""
 UPDATE sir_meta SET sir_status = 'stale', updated_at = {_ms('?1')}
 WHERE sir_status = 'ok' AND seq IN (
-    SELECT seq FROM sir
-    WHERE provider != ?2 OR model != ?3 OR prompt_version != ?4)
+    SELECT seq FROM sir WHERE maker IS NOT {_MAKER.format('?2', '?3', '?4')})
 """
 UNVERIFIED_COUNT = (
     "SELECT COUNT(*) FROM sir WHERE verification IS NOT NULL "
     "AND json_array_length(verification, '$.unsupported') > 0"
 )
-MODEL_CHANGED_QUEUE = """
+MODEL_CHANGED_QUEUE = f"""
 SELECT s.id, s.file_path, s.qualified_name
 FROM sir r JOIN symbols s ON s.seq = r.seq JOIN sir_meta m ON m.seq = s.seq
-WHERE m.sir_status = 'ok' AND (r.provider != ?1 OR r.model != ?2 OR r.prompt_version != ?3)
+WHERE m.sir_status = 'ok' AND r.maker IS NOT {_MAKER.format('?1', '?2', '?3')}
 ORDER BY s.file_path, s.start_line
 """
 INSERT_USAGE = """
@@ -204,11 +231,12 @@ SELECT day, provider, model, COUNT(*), SUM(status = 'ok'), SUM(input_tokens),
        SUM(output_tokens), SUM(cost), MIN(priced), MIN(reported)
 FROM usage WHERE day >= ? GROUP BY day, provider, model ORDER BY day, provider, model
 """
-HISTORY = """
-SELECT sir_hash, created_at, sir_json FROM sir WHERE seq = (SELECT seq FROM symbols WHERE id = ?1)
+HISTORY = f"""
+SELECT {hex_of('sir_hash')}, created_at, sir_json FROM sir
+WHERE seq = (SELECT seq FROM symbols WHERE id = ?1)
 UNION ALL
 SELECT sir_hash, created_at, sir_json FROM sir_history WHERE symbol_id = ?1
-    AND sir_hash NOT IN (SELECT sir_hash FROM sir
+    AND sir_hash NOT IN (SELECT {hex_of('sir_hash')} FROM sir
                          WHERE seq = (SELECT seq FROM symbols WHERE id = ?1))
 ORDER BY created_at DESC
 """
@@ -235,22 +263,50 @@ SET_META = (
 )
 GET_META = "SELECT value FROM meta WHERE key = ?"
 
-# One shape for every read, matching aether.store.records.SymbolRecord field order.
+# One shape for every read, matching aether.store.records.SymbolRecord field order (which
+# turns stored hashes and times back into text).
 _COLUMNS = """
 SELECT s.id, s.language, s.file_path, s.kind, s.name, s.qualified_name, s.signature,
        s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
        s.content_hash,
        m.sir_status, m.last_error, m.last_attempt_at, m.attempts, m.updated_at,
-       r.sir_json, r.sir_hash, r.source_hash, r.provider, r.model, r.created_at,
-       r.prompt_version, r.verification
+       r.sir_json, r.sir_hash, r.source_hash, k.provider, k.model, r.created_at,
+       k.prompt_version, r.verification
 """
 _JOINS = """
 JOIN sir_meta m ON m.seq = s.seq
 LEFT JOIN sir r ON r.seq = s.seq
+LEFT JOIN sir_makers k ON k.id = r.maker
 """
 _RECORD = _COLUMNS + "FROM symbols s" + _JOINS
 RECORD_BY_ID = _RECORD + "WHERE s.id = ?"
-RECORDS_BY_QNAME = _RECORD + "WHERE s.qualified_name = ? ORDER BY s.file_path, s.start_line"
+
+
+def records_by_qname(n: int) -> str:
+    """Symbols of one qualified name (?1), found through the name index (v20 dropped the one
+    on qualified names): its name is among the `n` ends of it given as ?2.. (`qname_ends`)."""
+    marks = ",".join(f"?{i}" for i in range(2, n + 2))
+    return (_RECORD + f"WHERE s.name IN ({marks}) AND s.qualified_name = ?1 "
+            "ORDER BY s.file_path, s.start_line")
+
+
+def qname_ends(qualified_name: str) -> list[str]:
+    """Every end of a qualified name that may be its symbol's name: the whole, and each part
+    that starts after or at a character that is not a word character (`pkg.Cls.run` ->
+    `run`, `Cls.run`; `A::operator+` -> `operator+`, `+`; `Foo#==` -> `==`, `=`)."""
+    out = [qualified_name]
+    for i in range(1, len(qualified_name)):
+        if not (qualified_name[i - 1].isalnum() or qualified_name[i - 1] == "_") or not (
+                qualified_name[i].isalnum() or qualified_name[i] == "_"):
+            out.append(qualified_name[i:])
+    # a statement takes at most 32,766 parameters: a (hostile) name of thousands of parts
+    # keeps its whole and its shortest ends
+    return list(dict.fromkeys(out if len(out) <= MAX_ENDS else [out[0], *out[1 - MAX_ENDS:]]))
+
+
+MAX_ENDS = 1000
+
+
 RECORDS_BY_NAME = _RECORD + "WHERE s.name = ? ORDER BY s.file_path, s.start_line LIMIT ?"
 def records_by_ids(n: int) -> str:
     return _RECORD + f"WHERE s.id IN ({','.join('?' * n)})"
@@ -295,17 +351,18 @@ def records_by_seqs(n: int) -> str:
 # Vector rows (v16) name their model by number (vector_models) and keep both hashes as 16
 # bytes: a hash that is not 32 hex characters (never written by aether) stays text.
 _MODEL_ID = "(SELECT id FROM vector_models WHERE name = {})"
-_VECTOR_SIR_HASH = ("CASE WHEN typeof(v.sir_hash) = 'blob' THEN lower(hex(v.sir_hash)) "
-                    "ELSE v.sir_hash END")
+# A SIR's hash as its vector row keeps it (v20: aether.store.vectors.pack_vector_hash).
+_VECTOR_HASH = "(CASE WHEN typeof({0}) = 'blob' THEN substr({0}, 1, 8) ELSE {0} END)"
 _VECTOR_SOURCE = f"""
-SELECT s.id, s.name, s.qualified_name, r.sir_json, r.sir_hash,  -- the stored SIR: packed
+SELECT s.id, s.name, s.qualified_name, r.sir_json, r.sir_hash,  -- the stored SIR: packed,
+                                                                 -- its hash as stored
        CASE WHEN v.model = {_MODEL_ID.format('?1')} THEN v.text_hash END  -- another model's
                                                                           -- vector: re-embed
 """
 _VECTOR_STALE = f"""
 LEFT JOIN sir r ON r.seq = s.seq LEFT JOIN symbol_vectors v ON v.seq = s.seq
 WHERE (v.seq IS NULL OR v.model IS NOT {_MODEL_ID.format('?1')}
-       OR {_VECTOR_SIR_HASH} IS NOT r.sir_hash)
+       OR v.sir_hash IS NOT {_VECTOR_HASH.format('r.sir_hash')})
 """
 VECTOR_SOURCES = _VECTOR_SOURCE + "FROM symbols s" + _VECTOR_STALE
 # The same, among the symbols marked dirty up to a mark (schema v14's triggers).
@@ -351,9 +408,11 @@ SELECT
   (SELECT COUNT(*) FROM files WHERE status = 'skipped'),
   (SELECT COUNT(*) FROM symbols),
   (SELECT COUNT(*) FROM sir),
-  (SELECT COUNT(*) FROM sir_meta WHERE sir_status = 'ok'),
-  (SELECT COUNT(*) FROM sir_meta WHERE sir_status = 'stale'),
-  (SELECT COUNT(*) FROM sir_meta WHERE sir_status = 'pending'),
+  (SELECT COUNT(*) FROM sir_meta)
+      - (SELECT COUNT(*) FROM sir_meta WHERE sir_status != 'ok'),
+  -- the status index holds only symbols not 'ok' (v20): say so, for the planner
+  (SELECT COUNT(*) FROM sir_meta WHERE sir_status != 'ok' AND sir_status = 'stale'),
+  (SELECT COUNT(*) FROM sir_meta WHERE sir_status != 'ok' AND sir_status = 'pending'),
   (SELECT COUNT(*) FROM errors),
   (SELECT COUNT(*) FROM redactions),
   (SELECT COALESCE(SUM(count), 0) FROM redactions)
@@ -362,14 +421,27 @@ SELECT
 
 # ---------------------------------------------------------------------------- salvage
 
-SALVAGE_READ = """
+# Each reads (symbol_id, source_hash, sir_json, provider, model, created_at, prompt_version,
+# verification) from `sir` alone (a filter on `rowid` may follow), subqueries for the rest:
+# schema v20 keeps the symbol id and hashes in 16 bytes and names its maker by number. The
+# first that a store's schema answers is used.
+_MAKER_OF = "(SELECT {} FROM sir_makers k WHERE k.id = sir.maker)"
+SALVAGE_READS = (
+    f"""
+SELECT {hex_of('symbol_id')}, {hex_of('source_hash')}, sir_json,
+    {_MAKER_OF.format('provider')}, {_MAKER_OF.format('model')}, created_at,
+    {_MAKER_OF.format('prompt_version')}, verification FROM sir
+""",
+    # schema v4 to v19
+    """
 SELECT symbol_id, source_hash, sir_json, provider, model, created_at, prompt_version,
     verification FROM sir
-"""
-# schema v3 and older: no prompt version or verification yet
-SALVAGE_READ_OLD = """
+""",
+    # schema v3 and older: no prompt version or verification yet
+    """
 SELECT symbol_id, source_hash, sir_json, provider, model, created_at, '', NULL FROM sir
-"""
+""",
+)
 ROWID_FILTER = " WHERE rowid = ?"
 SALVAGE_MAX_ROWID = "SELECT max(rowid) FROM sir"
 SALVAGE_NEXT_ROWID = "SELECT rowid FROM sir WHERE rowid > ? ORDER BY rowid LIMIT 1"
@@ -381,11 +453,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 # Salvaged SIRs that describe exactly the code now indexed, for symbols without a good SIR.
-SALVAGE_MATCHES = """
+SALVAGE_MATCHES = f"""
 SELECT v.symbol_id, v.source_hash, v.sir_json, v.provider, v.model, v.prompt_version,
     v.verification
 FROM sir_salvage v
-JOIN symbols s ON s.id = v.symbol_id AND s.content_hash = v.source_hash
+JOIN symbols s ON s.id = v.symbol_id AND {hex_of('s.content_hash')} = v.source_hash
 JOIN sir_meta m ON m.seq = s.seq
 WHERE m.sir_status != 'ok'
 """

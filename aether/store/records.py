@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from aether.hashing import text_hash
 from aether.redaction import redact_secrets
-from aether.sir.canonical import LIST_FIELDS, canonical_dict, canonical_json
-from aether.store.packing import pack_sir, sir_json_of
+from aether.sir.canonical import canonical_dict, canonical_json
+from aether.store.packing import field_terms, join_terms, pack_sir, pack_sir_doc, sir_json_of
 from aether.symbols.model import CallSite, Symbol
 from aether.symbols.terms import enclosing, name_columns, words_column
 
@@ -36,6 +36,41 @@ def utc_text(ms: int) -> str:
     it."""
     return (_EPOCH + timedelta(milliseconds=ms)).isoformat(
         timespec="milliseconds").replace("+00:00", "Z")
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def pack_hash(value: str | None) -> bytes | str | None:
+    """A hash or symbol id as the store keeps it (vector rows since v16; symbols' and SIRs'
+    since v20): 16 bytes for aether's 32 hex characters (aether.hashing); anything else as
+    it is."""
+    if value is not None and len(value) == 32 and _HEX.issuperset(value):
+        return bytes.fromhex(value)
+    return value
+
+
+def hash_text(value: bytes | str | None) -> str | None:
+    """A hash read back from the store, as it was given to `pack_hash`."""
+    return value.hex() if isinstance(value, bytes) else value
+
+
+_NAME, _VERBATIM = "\x01", "\x02"
+
+
+def stored_signature(signature: str, name: str) -> str:
+    """A signature as `symbols` keeps it (v20): the first occurrence of the symbol's name, which
+    most signatures repeat (`def name(...)`), as one mark character; a signature holding
+    either mark itself is kept verbatim behind the second. `signature_of` reverses it."""
+    if _NAME in signature or _VERBATIM in signature:
+        return _VERBATIM + signature
+    return signature.replace(name, _NAME, 1) if name else signature
+
+
+def signature_of(stored: str, name: str) -> str:
+    if stored.startswith(_VERBATIM):
+        return stored[1:]
+    return stored.replace(_NAME, name, 1)
 
 
 def parse_time(value: str) -> datetime:
@@ -97,15 +132,15 @@ class PreparedSir:
         with the other fields (a static SIR's intent keeps only its first sentence)."""
         sir, found = sir.redacted()
         canonical = sir.canonical_json()
-        others = [*sir.inputs, *sir.outputs, *sir.side_effects, *sir.dependencies,
-                  *sir.error_modes]
+        doc_terms = ""
         if doc:
             clean, masked = redact_secrets(doc)
-            others.append(clean)
+            doc_terms = words_column(clean)
             found += masked
-        intent, other = words_column(sir.intent), words_column(" ".join(others))
-        return cls(canonical, text_hash(canonical), intent, other, redactions + found,
-                   pack_sir(canonical, intent, other))
+        # the words as the stored JSON gives them back (packing.field_terms): lists sorted
+        intent, fields = field_terms(json.loads(canonical))
+        return cls(canonical, text_hash(canonical), intent, join_terms(fields, doc_terms),
+                   redactions + found, pack_sir_doc(canonical, doc_terms))
 
     @classmethod
     def of_static(cls, data: dict[str, Any], *, doc: str = "") -> PreparedSir:
@@ -118,14 +153,14 @@ class PreparedSir:
 
             return cls.of(Sir.model_validate(data), doc=doc)
         canonical = canonical_json(canon)
-        others = [i for f in LIST_FIELDS for i in canon[f]]
         found = 0
+        doc_terms = ""
         if doc:
             clean, found = redact_secrets(doc)
-            others.append(clean)
-        intent, other = words_column(canon["intent"]), words_column(" ".join(others))
-        return cls(canonical, text_hash(canonical), intent, other, found,
-                   pack_sir(canonical, intent, other))
+            doc_terms = words_column(clean)
+        intent, fields = field_terms(canon)
+        return cls(canonical, text_hash(canonical), intent, join_terms(fields, doc_terms),
+                   found, pack_sir_doc(canonical, doc_terms))
 
     @classmethod
     def terms_of_json(cls, sir_json: str | None) -> tuple[str, str]:
@@ -235,6 +270,13 @@ class SymbolRecord:
             self.updated_at = utc_text(self.updated_at)
         if isinstance(self.sir_created_at, int):  # since v19
             self.sir_created_at = utc_text(self.sir_created_at)
+        self.signature = signature_of(self.signature, self.name)  # since v20
+        if isinstance(self.content_hash, bytes):  # since v20: 16 bytes (pack_hash)
+            self.content_hash = self.content_hash.hex()
+        if isinstance(self.sir_hash, bytes):
+            self.sir_hash = self.sir_hash.hex()
+        if isinstance(self.source_hash, bytes):
+            self.source_hash = self.source_hash.hex()
 
     @property
     def verification(self) -> dict[str, Any] | None:

@@ -8,7 +8,6 @@ the rows on it, not the table.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import time
@@ -56,18 +55,17 @@ def salvage_sirs(path: Path) -> list[SalvagedRow]:
         return []
     out: list[SalvagedRow] = []
     try:
-        read = q.SALVAGE_READ
-        try:
-            rows = conn.execute(read).fetchall()
-            return [v for v in map(_valid, rows) if v is not None]
-        except sqlite3.OperationalError as exc:
-            if "no such column" in str(exc):
-                read = q.SALVAGE_READ_OLD  # written by an older aether
-                with contextlib.suppress(sqlite3.DatabaseError):
-                    rows = conn.execute(read).fetchall()
-                    return [v for v in map(_valid, rows) if v is not None]
-        except sqlite3.DatabaseError:
-            pass  # a damaged page on the way: read row by row below
+        read = q.SALVAGE_READS[0]
+        for read in q.SALVAGE_READS:  # the newest schema first: older aethers wrote others
+            try:
+                rows = conn.execute(read).fetchall()
+                return [v for v in map(_valid, rows) if v is not None]
+            except sqlite3.OperationalError as exc:
+                if "no such" in str(exc):  # column or table: written by an older aether
+                    continue
+                break
+            except sqlite3.DatabaseError:
+                break  # a damaged page on the way: read row by row below
         try:
             top = conn.execute(q.SALVAGE_MAX_ROWID).fetchone()[0] or 0
         except sqlite3.DatabaseError:

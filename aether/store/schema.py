@@ -501,6 +501,66 @@ MIGRATIONS: list[str] = [
     DROP TABLE sir_history;
     ALTER TABLE sir_history_v19 RENAME TO sir_history;
     """,
+    # v20: per-symbol rows without repeats (issue 17, 15 MB on the standard library): a
+    # SIR's provider, model and prompt version as one small number (`sir_makers`); a SIR's
+    # symbol id and hashes and a symbol's content hash in 16 bytes, a signature without its
+    # name (converted on first open: aether.store.compact_rows); a vector row's hashes in 8;
+    # no index on qualified names (looked up through the name index: a name is an end of
+    # its qualified name); the status index only over symbols not 'ok'. (The search table
+    # stays `detail = full`: with `content = ''` and `detail = column`, SQLite 3.40's bm25
+    # scores every row 0.)
+    """
+    CREATE TABLE sir_makers (
+        id INTEGER PRIMARY KEY,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        prompt_version TEXT NOT NULL,
+        UNIQUE (provider, model, prompt_version)
+    );
+    INSERT INTO sir_makers (provider, model, prompt_version)
+    SELECT DISTINCT provider, model, prompt_version FROM sir ORDER BY 1, 2, 3;
+    CREATE TABLE sir_v20 (
+        seq INTEGER PRIMARY KEY REFERENCES symbols(seq) ON DELETE CASCADE,
+        symbol_id NOT NULL,               -- for salvage only, 16 bytes (vectors.pack_hash)
+        sir_json NOT NULL,                -- aether.store.packing
+        sir_hash NOT NULL,                -- 16 bytes
+        source_hash NOT NULL,             -- the same, of the code it describes
+        maker INTEGER NOT NULL,           -- sir_makers.id (no foreign key: never deleted)
+        created_at INTEGER NOT NULL,      -- ms since 1970 UTC
+        verification TEXT
+    );
+    INSERT INTO sir_v20 (seq, symbol_id, sir_json, sir_hash, source_hash, maker, created_at,
+                         verification)
+    SELECT r.seq, r.symbol_id, r.sir_json, r.sir_hash, r.source_hash, k.id, r.created_at,
+           r.verification
+    FROM sir r JOIN sir_makers k ON k.provider = r.provider AND k.model = r.model
+                                AND k.prompt_version = r.prompt_version
+    ORDER BY r.seq;
+    DROP TABLE sir;
+    ALTER TABLE sir_v20 RENAME TO sir;
+    CREATE TRIGGER vector_dirty_sir AFTER INSERT ON sir BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    CREATE TRIGGER vector_dirty_sir_changed AFTER UPDATE OF sir_hash ON sir BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    INSERT INTO meta (key, value) VALUES ('compact_rows', 'copied')
+        ON CONFLICT(key) DO UPDATE SET value = 'copied';
+    UPDATE symbol_vectors SET
+        text_hash = CASE WHEN typeof(text_hash) = 'blob' THEN substr(text_hash, 1, 8)
+                         ELSE text_hash END,
+        sir_hash = CASE WHEN typeof(sir_hash) = 'blob' THEN substr(sir_hash, 1, 8)
+                        ELSE sir_hash END;
+    DROP INDEX symbols_by_qname;
+    DROP INDEX sir_meta_by_status;
+    CREATE INDEX sir_meta_not_ok ON sir_meta(sir_status) WHERE sir_status != 'ok';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

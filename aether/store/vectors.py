@@ -10,7 +10,7 @@ benchmark (`python bench/search.py --no-stdlib`) this kept MRR@10 where int8 had
 
 Stores from before v16 hold int8 vectors (a unit vector times 127): they are converted on
 first open (`convert_vectors`), so vectors that cost a provider request are kept; so are
-their hashes, 16 bytes each instead of 32 hex characters.
+their hashes, 8 bytes each (v20: `pack_vector_hash`) instead of 32 hex characters.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import sqlite3
 import numpy as np
 
 from aether.store import queries as q
+from aether.store.records import hash_text, pack_hash
 from aether.store.schema import immediate
 
 _SPREAD = 2.5  # root mean squares mapped to the largest code
@@ -55,20 +56,22 @@ def unpack_vectors(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return codes, (1.0 / lengths).astype(np.float32)
 
 
-_HEX = frozenset("0123456789abcdef")
+HASH_BYTES = 8  # of a hash in a vector row (v20): it only has to show that a text or SIR
+# changed (one row per symbol, never looked up by it), and 2 x 8 bytes was 1.2 MB on the
+# standard library
 
 
-def pack_hash(value: str | None) -> bytes | str | None:
-    """A text or SIR hash as a vector row keeps it: 16 bytes for aether's 32 hex characters
-    (aether.hashing); anything else as it is."""
-    if value is not None and len(value) == 32 and _HEX.issuperset(value):
-        return bytes.fromhex(value)
-    return value
+def pack_vector_hash(value: str | None) -> bytes | str | None:
+    """A text or SIR hash as a vector row keeps it: the first `HASH_BYTES` of aether's 16
+    (`records.pack_hash`); anything else as it is."""
+    packed = pack_hash(value)
+    return packed[:HASH_BYTES] if isinstance(packed, bytes) else packed
 
 
-def hash_text(value: bytes | str | None) -> str | None:
-    """A hash read back from a vector row, as it was given to `pack_hash`."""
-    return value.hex() if isinstance(value, bytes) else value
+def same_text(digest: str, stored: str | None) -> bool:
+    """Whether a text hash (aether.hashing) is the one a vector row keeps, as `vector_sources`
+    reads it back (the hex of its first bytes)."""
+    return bool(stored) and digest.startswith(stored or "")
 
 
 def convert_vectors(conn: sqlite3.Connection) -> bool:
@@ -84,7 +87,7 @@ def convert_vectors(conn: sqlite3.Connection) -> bool:
             rows = conn.execute(q.ALL_VECTOR_ROWS).fetchall()
             conn.executemany(q.SET_VECTOR_ROW, [
                 (pack_vector(np.frombuffer(vec, dtype=np.int8).astype(np.float32) / 127.0),
-                 pack_hash(hash_text(text)), pack_hash(hash_text(sir)), seq)
+                 pack_vector_hash(hash_text(text)), pack_vector_hash(hash_text(sir)), seq)
                 for seq, vec, text, sir in rows])
             conn.execute(q.SET_META, (META_KEY, FORMAT))
             done = True

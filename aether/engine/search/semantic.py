@@ -28,7 +28,7 @@ from aether.engine.search.remote import RemoteEmbedder, failure_reason
 from aether.hashing import text_hash
 from aether.providers.errors import ProviderError
 from aether.store.db import Store
-from aether.store.vectors import pack_vector, unpack_vectors
+from aether.store.vectors import pack_vector, same_text, unpack_vectors
 from aether.symbols.names import identifier_words
 from aether.symbols.terms import enclosing
 
@@ -178,7 +178,7 @@ class VectorIndex:
                 for sid, name, qname, intent, sir_hash, old_hash in chunk:
                     text = embedded_text(name, qname, intent)
                     digest = text_hash(text)
-                    if digest == old_hash:
+                    if same_text(digest, old_hash):
                         current.append((sir_hash, sid))  # a new SIR with the same intent
                     else:
                         todo.append((sid, digest, sir_hash, text))
