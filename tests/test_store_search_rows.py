@@ -122,19 +122,3 @@ def test_packed_sir_round_trips_and_rejects_garbage() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{bad!r} was read")
-
-
-def test_packed_sir_keeps_only_the_words_its_json_cannot_give() -> None:
-    """Format 2 (v20): the intent's and list fields' words are made again from the JSON, the
-    documentation's are stored; words that are not what the JSON gives keep format 1."""
-    prepared = static("Load the widget settings.", doc="Reads the gadget file.")
-    value = prepared.stored()
-    assert value[0] == 2 and prepared.other_terms == "path read the gadget file"
-    assert terms_of(value) == (prepared.intent_terms, "path read the gadget file")
-    v1 = pack_sir(prepared.sir_json, prepared.intent_terms, "words before path")
-    assert v1[0] == 1 and terms_of(v1) == (prepared.intent_terms, "words before path")
-    assert pack_sir(prepared.sir_json, "not the intent", prepared.other_terms)[0] == 1
-    bare = static("Load.")
-    assert bare.stored()[0] == 2 and terms_of(bare.stored()) == ("load", "path")
-    model = PreparedSir.of(Sir(intent="Sends it.", inputs=["b", "a"], confidence=0.9))
-    assert terms_of(model.stored()) == model.terms == ("send it", "a b")

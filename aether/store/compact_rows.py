@@ -2,9 +2,8 @@
 what the v20 migration copied: a SIR row's symbol id and two hashes, and a symbol's content
 hash, as 16 bytes instead of 32 hex characters (SQLite before 3.41 has no `unhex()` to do it
 in the migration); a symbol's signature with its name as one mark character
-(`records.stored_signature`); a SIR value packed again in format 2 when its search words
-allow (`packing.pack_sir`: the same JSON and words, fewer bytes). Readers turn every field
-back into the text it was (`queries.hex_of` in SQL, `SymbolRecord` in Python).
+(`records.stored_signature`). 5.6 MB on the standard library. Readers turn every field back
+into the text it was (`queries.hex_of` in SQL, `SymbolRecord` in Python).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import sqlite3
 
 from aether.store import queries as q
-from aether.store.packing import repacked
 from aether.store.records import hash_text, pack_hash, stored_signature
 from aether.store.schema import immediate
 
@@ -30,16 +28,13 @@ def compact_rows(conn: sqlite3.Connection) -> bool:
     with immediate(conn):
         row = conn.execute(q.GET_META, (META_KEY,)).fetchone()
         if row is not None and row[0] != FORMAT:  # another process may have converted
-            sirs = conn.execute(q.ALL_SIR_ROW_FORMS).fetchall()
-            conn.executemany(q.SET_SIR_ROW_FORMS, [
+            conn.executemany(q.SET_SIR_HASHES, [
                 (pack_hash(hash_text(sid)), pack_hash(hash_text(sir)),
-                 pack_hash(hash_text(source)), repacked(value), seq)
-                for seq, sid, sir, source, value in sirs])
-            del sirs
-            symbols = conn.execute(q.ALL_SYMBOL_FORMS).fetchall()
+                 pack_hash(hash_text(source)), seq)
+                for seq, sid, sir, source in conn.execute(q.ALL_SIR_HASHES).fetchall()])
             conn.executemany(q.SET_SYMBOL_FORMS, [
                 (pack_hash(hash_text(chash)), stored_signature(signature, name), seq)
-                for seq, chash, name, signature in symbols])
+                for seq, chash, name, signature in conn.execute(q.ALL_SYMBOL_FORMS).fetchall()])
             conn.execute(q.SET_META, (META_KEY, FORMAT))
             done = True
     return done

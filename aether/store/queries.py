@@ -101,9 +101,8 @@ def search_sources_by_ids(n: int) -> str:
 
 
 SET_SIR_VALUE = "UPDATE sir SET sir_json = ? WHERE seq = ?"
-ALL_SIR_ROW_FORMS = "SELECT seq, symbol_id, sir_hash, source_hash, sir_json FROM sir"
-SET_SIR_ROW_FORMS = ("UPDATE sir SET symbol_id = ?, sir_hash = ?, source_hash = ?, sir_json = ? "
-                     "WHERE seq = ?")
+ALL_SIR_HASHES = "SELECT seq, symbol_id, sir_hash, source_hash FROM sir"
+SET_SIR_HASHES = "UPDATE sir SET symbol_id = ?, sir_hash = ?, source_hash = ? WHERE seq = ?"
 ALL_SYMBOL_FORMS = "SELECT seq, content_hash, name, signature FROM symbols"
 SET_SYMBOL_FORMS = "UPDATE symbols SET content_hash = ?, signature = ? WHERE seq = ?"
 

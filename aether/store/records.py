@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from aether.hashing import text_hash
 from aether.redaction import redact_secrets
-from aether.sir.canonical import canonical_dict, canonical_json
-from aether.store.packing import field_terms, join_terms, pack_sir, pack_sir_doc, sir_json_of
+from aether.sir.canonical import LIST_FIELDS, canonical_dict, canonical_json
+from aether.store.packing import pack_sir, sir_json_of
 from aether.symbols.model import CallSite, Symbol
 from aether.symbols.terms import enclosing, name_columns, words_column
 
@@ -132,15 +132,15 @@ class PreparedSir:
         with the other fields (a static SIR's intent keeps only its first sentence)."""
         sir, found = sir.redacted()
         canonical = sir.canonical_json()
-        doc_terms = ""
+        others = [*sir.inputs, *sir.outputs, *sir.side_effects, *sir.dependencies,
+                  *sir.error_modes]
         if doc:
             clean, masked = redact_secrets(doc)
-            doc_terms = words_column(clean)
+            others.append(clean)
             found += masked
-        # the words as the stored JSON gives them back (packing.field_terms): lists sorted
-        intent, fields = field_terms(json.loads(canonical))
-        return cls(canonical, text_hash(canonical), intent, join_terms(fields, doc_terms),
-                   redactions + found, pack_sir_doc(canonical, doc_terms))
+        intent, other = words_column(sir.intent), words_column(" ".join(others))
+        return cls(canonical, text_hash(canonical), intent, other, redactions + found,
+                   pack_sir(canonical, intent, other))
 
     @classmethod
     def of_static(cls, data: dict[str, Any], *, doc: str = "") -> PreparedSir:
@@ -153,14 +153,14 @@ class PreparedSir:
 
             return cls.of(Sir.model_validate(data), doc=doc)
         canonical = canonical_json(canon)
+        others = [i for f in LIST_FIELDS for i in canon[f]]
         found = 0
-        doc_terms = ""
         if doc:
             clean, found = redact_secrets(doc)
-            doc_terms = words_column(clean)
-        intent, fields = field_terms(canon)
-        return cls(canonical, text_hash(canonical), intent, join_terms(fields, doc_terms),
-                   found, pack_sir_doc(canonical, doc_terms))
+            others.append(clean)
+        intent, other = words_column(canon["intent"]), words_column(" ".join(others))
+        return cls(canonical, text_hash(canonical), intent, other, found,
+                   pack_sir(canonical, intent, other))
 
     @classmethod
     def terms_of_json(cls, sir_json: str | None) -> tuple[str, str]:
