@@ -104,3 +104,20 @@ async def test_a_static_pass_embeds_the_workers_texts_and_they_are_the_stores(
         assert len(decoded) == symbols
     finally:
         await fresh.close()
+
+
+def test_the_tokenizer_pieces_give_the_tokenizers_own_ids() -> None:
+    from aether.engine.search.wordvec import WordVectors
+
+    model = WordVectors(256)
+    texts = ["", " ", "  two  spaces  ", "tab\tand\nnewline", "日本 ☃ 🎉 réessayer",
+             "a </s> b <s>c<unk>", "\u2581 written ▁▁ out", "x" * 700, "trailing  ",
+             "send request. in http client. Send the request, raising HTTPError.",
+             "MAX_RETRIES", "__init__. in Queue. Initialise a new Queue (subclass of Base)."]
+    texts += [f"word{i % 37} " * (i % 9) + "parse the date string" for i in range(200)]
+    tokenizer = model.tokenizer
+    for text in texts:  # twice: the second time from the cache of pieces
+        expected = tokenizer.encode(text, add_special_tokens=False).ids
+        assert model.token_ids(text) == expected
+        assert model.token_ids(text) == expected
+    assert 0 < len(model._pieces) <= 16_384
