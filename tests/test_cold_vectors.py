@@ -17,7 +17,6 @@ import aether.store.db as store_db
 from aether.config import load_settings
 from aether.engine.engine import Engine
 from aether.engine.vector_text import embedded_text, stored_intent, vector_texts
-from aether.hashing import text_hash
 from aether.sir.canonical import canonical_dict, canonical_json
 from aether.store.vectors import pack_vector, pack_vectors
 
@@ -57,7 +56,20 @@ def test_vector_texts_only_for_symbols_with_a_sir() -> None:
     texts = vector_texts([("a", "load", "Store.load"), ("b", "save", "Store.save")],
                          {"a": (sir_json, "h", "Load it.")})
     text = embedded_text("load", "Store.load", "Load it.")
-    assert texts == [("a", "h", text, text_hash(text))]
+    assert texts == [("a", "h", text)]
+
+
+def test_held_vector_texts_are_bounded() -> None:
+    from aether.engine.search.embedder import LocalEmbedder
+    from aether.engine.search.semantic import MAX_HINTS, VectorIndex
+
+    index = VectorIndex(LocalEmbedder())
+    index.hint([(f"s{i}", "h", "text") for i in range(MAX_HINTS - 3)])
+    index.hint([(f"t{i}", "h", "text") for i in range(10)])  # a file past the bound: 3 kept
+    index.hint([("u", "h", "text")])
+    assert len(index._hints) == MAX_HINTS and "t2" in index._hints and "t3" not in index._hints
+    index.drop_hints()
+    assert index._hints == {}
 
 
 async def test_a_static_pass_embeds_the_workers_texts_and_they_are_the_stores(

@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from aether.hashing import text_hash
 from aether.symbols.names import identifier_words
 from aether.symbols.terms import enclosing
 
-# (symbol id, hash of the SIR the text was made from, text, hash of the text)
-VectorText = tuple[str, str, str, str]
+# (symbol id, hash of the SIR the text was made from, text)
+VectorText = tuple[str, str, str]
 
 _STRING = json.JSONEncoder(ensure_ascii=False)  # a string as canonical SIR JSON writes it
 
@@ -51,5 +50,5 @@ def vector_texts(symbols: Iterable[tuple[str, str, str]],
         if sir is None:
             continue
         text = embedded_text(name, qualified_name, stored_intent(sir[0], sir[2]))
-        out.append((sid, sir[1], text, text_hash(text)))
+        out.append((sid, sir[1], text))
     return out

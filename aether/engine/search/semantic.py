@@ -35,6 +35,10 @@ log = logging.getLogger("aether.search")
 
 SYNC_BATCH = 2048
 QUEUED_WRITES = 8  # slices embedded and waiting for the store's writer
+# Vector texts from the parse workers held for the next sync (~300 bytes each): when the
+# embedding falls behind the parse (a loaded machine), later ones are not kept and those
+# symbols' texts are made from the store, as always.
+MAX_HINTS = 8192
 # Semantic results are used once vectors cover this share of the symbols (a save in a
 # running daemon leaves a few without one for a moment; that must not flip the mode).
 READY_SHARE = 0.9
@@ -89,14 +93,15 @@ class VectorIndex:
         # Models whose vectors this process has brought up to date with a scan of every
         # symbol; after that a sync reads only the symbols marked dirty since (store v14).
         self._scanned: set[str] = set()
-        # Vector texts the parse workers made (`hint`), by symbol id: (sir_hash, text,
-        # text hash). Each is taken by the sync that finds its symbol with that SIR.
-        self._hints: dict[str, tuple[str, str, str]] = {}
+        # Vector texts the parse workers made (`hint`), by symbol id: (sir_hash, text).
+        # Each is taken by the sync that finds its symbol with that SIR.
+        self._hints: dict[str, tuple[str, str]] = {}
 
     def hint(self, texts: list[VectorText]) -> None:
         """Texts of symbols about to be written with these SIRs (a static pass's)."""
-        for sid, sir_hash, text, digest in texts:
-            self._hints[sid] = (sir_hash, text, digest)
+        room = MAX_HINTS - len(self._hints)
+        for sid, sir_hash, text in texts[:max(0, room)]:
+            self._hints[sid] = (sir_hash, text)
 
     def drop_hints(self) -> None:
         """Forget the texts no sync took (their symbols were not written, or had a
@@ -180,12 +185,12 @@ class VectorIndex:
                 for sid, name, qname, intent, sir_hash, old_hash in chunk:
                     hinted = hints.get(sid)
                     if hinted is not None and hinted[0] == sir_hash:  # intent is None: unread
-                        _, text, digest = hinted
+                        text = hinted[1]
                         if self._hints.get(sid) is hinted:
                             del self._hints[sid]
                     else:
                         text = embedded_text(name, qname, intent)
-                        digest = text_hash(text)
+                    digest = text_hash(text)
                     if same_text(digest, old_hash):
                         current.append((sir_hash, sid))  # a new SIR with the same intent
                     else:
