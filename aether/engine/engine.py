@@ -164,7 +164,19 @@ class Engine:
             static and self.vectors is not None and self.vectors.remote is None) else None
         indexer = Indexer(self.settings, self.store, static=static,
                           after_write=overlap.kick if overlap else None,
-                          max_workers=max_workers, hand_off=hand_off)
+                          max_workers=max_workers, hand_off=hand_off,
+                          vector_texts=self.vectors.hint if self.vectors is not None else None)
+        try:
+            return await self._index(indexer, overlap, paths, progress, sir_progress,
+                                     retry_failed, static)
+        finally:
+            if self.vectors is not None:
+                self.vectors.drop_hints()  # what no sync took: a few bytes a symbol
+
+    async def _index(self, indexer: Indexer, overlap: VectorOverlap | None,
+                     paths: list[str] | None, progress: ProgressFn | None,
+                     sir_progress: ProgressFn | None, retry_failed: bool,
+                     static: bool) -> IndexSummary:
         try:
             report = await indexer.run(progress, paths)
         except BaseException:

@@ -24,6 +24,7 @@ from aether.config import Settings
 from aether.engine.graph_resolve import resolve_sites
 from aether.engine.parse_worker import WORKER_GC_THRESHOLD, ParseOutcome, init_worker, parse_many
 from aether.engine.pool_main import MAIN_ENV
+from aether.engine.vector_text import VectorText
 from aether.store.db import Store
 from aether.store.records import FileChange, utc_now
 from aether.symbols.calls import VERSION as CALLS_VERSION
@@ -187,7 +188,8 @@ class Indexer:
     def __init__(self, settings: Settings, store: Store, *, static: bool,
                  after_write: Callable[[], None] | None = None,
                  max_workers: int | None = None,
-                 hand_off: Callable[[int], Awaitable[bool]] | None = None) -> None:
+                 hand_off: Callable[[int], Awaitable[bool]] | None = None,
+                 vector_texts: Callable[[list[VectorText]], None] | None = None) -> None:
         self.settings = settings
         self.store = store
         self.static = static  # derive static SIRs while the tree is in hand
@@ -199,6 +201,9 @@ class Indexer:
         # made the pass elsewhere (the daemon's child process), so this one finds them
         # current. Decided from this pass's own listing: the workspace is walked once.
         self.hand_off = hand_off
+        # Given the vector text of each static SIR the workers made, before its file is
+        # written (the engine's vector sync then embeds it without reading the SIR back).
+        self.vector_texts = vector_texts
 
     def _workers(self) -> int:
         n = configured_workers(self.settings)
@@ -261,6 +266,8 @@ class Indexer:
             touched: list[tuple[int, int, str]] = []
             errors: list[tuple[str, str, str, str | None]] = []
             for o in pending:
+                if o.vector_texts and self.vector_texts is not None:
+                    self.vector_texts(o.vector_texts)
                 if o.unchanged:
                     # same bytes under a new mtime: keep the symbols, refresh the stat only
                     report.files_unchanged += 1
@@ -346,6 +353,7 @@ class Indexer:
         root = str(self.settings.workspace)
         chunks = _chunks(todo)
         workers = self._workers()
+        texts = self.static and self.vector_texts is not None
         loop = asyncio.get_running_loop()
         executor: Executor | None = None
         if workers > 1 and len(todo) >= POOL_MIN_FILES:
@@ -364,7 +372,7 @@ class Indexer:
                     if chunk is not None:
                         running.add(loop.run_in_executor(
                             executor, parse_many, root, chunk, idx.max_file_bytes,
-                            idx.parse_timeout_s, self.static))
+                            idx.parse_timeout_s, self.static, texts))
 
                 for _ in range(report.workers * IN_FLIGHT_PER_WORKER):
                     submit()
@@ -379,7 +387,7 @@ class Indexer:
                 for chunk in chunks:
                     outcomes = await asyncio.to_thread(parse_many, root, chunk,
                                                        idx.max_file_bytes, idx.parse_timeout_s,
-                                                       self.static)
+                                                       self.static, texts)
                     for outcome in outcomes:
                         yield outcome
         finally:

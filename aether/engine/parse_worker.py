@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aether.engine.parent_watch import exit_with_parent
+from aether.engine.vector_text import VectorText, vector_texts
 from aether.hashing import content_hash
 from aether.sir.static import analyze_with_sirs
 from aether.store.records import FileRecord, PreparedSir, pack_sites
@@ -30,6 +31,8 @@ class ParseOutcome:
     error: tuple[str, str] | None = None  # (error_type, message) for the errors table
     # the file's call sites as sent back from a worker (analysis.calls is then empty)
     packed_calls: bytes | None = None
+    # each static SIR's vector text (aether.engine.vector_text), when asked for
+    vector_texts: list[VectorText] = field(default_factory=list)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # Sent back from the workers as plain tuples: pickle rebuilds a NamedTuple or a
@@ -43,11 +46,13 @@ class ParseOutcome:
             a.star_imports)
         sirs = [(sid, p.sir_json, p.sir_hash, p.intent_terms, p.other_terms, p.redactions,
                  p.packed) for sid, p in self.static_sirs.items()]
-        return _unpack, (self.record, packed, self.unchanged, sirs, self.error)
+        return _unpack, (self.record, packed, self.unchanged, sirs, self.error,
+                         self.vector_texts)
 
 
 def _unpack(record: FileRecord, packed: tuple[Any, ...] | None, unchanged: bool,
-            sirs: list[tuple[Any, ...]], error: tuple[str, str] | None) -> ParseOutcome:
+            sirs: list[tuple[Any, ...]], error: tuple[str, str] | None,
+            texts: list[VectorText]) -> ParseOutcome:
     analysis = None
     if packed is not None:
         path, language, symbols, imports, has_errors, calls, bindings, stars = packed
@@ -57,7 +62,7 @@ def _unpack(record: FileRecord, packed: tuple[Any, ...] | None, unchanged: bool,
                                 has_errors, [], bindings, stars)
     return ParseOutcome(record, analysis, unchanged,
                         {s[0]: PreparedSir(*s[1:]) for s in sirs}, error,
-                        calls if packed is not None else None)
+                        calls if packed is not None else None, texts)
 
 
 def _skip(src: SourceFile, reason: str, error_type: str, digest: str | None = None) -> ParseOutcome:
@@ -67,7 +72,7 @@ def _skip(src: SourceFile, reason: str, error_type: str, digest: str | None = No
 
 
 def parse_file(root: str, src: SourceFile, max_bytes: int, timeout_s: float, static: bool,
-               known_hash: str | None = None) -> ParseOutcome:
+               known_hash: str | None = None, texts: bool = False) -> ParseOutcome:
     if src.size > max_bytes:
         return _skip(src, f"larger than the {max_bytes}-byte limit ({src.size} bytes)",
                      "file_too_large")
@@ -107,7 +112,11 @@ def parse_file(root: str, src: SourceFile, max_bytes: int, timeout_s: float, sta
     record.bindings, record.star_imports = analysis.bindings, analysis.star_imports
     # Validate and canonicalise here, in the worker: the writer process only writes.
     prepared = {sid: PreparedSir.of_static(d, doc=docs.get(sid, "")) for sid, d in sirs.items()}
-    return ParseOutcome(record, analysis, static_sirs=prepared)
+    made = vector_texts(((s.id, s.name, s.qualified_name) for s in analysis.symbols),
+                        {sid: (p.sir_json, p.sir_hash, sirs[sid].get("intent"))
+                         for sid, p in prepared.items()}
+                        ) if texts and prepared else []
+    return ParseOutcome(record, analysis, static_sirs=prepared, vector_texts=made)
 
 
 def init_worker(owner_pid: int) -> None:
@@ -122,6 +131,8 @@ def init_worker(owner_pid: int) -> None:
 
 
 def parse_many(root: str, batch: list[tuple[SourceFile, str | None]], max_bytes: int,
-               timeout_s: float, static: bool) -> list[ParseOutcome]:
-    """A batch per worker task: amortises the inter-process round trip."""
-    return [parse_file(root, src, max_bytes, timeout_s, static, known) for src, known in batch]
+               timeout_s: float, static: bool, texts: bool = False) -> list[ParseOutcome]:
+    """A batch per worker task: amortises the inter-process round trip. `texts`: with
+    each static SIR's vector text."""
+    return [parse_file(root, src, max_bytes, timeout_s, static, known, texts)
+            for src, known in batch]

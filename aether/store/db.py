@@ -11,7 +11,7 @@ import asyncio
 import inspect
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -765,17 +765,25 @@ class Store:
         async with self._r.execute(q.ALL_NAMES) as cur:
             return [r[0] for r in await cur.fetchall()]
 
-    async def vector_sources(self, model: str,
-                             dirty_through: int | None = None) -> list[tuple[Any, ...]]:
+    async def vector_sources(self, model: str, dirty_through: int | None = None,
+                             known: Mapping[str, str] | None = None) -> list[tuple[Any, ...]]:
         """(id, name, qualified_name, intent, sir_hash, text_hash) of the symbols whose
         vector may be out of date (see queries.VECTOR_SOURCES): among all symbols, or with
-        `dirty_through` (a `vector_dirty_mark()`) only among those marked dirty up to it."""
+        `dirty_through` (a `vector_dirty_mark()`) only among those marked dirty up to it.
+        `known`: symbol id -> the sir_hash of a SIR whose intent the caller has already;
+        a symbol whose SIR is that one comes with intent None (its SIR is not decoded)."""
         sql, args = ((q.VECTOR_SOURCES, [model]) if dirty_through is None
                      else (q.VECTOR_SOURCES_DIRTY, [model, dirty_through]))
         async with self._r.execute(sql, args) as cur:
             rows = await cur.fetchall()
-        return [(sid, name, qname, _intent(value), hash_text(sir_hash), hash_text(text))
-                for sid, name, qname, value, sir_hash, text in rows]
+        known = known or {}
+        out: list[tuple[Any, ...]] = []
+        for sid, name, qname, value, stored_sir, text in rows:
+            sir_hash = hash_text(stored_sir)
+            intent = (None if sir_hash is not None and known.get(sid) == sir_hash
+                      else _intent(value))
+            out.append((sid, name, qname, intent, sir_hash, hash_text(text)))
+        return out
 
     async def vector_dirty_mark(self) -> int:
         """The newest dirty mark: read it before the sources it covers."""

@@ -281,6 +281,7 @@ async def insert_resolved(w: aiosqlite.Connection, resolver: Resolver,
             if inserting is not None:
                 await inserting
             inserting = asyncio.ensure_future(w.executemany(INSERT_RESOLVED_EDGE, batch))
+            await asyncio.sleep(0)  # the task hands its rows to the connection's thread now
             written += len(rows)
     except BaseException:
         if inserting is not None:  # its rows go with the caller's rollback

@@ -41,6 +41,25 @@ def pack_vector(vec: np.ndarray) -> bytes:
     return bytes(((codes[0::2] & 0xF) | ((codes[1::2] & 0xF) << 4)).astype(np.uint8).tobytes())
 
 
+def pack_vectors(vecs: np.ndarray) -> list[bytes]:
+    """`[pack_vector(v) for v in vecs]`, byte for byte, in a few array operations: one
+    vector at a time was ~45 us of numpy calls, 3.5 s of a cold index's writer process on
+    the standard library."""
+    v = np.asarray(vecs, dtype=np.float32)
+    if v.ndim != 2 or not len(v):
+        return [pack_vector(row) for row in v]
+    # the same float32 arithmetic per row as pack_vector: mean over the contiguous last axis
+    spread = np.sqrt(np.mean(v * v, axis=1)) * np.float32(_SPREAD)
+    live = spread > 0
+    scaled = np.zeros_like(v)
+    np.divide(v, spread[:, np.newaxis], out=scaled, where=live[:, np.newaxis])
+    codes = np.clip(np.rint(scaled * np.float32(_LEVELS)), -_LEVELS, _LEVELS).astype(np.int8)
+    if codes.shape[1] % 2:
+        codes = np.concatenate([codes, np.zeros((len(codes), 1), np.int8)], axis=1)
+    packed = ((codes[:, 0::2] & 0xF) | ((codes[:, 1::2] & 0xF) << 4)).astype(np.uint8)
+    return [row.tobytes() for row in packed]
+
+
 def unpack_vectors(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """(int8 codes (n, even dim), float32 1/length of each row) of stored vectors of one
     model; a dot product with a unit query (an odd one padded with a 0), times the second, is

@@ -25,32 +25,23 @@ import numpy as np
 
 from aether.engine.search.embedder import Embedder, EmbedderUnavailable
 from aether.engine.search.remote import RemoteEmbedder, failure_reason
+from aether.engine.vector_text import VectorText, embedded_text
 from aether.hashing import text_hash
 from aether.providers.errors import ProviderError
 from aether.store.db import Store
-from aether.store.vectors import pack_vector, same_text, unpack_vectors
-from aether.symbols.names import identifier_words
-from aether.symbols.terms import enclosing
+from aether.store.vectors import pack_vectors, same_text, unpack_vectors
 
 log = logging.getLogger("aether.search")
 
 SYNC_BATCH = 2048
 QUEUED_WRITES = 8  # slices embedded and waiting for the store's writer
+# Vector texts from the parse workers held for the next sync (~300 bytes each): when the
+# embedding falls behind the parse (a loaded machine), later ones are not kept and those
+# symbols' texts are made from the store, as always.
+MAX_HINTS = 8192
 # Semantic results are used once vectors cover this share of the symbols (a save in a
 # running daemon leaves a few without one for a moment; that must not flip the mode).
 READY_SHARE = 0.9
-
-
-def embedded_text(name: str, qualified_name: str, intent: str | None) -> str:
-    """What a symbol's vector is made from: words, not code. The signature is left out
-    (parameter lists and keywords blur the meaning; measured in bench/search.py)."""
-    parents = enclosing(qualified_name)
-    parts = [" ".join(identifier_words(name))]
-    if parents:
-        parts.append("in " + " ".join(identifier_words(parents)))
-    if intent:
-        parts.append(intent)
-    return ". ".join(parts)
 
 
 @dataclass(slots=True)
@@ -102,6 +93,20 @@ class VectorIndex:
         # Models whose vectors this process has brought up to date with a scan of every
         # symbol; after that a sync reads only the symbols marked dirty since (store v14).
         self._scanned: set[str] = set()
+        # Vector texts the parse workers made (`hint`), by symbol id: (sir_hash, text).
+        # Each is taken by the sync that finds its symbol with that SIR.
+        self._hints: dict[str, tuple[str, str]] = {}
+
+    def hint(self, texts: list[VectorText]) -> None:
+        """Texts of symbols about to be written with these SIRs (a static pass's)."""
+        room = MAX_HINTS - len(self._hints)
+        for sid, sir_hash, text in texts[:max(0, room)]:
+            self._hints[sid] = (sir_hash, text)
+
+    def drop_hints(self) -> None:
+        """Forget the texts no sync took (their symbols were not written, or had a
+        current vector)."""
+        self._hints = {}
 
     def release_idle(self, idle_s: float) -> bool:
         """Drop the matrices and the local model when nothing used them for `idle_s`
@@ -160,7 +165,9 @@ class VectorIndex:
         started = time.perf_counter()
         report = SyncReport(model=model)
         mark = await store.vector_dirty_mark()
-        sources = await store.vector_sources(model, mark if model in self._scanned else None)
+        hints = dict(self._hints)  # as the store is told of them (more may come meanwhile)
+        sources = await store.vector_sources(model, mark if model in self._scanned else None,
+                                             {sid: h[0] for sid, h in hints.items()})
         report.symbols = len(sources)
         # Each slice's rows are written while the next slices are embedded: the store's
         # writer may be busy for seconds (the final resolve of a cold pass holds it), and
@@ -176,7 +183,13 @@ class VectorIndex:
                 todo: list[tuple[str, str, str | None, str]] = []  # id, text hash, sir hash, text
                 current: list[tuple[str | None, str]] = []
                 for sid, name, qname, intent, sir_hash, old_hash in chunk:
-                    text = embedded_text(name, qname, intent)
+                    hinted = hints.get(sid)
+                    if hinted is not None and hinted[0] == sir_hash:  # intent is None: unread
+                        text = hinted[1]
+                        if self._hints.get(sid) is hinted:
+                            del self._hints[sid]
+                    else:
+                        text = embedded_text(name, qname, intent)
                     digest = text_hash(text)
                     if same_text(digest, old_hash):
                         current.append((sir_hash, sid))  # a new SIR with the same intent
@@ -184,8 +197,8 @@ class VectorIndex:
                         todo.append((sid, digest, sir_hash, text))
                 vecs = (await embed([t for *_, t in todo]) if todo
                         else np.empty((0, 0), dtype=np.float32))
-                rows = [(sid, digest, sir_hash, model, pack_vector(v))
-                        for (sid, digest, sir_hash, _), v in zip(todo, vecs, strict=True)]
+                rows = [(sid, digest, sir_hash, model, vec) for (sid, digest, sir_hash, _), vec
+                        in zip(todo, pack_vectors(vecs) if todo else [], strict=True)]
                 if rows or current:
                     if len(writes) >= QUEUED_WRITES:  # ~1 MB of rows each: a few at most
                         await writes[-QUEUED_WRITES]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,15 @@ WEIGHTS = "weights/l2_supercat_{dim}.safetensors"
 TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
 TENSOR = "embedding.weight"
 BATCH = 64  # texts per gather, as the wheel does: padding is per batch
+WORD_CACHE = 16_384  # the words of symbol texts repeat: a few thousand catch most repeats
+# The tokenizer's normalizer: a "▁" before the text, "▁" for every space. No BPE merge
+# crosses into a "▁" that follows another character (the only vocabulary entries with a "▁"
+# past their first character are runs of "▁"), so a text's tokens are those of its pieces,
+# each a run of "▁" and what follows up to the next one.
+_SPACE = "\u2581"
+_PIECE = re.compile(f"{_SPACE}*[^{_SPACE}]+|{_SPACE}+")
+# Written in a text, these are the tokenizer's special tokens: such a text takes its path.
+_SPECIAL = ("<unk>", "<s>", "</s>")
 _DTYPES = {"F16": np.float16, "F32": np.float32}
 
 
@@ -68,6 +78,26 @@ class WordVectors:
         resize = getattr(self.tokenizer.model, "_resize_cache", None)
         if resize is not None:
             resize(0)
+        self._pieces: dict[str, tuple[int, ...]] = {}
+
+    def token_ids(self, text: str) -> list[int]:
+        """The tokenizer's ids of `text` (no special tokens), each distinct piece of text
+        tokenized once (`_PIECE`): the tokenizer's own pipeline made a Python object per
+        text and per token, and was ~70% of embedding a cold index."""
+        if not text:
+            return []  # the normalizer prepends nothing to an empty text
+        if "<" in text and any(s in text for s in _SPECIAL):
+            return list(self.tokenizer.encode(text, add_special_tokens=False).ids)
+        out: list[int] = []
+        cache = self._pieces
+        for piece in _PIECE.findall(_SPACE + text.replace(" ", _SPACE)):
+            ids = cache.get(piece)
+            if ids is None:
+                ids = tuple(t.id for t in self.tokenizer.model.tokenize(piece))
+                if len(cache) < WORD_CACHE:
+                    cache[piece] = ids
+            out.extend(ids)
+        return out
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Mean of the token vectors of each text, unit length, float32 (n, dim)."""
@@ -75,14 +105,18 @@ class WordVectors:
         last = self.table.shape[0] - 1
         # Texts of similar length share a batch: padding is per batch, and the masked mean
         # is the same whatever the padding (identical floats, measured), so less padding is
-        # just less work. Offsets are never used: the fast encoder skips them.
+        # just less work.
         order = sorted(range(len(texts)), key=lambda k: len(texts[k]))
-        encode = getattr(self.tokenizer, "encode_batch_fast", self.tokenizer.encode_batch)
         for i in range(0, len(texts), BATCH):
             batch = order[i:i + BATCH]
-            encoded = encode([texts[k] for k in batch], add_special_tokens=False)
-            ids = np.array([e.ids for e in encoded], dtype=np.int32)
-            mask = np.array([e.attention_mask for e in encoded], dtype=np.float32)
+            tokens = [self.token_ids(texts[k]) for k in batch]
+            # padded on the right with id 0 and masked out, as the tokenizer pads a batch
+            lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+            width = int(lengths.max()) if len(tokens) else 0
+            ids = np.zeros((len(tokens), width), dtype=np.int32)
+            for row, t in enumerate(tokens):
+                ids[row, :len(t)] = t
+            mask = (np.arange(width) < lengths[:, np.newaxis]).astype(np.float32)
             np.clip(ids, 0, last, out=ids)
             # widen each distinct token's row once (float16 -> float32 is exact, and
             # converting every position is most of the time), then gather
