@@ -11,7 +11,8 @@ import pytest
 
 from aether.config import load_settings
 from aether.engine.engine import Engine
-from aether.store.edges import CALLEE
+from aether.store import edges as edges_module
+from aether.store.edges import CALLEE, HAS_TARGET, SHIFT, TEXTS
 from aether.store.graph_records import PROVENANCES
 from aether.symbols.calls import shape
 from aether.symbols.extract import analyze_source
@@ -136,10 +137,23 @@ def edges(root: Path) -> set[tuple[str, str, str, str | None]]:
     conn = sqlite3.connect(root / ".aether" / "aether.db")
     try:
         rows = conn.execute(f"""
-            SELECT c.qualified_name, {CALLEE}, e.provenance, t.file_path, t.qualified_name,
-                   e.detail
-            FROM edges e JOIN symbols c ON c.seq = e.caller
-            LEFT JOIN symbols t ON t.seq = e.target""").fetchall()
+            SELECT c.qualified_name, {CALLEE}, e.flags >> 3, t.file_path, t.qualified_name,
+                   d.text
+            FROM edges e JOIN symbols c ON c.seq = e.id >> {SHIFT} {TEXTS}
+            LEFT JOIN symbols t ON t.seq = e.answer AND {HAS_TARGET}""").fetchall()
+        # edge_callers and edge_targets (how edges are found by name and by target) hold
+        # exactly each caller's names and targets (kept by triggers as edges come and go)
+        pairs = conn.execute("SELECT name, caller FROM edge_callers").fetchall()
+        expected = conn.execute(
+            f"SELECT DISTINCT name, id >> {SHIFT} FROM edges").fetchall()
+        assert sorted(pairs) == sorted(expected)
+        pairs = conn.execute("SELECT target, caller FROM edge_targets").fetchall()
+        expected = conn.execute(f"""SELECT DISTINCT answer, id >> {SHIFT} FROM edges e
+                                    WHERE {HAS_TARGET} AND answer IS NOT NULL""").fetchall()
+        assert sorted(pairs) == sorted(expected)
+        # no edge outlives its caller (the cascade is a trigger on symbols)
+        assert conn.execute(f"""SELECT COUNT(*) FROM edges e WHERE NOT EXISTS (
+            SELECT 1 FROM symbols s WHERE s.seq = e.id >> {SHIFT})""").fetchone() == (0,)
     finally:
         conn.close()
     out = set()
@@ -270,9 +284,10 @@ async def test_edit_rename_and_delete_update_inbound_edges_in_one_pass(py_repo: 
     assert ("run", "Model", "unresolved", None) in found
     conn = sqlite3.connect(py_repo / ".aether" / "aether.db")
     try:
-        dangling = conn.execute("""SELECT COUNT(*) FROM edges e WHERE e.target IS NOT NULL
-                                   AND NOT EXISTS (SELECT 1 FROM symbols s
-                                                   WHERE s.seq = e.target)""").fetchone()[0]
+        dangling = conn.execute(f"""SELECT COUNT(*) FROM edges e WHERE {HAS_TARGET}
+                                    AND e.answer IS NOT NULL AND NOT EXISTS (
+                                        SELECT 1 FROM symbols s WHERE s.seq = e.answer)"""
+                                ).fetchone()[0]
     finally:
         conn.close()
     assert dangling == 0
@@ -416,7 +431,73 @@ async def test_a_cold_pass_that_died_before_its_edges_is_healed_by_the_next(
     try:
         assert conn.execute("SELECT value FROM meta WHERE key = 'graph_cold'").fetchone() == ("0",)
         indexes = {n for (n,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'edges'")}
+            "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger') "
+            "AND tbl_name = 'edges'")}
     finally:
         conn.close()
-    assert {"edges_by_caller", "edges_by_target", "edges_by_name"} <= indexes
+    assert indexes == {"edge_callers_add", "edge_callers_gone", "edge_targets_add",
+                       "edge_targets_moved", "edge_targets_gone"}
+
+
+async def test_texts_no_edge_uses_go_and_the_others_stay(py_repo: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names, qualifiers and details are numbers in `edge_texts`; an ambiguous candidate
+    list changes with its candidates, so texts no edge uses pile up: once they are twice as
+    many as at the last count, a pass deletes them, and every edge reads the same."""
+    await index(py_repo)
+    expected = edges(py_repo)
+    db = py_repo / ".aether" / "aether.db"
+    conn = sqlite3.connect(db)
+    try:
+        used = conn.execute("SELECT COUNT(*) FROM edge_texts").fetchone()[0]
+        assert conn.execute("SELECT value FROM meta WHERE key = 'edge_texts_kept'"
+                            ).fetchone() == (str(used),)
+        conn.executemany("INSERT INTO edge_texts (text) VALUES (?)",
+                         [(f"9,{n},{n + 1},",) for n in range(used + 1)])  # stale lists
+        conn.commit()
+    finally:
+        conn.close()
+    monkeypatch.setattr(edges_module, "TEXTS_SLACK", 0)
+    write(py_repo, "pkg/extra.py", "def extra():\n    return 1\n")
+    await index(py_repo, ["pkg/extra.py"])
+    conn = sqlite3.connect(db)
+    try:
+        left = conn.execute("SELECT COUNT(*) FROM edge_texts").fetchone()[0]
+        stale = conn.execute("SELECT COUNT(*) FROM edge_texts WHERE text LIKE '9,%'"
+                             ).fetchone()[0]
+        assert conn.execute("SELECT value FROM meta WHERE key = 'edge_texts_kept'"
+                            ).fetchone() == (str(left),)
+    finally:
+        conn.close()
+    assert stale == 0
+    assert used <= left <= used + 1  # `extra` is a new name only if something calls it
+    assert edges(py_repo) == expected
+
+
+async def test_a_symbol_deleted_takes_its_edges_and_their_lookups(py_repo: Path) -> None:
+    """Edges have no caller column to cascade from (schema v21): a trigger on `symbols`
+    deletes a removed symbol's range of edges, and theirs go from edge_callers and
+    edge_targets; nothing else changes."""
+    await index(py_repo)
+    db = py_repo / ".aether" / "aether.db"
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        seq, qualified = conn.execute(f"""
+            SELECT s.seq, s.qualified_name FROM symbols s JOIN edges e
+            ON e.id >> {SHIFT} = s.seq GROUP BY s.seq ORDER BY COUNT(*) DESC, s.seq LIMIT 1
+            """).fetchone()
+        total = conn.execute("SELECT COUNT(*) FROM edges").fetchone()[0]
+        own = conn.execute(f"SELECT COUNT(*) FROM edges WHERE id >> {SHIFT} = ?",
+                           (seq,)).fetchone()[0]
+        assert own >= 2
+        conn.execute("DELETE FROM symbols WHERE seq = ?", (seq,))
+        conn.commit()
+        assert conn.execute("SELECT COUNT(*) FROM edges").fetchone() == (total - own,)
+        for table in ("edge_callers", "edge_targets"):
+            assert conn.execute(f"SELECT COUNT(*) FROM {table} WHERE caller = ?",
+                                (seq,)).fetchone() == (0,)
+    finally:
+        conn.close()
+    found = edges(py_repo)  # the lookups still match the edges exactly
+    assert found and all(caller != qualified for caller, _c, _p, _t in found)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from aether.store.edges import CALLEE
+from aether.store.edges import CALLEE, HAS_TARGET, SHIFT, TEXTS
 from aether.store.graph_records import PROVENANCES
 from tests.test_graph_edges import index, make_repo
 
@@ -103,11 +103,11 @@ def references(root: Path) -> set[tuple[str, str, str, str | None]]:
     conn = sqlite3.connect(root / ".aether" / "aether.db")
     try:
         rows = conn.execute(f"""
-            SELECT c.qualified_name, {CALLEE}, e.provenance, t.file_path, t.qualified_name,
-                   e.detail
-            FROM edges e JOIN symbols c ON c.seq = e.caller
-            LEFT JOIN symbols t ON t.seq = e.target
-            WHERE e.kind = 1""").fetchall()
+            SELECT c.qualified_name, {CALLEE}, e.flags >> 3, t.file_path, t.qualified_name,
+                   d.text
+            FROM edges e JOIN symbols c ON c.seq = e.id >> {SHIFT} {TEXTS}
+            LEFT JOIN symbols t ON t.seq = e.answer AND {HAS_TARGET}
+            WHERE e.flags & 4 = 4""").fetchall()
     finally:
         conn.close()
     out = set()
@@ -123,7 +123,7 @@ def reference_rows(root: Path) -> int:
     conn = sqlite3.connect(root / ".aether" / "aether.db")
     try:
         return int(conn.execute(
-            "SELECT COUNT(*) FROM edges WHERE kind = 1").fetchone()[0])  # 1: reference (v10)
+            "SELECT COUNT(*) FROM edges WHERE flags & 4 = 4").fetchone()[0])  # reference (v21)
     finally:
         conn.close()
 
@@ -190,26 +190,47 @@ async def test_rust_and_go_type_references(tmp_path: Path) -> None:
 
 
 async def test_a_cold_index_builds_the_edge_indexes_at_its_end(tmp_path: Path) -> None:
-    """A first index drops the edges' indexes while the table is empty and builds them once
-    its edges are resolved; later passes find them in place."""
+    """A first index drops the triggers that keep `edge_callers` and `edge_targets` while
+    the edges table is empty, and rebuilds both tables (from the edges, sorted) and the
+    triggers once its edges are resolved; later passes find them in place."""
     root = tmp_path / "py"
     make_repo(root, PY_FILES)
     await index(root)
+    db = root / ".aether" / "aether.db"
 
-    def indexes() -> set[str]:
-        conn = sqlite3.connect(root / ".aether" / "aether.db")
+    def state() -> tuple[set[str], int, int, int, int]:
+        conn = sqlite3.connect(db)
         try:
-            return {name for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'edges'")}
+            names = {name for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger') "
+                "AND tbl_name = 'edges'")}
+            callers = conn.execute("SELECT COUNT(*) FROM edge_callers").fetchone()[0]
+            expected_callers = conn.execute(
+                f"SELECT COUNT(*) FROM (SELECT DISTINCT name, id >> {SHIFT} FROM edges)"
+            ).fetchone()[0]
+            targets = conn.execute("SELECT COUNT(*) FROM edge_targets").fetchone()[0]
+            expected_targets = conn.execute(
+                f"SELECT COUNT(*) FROM (SELECT DISTINCT answer, id >> {SHIFT} FROM edges e "
+                f"WHERE {HAS_TARGET} AND answer IS NOT NULL)").fetchone()[0]
+            return names, callers, expected_callers, targets, expected_targets
         finally:
             conn.close()
 
-    assert indexes() == {"edges_by_caller", "edges_by_target", "edges_by_name"}
-    conn = sqlite3.connect(root / ".aether" / "aether.db")
+    built = {"edge_callers_add", "edge_callers_gone", "edge_targets_add",
+             "edge_targets_moved", "edge_targets_gone"}
+    names, callers, expected_callers, targets, expected_targets = state()
+    assert names == built
+    assert callers == expected_callers > 0
+    assert targets == expected_targets > 0
+    conn = sqlite3.connect(db)
     try:  # a pass that died between the drop and the rebuild
-        conn.execute("DROP INDEX edges_by_name")
+        for trigger in ("edge_callers_add", "edge_targets_add", "edge_targets_moved"):
+            conn.execute(f"DROP TRIGGER {trigger}")
+        conn.execute("DELETE FROM edge_callers")
+        conn.execute("DELETE FROM edge_targets")
         conn.commit()
     finally:
         conn.close()
     await index(root)
-    assert indexes() == {"edges_by_caller", "edges_by_target", "edges_by_name"}
+    assert state() == (built, expected_callers, expected_callers, expected_targets,
+                       expected_targets)

@@ -1,21 +1,25 @@
 """Migrations that reshape the store (v10 edges, v11 search table, v12 vectors, v13 SIRs, v15
-packed SIRs and a contentless search table, v16 4-bit vectors, v17 integer times) keep
-everything: a v9 database holding model SIRs, history, edges of every provenance and vectors
-is opened by the Store (which migrates it in place) and read back through its API."""
+packed SIRs and a contentless search table, v16 4-bit vectors, v17 integer times, v20
+compact symbol rows, v21 compact edges) keep everything: a v9 database holding model SIRs,
+history, edges of every provenance and vectors is opened by the Store (which migrates it in
+place) and read back through its API; so is a real index's call graph put back in its layout
+before v21."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import zlib
+from dataclasses import astuple
 from pathlib import Path
 
 import numpy as np
 
 from aether.sir.model import Sir
+from aether.store import edges, search_rows
 from aether.store import queries as q
-from aether.store import search_rows
 from aether.store.db import Store
+from aether.store.edges import HAS_TARGET, SHIFT, TEXTS
 from aether.store.packing import _DICT_V1 as PACK_DICT
 from aether.store.packing import sir_json_of, terms_of
 from aether.store.records import (
@@ -29,9 +33,12 @@ from aether.store.records import (
     utc_text,
 )
 from aether.store.recovery import salvage_sirs
-from aether.store.schema import MIGRATIONS, SCHEMA_VERSION, _split
+from aether.store.schema import COMPACT_EDGES, MIGRATIONS, SCHEMA_VERSION, _split
 from aether.store.vectors import pack_vector, unpack_vectors
 from aether.symbols.model import CallSite, Symbol
+from tests.helpers import write
+from tests.test_graph_edges import PY_FILES, index, make_repo
+from tests.test_graph_edges import edges as edges_of_repo
 from tests.test_store_search_rows import postings
 
 HELPER, RUN, OTHER = "a" * 32, "b" * 32, "c" * 32
@@ -506,3 +513,122 @@ def test_a_stored_signature_reads_back_as_it_was() -> None:
         stored = stored_signature(signature, name)
         assert signature_of(stored, name) == signature
     assert stored_signature("def run(run)", "run") == "def \x01(run)"
+
+
+def before_compact_edges(db: Path) -> None:
+    """Turn a store's call graph back into its layout before COMPACT_EDGES (v10's `edges`
+    table, its three indexes, no edge_texts, edge_callers or edge_targets) and mark the store
+    one version older: what a store indexed before holds. Rows get new ids in reverse
+    order, so the upgrade cannot lean on them."""
+    v10 = _split(MIGRATIONS[9])
+    create = next(st for st in v10 if st.startswith("CREATE TABLE edges_v10"))
+    indexes = [st for st in v10 if st.startswith("CREATE INDEX edges_by")]
+    assert len(indexes) == 3
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        conn.execute(create)
+        conn.execute(f"""
+            INSERT INTO edges_v10 (id, caller, line, col, name, callee, qualifier, receiver,
+                                   kind, provenance, target, detail)
+            SELECT row_number() OVER (ORDER BY e.id DESC), e.id >> {SHIFT},
+                   c.start_line + e.line, e.col, n.text, e.callee, COALESCE(q.text, ''),
+                   e.flags & 3, (e.flags >> 2) & 1, e.flags >> 3,
+                   CASE WHEN {HAS_TARGET} THEN e.answer END, d.text
+            FROM edges e JOIN symbols c ON c.seq = e.id >> {SHIFT} {TEXTS}""")
+        for statement in ("DROP TRIGGER edges_of_caller_gone", "DROP TABLE edges",
+                          "DROP TABLE edge_callers", "DROP TABLE edge_targets",
+                          "DROP TABLE edge_texts",
+                          "ALTER TABLE edges_v10 RENAME TO edges", *indexes):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {COMPACT_EDGES - 1}")
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+async def every_edge(db: Path) -> list[tuple[object, ...]]:
+    """Every edge field by field through the Store's API: each symbol's edges (caller, line,
+    column, callee, name, receiver, kind, provenance, target, detail), its callers and
+    ambiguous sites, their counts, and each stored site as resolution reads it (with its
+    qualifier; seqs as symbol ids)."""
+    conn = sqlite3.connect(db)
+    try:
+        ids = [sid for (sid,) in conn.execute("SELECT id FROM symbols")]
+    finally:
+        conn.close()
+    assert len(ids) > 5
+    store = await Store.open(db)
+    try:
+        out: list[tuple[object, ...]] = []
+        for sid in ids:
+            record = await store.symbol(sid)
+            assert record is not None
+            found = (await store.edges_from(sid) + await store.edges_into(sid, 100)
+                     + await store.ambiguous_into(record.name, sid, 100))
+            out.extend(astuple(e) for e in found)
+            out.append(("count", sid, await store.count_into(sid),
+                        await store.unresolved_named(record.name)))
+        out.append(("counts", *sorted((await store.callers_counts(ids)).items())))
+        out.append(("provenances", *sorted((await store.provenance_counts()).items())))
+        view = await edges.load_view(store._w, None)
+        seq_id = {r.seq: r.id for refs in view.by_name.values() for r in refs}
+        for site, (prov, target, detail) in await edges._all_sites(store._w, view):
+            if detail and prov == edges.AMBIGUOUS:  # "count,seq,...,": seqs as ids
+                count, *seqs = detail.rstrip(",").split(",")
+                detail = ",".join([count, *(seq_id[int(n)] for n in seqs)])
+            out.append(("site", *site[1:], prov, seq_id.get(target or 0), detail))
+        return sorted(out, key=repr)
+    finally:
+        await store.close()
+
+
+async def test_an_older_call_graph_is_compacted_in_place_and_reads_back_the_same(
+        tmp_path: Path) -> None:
+    """v21 stores edges compactly (rowid by caller, texts as numbers, edge_callers and
+    edge_targets): a store whose graph is in the older layout upgrades on open, every edge
+    reads back field by field as before, and the graph keeps working (a save re-resolves
+    through edge_callers)."""
+    root = tmp_path / "py"
+    make_repo(root, PY_FILES)
+    # a call through an expression (its callee, `make().build`, is stored as written) and a
+    # reference (a name used as a value)
+    write(root, "pkg/chain.py", "def make():\n    pass\n\n\ndef chain():\n"
+                                "    return make().build()\n\n\ndef pick():\n"
+                                "    return sorted([], key=make)\n")
+    write(root, "pkg/late.py", "def use(x):\n    return x.save()\n")  # a unique name
+    await index(root)
+    db = root / ".aether" / "aether.db"
+    before = await every_edge(db)
+    sites = [row for row in before if row[0] == "site"]
+    assert {row[7] for row in sites} == {"bare", "self", "qualified", "expression"}
+    assert {row[9] for row in sites} == {"call", "reference"}
+    assert {row[10] for row in sites} == set(range(6))  # every provenance
+    assert any(row[8] for row in sites)  # a qualifier
+    assert ("make().build", "build") in {(row[5], row[6]) for row in sites}
+    before_compact_edges(db)
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone() == (COMPACT_EDGES - 1,)
+        old_rows = conn.execute("SELECT COUNT(*) FROM edges").fetchone()[0]
+    finally:
+        conn.close()
+    assert await every_edge(db) == before
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert conn.execute("SELECT COUNT(*) FROM edges").fetchone() == (old_rows,)
+        pairs = conn.execute("SELECT COUNT(*) FROM edge_callers").fetchone()[0]
+        assert conn.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT name, id >> {SHIFT} "
+                            "FROM edges)").fetchone() == (pairs,)
+        pairs = conn.execute("SELECT COUNT(*) FROM edge_targets").fetchone()[0]
+        assert conn.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT answer, id >> {SHIFT} "
+                            f"FROM edges e WHERE {HAS_TARGET} AND answer IS NOT NULL)"
+                            ).fetchone() == (pairs,) != (0,)
+    finally:
+        conn.close()
+    # the upgraded graph follows a change: a new namesake makes a unique match ambiguous
+    assert ("use", "x.save", "unique_name", "pkg/models.py:Model.save") in edges_of_repo(root)
+    write(root, "pkg/store.py", "class Store:\n    def save(self):\n        return 1\n")
+    await index(root, ["pkg/store.py"])
+    assert ("use", "x.save", "ambiguous", "2 candidates") in edges_of_repo(root)

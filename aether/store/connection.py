@@ -15,7 +15,7 @@ import aiosqlite
 
 from aether.store.compact_rows import compact_rows
 from aether.store.integrity import is_damage, quick_check
-from aether.store.schema import SCHEMA_VERSION, migrate
+from aether.store.schema import COMPACT_EDGES, SCHEMA_VERSION, migrate
 from aether.store.search_rows import rebuild_search_rows
 from aether.store.vectors import convert_vectors
 
@@ -50,7 +50,8 @@ def prepare_file(path: Path, check_budget_s: float | None) -> str | None:
             conn.execute(pragma)
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         migrate(conn)
-        rewrote = compact_rows(conn) | rebuild_search_rows(conn) | convert_vectors(conn)
+        rewrote = (compact_rows(conn) | rebuild_search_rows(conn) | convert_vectors(conn)
+                   | (version < COMPACT_EDGES))
         if 0 < version < SCHEMA_VERSION:
             give_back_space(conn, rewrote=rewrote)
     except sqlite3.DatabaseError as exc:

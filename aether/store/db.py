@@ -458,8 +458,7 @@ class Store:
                     search_rows.with_terms(taken[n.symbol_id], n.sir.terms)
                     for n in changed_sirs if n.symbol_id in taken])
             if calls:
-                await w.executemany(edges.INSERT_EDGE, [
-                    edges.edge_row(c, seq_of[c[0]]) for c in calls if c[0] in seq_of])
+                await edges.insert_sites(w, calls, seq_of)
             if resolver is not None:
                 await edges.resolve(w, resolver, paths=paths, names=touched_names,
                                     removed_seqs=[seq for (seq,) in removed])
@@ -501,9 +500,10 @@ class Store:
         return len(rows)
 
     async def defer_edge_indexes(self) -> bool:
-        """Before a first (cold) index: while no edge exists, drop the edges' indexes and
-        hold the pass's call sites in memory until `resolve_graph` writes them, resolved,
-        and builds the indexes. `graph_cold` stays "1" in between: a pass that dies
+        """Before a first (cold) index: while no edge exists, drop the triggers that keep
+        edge_callers and edge_targets and hold the pass's call sites in memory until
+        `resolve_graph` writes them, resolved, and rebuilds those tables and triggers
+        (aether.store.edges). `graph_cold` stays "1" in between: a pass that dies
         before its end leaves files without their edges, and the next full pass parses
         every file again (`cold_graph_interrupted`)."""
         self._cold_sites = None
@@ -512,7 +512,7 @@ class Store:
             async with w.execute(edges.ANY_EDGE) as cur:
                 if await cur.fetchone() is not None:
                     return False
-            for statement in edges.DROP_EDGE_INDEXES:
+            for statement in edges.DROP_SIDE_TRIGGERS:
                 await w.execute(statement)
             await w.execute(q.SET_META, (edges.COLD_META, "1"))
         self._cold_sites = {}
@@ -530,8 +530,8 @@ class Store:
     async def resolve_graph(self, resolver: Resolver, *, force: bool = False) -> int:
         """End a pass's graph work in one transaction: write a cold pass's held call sites
         already resolved; resolve every stored edge when a bulk pass left them waiting (or
-        when forced); make sure the edges' indexes exist. Returns how many answers were
-        written or changed."""
+        when forced); make sure the edges' lookups (edge_callers, edge_targets) are kept.
+        Returns how many answers were written or changed."""
         changed = 0
         cold, mixed = self._cold_sites, self._cold_mixed
         async with self._transaction() as w:
@@ -543,8 +543,7 @@ class Store:
             if force or mixed or (row is not None and row[0] == "1"):
                 changed += await edges.resolve(w, resolver, everything=True)
             await w.execute(q.SET_META, ("graph_dirty", "0"))
-            for statement in edges.EDGE_INDEXES:
-                await w.execute(statement)
+            await edges.ensure_lookups(w)
         self._cold_sites, self._cold_mixed = None, False
         return changed
 
@@ -748,7 +747,7 @@ class Store:
         """seq -> how many resolved call sites reach the symbol (absent: none)."""
         if not seqs:
             return {}
-        async with self._r.execute(q.inbound_by_seqs(len(seqs)), list(seqs)) as cur:
+        async with self._r.execute(edges.inbound_by_seqs(len(seqs)), list(seqs)) as cur:
             return {r[0]: int(r[1]) for r in await cur.fetchall()}
 
     async def symbols_by_seqs(self, seqs: Sequence[int]) -> dict[int, SymbolRecord]:

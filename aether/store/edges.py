@@ -31,73 +31,199 @@ from aether.store.records import unpack_sites
 
 CHUNK = 500  # host parameters per IN (...) list
 
-# Schema v10 stores an edge compactly (it was ~250 bytes, 38% of a store): the caller and the
-# target as symbol seqs (integers, not 32-hex ids), provenance/receiver/kind as their index
-# in graph_records' tuples, no file path (the caller's), the callee only when it is not
+# Schema v10 made an edge compact (it was ~250 bytes, 38% of a store): the caller and the
+# target as symbol seqs, no file path (the caller's), the callee only when it is not
 # `qualifier.name` (or `name`), and an ambiguous candidate list as "count,seq,seq,...,".
+# Schema v21 made it smaller again (30 of 105 MB on the standard library, indexes included):
+# - its rowid is the caller's seq << SHIFT | its ordinal among the caller's edges, so a
+#   caller's edges are one range of the table: no caller column, no index by caller; its
+#   line counts from the caller's start line (one byte, not two);
+# - the name, the qualifier and the detail are numbers in `edge_texts` (20,000 names for
+#   370,000 edges);
+# - receiver, kind and provenance are one small integer, `flags`; the target (resolved) and
+#   the detail (ambiguous, external) share one column, `answer`;
+# - edges are found by name and by target through `edge_callers` (name, caller) and
+#   `edge_targets` (target, caller): one row per name a caller calls, or symbol it reaches,
+#   kept by triggers, instead of an index entry per edge; then the caller's range is read.
 PROV = {p: i for i, p in enumerate(PROVENANCES)}
 RECV = {r: i for i, r in enumerate(RECEIVERS)}
 KIND = {k: i for i, k in enumerate(EDGE_KINDS)}
 AMBIGUOUS, UNRESOLVED, CALL = PROV["ambiguous"], PROV["unresolved"], KIND["call"]
-CALLEE = ("COALESCE(e.callee, CASE WHEN e.qualifier = '' THEN e.name "
-          "ELSE e.qualifier || '.' || e.name END)")
+TARGETED = AMBIGUOUS  # provenances below it (local, import, unique_name) have a target
+SHIFT = 16
+# Ordinals past it (65,536 call sites in one symbol: generated code, if ever) are not kept.
+LAST = (1 << SHIFT) - 1
 
-_COLS = "caller, line, col, name, callee, qualifier, receiver, kind"
-INSERT_EDGE = (f"INSERT INTO edges ({_COLS}, provenance) "
-               f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, {UNRESOLVED})")
+
+def flags(receiver: int, kind: int, provenance: int) -> int:
+    return receiver | kind << 2 | provenance << 3
+
+
+def answer_of(provenance: int, target: int | None, detail: int | None) -> int | None:
+    """The `answer` column: the target of a resolved edge, else its detail's text number."""
+    return target if provenance < TARGETED else detail
+
+
+def _range(seq: str) -> str:
+    """The rowids of the edges whose caller's seq is `seq` (an SQL expression)."""
+    return f"e.id BETWEEN ({seq}) << {SHIFT} AND (({seq}) << {SHIFT}) | {LAST}"
+
+
+RECEIVER_OF, KIND_OF, PROVENANCE_OF = "e.flags & 3", "(e.flags >> 2) & 1", "e.flags >> 3"
+HAS_TARGET = f"e.flags < {TARGETED << 3}"
+TARGET_OF = f"CASE WHEN {HAS_TARGET} THEN e.answer END"
+AMBIGUOUS_CALL = f"e.flags >> 2 = {AMBIGUOUS << 1 | CALL}"
+UNRESOLVED_CALL = f"e.flags >> 2 = {UNRESOLVED << 1 | CALL}"
+IS_CALL = "e.flags & 4 = 0"
+TEXTS = f"""
+JOIN edge_texts n ON n.id = e.name
+LEFT JOIN edge_texts q ON q.id = e.qualifier
+LEFT JOIN edge_texts d ON d.id = e.answer AND e.flags >= {TARGETED << 3}
+"""
+CALLEE = ("COALESCE(e.callee, CASE WHEN q.text IS NULL THEN n.text "
+          "ELSE q.text || '.' || n.text END)")
+# the callers of a target `y.target`, then their edges resolved to it
+_INTO = f"""
+edge_targets y CROSS JOIN edges e ON {_range("y.caller")} AND e.answer = y.target
+  AND {HAS_TARGET}
+"""
+# the callers of one of the names in edge_texts `w`, then their edges of that name
+_NAMED = f"""
+edge_texts w CROSS JOIN edge_callers x ON x.name = w.id
+CROSS JOIN edges e ON {_range("x.caller")} AND e.name = x.name
+"""
+
+_COLS = "id, line, col, name, qualifier, flags, callee"
+INSERT_EDGE = f"INSERT INTO edges ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 # a cold pass writes its edges once, at its end, already resolved
-INSERT_RESOLVED_EDGE = (f"INSERT INTO edges ({_COLS}, provenance, target, detail) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+INSERT_RESOLVED_EDGE = f"INSERT INTO edges ({_COLS}, answer) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+START_LINES = "SELECT seq, start_line FROM symbols"
 COLD_META = "graph_cold"  # "1" from the start of a cold pass until its edges are written
-# through the caller's symbols (indexed by file), before those are deleted: an index on the
-# edges by file would cost every insert of a cold index for this one statement
-DELETE_EDGES_OF_FILE = (
-    "DELETE FROM edges WHERE caller IN (SELECT seq FROM symbols WHERE file_path = ?)")
-# the indexes of migration v10, dropped for a first index while the table is empty (each
-# insert of a cold pass paid for three random b-tree inserts, the final resolution's UPDATE
-# for one more) and built once, sorted, when its edges are resolved
-EDGE_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS edges_by_caller ON edges(caller)",
-    "CREATE INDEX IF NOT EXISTS edges_by_target ON edges(target) WHERE target IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS edges_by_name ON edges(name)",
+# through the caller's symbols (indexed by file), each one's range of rows, before those
+# symbols are deleted
+DELETE_EDGES_OF_FILE = f"""
+DELETE FROM edges WHERE id IN (
+    SELECT e.id FROM symbols s CROSS JOIN edges e ON {_range("s.seq")} WHERE s.file_path = ?)
+"""
+# `edge_callers` and `edge_targets` are kept by triggers, except while a first index inserts
+# its edges (each insert of a cold pass paid for a random b-tree insert in each): then they
+# are rebuilt once, sorted, when its edges are resolved.
+_SAME_CALLER = f"id BETWEEN (old.id >> {SHIFT}) << {SHIFT} AND old.id | {LAST}"
+_TARGETED = f"flags < {TARGETED << 3}"
+SIDE_TRIGGERS = {
+    "edge_callers_add": f"""
+CREATE TRIGGER edge_callers_add AFTER INSERT ON edges BEGIN
+    INSERT INTO edge_callers (name, caller) SELECT new.name, new.id >> {SHIFT}
+    WHERE NOT EXISTS (SELECT 1 FROM edge_callers
+                      WHERE name = new.name AND caller = new.id >> {SHIFT});
+END""",
+    "edge_targets_add": f"""
+CREATE TRIGGER edge_targets_add AFTER INSERT ON edges
+WHEN new.{_TARGETED} AND new.answer IS NOT NULL BEGIN
+    INSERT INTO edge_targets (target, caller) SELECT new.answer, new.id >> {SHIFT}
+    WHERE NOT EXISTS (SELECT 1 FROM edge_targets
+                      WHERE target = new.answer AND caller = new.id >> {SHIFT});
+END""",
+    "edge_targets_moved": f"""
+CREATE TRIGGER edge_targets_moved AFTER UPDATE OF flags, answer ON edges BEGIN
+    DELETE FROM edge_targets WHERE old.{_TARGETED} AND target = old.answer
+        AND caller = old.id >> {SHIFT}
+        AND NOT EXISTS (SELECT 1 FROM edges WHERE answer = old.answer AND {_TARGETED}
+                        AND {_SAME_CALLER});
+    INSERT INTO edge_targets (target, caller) SELECT new.answer, new.id >> {SHIFT}
+    WHERE new.{_TARGETED} AND new.answer IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM edge_targets WHERE target = new.answer AND caller = new.id >> {SHIFT});
+END""",
+}
+SIDE_TRIGGERS_PRESENT = (
+    f"SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' "
+    f"AND name IN ({', '.join(repr(n) for n in SIDE_TRIGGERS)})")
+REBUILD_SIDE_TABLES = (
+    "DELETE FROM edge_callers",
+    f"INSERT INTO edge_callers (name, caller) SELECT DISTINCT name, id >> {SHIFT} FROM edges "
+    "ORDER BY 1, 2",
+    "DELETE FROM edge_targets",
+    f"INSERT INTO edge_targets (target, caller) SELECT DISTINCT answer, id >> {SHIFT} "
+    f"FROM edges WHERE {_TARGETED} AND answer IS NOT NULL ORDER BY 1, 2",
 )
-DROP_EDGE_INDEXES = ("DROP INDEX IF EXISTS edges_by_caller",
-                     "DROP INDEX IF EXISTS edges_by_target", "DROP INDEX IF EXISTS edges_by_name")
+DROP_SIDE_TRIGGERS = tuple(f"DROP TRIGGER IF EXISTS {name}" for name in SIDE_TRIGGERS)
 ANY_EDGE = "SELECT 1 FROM edges LIMIT 1"
-UPDATE_EDGE = "UPDATE edges SET provenance = ?, target = ?, detail = ? WHERE id = ?"
+UPDATE_EDGE = "UPDATE edges SET flags = (flags & 7) | (? << 3), answer = ? WHERE id = ?"
 BULK_UPDATE_ROWS = 500
 CREATE_ANSWERS = """
 CREATE TEMP TABLE IF NOT EXISTS edge_answers (
-    provenance INTEGER NOT NULL, target INTEGER, detail TEXT, id INTEGER PRIMARY KEY)
+    provenance INTEGER NOT NULL, answer INTEGER, id INTEGER PRIMARY KEY)
 """
-INSERT_ANSWER = "INSERT INTO edge_answers (provenance, target, detail, id) VALUES (?, ?, ?, ?)"
+INSERT_ANSWER = "INSERT INTO edge_answers (provenance, answer, id) VALUES (?, ?, ?)"
 UPDATE_FROM_ANSWERS = """
-UPDATE edges SET provenance = a.provenance, target = a.target, detail = a.detail
+UPDATE edges SET flags = (edges.flags & 7) | (a.provenance << 3), answer = a.answer
 FROM edge_answers a WHERE edges.id = a.id
 """
 DROP_ANSWERS = "DROP TABLE edge_answers"
+TEXT_IDS = "SELECT text, id FROM edge_texts WHERE text IN ({})"
+ALL_TEXTS = "SELECT id, text FROM edge_texts"
+NEXT_TEXT = "SELECT COALESCE(MAX(id), 0) + 1 FROM edge_texts"
+INSERT_TEXT = "INSERT INTO edge_texts (id, text) VALUES (?, ?)"
+# Texts no edge uses any more (an ambiguous candidate list changes with its candidates) go
+# when there are twice as many as the last time they were counted.
+TEXTS_META = "edge_texts_kept"
+TEXTS_SLACK = 1024  # and at least this many more
+COUNT_TEXTS = "SELECT COUNT(*) FROM edge_texts"
+GET_TEXTS_KEPT = f"SELECT value FROM meta WHERE key = '{TEXTS_META}'"
+SET_TEXTS_KEPT = (f"INSERT INTO meta (key, value) VALUES ('{TEXTS_META}', ?) "
+                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+DELETE_UNUSED_TEXTS = f"""
+DELETE FROM edge_texts WHERE id NOT IN (
+    SELECT name FROM edges UNION SELECT qualifier FROM edges
+    UNION SELECT answer FROM edges WHERE flags >= {TARGETED << 3} AND answer IS NOT NULL)
+"""
 FILE_BINDINGS = "SELECT path, language, bindings, star_imports FROM files WHERE status = 'indexed'"
 _REF = "SELECT id, file_path, language, kind, name, qualified_name, seq FROM symbols"
 _SITE = f"""
-SELECT e.id, s.id, s.qualified_name, s.file_path, s.language, {CALLEE}, e.name,
-       e.receiver, e.qualifier, e.kind, e.provenance, e.target, e.detail
-FROM edges e JOIN symbols s ON s.seq = e.caller
+SELECT e.id, s.id, s.qualified_name, s.file_path, s.language, {CALLEE}, n.text,
+       {RECEIVER_OF}, COALESCE(q.text, ''), {KIND_OF}, {PROVENANCE_OF}, {TARGET_OF}, d.text
 """
+
+
+def sites_in_files(n: int) -> str:
+    return (_SITE + f"FROM symbols s CROSS JOIN edges e ON {_range('s.seq')} {TEXTS}"
+            f"WHERE s.file_path IN ({_marks(n)})")
+
+
+def sites_named(n: int) -> str:
+    return (_SITE + f"FROM {_NAMED} JOIN symbols s ON s.seq = x.caller {TEXTS}"
+            f"WHERE w.text IN ({_marks(n)})")
+
+
+def sites_into(n: int) -> str:
+    return (_SITE + f"FROM {_INTO} JOIN symbols s ON s.seq = y.caller {TEXTS}"
+            f"WHERE y.target IN ({_marks(n)})")
+
+
 _EDGE = f"""
-SELECT c.id, c.qualified_name, c.kind, c.file_path, e.line, e.col, {CALLEE}, e.name,
-       e.receiver, e.provenance, t.id, e.detail, t.qualified_name, t.file_path,
-       t.start_line, e.kind
-FROM edges e JOIN symbols c ON c.seq = e.caller
-LEFT JOIN symbols t ON t.seq = e.target
+SELECT c.id, c.qualified_name, c.kind, c.file_path, c.start_line + e.line, e.col, {CALLEE},
+       n.text, {RECEIVER_OF}, {PROVENANCE_OF}, t.id, d.text, t.qualified_name, t.file_path,
+       t.start_line, {KIND_OF}
 """
+_TARGET = f"LEFT JOIN symbols t ON t.seq = e.answer AND {HAS_TARGET}"
 _SEQ_OF = "(SELECT seq FROM symbols WHERE id = ?)"
-EDGES_FROM = _EDGE + f"WHERE e.caller = {_SEQ_OF} ORDER BY e.line, e.col"
-EDGES_INTO = _EDGE + f"WHERE e.target = {_SEQ_OF} ORDER BY c.file_path, e.line, e.col LIMIT ?"
-# ambiguous edges that list this symbol among their candidates (by name first: indexed)
+EDGES_FROM = (_EDGE + f"FROM symbols c CROSS JOIN edges e ON {_range('c.seq')} {TEXTS} "
+              f"{_TARGET} WHERE c.id = ? ORDER BY e.line, e.col")
+EDGES_INTO = (_EDGE + f"FROM {_INTO} JOIN symbols c ON c.seq = y.caller {TEXTS} {_TARGET} "
+              f"WHERE y.target = {_SEQ_OF} "
+              "ORDER BY c.file_path, c.start_line + e.line, e.col LIMIT ?")
+# ambiguous edges that list this symbol among their candidates (by name first; each
+# candidate list read before its caller: most lists do not name it)
 AMBIGUOUS_NAMED = _EDGE + f"""
-WHERE e.name = ?1 AND e.provenance = {AMBIGUOUS} AND e.kind = {CALL}
-  AND instr(e.detail, ',' || (SELECT seq FROM symbols WHERE id = ?2) || ',') > 0
-ORDER BY c.file_path, e.line LIMIT ?3
+FROM {_NAMED}
+JOIN edge_texts d ON d.id = e.answer
+CROSS JOIN symbols c ON c.seq = x.caller
+JOIN edge_texts n ON n.id = e.name
+LEFT JOIN edge_texts q ON q.id = e.qualifier
+{_TARGET}
+WHERE w.text = ?1 AND {AMBIGUOUS_CALL}
+  AND instr(d.text, ',' || (SELECT seq FROM symbols WHERE id = ?2) || ',') > 0
+ORDER BY c.file_path, c.start_line + e.line LIMIT ?3
 """
 @lru_cache(maxsize=4096)
 def _parsed(text: str) -> Any:
@@ -112,14 +238,22 @@ def bindings_of(n: int) -> str:
 
 
 def counts_into(n: int) -> str:
-    return (f"SELECT t.id, COUNT(*) FROM symbols t JOIN edges e ON e.target = t.seq "
-            f"WHERE t.id IN ({_marks(n)}) AND e.kind = {CALL} GROUP BY t.id")
+    return (f"SELECT t.id, COUNT(*) FROM symbols t CROSS JOIN {_INTO} AND y.target = t.seq "
+            f"WHERE t.id IN ({_marks(n)}) AND {IS_CALL} GROUP BY t.id")
 
 
-COUNT_INTO = f"SELECT COUNT(*) FROM edges WHERE target = {_SEQ_OF} AND kind = {CALL}"
-UNRESOLVED_NAMED = (f"SELECT COUNT(*) FROM edges WHERE name = ? AND provenance = {UNRESOLVED} "
-                    f"AND kind = {CALL}")
-PROVENANCE_COUNTS = "SELECT provenance, COUNT(*) FROM edges GROUP BY provenance"
+COUNT_INTO = f"SELECT COUNT(*) FROM {_INTO} WHERE y.target = {_SEQ_OF} AND {IS_CALL}"
+
+
+def inbound_by_seqs(n: int) -> str:
+    """(seq, resolved sites, calls and references, that reach it) for these seqs that have
+    any."""
+    return (f"SELECT y.target, COUNT(*) FROM {_INTO} WHERE y.target IN ({_marks(n)}) "
+            "GROUP BY y.target")
+
+
+UNRESOLVED_NAMED = f"SELECT COUNT(*) FROM {_NAMED} WHERE w.text = ? AND {UNRESOLVED_CALL}"
+PROVENANCE_COUNTS = f"SELECT {PROVENANCE_OF}, COUNT(*) FROM edges e GROUP BY 1"
 SEQ_IDS = "SELECT seq, id FROM symbols WHERE seq IN ({})"
 
 
@@ -136,12 +270,83 @@ def chunked(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[i:i + CHUNK]
 
 
-def edge_row(site: Sequence[Any], caller_seq: int) -> tuple[Any, ...]:
-    """A CallSite (aether.symbols.model) -> the leading columns of an edge row (`_COLS`)."""
+def edge_row(site: Sequence[Any], ordinal: int, caller_seq: int, start_line: int,
+             texts: dict[str, int], provenance: int = UNRESOLVED) -> tuple[Any, ...]:
+    """A CallSite (aether.symbols.model) -> the leading columns of an edge row (`_COLS`):
+    its line from its caller's `start_line`, its texts as their numbers (`texts`: every
+    name and qualifier, see `text_ids`)."""
     _caller, callee, name, receiver, qualifier, line, col, kind = site[:8]
     derived = f"{qualifier}.{name}" if qualifier else name
-    return (caller_seq, line, col, name, None if callee == derived else callee, qualifier,
-            RECV[receiver], KIND[kind])
+    return ((caller_seq << SHIFT) | ordinal, line - start_line, col, texts[name],
+            texts[qualifier] if qualifier else 0, flags(RECV[receiver], KIND[kind], provenance),
+            None if callee == derived else callee)
+
+
+def site_texts(sites: Sequence[Sequence[Any]]) -> set[str]:
+    """The names and qualifiers of CallSites (what `edge_row` looks up)."""
+    out = {c[2] for c in sites}
+    out.update(c[4] for c in sites if c[4])
+    return out
+
+
+class Ordinals:
+    """Each caller's next ordinal (the low bits of its edges' rowids), from 0: a caller's
+    edges are all written together, its old ones deleted first."""
+
+    def __init__(self) -> None:
+        self._next: dict[int, int] = {}
+
+    def __call__(self, caller_seq: int) -> int | None:
+        n = self._next.get(caller_seq, 0)
+        if n > LAST:
+            return None
+        self._next[caller_seq] = n + 1
+        return n
+
+
+async def text_ids(w: aiosqlite.Connection, texts: Iterable[str],
+                   known: dict[str, int] | None = None) -> dict[str, int]:
+    """text -> its number in `edge_texts`, added when new (inside the caller's write
+    transaction: the numbers are stable while it holds the lock). `known` is read first and
+    updated."""
+    out = known if known is not None else {}
+    wanted = sorted({t for t in texts if t not in out})
+    for chunk in chunked(wanted):
+        async with w.execute(TEXT_IDS.format(_marks(len(chunk))), chunk) as cur:
+            out.update({t: i for t, i in await cur.fetchall()})
+    missing = [t for t in wanted if t not in out]
+    if missing:
+        async with w.execute(NEXT_TEXT) as cur:
+            row = await cur.fetchone()
+        first = int(row[0]) if row else 1
+        await w.executemany(INSERT_TEXT, [(first + i, t) for i, t in enumerate(missing)])
+        out.update((t, first + i) for i, t in enumerate(missing))
+    return out
+
+
+async def insert_sites(w: aiosqlite.Connection, calls: Sequence[Sequence[Any]],
+                       seq_of: dict[str, int]) -> int:
+    """A save's call sites (CallSite tuples) as unresolved edges of their callers (whose
+    old edges are gone); returns how many."""
+    calls = [c for c in calls if c[0] in seq_of]
+    if not calls:
+        return 0
+    texts = await text_ids(w, site_texts(calls))
+    seqs = sorted({seq_of[c[0]] for c in calls})
+    start: dict[int, int] = {}
+    for chunk in chunked(seqs):
+        async with w.execute(START_LINES + f" WHERE seq IN ({_marks(len(chunk))})",
+                             chunk) as cur:
+            start.update({seq: line for seq, line in await cur.fetchall()})
+    ordinal = Ordinals()
+    rows = []
+    for c in calls:
+        seq = seq_of[c[0]]
+        n = ordinal(seq)
+        if n is not None:
+            rows.append(edge_row(c, n, seq, start[seq], texts))
+    await w.executemany(INSERT_EDGE, rows)
+    return len(rows)
 
 
 def seqs_of(view: GraphView) -> dict[str, int]:
@@ -158,7 +363,8 @@ def encode(answer: Resolution, seq_of: dict[str, int]) -> tuple[int, int | None,
         found = json.loads(detail)
         seqs = [seq_of[i] for i in found.get("candidates", ()) if i in seq_of]
         detail = f"{int(found.get('count', len(seqs)))}," + "".join(f"{n}," for n in seqs)
-    return code, target, detail
+    # one column holds either (schema v21): a resolved edge's target, another's detail
+    return (code, target, None) if code < TARGETED else (code, None, detail)
 
 
 async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> GraphView:
@@ -199,9 +405,9 @@ async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> Gra
 Stored = tuple[int, int | None, str | None]  # (provenance, target, detail) as stored
 
 
-async def _sites(w: aiosqlite.Connection, where: str, params: Sequence[Any]
+async def _sites(w: aiosqlite.Connection, query: str, params: Sequence[Any]
                  ) -> list[tuple[EdgeSite, Stored]]:
-    async with w.execute(_SITE + where, params) as cur:
+    async with w.execute(query, params) as cur:
         rows = await cur.fetchall()
     return [(EdgeSite(eid, caller, qualified, path, language, callee, name, RECEIVERS[receiver],
                       qualifier, EDGE_KINDS[kind]), (prov, target, detail))
@@ -209,28 +415,34 @@ async def _sites(w: aiosqlite.Connection, where: str, params: Sequence[Any]
                  kind, prov, target, detail) in rows]
 
 
-_ALL_EDGES = f"""
-SELECT e.id, e.caller, {CALLEE}, e.name, e.receiver, e.qualifier, e.kind,
-       e.provenance, e.target, e.detail FROM edges e
-"""
+_ALL_EDGES = "SELECT id, name, qualifier, callee, flags, answer FROM edges"
 
 
 async def _all_sites(w: aiosqlite.Connection, view: GraphView
                      ) -> list[tuple[EdgeSite, Stored]]:
     """Every edge, its caller's id, name, file and language joined in Python from the view's
-    symbols (a cold index resolves everything at once; the SQL join cost as much as
-    resolving)."""
+    symbols, its texts from `edge_texts` read once (a cold index resolves everything at
+    once; the SQL join cost as much as resolving)."""
     callers = {r.seq: r for refs in view.by_name.values() for r in refs}
+    async with w.execute(ALL_TEXTS) as cur:
+        texts: dict[int, str] = {i: t for i, t in await cur.fetchall()}
     async with w.execute(_ALL_EDGES) as cur:
         rows = await cur.fetchall()
-    out = []
-    for eid, caller, callee, name, receiver, qualifier, kind, prov, target, detail in rows:
-        ref = callers.get(caller)
-        if ref is None:  # cannot be (edges cascade with their caller); nothing to resolve
+    out: list[tuple[EdgeSite, Stored]] = []
+    for eid, name_id, qualifier_id, callee, bits, answer in rows:
+        ref = callers.get(eid >> SHIFT)
+        if ref is None:  # cannot be (edges go with their caller); nothing to resolve
             continue
+        name = texts[name_id]
+        qualifier = texts[qualifier_id] if qualifier_id else ""
+        if callee is None:
+            callee = f"{qualifier}.{name}" if qualifier else name
+        prov = bits >> 3
+        stored: Stored = ((prov, answer, None) if prov < TARGETED else
+                          (prov, None, texts[answer] if answer is not None else None))
         out.append((EdgeSite(eid, ref.id, ref.qualified_name, ref.file_path, ref.language,
-                             callee, name, RECEIVERS[receiver], qualifier, EDGE_KINDS[kind]),
-                    (prov, target, detail)))
+                             callee, name, RECEIVERS[bits & 3], qualifier,
+                             EDGE_KINDS[(bits >> 2) & 1]), stored))
     return out
 
 
@@ -245,6 +457,18 @@ async def insert_resolved(w: aiosqlite.Connection, resolver: Resolver,
     view = await load_view(w, None)
     refs = {r.id: r for found in view.by_name.values() for r in found}
     seq_of = {i: r.seq for i, r in refs.items()}
+    # Files in the order of their symbols' seqs, so that rows (keyed by their caller's seq)
+    # are appended to the table, never inserted between others (its pages stay full).
+    first_seq: dict[str, int] = {}
+    for r in refs.values():
+        if r.seq < first_seq.get(r.file_path, r.seq + 1):
+            first_seq[r.file_path] = r.seq
+    order = sorted(held, key=lambda path: first_seq.get(path, 0), reverse=True)
+    texts: dict[str, int] = {}
+    async with w.execute(ALL_TEXTS) as cur:
+        texts.update({t: i for i, t in await cur.fetchall()})
+    async with w.execute(START_LINES) as cur:
+        start: dict[int, int] = {seq: line for seq, line in await cur.fetchall()}
     # most sites share an answer with others (the resolver memoises them): each distinct
     # answer encoded once
     encoded: dict[Resolution, tuple[int, int | None, str | None]] = {}
@@ -253,36 +477,47 @@ async def insert_resolved(w: aiosqlite.Connection, resolver: Resolver,
     # while the next slice is resolved here.
     inserting: asyncio.Future[Any] | None = None
     try:
-        while held:
+        while order:
             # each file's sites are let go as they are taken: the held sites were the largest
             # part of what the pass still had in memory at its end
             calls: list[tuple[Any, ...]] = []
-            while held and len(calls) < RESOLVE_SLICE:
-                some = held.popitem()[1]
+            while order and len(calls) < RESOLVE_SLICE:
+                some = held.pop(order.pop())
                 calls.extend(unpack_sites(some) if isinstance(some, bytes) else some)
             sites: list[EdgeSite] = []
-            rows: list[tuple[Any, ...]] = []
+            placed: list[tuple[Any, ...]] = []
+            ordinal = Ordinals()
             for c in calls:
                 ref = refs.get(c[0])
                 if ref is None:  # its symbol went meanwhile (the file was deleted): no edge
+                    continue
+                n = ordinal(ref.seq)
+                if n is None:
                     continue
                 # c: caller_id, callee, name, receiver, qualifier, line, col, kind
                 sites.append(EdgeSite._make((len(sites), c[0], ref.qualified_name,
                                              ref.file_path, ref.language, c[1], c[2], c[3],
                                              c[4], c[7])))
-                rows.append(edge_row(c, ref.seq))
+                placed.append((c, n, ref.seq))
             answers = resolver(view, sites)
-            batch = []
-            for row, a in zip(rows, answers, strict=True):
+            if inserting is not None:
+                await inserting
+            codes = []
+            for a in answers:
                 code = encoded.get(a)
                 if code is None:
                     code = encoded[a] = encode(a, seq_of)
-                batch.append((*row, *code))
-            if inserting is not None:
-                await inserting
+                codes.append(code)
+            wanted = site_texts([c for c, _n, _s in placed])
+            wanted.update(detail for _p, _t, detail in encoded.values() if detail is not None)
+            await text_ids(w, wanted, texts)
+            batch = [(*edge_row(c, n, seq, start[seq], texts, prov),
+                      answer_of(prov, target, texts[detail] if detail is not None else None))
+                     for (c, n, seq), (prov, target, detail) in zip(placed, codes, strict=True)]
+            batch.sort()
             inserting = asyncio.ensure_future(w.executemany(INSERT_RESOLVED_EDGE, batch))
             await asyncio.sleep(0)  # the task hands its rows to the connection's thread now
-            written += len(rows)
+            written += len(batch)
     except BaseException:
         if inserting is not None:  # its rows go with the caller's rollback
             await asyncio.gather(inserting, return_exceptions=True)
@@ -343,14 +578,14 @@ async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequenc
                     found.append(site)
 
         for chunk in chunked(list(paths)):
-            add(await _sites(w, f"WHERE s.file_path IN ({_marks(len(chunk))})", chunk))
+            add(await _sites(w, sites_in_files(len(chunk)), chunk))
         wanted = set(names)
         if wanted:
             wanted |= await _aliases(w, wanted)
         for chunk in chunked(sorted(wanted)):
-            add(await _sites(w, f"WHERE e.name IN ({_marks(len(chunk))})", chunk))
+            add(await _sites(w, sites_named(len(chunk)), chunk))
         for chunk in chunked(sorted(set(removed_seqs))):
-            add(await _sites(w, f"WHERE e.target IN ({_marks(len(chunk))})", chunk))
+            add(await _sites(w, sites_into(len(chunk)), chunk))
     if not found:
         return 0
     if view is None:
@@ -363,15 +598,42 @@ async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequenc
         new = encode(answer, seq_of)
         if new != old:
             updates.append((*new, site.edge_id))
-    if len(updates) > BULK_UPDATE_ROWS:
+    if not updates:
+        return 0
+    texts = await text_ids(w, (detail for _p, _t, detail, _i in updates if detail is not None))
+    rows = [(prov, answer_of(prov, target, texts[detail] if detail is not None else None), eid)
+            for prov, target, detail, eid in updates]
+    if len(rows) > BULK_UPDATE_ROWS:
         # many rows: through a temp table and one UPDATE ... FROM (a third of the cost)
         await w.execute(CREATE_ANSWERS)
-        await w.executemany(INSERT_ANSWER, updates)
+        await w.executemany(INSERT_ANSWER, rows)
         await w.execute(UPDATE_FROM_ANSWERS)
         await w.execute(DROP_ANSWERS)
-    elif updates:
-        await w.executemany(UPDATE_EDGE, updates)
-    return len(updates)
+    else:
+        await w.executemany(UPDATE_EDGE, rows)
+    return len(rows)
+
+
+async def ensure_lookups(w: aiosqlite.Connection) -> None:
+    """After a pass: `edge_callers` and `edge_targets` rebuilt, sorted, and kept by their
+    triggers again when a cold pass went without them; unused texts go now and then."""
+    async with w.execute(SIDE_TRIGGERS_PRESENT) as cur:
+        row = await cur.fetchone()
+    if row is None or row[0] != len(SIDE_TRIGGERS):
+        for statement in (*DROP_SIDE_TRIGGERS, *REBUILD_SIDE_TABLES, *SIDE_TRIGGERS.values()):
+            await w.execute(statement)
+    async with w.execute(COUNT_TEXTS) as cur:
+        row = await cur.fetchone()
+    count = int(row[0]) if row else 0
+    async with w.execute(GET_TEXTS_KEPT) as cur:
+        kept = await cur.fetchone()
+    if kept is None or count > 2 * int(kept[0]) + TEXTS_SLACK:
+        if kept is not None:
+            await w.execute(DELETE_UNUSED_TEXTS)
+            async with w.execute(COUNT_TEXTS) as cur:
+                row = await cur.fetchone()
+            count = int(row[0]) if row else 0
+        await w.execute(SET_TEXTS_KEPT, (str(count),))
 
 
 def _names_read(sites: Iterable[EdgeSite]) -> set[str]:

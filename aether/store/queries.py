@@ -332,12 +332,6 @@ def paths_by_seqs(n: int) -> str:
             f"WHERE seq IN ({','.join('?' * n)})")
 
 
-def inbound_by_seqs(n: int) -> str:
-    """(seq, resolved call sites that reach it) for these seqs that have any."""
-    return ("SELECT target, COUNT(*) FROM edges "
-            f"WHERE target IN ({','.join('?' * n)}) GROUP BY target")
-
-
 def records_by_seqs(n: int) -> str:
     """(seq, *record columns) for these seqs."""
     return ("SELECT s.seq," + _COLUMNS.replace("SELECT", "", 1) + "FROM symbols s" + _JOINS
