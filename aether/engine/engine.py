@@ -250,9 +250,13 @@ class Engine:
         if not self.searcher.release_idle(idle_s):
             return False
         # what the last saves' edge resolution kept: the workspace's modules and every
-        # file's parsed bindings (~8 MB at 100,000 symbols); the next save rebuilds them
+        # file's parsed bindings (~8 MB at 100,000 symbols); the next save rebuilds them.
+        # The term caches too: filled while active, their entries are scattered over the
+        # interpreter's small-object arenas and would keep them from being freed.
         clear_modules()
         clear_parsed_bindings()
+        clear_static_cache()
+        clear_term_caches()
         await self.store.shed_memory(lean=lean)
         await asyncio.to_thread(memory.collect)
         return True
