@@ -97,6 +97,8 @@ async def test_a_pass_leaves_no_cached_search_terms_behind(tmp_path: Path) -> No
         await engine.release_memory()
         assert terms.stem.cache_info().currsize == 0
         assert terms.name_columns.cache_info().currsize == 0
+        # and no second cache behind `stem`: PyStemmer's own would keep 10,000 words
+        assert terms._stemmer.maxCacheSize == 0
     finally:
         await engine.close()
 
