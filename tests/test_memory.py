@@ -201,13 +201,16 @@ async def test_search_model_loads_on_demand_and_again_after_an_idle_release(
         assert (embedder.loads, embedder.loaded) == (1, True)
         assert await engine.release_idle(3600) is False  # used a moment ago: kept
         assert embedder.loaded
+        from aether.store import records
         from aether.symbols import terms
 
         assert terms.stem.cache_info().currsize > 0  # the query's words
+        assert records._qual_column.cache_info().currsize > 0  # its candidates' search rows
         assert await engine.release_idle(0) is True
         assert (embedder.loaded, engine.vectors.releases) == (False, 1)
         # the term caches go too: what fills them while active is freed, not kept idle
         assert terms.stem.cache_info().currsize == 0
+        assert records._qual_column.cache_info().currsize == 0
         assert await engine.release_idle(0) is False  # nothing left to drop
         after = await engine.search("add seven", mode="semantic")
         assert embedder.loads == 2  # loaded again on demand

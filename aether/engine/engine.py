@@ -35,7 +35,7 @@ from aether.sir.prompt import PROMPT_VERSION
 from aether.sir.static_rules import clear_cache as clear_static_cache
 from aether.store.db import Recovery, Store, StoreDamaged, StoreError
 from aether.store.edges import clear_parsed_bindings
-from aether.store.records import Counts, SymbolRecord
+from aether.store.records import Counts, SymbolRecord, clear_search_row_cache
 from aether.symbols.terms import clear_caches as clear_term_caches
 from aether.workspace import resolve_in_workspace
 
@@ -257,6 +257,7 @@ class Engine:
         clear_parsed_bindings()
         clear_static_cache()
         clear_term_caches()
+        clear_search_row_cache()
         await self.store.shed_memory(lean=lean)
         await asyncio.to_thread(memory.collect)
         return True
