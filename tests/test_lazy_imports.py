@@ -25,8 +25,8 @@ def test_no_surface_imports_what_it_loads_on_first_use() -> None:
     assert done.stdout.strip() == ""
 
 
-def _server_pid() -> int:
-    """The `aether mcp` child the SDK's stdio client started for this test."""
+def _server_pid(workspace: Path) -> int:
+    """The `aether mcp` child the SDK's stdio client started for this test's workspace."""
     todo, found = [os.getpid()], []
     for _ in range(1000):  # bounded walk of this test's process tree
         if not todo:
@@ -40,7 +40,7 @@ def _server_pid() -> int:
             for kid in map(int, kids):
                 todo.append(kid)
                 cmd = Path(f"/proc/{kid}/cmdline").read_bytes().split(b"\0")
-                if b"aether" in cmd and b"mcp" in cmd:
+                if b"mcp" in cmd and str(workspace).encode() in cmd:
                     found.append(kid)
     assert len(found) == 1, found
     return found[0]
@@ -56,7 +56,7 @@ def _mapped(pid: int, name: str) -> int:
 async def test_mcp_loads_rapidfuzz_only_for_a_suggestion(workspace: Path) -> None:
     async with connect(workspace) as session:
         await wait_idle(session)
-        pid = _server_pid()
+        pid = _server_pid(workspace)
         assert _mapped(pid, "tree_sitter") > 0  # the check sees what a daemon loaded
         found = await ok(session, "aether_search", {"query": "token"})
         assert found["result_count"] >= 1 and found["suggestions"] == []
