@@ -97,6 +97,8 @@ async def test_a_pass_leaves_no_cached_search_terms_behind(tmp_path: Path) -> No
         await engine.release_memory()
         assert terms.stem.cache_info().currsize == 0
         assert terms.name_columns.cache_info().currsize == 0
+        # and no second cache behind `stem`: PyStemmer's own would keep 10,000 words
+        assert terms._stemmer.maxCacheSize == 0
     finally:
         await engine.close()
 
@@ -199,8 +201,16 @@ async def test_search_model_loads_on_demand_and_again_after_an_idle_release(
         assert (embedder.loads, embedder.loaded) == (1, True)
         assert await engine.release_idle(3600) is False  # used a moment ago: kept
         assert embedder.loaded
+        from aether.store import records
+        from aether.symbols import terms
+
+        assert terms.stem.cache_info().currsize > 0  # the query's words
+        assert records._qual_column.cache_info().currsize > 0  # its candidates' search rows
         assert await engine.release_idle(0) is True
         assert (embedder.loaded, engine.vectors.releases) == (False, 1)
+        # the term caches go too: what fills them while active is freed, not kept idle
+        assert terms.stem.cache_info().currsize == 0
+        assert records._qual_column.cache_info().currsize == 0
         assert await engine.release_idle(0) is False  # nothing left to drop
         after = await engine.search("add seven", mode="semantic")
         assert embedder.loads == 2  # loaded again on demand

@@ -5,12 +5,15 @@ dimensions); their hashes and model names read back as they were written."""
 from __future__ import annotations
 
 import sqlite3
+from array import array
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from aether.hashing import text_hash
 from aether.sir.model import Sir
+from aether.store import db
 from aether.store.db import Store
 from aether.store.records import FileChange, FileRecord, NewSir, PreparedSir
 from aether.store.vectors import pack_vector, same_text, unpack_vectors
@@ -77,3 +80,32 @@ async def test_vector_rows_keep_hashes_in_16_bytes_and_models_by_number(tmp_path
         assert conn.execute("SELECT name FROM vector_models").fetchall() == [("model-a",)]
     finally:
         conn.close()
+
+
+async def test_a_model_s_vectors_read_in_slices_join_in_row_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search matrix is read VECTOR_SLICE rows at a time (a whole model's rows as Python
+    objects fragment an idle daemon's heap): slices of 3 over 10 rows give every vector once,
+    in the order of their seqs, and the same matrix as the rows unpacked one by one."""
+    monkeypatch.setattr(db, "VECTOR_SLICE", 3)
+    store = await Store.open(tmp_path / "aether.db")
+    try:
+        symbols = [Symbol(f"{k:032x}", "python", "x.py", "function", f"f{k}", f"f{k}",
+                          f"def f{k}()", k + 1, 0, k + 1, 9, k * 10, k * 10 + 9, f"h{k}")
+                   for k in range(10)]
+        await store.apply_files([FileChange(FileRecord("x.py", 100, 1, "python", "f1"),
+                                            symbols)])
+        rng = np.random.default_rng(3)
+        await store.write_vectors([(s.id, text_hash(s.name), None, "model-a",
+                                    pack_vector(rng.normal(size=8).astype(np.float32)))
+                                   for s in symbols])
+        rows = await store.all_vectors("model-a")
+        seqs, joined = await store.joined_vectors("model-a")
+        assert len(rows) == 10 and list(seqs) == [seq for seq, _ in rows]
+        assert bytes(joined) == b"".join(vec for _, vec in rows)
+        codes, scale = unpack_vectors(joined, len(seqs))
+        one_by_one = unpack_vectors([vec for _, vec in rows])
+        assert np.array_equal(codes, one_by_one[0]) and np.array_equal(scale, one_by_one[1])
+        assert await store.joined_vectors("model-b") == (array("q"), bytearray())
+    finally:
+        await store.close()

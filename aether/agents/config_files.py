@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any
-
-import tomlkit
-import tomlkit.exceptions
+from typing import TYPE_CHECKING, Any
 
 from aether.agents.clients import Format
+
+if TYPE_CHECKING:
+    import tomlkit
 
 SERVER_NAME = "aether"
 _CLOSER = re.compile(r"\s*[}\]]")
@@ -87,6 +87,10 @@ class ConfigDoc:
         self._toml: tomlkit.TOMLDocument | None = None
         self._json: dict[str, Any] = {}
         if fmt == "toml":
+            # imported here: every `aether` command builds the parser that reaches this
+            # module, and the daemons would keep tomlkit (~0.8 MB) loaded for nothing
+            import tomlkit.exceptions
+
             try:
                 self._toml = tomlkit.parse(text)
             except tomlkit.exceptions.ParseError as exc:
@@ -132,6 +136,8 @@ class ConfigDoc:
         if current == merged and self.entry() is not None:
             return False
         if self._toml is not None:
+            import tomlkit
+
             servers = self._toml.get(self.key)
             if servers is None:
                 servers = tomlkit.table(is_super_table=True)
@@ -149,6 +155,8 @@ class ConfigDoc:
 
     def render(self) -> str:
         if self._toml is not None:
+            import tomlkit
+
             return tomlkit.dumps(self._toml)
         return json.dumps(self._json, indent=2, ensure_ascii=False) + "\n"
 
@@ -156,6 +164,8 @@ class ConfigDoc:
 def entry_text(fmt: Format, key: str, wanted: dict[str, Any]) -> str:
     """The entry as a user would paste it into that kind of file."""
     if fmt == "toml":
+        import tomlkit
+
         doc = tomlkit.document()
         servers = tomlkit.table(is_super_table=True)
         servers[SERVER_NAME] = wanted

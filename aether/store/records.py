@@ -191,6 +191,11 @@ def _qual_column(parents: str) -> str:
     return f"{whole} {words}".strip()
 
 
+def clear_search_row_cache() -> None:
+    """Forget the cached enclosing-name columns (an idle daemon; see `search_row`)."""
+    _qual_column.cache_clear()
+
+
 @dataclass(slots=True)
 class FileChange:
     """One file's new state: applied atomically (its symbols, their metadata, static SIRs)."""

@@ -60,14 +60,17 @@ def pack_vectors(vecs: np.ndarray) -> list[bytes]:
     return [row.tobytes() for row in packed]
 
 
-def unpack_vectors(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+def unpack_vectors(blobs: list[bytes] | bytes | bytearray, rows: int | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """(int8 codes (n, even dim), float32 1/length of each row) of stored vectors of one
-    model; a dot product with a unit query (an odd one padded with a 0), times the second, is
-    the cosine."""
-    if not blobs:
+    model, given as a list or as `rows` vectors joined; a dot product with a unit query (an
+    odd one padded with a 0), times the second, is the cosine."""
+    n = len(blobs) if isinstance(blobs, list) else (rows or 0)
+    if not n:
         return np.zeros((0, 0), dtype=np.int8), np.zeros(0, dtype=np.float32)
-    packed = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1)
-    codes = np.empty((len(blobs), packed.shape[1] * 2), dtype=np.int8)
+    joined = b"".join(blobs) if isinstance(blobs, list) else blobs
+    packed = np.frombuffer(joined, dtype=np.uint8).reshape(n, -1)
+    codes = np.empty((n, packed.shape[1] * 2), dtype=np.int8)
     codes[:, 0::2] = ((packed & 0xF).astype(np.int8) ^ 8) - 8  # sign-extend a nibble
     codes[:, 1::2] = ((packed >> 4).astype(np.int8) ^ 8) - 8
     lengths = np.sqrt(np.einsum("ij,ij->i", codes, codes, dtype=np.float32))

@@ -238,10 +238,12 @@ class VectorIndex:
             cached = self._matrices.get(model)
             if cached is not None and cached.key == key:
                 return cached
-            rows = await store.all_vectors(model)
+            ids, joined = await store.joined_vectors(model)
             symbols, _ = await store.vector_counts(model)
-            seqs = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            vecs, scale = unpack_vectors([r[1] for r in rows])
+            seqs = np.array(ids, dtype=np.int64)
+            del ids
+            vecs, scale = unpack_vectors(joined, len(seqs))
+            del joined
             self._matrices[model] = Matrix(seqs, vecs, scale, symbols, key, model)
             return self._matrices[model]
 

@@ -1,10 +1,11 @@
 """Nearest symbol names for a query that matched nothing (typos, half-remembered names), by
 fuzzy matching over the distinct names of the index. The name list is cached and reloaded
-only when the index changed."""
+only when the index changed.
+
+rapidfuzz is imported by the first query that needs suggestions (~3 MB and 40 modules a
+daemon would otherwise hold from its start, though most searches match something)."""
 
 from __future__ import annotations
-
-from rapidfuzz import fuzz, process, utils
 
 from aether.store.db import Store
 
@@ -31,6 +32,8 @@ class NameSuggester:
         return held
 
     async def nearest(self, query: str) -> list[str]:
+        from rapidfuzz import fuzz, process, utils
+
         names = await self._load()
         found = process.extract(query.strip()[:200], names, scorer=fuzz.WRatio,
                                 processor=utils.default_process, limit=MAX_SUGGESTIONS,
