@@ -12,7 +12,7 @@ import sqlite3
 
 from aether.store import queries as q
 from aether.store.records import hash_text, pack_hash, stored_signature
-from aether.store.schema import immediate
+from aether.store.schema import convert_once
 
 META_KEY = "compact_rows"
 FORMAT = "v20"
@@ -21,20 +21,14 @@ FORMAT = "v20"
 def compact_rows(conn: sqlite3.Connection) -> bool:
     """Rows copied by the v20 migration in their compact form, in place, once. True if this
     call converted them."""
-    row = conn.execute(q.GET_META, (META_KEY,)).fetchone()
-    if row is None or row[0] == FORMAT:
-        return False
-    done = False
-    with immediate(conn):
-        row = conn.execute(q.GET_META, (META_KEY,)).fetchone()
-        if row is not None and row[0] != FORMAT:  # another process may have converted
-            conn.executemany(q.SET_SIR_HASHES, [
-                (pack_hash(hash_text(sid)), pack_hash(hash_text(sir)),
-                 pack_hash(hash_text(source)), seq)
-                for seq, sid, sir, source in conn.execute(q.ALL_SIR_HASHES).fetchall()])
-            conn.executemany(q.SET_SYMBOL_FORMS, [
-                (pack_hash(hash_text(chash)), stored_signature(signature, name), seq)
-                for seq, chash, name, signature in conn.execute(q.ALL_SYMBOL_FORMS).fetchall()])
-            conn.execute(q.SET_META, (META_KEY, FORMAT))
-            done = True
-    return done
+    return convert_once(conn, META_KEY, FORMAT, _convert)
+
+
+def _convert(conn: sqlite3.Connection) -> None:
+    conn.executemany(q.SET_SIR_HASHES, [
+        (pack_hash(hash_text(sid)), pack_hash(hash_text(sir)), pack_hash(hash_text(source)),
+         seq)
+        for seq, sid, sir, source in conn.execute(q.ALL_SIR_HASHES).fetchall()])
+    conn.executemany(q.SET_SYMBOL_FORMS, [
+        (pack_hash(hash_text(chash)), stored_signature(signature, name), seq)
+        for seq, chash, name, signature in conn.execute(q.ALL_SYMBOL_FORMS).fetchall()])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 # Each entry migrates from version i to i + 1. Append only: never edit a shipped migration.
@@ -679,6 +679,24 @@ def immediate(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def convert_once(conn: sqlite3.Connection, key: str, done: str,
+                 convert: Callable[[sqlite3.Connection], None]) -> bool:
+    """Run `convert` once per store, in one write transaction: when meta `key` holds
+    something other than `done` (a migration asks for a conversion SQL cannot make by
+    setting it), then set it to `done`. True if this call converted."""
+    get = "SELECT value FROM meta WHERE key = ?"
+    row = conn.execute(get, (key,)).fetchone()
+    if row is None or row[0] == done:
+        return False
+    with immediate(conn):
+        row = conn.execute(get, (key,)).fetchone()
+        if row is None or row[0] == done:  # another process converted it meanwhile
+            return False
+        convert(conn)
+        conn.execute("UPDATE meta SET value = ? WHERE key = ?", (done, key))
+    return True
 
 
 def migrate(conn: sqlite3.Connection) -> int:

@@ -21,7 +21,7 @@ import numpy as np
 
 from aether.store import queries as q
 from aether.store.records import hash_text, pack_hash
-from aether.store.schema import immediate
+from aether.store.schema import convert_once
 
 _SPREAD = 2.5  # root mean squares mapped to the largest code
 _LEVELS = 7.0
@@ -99,18 +99,12 @@ def same_text(digest: str, stored: str | None) -> bool:
 def convert_vectors(conn: sqlite3.Connection) -> bool:
     """Vector rows copied by the v16 migration (int8 vectors, a unit vector times 127, and
     hex hashes) in the current form, in place, once. True if this call converted them."""
-    row = conn.execute(q.GET_META, (META_KEY,)).fetchone()
-    if row is None or row[0] == FORMAT:
-        return False
-    done = False
-    with immediate(conn):
-        row = conn.execute(q.GET_META, (META_KEY,)).fetchone()
-        if row is not None and row[0] != FORMAT:  # another process may have converted
-            rows = conn.execute(q.ALL_VECTOR_ROWS).fetchall()
-            conn.executemany(q.SET_VECTOR_ROW, [
-                (pack_vector(np.frombuffer(vec, dtype=np.int8).astype(np.float32) / 127.0),
-                 pack_vector_hash(hash_text(text)), pack_vector_hash(hash_text(sir)), seq)
-                for seq, vec, text, sir in rows])
-            conn.execute(q.SET_META, (META_KEY, FORMAT))
-            done = True
-    return done
+    return convert_once(conn, META_KEY, FORMAT, _convert)
+
+
+def _convert(conn: sqlite3.Connection) -> None:
+    rows = conn.execute(q.ALL_VECTOR_ROWS).fetchall()
+    conn.executemany(q.SET_VECTOR_ROW, [
+        (pack_vector(np.frombuffer(vec, dtype=np.int8).astype(np.float32) / 127.0),
+         pack_vector_hash(hash_text(text)), pack_vector_hash(hash_text(sir)), seq)
+        for seq, vec, text, sir in rows])
