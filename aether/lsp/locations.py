@@ -27,9 +27,9 @@ class Positions:
     """Stored symbols and call sites as LSP ranges, for one request.
 
     Stored columns are 1-based byte columns of the file on disk; LSP wants characters in the
-    client's encoding (UTF-16 unless it chose otherwise). A line with nothing but ASCII
-    before the column needs no conversion; any other is read from its file, each file at
-    most once per request."""
+    client's encoding (UTF-16 unless it chose otherwise). A column past the first is checked
+    against its line, read from the file (each file at most once per request): ASCII before
+    it keeps the byte column, anything else is counted in the client's units."""
 
     def __init__(self, root: Path, codec: PositionCodec) -> None:
         self.root = root
