@@ -6,6 +6,23 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+# A SIR marks its symbol's search vector due (v18's form). v19 and v20 rebuild `sir` and make
+# these again: SQLite drops a table's triggers with it.
+_SIR_VECTOR_TRIGGERS = """
+    CREATE TRIGGER vector_dirty_sir AFTER INSERT ON sir BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    CREATE TRIGGER vector_dirty_sir_changed AFTER UPDATE OF sir_hash ON sir BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+"""
+
 # Each entry migrates from version i to i + 1. Append only: never edit a shipped migration.
 MIGRATIONS: list[str] = [
     """
@@ -432,18 +449,7 @@ MIGRATIONS: list[str] = [
         INSERT INTO vector_dirty (seq) SELECT new.seq
         WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
     END;
-    CREATE TRIGGER vector_dirty_sir AFTER INSERT ON sir BEGIN
-        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
-        WHERE seq = new.seq;
-        INSERT INTO vector_dirty (seq) SELECT new.seq
-        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
-    END;
-    CREATE TRIGGER vector_dirty_sir_changed AFTER UPDATE OF sir_hash ON sir BEGIN
-        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
-        WHERE seq = new.seq;
-        INSERT INTO vector_dirty (seq) SELECT new.seq
-        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
-    END;
+    """ + _SIR_VECTOR_TRIGGERS + """
     """,
     # v19: a SIR's time, in `sir` and `sir_history`, as milliseconds since 1970 UTC like
     # sir_meta's (v17): 1.3 MB on the standard library. Both rebuilt in place; v18's triggers
@@ -469,18 +475,7 @@ MIGRATIONS: list[str] = [
     FROM sir ORDER BY seq;
     DROP TABLE sir;
     ALTER TABLE sir_v19 RENAME TO sir;
-    CREATE TRIGGER vector_dirty_sir AFTER INSERT ON sir BEGIN
-        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
-        WHERE seq = new.seq;
-        INSERT INTO vector_dirty (seq) SELECT new.seq
-        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
-    END;
-    CREATE TRIGGER vector_dirty_sir_changed AFTER UPDATE OF sir_hash ON sir BEGIN
-        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
-        WHERE seq = new.seq;
-        INSERT INTO vector_dirty (seq) SELECT new.seq
-        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
-    END;
+    """ + _SIR_VECTOR_TRIGGERS + """
     CREATE TABLE sir_history_v19 (
         symbol_id TEXT NOT NULL REFERENCES symbols(id) ON DELETE CASCADE,
         sir_hash TEXT NOT NULL,
@@ -538,18 +533,7 @@ MIGRATIONS: list[str] = [
     ORDER BY r.seq;
     DROP TABLE sir;
     ALTER TABLE sir_v20 RENAME TO sir;
-    CREATE TRIGGER vector_dirty_sir AFTER INSERT ON sir BEGIN
-        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
-        WHERE seq = new.seq;
-        INSERT INTO vector_dirty (seq) SELECT new.seq
-        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
-    END;
-    CREATE TRIGGER vector_dirty_sir_changed AFTER UPDATE OF sir_hash ON sir BEGIN
-        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
-        WHERE seq = new.seq;
-        INSERT INTO vector_dirty (seq) SELECT new.seq
-        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
-    END;
+    """ + _SIR_VECTOR_TRIGGERS + """
     INSERT INTO meta (key, value) VALUES ('compact_rows', 'copied')
         ON CONFLICT(key) DO UPDATE SET value = 'copied';
     UPDATE symbol_vectors SET
