@@ -311,7 +311,8 @@ class Indexer:
                 await self.store.resolve_graph(resolve_sites)  # a no-op unless edges wait
             if heal:
                 await self.store.end_cold_graph()
-        if paths is None:  # every file's call sites are now the current extractor's
+        if paths is None and (heal or not known):
+            # every file was parsed: its call sites are the current extractor's
             await self.store.set_meta(CALLS_META, str(CALLS_VERSION))
         await self.store.set_meta("last_indexed_at", utc_now())
         report.seconds = time.perf_counter() - started
