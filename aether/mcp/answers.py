@@ -45,8 +45,8 @@ Cursor = Annotated[str | None, Field(
 
 INT32_MAX = 2**31 - 1
 # Arguments every list or symbol tool shares, explained once in `instructions.py` rather
-# than in each tool's schema.
-SHARED_PARAMETERS = ("detail", "cursor")
+# than in each tool's schema: the paging pair and the symbol locator.
+SHARED_PARAMETERS = ("detail", "cursor", "symbol_id", "qualified_name", "file", "line")
 
 # Fields a brief answer leaves out, wherever they appear (they are optional in every view).
 BRIEF_EXCLUDE = frozenset({"signature", "sir", "sir_hash", "provider", "model",

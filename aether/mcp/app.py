@@ -41,7 +41,7 @@ FilePath = Annotated[str | None, Field(default=None, max_length=4096,
 MAX_LINE = 2**31 - 1  # SQLite integers stop at 2^63; no source file comes near either
 Line = Annotated[int | None, Field(default=None, ge=1, le=MAX_LINE, description="1-based")]
 WaitS = Annotated[float, Field(
-    ge=0, le=MAX_WAIT_S, description="Wait up to this many seconds for indexing to go idle")]
+    ge=0, le=MAX_WAIT_S, description="Seconds to wait for indexing to finish")]
 
 
 @dataclass

@@ -117,8 +117,8 @@ def register(server: MCPServer[App], app: App) -> None:
                                             description="Whole lines around the symbol")] = 0,
         max_tokens: MaxTokens = 8000, detail: Detail = "full",
     ) -> Annotated[CallToolResult, SourceAnswer]:
-        """Use when the SIR is not enough: one symbol's exact source on disk now (by
-        symbol_id, qualified_name, or file + line). `changed_since_sir` says the SIR
+        """Use when the SIR is not enough: one symbol's exact source on disk now.
+        `changed_since_sir` says the SIR
         describes other code; `truncated` says the source was cut to max_tokens."""
         daemon, engine = app.live()
         with graph_errors():
@@ -137,8 +137,8 @@ def register(server: MCPServer[App], app: App) -> None:
         limit: Limit = 50, detail: Detail = "brief", cursor: Cursor = None,
     ) -> Annotated[CallToolResult, CallersAnswer]:
         """Use before changing a symbol: who calls it, up to `depth` levels, each call site
-        with provenance; `answer` is has_callers, no_callers, or unknown (some calls of the
-        name could not be resolved); ambiguous sites listed apart; `reference_count` counts
+        with provenance; `answer` is has_callers, no_callers or unknown; ambiguous sites
+        listed apart; `reference_count` counts
         uses that are not calls."""
         daemon, engine = app.live()
         await report_indexing(ctx, daemon.status, [0.0])
@@ -173,7 +173,7 @@ def register(server: MCPServer[App], app: App) -> None:
     async def aether_impact(
         ctx: Context,
         files: Annotated[list[str] | None, Field(
-            default=None, max_length=200, description="Changed files, workspace-relative")
+            default=None, max_length=200, description="Changed files")
         ] = None,
         symbols: Annotated[list[str] | None, Field(
             default=None, max_length=200,
@@ -183,8 +183,8 @@ def register(server: MCPServer[App], app: App) -> None:
             description="A git revision, e.g. `HEAD~1`: what changed since")] = None,
         depth: Depth = 2, limit: Limit = 50, detail: Detail = "brief", cursor: Cursor = None,
     ) -> Annotated[CallToolResult, ImpactAnswer]:
-        """Use before or after a change, or to review a diff: from exactly one of files,
-        symbols or git_ref, the changed symbols, their callers up to `depth`, and which have
+        """Use to review a change or a diff: from exactly one of files, symbols or
+        git_ref, the changed symbols, their callers up to `depth`, and which have
         stale or pending SIRs (`needs_attention`)."""
         daemon, engine = app.live()
         await report_indexing(ctx, daemon.status, [0.0])

@@ -102,7 +102,7 @@ def register(server: MCPServer[App], app: App) -> None:
         detail: Detail = "full",
     ) -> Annotated[CallToolResult, RefreshAnswer]:
         """Use when a SIR is stale or pending and you need it now: new attempts for one
-        symbol (symbol_id, qualified_name, or file + line) or a whole file (file alone),
-        waiting at most wait_s. Returns each symbol's new status and last_error."""
+        symbol or a whole file (file alone), waiting at most wait_s. Returns each symbol's
+        new status and last_error."""
         view = await refresh(app, ctx, symbol_id, qualified_name, file, line, wait_s)
         return answer(view, detail=detail, brief_exclude=REFRESH_BRIEF)

@@ -55,8 +55,8 @@ def register(server: MCPServer[App], app: App) -> None:
                                     description="Words, names or a path fragment")],
         limit: Limit = 20,
         mode: Annotated[Literal["hybrid", "lexical", "semantic"], Field(
-            description="hybrid fuses lexical and semantic; falls back to lexical while "
-                        "vectors are not ready")] = "hybrid",
+            description="hybrid fuses lexical and semantic (lexical until vectors are "
+                        "ready)")] = "hybrid",
         include_tests: Annotated[bool, Field(
             description="Rank tests, examples and vendored code like product code")] = False,
         detail: Detail = "brief",

@@ -56,8 +56,7 @@ def register(server: MCPServer[App], app: App) -> None:
     async def aether_status(ctx: Context, wait_s: WaitS = 0.0, detail: Detail = "full",
                             ) -> Annotated[CallToolResult, StatusAnswer]:
         """Use when answers look incomplete: is indexing still running (`daemon.state`),
-        counts of ok/stale/pending SIRs, provider health, today's spend and caps (`spend`).
-        wait_s=30 waits for indexing to finish; detail="full" adds guard counters, recent
-        errors and the writer."""
+        counts of ok/stale/pending SIRs, provider health, today's spend and caps (`spend`);
+        detail="full" adds guard counters, recent errors and the writer."""
         view = await status(app, ctx, wait_s)
         return answer(view, detail=detail, brief_exclude=STATUS_BRIEF)

@@ -169,10 +169,9 @@ def register(server: MCPServer[App], app: App) -> None:
                              qualified_name: QualifiedName = None, file: FilePath = None,
                              line: Line = None,
                              detail: Detail = "full") -> Annotated[CallToolResult, SirAnswer]:
-        """Use to understand one symbol before opening its file. Pass symbol_id, or
-        qualified_name (`Session.send`), or file + line. Returns its SIR (intent, inputs,
-        outputs, side effects, errors), sir_status, a `warning` if stale, and for a model's
-        SIR its `verification` against the code."""
+        """Use to understand one symbol before opening its file. Returns its SIR (intent,
+        inputs, outputs, side effects, errors), sir_status, a `warning` if stale, and for a
+        model's SIR its `verification` against the code."""
         view = await get_sir(app, ctx, symbol_id, qualified_name, file, line)
         return answer(view, detail=detail, brief_exclude=SIR_BRIEF)
 
@@ -183,7 +182,7 @@ def register(server: MCPServer[App], app: App) -> None:
                                    description="Workspace-relative path, e.g. `pkg/api.py`")],
         line: Annotated[int, Field(ge=1, le=MAX_LINE, description="1-based line")],
         column: Annotated[int | None, Field(default=None, ge=1, le=MAX_LINE,
-                                            description="1-based column")] = None,
+                                            description="1-based")] = None,
         detail: Detail = "full",
     ) -> Annotated[CallToolResult, ExplainAnswer]:
         """Use when you have a file position: the innermost symbol there with its SIR and
