@@ -71,3 +71,37 @@ def test_graph_commands_refuse_bad_input(tmp_path: Path) -> None:
         assert res.returncode != 0, args
         assert message in res.stderr, (args, res.stderr)
         assert "Traceback" not in res.stderr
+
+
+def test_an_overloaded_function_is_one_symbol_with_its_callers(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    make_repo(root, {"ctx.py": '''
+        from typing import overload
+
+
+        class Context:
+            @overload
+            def invoke(self, cb: int) -> int: ...
+
+            @overload
+            def invoke(self, cb: str) -> str: ...
+
+            def invoke(self, cb):
+                return cb
+
+
+        def run():
+            c = Context()
+            return c.invoke(1)
+        '''})
+    ws = ("--workspace", str(root))
+    assert aether("index", *ws).returncode == 0
+    # three signatures, one symbol: named alone, with its call resolved (not "one of 3")
+    res = aether("callers", "Context.invoke", "--json", *ws)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["answer"] == "has_callers"
+    assert [(e["caller"]["qualified_name"], e["provenance"]) for e in data["callers"]] == [
+        ("run", "local")]
+    src = json.loads(aether("source", "Context.invoke", "--json", *ws).stdout)["source"]
+    assert src.startswith("@overload") and src.endswith("return cb")

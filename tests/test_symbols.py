@@ -261,6 +261,57 @@ def test_python_ranges_are_one_based_and_include_decorators() -> None:
     assert lines[send.end_line - 1][: send.end_col].endswith("return attempt()")
 
 
+OVERLOADED = b"""\
+import typing as t
+from typing import overload
+
+
+class Context:
+    @t.overload
+    def invoke(self, cb: int) -> int: ...
+
+    @t.overload
+    def invoke(self, cb: str) -> str: ...
+
+    @staticmethod
+    def invoke(cb):
+        \"\"\"Invoke a callback.\"\"\"
+        return cb
+
+
+@overload
+def parse(x: int) -> int: ...
+@overload
+def parse(x: str) -> str: ...
+def parse(x):
+    return x
+
+
+@overload
+def declared(x: int) -> int: ...
+@overload
+def declared(x: str) -> str: ...
+"""
+
+
+def test_python_overloads_are_one_symbol_the_implementation() -> None:
+    symbols = _analyze("pkg/ctx.py", OVERLOADED).symbols
+    assert [(s.qualified_name, s.start_line) for s in symbols] == [
+        ("Context", 5),
+        ("Context.invoke", 6),  # the implementation, its range from the first overload
+        ("parse", 18),
+        ("declared", 26),  # a stub without an implementation: its first signature
+    ]
+    invoke, parse, declared = symbols[1], symbols[2], symbols[3]
+    assert invoke.signature == "def invoke(cb)" and invoke.end_line == 15
+    assert OVERLOADED[invoke.start_byte:invoke.end_byte].startswith(b"@t.overload")
+    assert parse.signature == "def parse(x)" and parse.end_line == 23
+    assert declared.signature == "def declared(x: int) -> int" and declared.end_line == 27
+    # without `overload`, two defs of one name stay two symbols (e.g. under if/else)
+    plain = _analyze("pkg/twice.py", b"def f(): pass\ndef f(): return 1\n").symbols
+    assert [s.qualified_name for s in plain] == ["f", "f"]
+
+
 def test_javascript_functions_classes_and_methods() -> None:
     analysis = _analyze("src/cache.js", JS)
     assert _table(analysis) == {

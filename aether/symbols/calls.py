@@ -23,9 +23,10 @@ from aether.symbols.imports import Imports
 from aether.symbols.local_types import typed_receivers
 from aether.symbols.model import CallSite
 
-# Bump when what a file's call sites are changes (new captures, new receiver typing): a
-# store made by another version parses every file again on its next full pass.
-VERSION = 2
+# Bump when what a file's symbols or call sites are changes (new captures, new receiver
+# typing, Python overloads folded into one symbol): a store made by another version parses
+# every file again on its next full pass.
+VERSION = 3
 MAX_CALLEE = 200  # longer callee texts are expressions nobody resolves by name
 
 # receiver shapes

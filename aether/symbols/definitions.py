@@ -8,6 +8,7 @@ name and not in document order, so nothing here pairs captures by position.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -335,7 +336,9 @@ def _items(language: str, file_path: str, source: bytes,
                                name, False, path, sep))
     items.sort(key=lambda it: (it.start, -it.end, it.scope is False, it.name))
     if ecma:
-        items = _collapse_overloads(items)
+        items = _collapse_overloads(items, _ecma_signature)
+    elif language == "python" and b"overload" in source:
+        items = _collapse_overloads(items, _python_overload)
     return items
 
 
@@ -377,30 +380,50 @@ def _container(node: Node) -> int:
     return parent.start_byte if parent is not None else -1
 
 
-def _collapse_overloads(items: list[_Item]) -> list[_Item]:
-    """TypeScript overloads -> one symbol: the implementation, its range starting at the first
-    overload (whose doc comment is the symbol's); or the first signature when there is no
-    implementation (a `declare`d or abstract API)."""
-    if not any(it.ntype in _SIGNATURES for it in items):
+def _ecma_signature(it: _Item) -> bool:
+    return it.ntype in _SIGNATURES
+
+
+def _python_overload(it: _Item) -> bool:
+    """A def under `@overload` (`@typing.overload`, `@t.overload`): a signature only."""
+    outer = it.outer
+    if outer is it.node or outer.type != "decorated_definition":
+        return False
+    for child in outer.named_children:
+        if child.type == "decorator":
+            text = (child.text or b"").decode("utf-8", "replace").lstrip("@").strip()
+            if text == "overload" or text.endswith(".overload"):
+                return True
+    return False
+
+
+def _collapse_overloads(items: list[_Item], is_signature: Callable[[_Item], bool]
+                        ) -> list[_Item]:
+    """Overloads -> one symbol: the implementation, its range starting at the first overload
+    (whose doc comment is the symbol's); or the first signature when there is no
+    implementation (a `declare`d or abstract API, a `.pyi` stub). Callers of an overloaded
+    function then find one symbol, not one per signature."""
+    signatures = {id(it) for it in items if is_signature(it)}
+    if not signatures:
         return items
     first_signature: dict[tuple[int, str], _Item] = {}
     for it in items:  # in document order
-        if it.ntype in _SIGNATURES:
-            first_signature.setdefault((_container(it.node), it.path), it)
+        if id(it) in signatures:
+            first_signature.setdefault((_container(it.outer), it.path), it)
     kept: list[_Item] = []
     implemented: set[tuple[int, str]] = set()
     for it in items:
-        if it.scope or it.ntype in _SIGNATURES:
+        if it.scope or id(it) in signatures:
             continue
-        key = (_container(it.node), it.path)
+        key = (_container(it.outer), it.path)
         lead = first_signature.get(key)
         if lead is not None and lead.start < it.start:
             it.lead, it.start = lead.outer, lead.start
             implemented.add(key)
     seen: set[tuple[int, str]] = set()
     for it in items:
-        if it.ntype in _SIGNATURES:
-            key = (_container(it.node), it.path)
+        if id(it) in signatures:
+            key = (_container(it.outer), it.path)
             if key in implemented or key in seen:
                 continue
             seen.add(key)
