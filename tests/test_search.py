@@ -155,6 +155,34 @@ async def test_tests_and_examples_rank_below_product_code(engine: Engine) -> Non
     assert rank_both <= rank_plain and both.hits[rank_both].is_test
 
 
+async def test_a_test_that_names_the_question_still_ranks_below_product_code(
+        tmp_path: Path) -> None:
+    root = tmp_path / "cli"
+    (root / "cli").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "cli" / "options.py").write_text(
+        'def parse_switches(argv):\n'
+        '    """Parse --name and --no-name switches into True or False."""\n'
+        '    return {a.lstrip("-"): not a.startswith("--no-") for a in argv}\n')
+    (root / "tests" / "test_options.py").write_text(
+        "def test_boolean_flags_are_parsed():\n"
+        "    assert parse_switches(['--x']) == {'x': True}\n")
+    engine = await Engine.open(load_settings(root))
+    try:
+        await engine.index()
+        # The test's name holds every word of the question and tops both retrievers; the
+        # function that does it matches less. By default product code comes first...
+        out = await engine.search("how are boolean flags parsed", 5, "hybrid")
+        assert [h.record.name for h in out.hits] == [
+            "parse_switches", "test_boolean_flags_are_parsed"]
+        # ... and include_tests ranks them as they match.
+        out = await engine.search("how are boolean flags parsed", 5, "hybrid",
+                                  include_tests=True)
+        assert out.hits[0].record.name == "test_boolean_flags_are_parsed"
+    finally:
+        await engine.close()
+
+
 async def test_nothing_matches_offers_nearest_names(engine: Engine) -> None:
     out = await engine.search("gues_filenmae", 5, "hybrid")
     assert out.hits == [] or out.suggestions

@@ -193,9 +193,14 @@ class Searcher:
             ranked = sorted(((s, v * demote(s)) for s, v in sem), key=lambda t: -t[1])
             return [(s, v, f"similar meaning (cosine {v:.2f})", False) for s, v in ranked]
         fused: dict[int, float] = {}
-        # Lexical ranks already carry the test demotion; semantic ranks get it here.
+        # A rank keeps no magnitude: a test first among the lexical candidates would still
+        # outrank product code, so what is not product code weighs less in both lists (its
+        # lexical rank already carries the nesting and privacy factors; semantic ranks get
+        # them here).
+        role_weight = 1.0 if include_tests else NON_PRODUCT_FACTOR
         for rank, c in enumerate(lex[:SEMANTIC_CANDIDATES]):
-            fused[c.seq] = fused.get(c.seq, 0.0) + 1.0 / (RRF_K + rank + 1)
+            weight = role_weight if c.is_test else 1.0
+            fused[c.seq] = fused.get(c.seq, 0.0) + weight / (RRF_K + rank + 1)
         sem_sorted = sorted(sem, key=lambda t: -t[1] * demote(t[0]))
         cosine = dict(sem)
         for rank, (s, _) in enumerate(sem_sorted):
