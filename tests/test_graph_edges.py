@@ -237,11 +237,21 @@ async def test_rust_and_go_local_edges(tmp_path: Path) -> None:
             import "fmt"
 
             func Start() { run(); fmt.Println("x") }
+
+            func (s *Server) Serve() { s.Close() }
             ''',
         "srv/b.go": '''
             package srv
 
             func run() {}
+
+            type Server struct{}
+
+            func (s *Server) Close() {}
+
+            type Conn struct{}
+
+            func (c *Conn) Close() {}
             ''',
     })
     await index(root)
@@ -250,6 +260,8 @@ async def test_rust_and_go_local_edges(tmp_path: Path) -> None:
     assert ("make", "Counter.new", "local", "src/lib.rs:Counter.new") in found
     assert ("Start", "run", "local", "srv/b.go:run") in found
     assert ("Start", "fmt.Println", "external", "fmt.Println") in found
+    # a Go receiver is the method's `self`: its type's method, in another file of the package
+    assert ("Server.Serve", "s.Close", "local", "srv/b.go:Server.Close") in found
 
 
 async def test_edit_rename_and_delete_update_inbound_edges_in_one_pass(py_repo: Path) -> None:

@@ -116,6 +116,7 @@ def collect_calls(source: bytes, definitions: list[Definition],
     nodes = captures.get("call", []) + captures.get("new", [])
     shapes: dict[str, tuple[str, str, str, str] | None] = {}  # most callees repeat
     receivers_apart = language not in _WHOLE_CALLEE
+    named_self = _go_receivers(source, definitions) if language == "go" else None
     out: list[CallSite] = []
     for node in nodes:
         start, end = node.start_byte, node.end_byte
@@ -133,12 +134,30 @@ def collect_calls(source: bytes, definitions: list[Definition],
         if found is None:
             continue
         callee, name, receiver, qualifier = found
+        if named_self and receiver == QUALIFIED and named_self.get(i) == qualifier:
+            receiver = SELF  # `c.Run()` in `func (c *Command) Execute()`
         point = node.end_point
         column = max(1, point.column - len(name) + 1)
         out.append(CallSite(ids[i], callee, name, receiver, qualifier, point.row + 1, column))
     out.sort(key=BY_POSITION)
     binds = captures.get("bind")
     return typed_receivers(out, source, definitions, binds, language) if binds else out
+
+
+def _go_receivers(source: bytes, definitions: list[Definition]) -> dict[int, str]:
+    """Index of each Go method -> its receiver's name (`c` in `func (c *Command) Run()`): Go
+    names what other languages call `self`."""
+    out: dict[int, str] = {}
+    for i, d in enumerate(definitions):
+        if d.node.type != "method_declaration":
+            continue
+        params = d.node.child_by_field_name("receiver")
+        param = params.named_children[0] if params is not None and params.named_children \
+            else None
+        name = param.child_by_field_name("name") if param is not None else None
+        if name is not None:
+            out[i] = node_text(source, name)
+    return out
 
 
 # standard types every file names: references to them would be rows that never resolve
