@@ -105,3 +105,27 @@ def test_an_overloaded_function_is_one_symbol_with_its_callers(tmp_path: Path) -
         ("run", "local")]
     src = json.loads(aether("source", "Context.invoke", "--json", *ws).stdout)["source"]
     assert src.startswith("@overload") and src.endswith("return cb")
+
+
+def test_a_qualified_name_may_use_any_languages_separator(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    make_repo(root, {
+        "src/lib.rs": '''
+            struct Counter { n: u32 }
+            impl Counter {
+                fn bump(&mut self) { self.n += 1; }
+            }
+            ''',
+        "cache.cpp": "namespace ns { class Cache { public: int get() { return 1; } }; }\n",
+    })
+    ws = ("--workspace", str(root))
+    assert aether("index", *ws).returncode == 0
+    # stored as `Counter.bump` and `ns::Cache::get`; asked the way each is written
+    for asked, stored in (("Counter::bump", "Counter.bump"), ("Counter.bump", "Counter.bump"),
+                          ("ns.Cache.get", "ns::Cache::get"),
+                          ("ns::Cache::get", "ns::Cache::get")):
+        res = aether("source", asked, "--json", *ws)
+        assert res.returncode == 0, (asked, res.stderr)
+        assert json.loads(res.stdout)["symbol"]["qualified_name"] == stored, asked
+    res = aether("source", "Counter::missing", *ws)
+    assert res.returncode != 0 and "unknown symbol: Counter::missing" in res.stderr

@@ -37,6 +37,7 @@ from aether.store.db import Recovery, Store, StoreDamaged, StoreError
 from aether.store.edges import clear_parsed_bindings
 from aether.store.records import Counts, SymbolRecord, clear_search_row_cache
 from aether.symbols.terms import clear_caches as clear_term_caches
+from aether.symbols.terms import dotted
 from aether.workspace import resolve_in_workspace
 
 MEMORY_META = "daemon_memory"
@@ -48,6 +49,8 @@ class NotIndexed(StoreError):
 
 
 MAX_LINE = 2**31 - 1  # SQLite integers stop at 2^63; no file has this many lines
+# symbols sharing one name read to match a qualified name written with another separator
+MAX_SAME_NAME = 5000
 MAX_QUERY_CHARS = 1024  # a query is a few words; SQLite refuses patterns far shorter than 60 K
 
 
@@ -292,7 +295,7 @@ class Engine:
             rec = await self.store.symbol(target)
             if rec is not None:
                 return rec
-        found = await self.store.symbols_by_qualified_name(target)
+        found = await self.symbols_by_qualified_name(target)
         if not found:
             found = await self.store.symbols_by_name(target)
         if not found:
@@ -300,6 +303,18 @@ class Engine:
         if len(found) > 1:
             raise AmbiguousTarget(target, found)
         return found[0]
+
+    async def symbols_by_qualified_name(self, target: str) -> list[SymbolRecord]:
+        """Symbols of this qualified name, written with any language's separator: Rust's
+        `Error.context` is found as `Error::context` too, C++'s `ns::Cache::get` as
+        `ns.Cache.get`, Ruby's `Foo.bar` as `Foo#bar`."""
+        found = await self.store.symbols_by_qualified_name(target)
+        want = dotted(target)
+        name = want.rpartition(".")[2]
+        if found or not name or want == name:
+            return found
+        named = await self.store.symbols_by_name(name, MAX_SAME_NAME)
+        return [r for r in named if dotted(r.qualified_name) == want]
 
     async def symbol_at(self, path: str, line: int) -> SymbolRecord | None:
         rel = resolve_in_workspace(self.settings.workspace, path)

@@ -37,6 +37,7 @@ from aether.present import (
     sir_view,
 )
 from aether.store.records import SymbolRecord
+from aether.symbols.terms import dotted
 
 
 class LookupAnswer(LookupView, Paged):
@@ -79,7 +80,8 @@ async def symbol_lookup(app: App, ctx: Context, name: str | None, path: str | No
                 found, how = in_file, "file"
             else:
                 q = name.strip()
-                found, how = [r for r in in_file if r.qualified_name == q], "qualified_name"
+                found = [r for r in in_file if dotted(r.qualified_name) == dotted(q)]
+                how = "qualified_name"
                 if not found:
                     found, how = [r for r in in_file if r.name == q], "name"
                 if not found:
@@ -89,7 +91,7 @@ async def symbol_lookup(app: App, ctx: Context, name: str | None, path: str | No
         else:
             assert name is not None
             q = name.strip()
-            found, how = await engine.store.symbols_by_qualified_name(q), "qualified_name"
+            found, how = await engine.symbols_by_qualified_name(q), "qualified_name"
             if not found:
                 found, how = await engine.store.symbols_by_name(q, fetch), "name"
             if not found:
