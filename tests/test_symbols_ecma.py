@@ -278,3 +278,38 @@ var app = exports = module.exports = {};
         "Route.dispatch": ("method", 6),  # a prototype object only qualifies its members
     }
     assert symbols["qs"].signature == "module.exports"
+
+
+ACCESSORS = b'''\
+function Reply (res) { this.raw = res }
+
+Object.defineProperties(Reply.prototype, {
+  sent: {
+    enumerable: true,
+    get () { return this.raw.writableEnded },
+    set (value) { this.raw.done = value }
+  },
+  [kSymbol]: { get () { return 1 } },
+  server: { get: function () { return this.raw.server } }
+})
+
+var proto = Reply.prototype
+Object.defineProperty(proto, 'statusCode', { get () { return this.raw.statusCode } })
+Object.defineProperty(this, 'local', { value: () => 1 })
+someLib.wrap({ get () { return 2 } })
+'''
+
+
+def test_property_accessors_are_named_after_their_property() -> None:
+    analysis = analyze_source("lib/reply.js", "javascript", ACCESSORS)
+    assert [(s.qualified_name, s.kind, s.start_line) for s in analysis.symbols] == [
+        ("Reply", "function", 1),
+        ("Reply.sent", "method", 6),  # the getter and the setter, each its own symbol
+        ("Reply.sent", "method", 7),
+        ("get", "method", 9),  # a computed key has no name to give
+        ("Reply.server", "method", 10),
+        ("Reply.statusCode", "method", 14),
+        ("local", "method", 15),
+        ("get", "method", 16),  # an object passed to any other call: its own name
+    ]
+    assert len({s.id for s in analysis.symbols}) == len(analysis.symbols)

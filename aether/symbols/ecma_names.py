@@ -192,10 +192,53 @@ def _named_object_chain(pair: Node) -> bool:
     return False
 
 
+_ACCESSORS = frozenset({"get", "set", "value"})
+_DEFINERS = frozenset({"Object.defineProperty", "Object.defineProperties",
+                       "Reflect.defineProperty"})
+
+
+def _accessor_path(source: bytes, member: Node, name: str, aliases: Aliases) -> str | None:
+    """`Object.defineProperties(Reply.prototype, { sent: { get () {} } })` and
+    `Object.defineProperty(Reply.prototype, 'sent', { get: function () {} })`: the accessor
+    is `Reply.sent` (not one of many symbols named `get`); None for any other member."""
+    descriptor = member.parent
+    holder = descriptor.parent if descriptor is not None else None
+    if name not in _ACCESSORS or holder is None:
+        return None
+    if holder.type == "pair":  # defineProperties: { sent: <descriptor> }
+        key = holder.child_by_field_name("key")
+        prop = property_key(source, key) if key is not None else None
+        args = holder.parent.parent if holder.parent is not None else None
+    else:  # defineProperty(target, 'sent', <descriptor>)
+        args = holder
+        given = [a for a in holder.named_children if a.type != "comment"]
+        prop = _text(source, given[1]).strip("\"'`") if len(given) == 3 and \
+            given[1].type == "string" else None
+    if prop is None or args is None or args.type != "arguments":
+        return None
+    call = args.parent
+    if call is None or call.type != "call_expression":
+        return None
+    callee = call.child_by_field_name("function")
+    target = next((a for a in args.named_children if a.type != "comment"), None)
+    if callee is None or _text(source, callee) not in _DEFINERS or target is None:
+        return None
+    owner = " ".join(_text(source, target).split()).removesuffix(_PROTOTYPE)
+    if owner == "this" or not all(p.isidentifier() for p in owner.split(".")):
+        return prop
+    return f"{aliases.owners.get(owner, owner)}.{prop}"
+
+
 def ecma_item(source: bytes, node: Node, ntype: str, kind: str, aliases: Aliases,
               name_of: Callable[[bytes, Node, str], str | None]) -> tuple[str, str, str] | None:
     """(name, relative qualified path, kind) of a JS/TS definition the generic rule cannot
     name; None to drop it. `name_of` is the generic rule (a node's name field)."""
+    if kind == "method" and ntype in ("method_definition", "pair"):
+        key = node.child_by_field_name("name" if ntype == "method_definition" else "key")
+        member = property_key(source, key) if key is not None else None
+        path = _accessor_path(source, node, member, aliases) if member else None
+        if path is not None:
+            return path.rsplit(".", 1)[-1], path, kind
     if ntype == "assignment_expression":
         found = assignment_path(source, node, aliases)
         if found is None:  # validators[type] = function validator() {}: its own name
