@@ -14,6 +14,7 @@ from aether.engine.engine import Engine
 from aether.store import edges as edges_module
 from aether.store.edges import CALLEE, HAS_TARGET, SHIFT, TEXTS
 from aether.store.graph_records import PROVENANCES
+from aether.store.queries import path_of
 from aether.symbols.calls import shape
 from aether.symbols.extract import analyze_source
 from tests.helpers import ScriptedProvider, write
@@ -137,7 +138,7 @@ def edges(root: Path) -> set[tuple[str, str, str, str | None]]:
     conn = sqlite3.connect(root / ".aether" / "aether.db")
     try:
         rows = conn.execute(f"""
-            SELECT c.qualified_name, {CALLEE}, e.flags >> 3, t.file_path, t.qualified_name,
+            SELECT c.qualified_name, {CALLEE}, e.flags >> 3, {path_of('t')}, t.qualified_name,
                    d.text
             FROM edges e JOIN symbols c ON c.seq = e.id >> {SHIFT} {TEXTS}
             LEFT JOIN symbols t ON t.seq = e.answer AND {HAS_TARGET}""").fetchall()
