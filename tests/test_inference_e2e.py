@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from aether.store.packing import sir_json_of
+from aether.store.queries import qname as qualified
 from aether.store.records import utc_text
 from tests.fakeprovider import FakeProvider
 from tests.helpers import trusted_config, write
@@ -62,7 +63,7 @@ def sir_row(root: Path, qname: str) -> tuple[str | None, str, str | None, str | 
             "SELECT r.sir_json, COALESCE(m.sir_status, 'ok'), m.last_error, "
             "CASE WHEN m.seq IS NULL THEN r.created_at ELSE m.last_attempt_at END "
             "FROM symbols s LEFT JOIN sir_meta m ON m.seq = s.seq "
-            "LEFT JOIN sir r ON r.seq = s.seq WHERE s.qualified_name = ?", (qname,)
+            f"LEFT JOIN sir r ON r.seq = s.seq WHERE {qualified('s')} = ?", (qname,)
         ).fetchone()
     finally:
         conn.close()
@@ -103,7 +104,7 @@ def test_failure_keeps_last_good_sir_and_success_clears_stale(
     conn = sqlite3.connect(workspace / ".aether/aether.db")
     fresh = conn.execute("SELECT COALESCE(r.source_hash, s.content_hash) = s.content_hash "
                          "FROM sir r JOIN symbols s "
-                         "ON s.seq = r.seq WHERE s.qualified_name = 'load_token'")
+                         f"ON s.seq = r.seq WHERE {qualified('s')} = 'load_token'")
     assert fresh.fetchone()[0] == 1  # the SIR now describes the edited code
 
 

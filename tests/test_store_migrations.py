@@ -284,10 +284,11 @@ async def test_salvage_reads_past_damage_and_gaps_in_seqs(tmp_path: Path) -> Non
         conn.execute("BEGIN")
         for seq in seqs:
             sid = f"{seq:032x}"
-            conn.execute(  # v22: the id in 16 bytes, file, language and kind by number
-                "INSERT INTO symbols (seq, id, file, language, kind, name, qualified_name, "
+            conn.execute(  # v22: the id in 16 bytes, file, language and kind by number, the
+                # qualified name with its name as a mark
+                "INSERT INTO symbols (seq, id, file, language, kind, name, qualified, "
                 "signature, start_line, start_col, end_line, end_col, start_byte, end_byte, "
-                "content_hash) VALUES (?, ?, 1, 1, 1, 'f', 'f', 'def f()', "
+                "content_hash) VALUES (?, ?, 1, 1, 1, 'f', char(1), 'def f()', "
                 "1, 0, 2, 0, 0, 9, 'c')", (seq, bytes.fromhex(sid)))
             conn.execute(  # v22: no symbol id; the maker by number (v20)
                 "INSERT INTO sir (seq, sir_json, sir_hash, source_hash, maker, "

@@ -13,7 +13,15 @@ from aether.config import load_settings
 from aether.engine.engine import Engine
 from aether.sir.model import Sir
 from aether.store.db import Store
-from aether.store.records import FileChange, FileRecord, NewSir, PreparedSir
+from aether.store.queries import qname
+from aether.store.records import (
+    FileChange,
+    FileRecord,
+    NewSir,
+    PreparedSir,
+    qualified_of,
+    stored_qualified,
+)
 from aether.store.recovery import salvage_sirs
 from aether.store.schema import MIGRATIONS, SCHEMA_VERSION, _split
 from aether.symbols.model import Symbol
@@ -49,7 +57,7 @@ def to_v21(db: Path) -> None:
             "FROM files",
             create["symbols"].replace("CREATE TABLE symbols", "CREATE TABLE symbols_v21"),
             "INSERT INTO symbols_v21 SELECT s.seq, " + _HEX.format("s.id") + ", f.path, "
-            "l.text, k.text, s.name, s.qualified_name, s.signature, s.start_line, s.start_col, "
+            "l.text, k.text, s.name, " + qname("s") + ", s.signature, s.start_line, s.start_col, "
             "s.end_line, s.end_col, s.start_byte, s.end_byte, s.content_hash FROM symbols s "
             "JOIN files f ON f.id = s.file JOIN symbol_labels l ON l.id = s.language "
             "JOIN symbol_labels k ON k.id = s.kind",
@@ -219,5 +227,22 @@ async def test_an_edit_under_a_sir_keeps_the_hash_it_describes(tmp_path: Path) -
     try:
         assert conn.execute("SELECT COUNT(*), COUNT(source_hash) FROM sir").fetchone() == (1, 1)
         assert conn.execute("SELECT COUNT(*) FROM sir_meta").fetchone() == (1,)  # failed
+    finally:
+        conn.close()
+
+
+def test_a_stored_qualified_name_reads_back_as_it_was_in_python_and_in_sql() -> None:
+    cases = [("pkg.Cls.run", "run"), ("run", "run"), ("A::operator+", "operator+"),
+             ("Foo#==", "=="), ("x.y", "z"), ("", ""), ("a\x01b", "b"), ("a\x02", "x"),
+             ("é.naïve", "naïve"), ("f", "")]
+    conn = sqlite3.connect(":memory:")
+    try:
+        for qualified, name in cases:
+            stored = stored_qualified(qualified, name)
+            assert qualified_of(stored, name) == qualified
+            sql = f"SELECT {qname('s')} FROM (SELECT ? AS qualified, ? AS name) s"
+            assert conn.execute(sql, (stored, name)).fetchone() == (qualified,)
+            if name and qualified.endswith(name) and "\x01" not in qualified + name:
+                assert len(stored) == len(qualified) - len(name) + 1
     finally:
         conn.close()

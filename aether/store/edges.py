@@ -27,7 +27,7 @@ from aether.store.graph_records import (
     Resolver,
     SymbolRef,
 )
-from aether.store.queries import label, path_of, sid
+from aether.store.queries import label, path_of, qname, sid
 from aether.store.records import unpack_sites
 
 CHUNK = 500  # host parameters per IN (...) list
@@ -182,9 +182,9 @@ DELETE FROM edge_texts WHERE id NOT IN (
 FILE_BINDINGS = "SELECT path, language, bindings, star_imports FROM files WHERE status = 'indexed'"
 # a symbol's id, file, language and kind as text (schema v22 keeps numbers: aether.store.queries)
 _REF = (f"SELECT {sid('s')}, f.path, {label('s.language')}, {label('s.kind')}, s.name, "
-        "s.qualified_name, s.seq FROM symbols s JOIN files f ON f.id = s.file")
+        f"{qname('s')}, s.seq FROM symbols s JOIN files f ON f.id = s.file")
 _SITE = f"""
-SELECT e.id, {sid('s')}, s.qualified_name, {path_of('s')}, {label('s.language')}, {CALLEE},
+SELECT e.id, {sid('s')}, {qname('s')}, {path_of('s')}, {label('s.language')}, {CALLEE},
        n.text,
        {RECEIVER_OF}, COALESCE(q.text, ''), {KIND_OF}, {PROVENANCE_OF}, {TARGET_OF}, d.text
 """
@@ -206,9 +206,9 @@ def sites_into(n: int) -> str:
 
 
 _EDGE = f"""
-SELECT {sid('c')}, c.qualified_name, {label('c.kind')}, {path_of('c')}, c.start_line + e.line,
+SELECT {sid('c')}, {qname('c')}, {label('c.kind')}, {path_of('c')}, c.start_line + e.line,
        e.col, {CALLEE}, n.text, {RECEIVER_OF}, {PROVENANCE_OF}, {sid('t')}, d.text,
-       t.qualified_name, {path_of('t')}, t.start_line, {KIND_OF}
+       {qname('t')}, {path_of('t')}, t.start_line, {KIND_OF}
 """
 _TARGET = f"LEFT JOIN symbols t ON t.seq = e.answer AND {HAS_TARGET}"
 _SEQ_OF = "(SELECT seq FROM symbols WHERE id = ?)"

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from aether.store.records import FileRecord, pack_hash, stored_signature
+from aether.store.records import FileRecord, pack_hash, stored_qualified, stored_signature
 from aether.symbols.model import Symbol
 
 FILE_STATES = "SELECT path, size, mtime_ns, content_hash, status FROM files"
@@ -52,6 +52,15 @@ def label(column: str) -> str:
     return f"(SELECT text FROM symbol_labels WHERE symbol_labels.id = {column})"
 
 
+def qname(alias: str) -> str:
+    """The qualified name of symbols row `alias` (stored with its name as a mark:
+    aether.store.records.stored_qualified)."""
+    q = f"{alias}.qualified"
+    return (f"(CASE WHEN substr({q}, 1, 1) = char(2) THEN substr({q}, 2) "
+            f"WHEN substr({q}, -1) = char(1) THEN substr({q}, 1, length({q}) - 1) || {alias}.name "
+            f"ELSE {q} END)")
+
+
 def path_of(alias: str) -> str:
     """The file path of symbols row `alias` (NULL for a NULL row of a LEFT JOIN)."""
     return f"(SELECT path FROM files WHERE files.id = {alias}.file)"
@@ -85,7 +94,7 @@ def names_in_files(n: int) -> str:
 ADD_LABEL = "INSERT OR IGNORE INTO symbol_labels (text) VALUES (?)"
 _LABEL_ID = "(SELECT id FROM symbol_labels WHERE text = {})"
 INSERT_SYMBOL = f"""
-INSERT INTO symbols (seq, id, language, file, kind, name, qualified_name, signature, start_line,
+INSERT INTO symbols (seq, id, language, file, kind, name, qualified, signature, start_line,
                      start_col, end_line, end_col, start_byte, end_byte, content_hash)
 VALUES (?1, ?2, {_LABEL_ID.format('?3')}, {_FILE_ID.format('?4')}, {_LABEL_ID.format('?5')},
         ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
@@ -108,7 +117,8 @@ DELETE_SYMBOL_BY_SEQ = "DELETE FROM symbols WHERE seq = ?"
 def symbol_row(seq: int, s: Symbol) -> tuple[Any, ...]:
     """The content hash in 16 bytes and the signature with its name as a mark (v20,
     `pack_hash`, `stored_signature`); read back as they were by `SymbolRecord`."""
-    return (seq, pack_hash(s.id), s.language, s.file_path, s.kind, s.name, s.qualified_name,
+    return (seq, pack_hash(s.id), s.language, s.file_path, s.kind, s.name,
+            stored_qualified(s.qualified_name, s.name),
             stored_signature(s.signature, s.name),
             s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
             pack_hash(s.content_hash))
@@ -128,8 +138,8 @@ DELETE_FTS_ROW = (f"INSERT INTO symbol_fts (symbol_fts, rowid, {_FTS_COLS}) "
                   "VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)")
 CLEAR_FTS = "INSERT INTO symbol_fts (symbol_fts) VALUES ('delete-all')"
 # What a search row is made of: (seq, name, qualified_name, file_path, stored SIR value).
-_SEARCH_SOURCES = """
-SELECT s.seq, s.name, s.qualified_name, f.path, r.sir_json
+_SEARCH_SOURCES = f"""
+SELECT s.seq, s.name, {qname('s')}, f.path, r.sir_json
 FROM symbols s JOIN files f ON f.id = s.file LEFT JOIN sir r ON r.seq = s.seq
 """
 ALL_FOR_SEARCH_ROWS = _SEARCH_SOURCES
@@ -272,7 +282,7 @@ UNVERIFIED_COUNT = (
     "AND json_array_length(verification, '$.unsupported') > 0"
 )
 MODEL_CHANGED_QUEUE = f"""
-SELECT {sid('s')}, f.path, s.qualified_name
+SELECT {sid('s')}, f.path, {qname('s')}
 FROM sir r JOIN symbols s ON s.seq = r.seq JOIN files f ON f.id = s.file
 LEFT JOIN sir_meta m ON m.seq = s.seq
 WHERE COALESCE(m.sir_status, 'ok') = 'ok' AND r.maker IS NOT {_MAKER.format('?1', '?2', '?3')}
@@ -335,7 +345,7 @@ GET_META = "SELECT value FROM meta WHERE key = ?"
 # turns stored hashes and times back into text).
 # No sir_meta row: a plain 'ok' SIR (v22, see INSERT_META).
 _COLUMNS = f"""
-SELECT {sid('s')}, {label('s.language')}, f.path, {label('s.kind')}, s.name, s.qualified_name,
+SELECT {sid('s')}, {label('s.language')}, f.path, {label('s.kind')}, s.name, {qname('s')},
        s.signature, s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
        s.content_hash,
        COALESCE(m.sir_status, {_PLAIN_STATUS}), m.last_error,
@@ -358,7 +368,7 @@ def records_by_qname(n: int) -> str:
     """Symbols of one qualified name (?1), found through the name index (v20 dropped the one
     on qualified names): its name is among the `n` ends of it given as ?2.. (`qname_ends`)."""
     marks = ",".join(f"?{i}" for i in range(2, n + 2))
-    return (_RECORD + f"WHERE s.name IN ({marks}) AND s.qualified_name = ?1 "
+    return (_RECORD + f"WHERE s.name IN ({marks}) AND {qname('s')} = ?1 "
             "ORDER BY f.path, s.start_line")
 
 
@@ -401,7 +411,7 @@ ALL_NAMES = "SELECT DISTINCT name FROM symbols"
 
 
 def paths_by_seqs(n: int) -> str:
-    return ("SELECT s.seq, f.path, s.qualified_name, s.name FROM symbols s "
+    return (f"SELECT s.seq, f.path, {qname('s')}, s.name FROM symbols s "
             f"JOIN files f ON f.id = s.file WHERE s.seq IN ({','.join('?' * n)})")
 
 
@@ -420,7 +430,7 @@ _MODEL_ID = "(SELECT id FROM vector_models WHERE name = {})"
 # A SIR's hash as its vector row keeps it (v20: aether.store.vectors.pack_vector_hash).
 _VECTOR_HASH = "(CASE WHEN typeof({0}) = 'blob' THEN substr({0}, 1, 8) ELSE {0} END)"
 _VECTOR_SOURCE = f"""
-SELECT {sid('s')}, s.name, s.qualified_name, r.sir_json, r.sir_hash,  -- the stored SIR: packed,
+SELECT {sid('s')}, s.name, {qname('s')}, r.sir_json, r.sir_hash,  -- the stored SIR: packed,
                                                                  -- its hash as stored
        CASE WHEN v.model = {_MODEL_ID.format('?1')} THEN v.text_hash END  -- another model's
                                                                           -- vector: re-embed
@@ -456,12 +466,12 @@ SELECT (SELECT COUNT(*) FROM symbols),
        (SELECT COUNT(*) FROM symbol_vectors WHERE model = (
             SELECT id FROM vector_models WHERE name = ?))
 """
-SEARCH_LIKE = _RECORD + """
-WHERE s.qualified_name LIKE ?1 ESCAPE '\\' OR f.path LIKE ?2 ESCAPE '\\'
-ORDER BY length(s.qualified_name) LIMIT ?3
+SEARCH_LIKE = _RECORD + f"""
+WHERE {qname('s')} LIKE ?1 ESCAPE '\\' OR f.path LIKE ?2 ESCAPE '\\'
+ORDER BY length({qname('s')}) LIMIT ?3
 """
 NEEDING_SIR = f"""
-SELECT {sid('s')}, f.path, s.qualified_name
+SELECT {sid('s')}, f.path, {qname('s')}
 FROM sir_meta m JOIN symbols s ON s.seq = m.seq JOIN files f ON f.id = s.file
 WHERE m.sir_status != 'ok' AND (?1 OR m.last_error IS NULL)
 ORDER BY m.sir_status = 'stale', m.attempts, f.path, s.start_line LIMIT ?2

@@ -650,9 +650,10 @@ MIGRATIONS: list[str] = [
                             AND id BETWEEN (old.id >> 16) << 16 AND old.id | 65535);
     END;
     """,
-    # v22: per-symbol rows without repeats (issue 17, ~11 MB on the standard library): a
+    # v22: per-symbol rows without repeats (issue 17, ~12 MB on the standard library): a
     # symbol's file as a number (`files` gets an integer id) instead of its path, its
-    # language and kind as numbers (`symbol_labels`), its id in 16 bytes (converted on first
+    # language and kind as numbers (`symbol_labels`), its qualified name with its name as a
+    # mark (`qualified`, as signatures since v20), its id in 16 bytes (converted on first
     # open, aether.store.compact_rows); a static SIR's row without the symbol id and without
     # its source hash when that is the symbol's content hash (kept by a trigger when the code
     # changes under it): salvage reads them from `symbols`, and a static SIR costs nothing to
@@ -695,7 +696,7 @@ MIGRATIONS: list[str] = [
         language INTEGER NOT NULL,        -- symbol_labels.id
         kind INTEGER NOT NULL,            -- symbol_labels.id
         name TEXT NOT NULL,
-        qualified_name TEXT NOT NULL,
+        qualified TEXT NOT NULL,          -- aether.store.records.stored_qualified
         signature TEXT NOT NULL,          -- aether.store.records.stored_signature
         start_line INTEGER NOT NULL,
         start_col INTEGER NOT NULL,
@@ -705,10 +706,17 @@ MIGRATIONS: list[str] = [
         end_byte INTEGER NOT NULL,
         content_hash NOT NULL             -- 16 bytes
     );
-    INSERT INTO symbols_v22 (seq, id, file, language, kind, name, qualified_name, signature,
+    INSERT INTO symbols_v22 (seq, id, file, language, kind, name, qualified, signature,
                              start_line, start_col, end_line, end_col, start_byte, end_byte,
                              content_hash)
-    SELECT s.seq, s.id, f.id, l.id, k.id, s.name, s.qualified_name, s.signature,
+    SELECT s.seq, s.id, f.id, l.id, k.id, s.name,
+           CASE WHEN instr(s.qualified_name, char(1)) OR instr(s.qualified_name, char(2))
+                THEN char(2) || s.qualified_name
+                WHEN s.name != '' AND substr(s.qualified_name, -length(s.name)) = s.name
+                THEN substr(s.qualified_name, 1, length(s.qualified_name) - length(s.name))
+                     || char(1)
+                ELSE s.qualified_name END,
+           s.signature,
            s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
            s.content_hash
     FROM symbols s JOIN files_v22 f ON f.path = s.file_path
