@@ -175,7 +175,7 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         old = {1: bytes(range(8)), 2: b"\x7f" * 8}
         assert vectors == {seq: pack_vector(np.frombuffer(v, np.int8) / 127.0)
                            for seq, v in old.items()}
-        assert all(len(v) == 4 for v in vectors.values())
+        assert all(len(v) == 3 for v in vectors.values())  # v22: 8 dimensions in 3 bytes
         codes, scale = unpack_vectors([vectors[1], vectors[2]])
         for row, (code, inv) in enumerate(zip(codes, scale, strict=True)):
             was = np.frombuffer(old[row + 1], np.int8).astype(np.float32)
@@ -216,7 +216,7 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert conn.execute("SELECT value FROM meta WHERE key = 'search_rows'").fetchone() == (
             search_rows.CURRENT,)
         assert conn.execute("SELECT value FROM meta WHERE key = 'vector_format'").fetchone() == (
-            "int4",)
+            "int3",)
         # v16: a hex hash in 16 bytes (others as they were), the model by number; v20: in 8
         assert conn.execute("SELECT seq, text_hash, sir_hash, model FROM symbol_vectors "
                             "ORDER BY seq").fetchall() == [

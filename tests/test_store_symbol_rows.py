@@ -9,6 +9,8 @@ import sqlite3
 from dataclasses import astuple
 from pathlib import Path
 
+import numpy as np
+
 from aether.config import load_settings
 from aether.engine.engine import Engine
 from aether.sir.model import Sir
@@ -24,6 +26,7 @@ from aether.store.records import (
 )
 from aether.store.recovery import salvage_sirs
 from aether.store.schema import MIGRATIONS, SCHEMA_VERSION, _split
+from aether.store.vectors import unpack_vectors
 from aether.symbols.model import Symbol
 from tests.helpers import write
 from tests.test_graph_edges import PY_FILES, make_repo
@@ -96,10 +99,31 @@ def to_v21(db: Path) -> None:
         ]
         for st in statements:
             conn.execute(st)
+        # search vectors at 4 bits a dimension, low nibble first (v16 to v21)
+        rows = conn.execute("SELECT seq, vec FROM symbol_vectors").fetchall()
+        codes, _ = unpack_vectors([vec for _, vec in rows])
+        nibbles = (codes.astype(np.int16) & 0xF).astype(np.uint8)
+        conn.executemany("UPDATE symbol_vectors SET vec = ? WHERE seq = ?", [
+            ((row[0::2] | row[1::2] << 4).tobytes(), seq)
+            for (seq, _), row in zip(rows, nibbles, strict=True)])
+        conn.execute("UPDATE meta SET value = 'int4' WHERE key = 'vector_format'")
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         conn.execute("COMMIT")
     finally:
         conn.close()
+
+
+async def vectors_of(db: Path) -> dict[int, bytes]:
+    conn = sqlite3.connect(db)
+    try:
+        (model,) = conn.execute("SELECT name FROM vector_models").fetchone()
+    finally:
+        conn.close()
+    store = await Store.open(db)
+    try:
+        return dict(await store.all_vectors(model))
+    finally:
+        await store.close()
 
 
 async def every_record(db: Path) -> list[tuple[object, ...]]:
@@ -151,6 +175,7 @@ async def test_a_v21_store_upgrades_in_place_and_every_record_reads_back_equal(
     finally:
         await store.close()
     before = await every_record(db)
+    old_vectors = await vectors_of(db)
     salvaged = sorted(salvage_sirs(db))
     assert len(salvaged) == before[0][4] > 5  # every SIR: ids and source hashes from symbols
     to_v21(db)
@@ -161,6 +186,13 @@ async def test_a_v21_store_upgrades_in_place_and_every_record_reads_back_equal(
     finally:
         conn.close()
     assert await every_record(db) == before  # migrated on open, read back equal
+    new_vectors = await vectors_of(db)  # 4 bits -> 3: every one kept, pointing the same way
+    assert new_vectors.keys() == old_vectors.keys() and len(new_vectors) > 5
+    seqs = sorted(old_vectors)
+    old, old_scale = unpack_vectors([old_vectors[s] for s in seqs])
+    new, new_scale = unpack_vectors([new_vectors[s] for s in seqs])
+    cosines = np.einsum("ij,ij->i", old.astype(np.float32), new) * old_scale * new_scale
+    assert float(cosines.min()) > 0.95
     assert sorted(salvage_sirs(db)) == salvaged
     conn = sqlite3.connect(db)
     try:

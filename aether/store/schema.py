@@ -661,7 +661,9 @@ MIGRATIONS: list[str] = [
     # `symbols`); no sir_meta row for a plain 'ok' SIR (status
     # ok, no error, no failed attempt, both times its created_at: readers fill it in).
     # `sir_history` and `redactions` keep text ids, without a foreign key (a trigger deletes
-    # them with their symbol). Rebuilt in place with foreign keys off (`migrate`).
+    # them with their symbol). Rebuilt in place with foreign keys off (`migrate`). Search
+    # vectors go from 4 to 3 bits a dimension (2.3 MB), converted on first open
+    # (aether.store.vectors).
     """
     CREATE TABLE files_v22 (
         id INTEGER PRIMARY KEY,
