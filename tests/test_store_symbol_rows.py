@@ -113,7 +113,8 @@ def to_v21(db: Path) -> None:
         conn.close()
 
 
-async def vectors_of(db: Path) -> dict[int, bytes]:
+async def vectors_of(db: Path) -> tuple[dict[int, bytes], list[tuple[object, ...]]]:
+    """Every search vector by seq, and the symbols whose vector is due (by their SIR)."""
     conn = sqlite3.connect(db)
     try:
         (model,) = conn.execute("SELECT name FROM vector_models").fetchone()
@@ -121,14 +122,16 @@ async def vectors_of(db: Path) -> dict[int, bytes]:
         conn.close()
     store = await Store.open(db)
     try:
-        return dict(await store.all_vectors(model))
+        return (dict(await store.all_vectors(model)),
+                [tuple(r) for r in await store.vector_sources(model)])
     finally:
         await store.close()
 
 
 async def every_record(db: Path) -> list[tuple[object, ...]]:
     """Every symbol record (symbol, SIR, metadata) through the Store API, by id, by file,
-    by name and by qualified name; with counts, history and the queue."""
+    by name and by qualified name; with counts, history, the queue, each symbol's edges
+    both ways and its search row's words."""
     conn = sqlite3.connect(db)
     try:
         ids = [r[0] for r in conn.execute("SELECT " + _HEX.format("id") + " FROM symbols "
@@ -146,6 +149,9 @@ async def every_record(db: Path) -> list[tuple[object, ...]]:
             assert r in await store.symbols_in_file(r.file_path)
             assert r in await store.symbols_by_qualified_name(r.qualified_name)
             out.append(("history", r.id, *await store.sir_versions(r.id)))
+            out.extend(astuple(e) for e in await store.edges_from(r.id)
+                       + await store.edges_into(r.id, 100))
+            out.append(("search", r.id, *await store.search_terms(f'name : "{r.name}"', 50)))
         out.append(("queue", *await store.symbols_needing_sir()))
         return out
     finally:
@@ -175,7 +181,8 @@ async def test_a_v21_store_upgrades_in_place_and_every_record_reads_back_equal(
     finally:
         await store.close()
     before = await every_record(db)
-    old_vectors = await vectors_of(db)
+    old_vectors, due = await vectors_of(db)
+    assert len(due) == 1  # the model SIR's symbol: its vector was made from the static one
     salvaged = sorted(salvage_sirs(db))
     assert len(salvaged) == before[0][4] > 5  # every SIR: ids and source hashes from symbols
     to_v21(db)
@@ -186,7 +193,8 @@ async def test_a_v21_store_upgrades_in_place_and_every_record_reads_back_equal(
     finally:
         conn.close()
     assert await every_record(db) == before  # migrated on open, read back equal
-    new_vectors = await vectors_of(db)  # 4 bits -> 3: every one kept, pointing the same way
+    new_vectors, due_after = await vectors_of(db)  # 4 bits -> 3: every one kept, pointing
+    assert due_after == due  # the same way, and due for the same SIRs as before
     assert new_vectors.keys() == old_vectors.keys() and len(new_vectors) > 5
     seqs = sorted(old_vectors)
     old, old_scale = unpack_vectors([old_vectors[s] for s in seqs])
