@@ -34,14 +34,16 @@ EDITS = 50
 MIN_FILES = 2000
 
 
-def _sir_updated(conn: sqlite3.Connection, sid: str, before: int | None) -> str | None:
-    """"updated": a SIR newer than `before` (ms, schema v19) describes the code now stored;
-    "gone": the edit fell inside a multi-line signature, so the symbol now has a new id (a
-    rename)."""
+def _sir_updated(conn: sqlite3.Connection, sid: bytes, before: int | None) -> str | None:
+    """"updated": a SIR newer than `before` (ms, schema v19) describes the code now stored
+    (a static SIR keeps no source hash of its own: schema v22); "gone": the edit fell inside
+    a multi-line signature, so the symbol now has a new id (a rename). `sid`: the id as
+    stored."""
     if conn.execute("SELECT 1 FROM symbols WHERE id = ?", (sid,)).fetchone() is None:
         return "gone"
     row = conn.execute(
-        "SELECT r.created_at, r.source_hash = s.content_hash FROM sir r "
+        "SELECT r.created_at, COALESCE(r.source_hash, s.content_hash) = s.content_hash "
+        "FROM sir r "
         "JOIN symbols s ON s.seq = r.seq WHERE s.id = ?", (sid,)).fetchone()
     return "updated" if row and row[1] == 1 and row[0] != before else None
 
@@ -97,9 +99,11 @@ def main() -> None:
             print(f"files {nfiles}, symbols {nsym}, first index {first:.1f} s")
             if nfiles < MIN_FILES:
                 print(f"warning: fewer than {MIN_FILES} files")
-            candidates = conn.execute(
-                "SELECT id, file_path, end_line FROM symbols WHERE kind = 'function' "
-                "AND language = 'python' AND end_line - start_line BETWEEN 2 AND 40"
+            candidates = conn.execute(  # file, language and kind by number (schema v22)
+                "SELECT s.id, f.path, s.end_line FROM symbols s JOIN files f ON f.id = s.file "
+                "JOIN symbol_labels k ON k.id = s.kind JOIN symbol_labels l "
+                "ON l.id = s.language WHERE k.text = 'function' AND l.text = 'python' "
+                "AND s.end_line - s.start_line BETWEEN 2 AND 40"
             ).fetchall()
             latencies: list[float] = []
             missed = renamed = 0

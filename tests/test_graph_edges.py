@@ -14,6 +14,7 @@ from aether.engine.engine import Engine
 from aether.store import edges as edges_module
 from aether.store.edges import CALLEE, HAS_TARGET, SHIFT, TEXTS
 from aether.store.graph_records import PROVENANCES
+from aether.store.queries import path_of, qname
 from aether.symbols.calls import shape
 from aether.symbols.extract import analyze_source
 from tests.helpers import ScriptedProvider, write
@@ -137,7 +138,7 @@ def edges(root: Path) -> set[tuple[str, str, str, str | None]]:
     conn = sqlite3.connect(root / ".aether" / "aether.db")
     try:
         rows = conn.execute(f"""
-            SELECT c.qualified_name, {CALLEE}, e.flags >> 3, t.file_path, t.qualified_name,
+            SELECT {qname('c')}, {CALLEE}, e.flags >> 3, {path_of('t')}, {qname('t')},
                    d.text
             FROM edges e JOIN symbols c ON c.seq = e.id >> {SHIFT} {TEXTS}
             LEFT JOIN symbols t ON t.seq = e.answer AND {HAS_TARGET}""").fetchall()
@@ -496,7 +497,7 @@ async def test_a_symbol_deleted_takes_its_edges_and_their_lookups(py_repo: Path)
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         seq, qualified = conn.execute(f"""
-            SELECT s.seq, s.qualified_name FROM symbols s JOIN edges e
+            SELECT s.seq, {qname('s')} FROM symbols s JOIN edges e
             ON e.id >> {SHIFT} = s.seq GROUP BY s.seq ORDER BY COUNT(*) DESC, s.seq LIMIT 1
             """).fetchone()
         total = conn.execute("SELECT COUNT(*) FROM edges").fetchone()[0]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aether.store.edges import CALLEE, HAS_TARGET, SHIFT, TEXTS
 from aether.store.graph_records import PROVENANCES
+from aether.store.queries import path_of, qname
 from tests.test_graph_edges import index, make_repo
 
 PY_FILES = {
@@ -103,7 +104,7 @@ def references(root: Path) -> set[tuple[str, str, str, str | None]]:
     conn = sqlite3.connect(root / ".aether" / "aether.db")
     try:
         rows = conn.execute(f"""
-            SELECT c.qualified_name, {CALLEE}, e.flags >> 3, t.file_path, t.qualified_name,
+            SELECT {qname('c')}, {CALLEE}, e.flags >> 3, {path_of('t')}, {qname('t')},
                    d.text
             FROM edges e JOIN symbols c ON c.seq = e.id >> {SHIFT} {TEXTS}
             LEFT JOIN symbols t ON t.seq = e.answer AND {HAS_TARGET}

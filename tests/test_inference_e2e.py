@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from aether.store.packing import sir_json_of
+from aether.store.queries import qname as qualified
 from aether.store.records import utc_text
 from tests.fakeprovider import FakeProvider
 from tests.helpers import trusted_config, write
@@ -57,10 +58,12 @@ def index_run(root: Path, *flags: str) -> tuple[dict[str, object], str]:
 def sir_row(root: Path, qname: str) -> tuple[str | None, str, str | None, str | None]:
     conn = sqlite3.connect(root / ".aether/aether.db")
     try:
+        # no sir_meta row: a plain 'ok' SIR, attempted when it was made (schema v22)
         row = conn.execute(
-            "SELECT r.sir_json, m.sir_status, m.last_error, m.last_attempt_at "
-            "FROM symbols s JOIN sir_meta m ON m.seq = s.seq "
-            "LEFT JOIN sir r ON r.seq = s.seq WHERE s.qualified_name = ?", (qname,)
+            "SELECT r.sir_json, COALESCE(m.sir_status, 'ok'), m.last_error, "
+            "CASE WHEN m.seq IS NULL THEN r.created_at ELSE m.last_attempt_at END "
+            "FROM symbols s LEFT JOIN sir_meta m ON m.seq = s.seq "
+            f"LEFT JOIN sir r ON r.seq = s.seq WHERE {qualified('s')} = ?", (qname,)
         ).fetchone()
     finally:
         conn.close()
@@ -99,8 +102,9 @@ def test_failure_keeps_last_good_sir_and_success_clears_stale(
     assert status == "ok" and err is None and sir_json
     assert attempted2 and attempted and attempted2 > attempted
     conn = sqlite3.connect(workspace / ".aether/aether.db")
-    fresh = conn.execute("SELECT r.source_hash = s.content_hash FROM sir r JOIN symbols s "
-                         "ON s.seq = r.seq WHERE s.qualified_name = 'load_token'")
+    fresh = conn.execute("SELECT COALESCE(r.source_hash, s.content_hash) = s.content_hash "
+                         "FROM sir r JOIN symbols s "
+                         f"ON s.seq = r.seq WHERE {qualified('s')} = 'load_token'")
     assert fresh.fetchone()[0] == 1  # the SIR now describes the edited code
 
 

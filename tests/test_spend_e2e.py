@@ -101,7 +101,8 @@ def test_run_cap_stops_requests_exactly_at_the_cap(tmp_path: Path, fake: FakePro
     assert fake.reported_tokens() <= 5 * t + t // 2
     assert out["sir_deferred"] == 7 and "max_tokens_per_run" in str(out["spend_cap"])
     rows = db(root).execute("SELECT m.sir_status, m.last_error FROM sir_meta m JOIN symbols s "
-                            "ON s.seq = m.seq WHERE s.file_path = 'b.py'").fetchall()
+                            "ON s.seq = m.seq WHERE s.file = (SELECT id FROM files "
+                            "WHERE path = 'b.py')").fetchall()
     pending = [e for st, e in rows if st == "pending"]
     assert len(pending) == 7 and all("max_tokens_per_run" in e and "resets" in e
                                      for e in pending)

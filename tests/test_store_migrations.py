@@ -40,6 +40,7 @@ from tests.helpers import write
 from tests.test_graph_edges import PY_FILES, index, make_repo
 from tests.test_graph_edges import edges as edges_of_repo
 from tests.test_store_search_rows import postings
+from tests.test_store_symbol_rows import to_v21
 
 HELPER, RUN, OTHER = "a" * 32, "b" * 32, "c" * 32
 NOW = "2026-01-02T03:04:05.678Z"
@@ -174,7 +175,7 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         old = {1: bytes(range(8)), 2: b"\x7f" * 8}
         assert vectors == {seq: pack_vector(np.frombuffer(v, np.int8) / 127.0)
                            for seq, v in old.items()}
-        assert all(len(v) == 4 for v in vectors.values())
+        assert all(len(v) == 3 for v in vectors.values())  # v22: 8 dimensions in 3 bytes
         codes, scale = unpack_vectors([vectors[1], vectors[2]])
         for row, (code, inv) in enumerate(zip(codes, scale, strict=True)):
             was = np.frombuffer(old[row + 1], np.int8).astype(np.float32)
@@ -215,7 +216,7 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert conn.execute("SELECT value FROM meta WHERE key = 'search_rows'").fetchone() == (
             search_rows.CURRENT,)
         assert conn.execute("SELECT value FROM meta WHERE key = 'vector_format'").fetchone() == (
-            "int4",)
+            "int3",)
         # v16: a hex hash in 16 bytes (others as they were), the model by number; v20: in 8
         assert conn.execute("SELECT seq, text_hash, sir_hash, model FROM symbol_vectors "
                             "ORDER BY seq").fetchall() == [
@@ -258,7 +259,8 @@ async def test_a_migrated_store_still_cascades_and_never_reuses_a_seq(tmp_path: 
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("SELECT value FROM meta WHERE key = 'seq_high'").fetchone() == ("4",)
-        assert conn.execute("SELECT COUNT(*) FROM sir_meta").fetchone()[0] == 2
+        # the plain 'ok' SIR has no sir_meta row (v22): only the pending symbol has one
+        assert conn.execute("SELECT COUNT(*) FROM sir_meta").fetchone()[0] == 1
     finally:
         conn.close()
 
@@ -282,16 +284,17 @@ async def test_salvage_reads_past_damage_and_gaps_in_seqs(tmp_path: Path) -> Non
         conn.execute("BEGIN")
         for seq in seqs:
             sid = f"{seq:032x}"
-            conn.execute(
-                "INSERT INTO symbols (seq, id, file_path, language, kind, name, qualified_name, "
+            conn.execute(  # v22: the id in 16 bytes, file, language and kind by number, the
+                # qualified name with its name as a mark
+                "INSERT INTO symbols (seq, id, file, language, kind, name, qualified, "
                 "signature, start_line, start_col, end_line, end_col, start_byte, end_byte, "
-                "content_hash) VALUES (?, ?, 'a.py', 'python', 'function', 'f', 'f', 'def f()', "
-                "1, 0, 2, 0, 0, 9, 'c')", (seq, sid))
-            conn.execute(  # v20: the symbol id in 16 bytes, the maker by number
-                "INSERT INTO sir (seq, symbol_id, sir_json, sir_hash, source_hash, maker, "
-                "created_at) VALUES (?, ?, ?, 'h', 'c', (SELECT id FROM sir_makers WHERE "
+                "content_hash) VALUES (?, ?, 1, 1, 1, 'f', char(1), 'def f()', "
+                "1, 0, 2, 0, 0, 9, 'c')", (seq, bytes.fromhex(sid)))
+            conn.execute(  # v22: no symbol id; the maker by number (v20)
+                "INSERT INTO sir (seq, sir_json, sir_hash, source_hash, maker, "
+                "created_at) VALUES (?, ?, 'h', NULL, (SELECT id FROM sir_makers WHERE "
                 "provider = 'openai' AND prompt_version = 'p3'), ?)",
-                (seq, bytes.fromhex(sid), sir_json(intent), NOW))
+                (seq, sir_json(intent), NOW))
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         leaves = [r[0] for r in conn.execute(
@@ -445,10 +448,11 @@ async def test_v19_store_moves_to_compact_symbol_rows_and_reads_the_same(tmp_pat
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        # v22: a static SIR keeps no symbol id, nor a source hash that is the symbol's own
         assert conn.execute("SELECT seq, typeof(symbol_id), typeof(sir_hash), "
                             "typeof(source_hash), maker FROM sir ORDER BY seq").fetchall() == [
-            (1, "blob", "blob", "blob", 3), (2, "blob", "text", "text", 2)]
-        assert conn.execute("SELECT symbol_id FROM sir WHERE seq = 1").fetchone() == (
+            (1, "blob", "blob", "blob", 3), (2, "null", "text", "null", 2)]
+        assert conn.execute("SELECT id FROM symbols WHERE seq = 1").fetchone() == (
             bytes.fromhex(SID),)
         assert conn.execute("SELECT id, provider, model, prompt_version FROM sir_makers "
                             "ORDER BY id").fetchall() == [
@@ -520,6 +524,7 @@ def before_compact_edges(db: Path) -> None:
     table, its three indexes, no edge_texts, edge_callers or edge_targets) and mark the store
     one version older: what a store indexed before holds. Rows get new ids in reverse
     order, so the upgrade cannot lean on them."""
+    to_v21(db)
     v10 = _split(MIGRATIONS[9])
     create = next(st for st in v10 if st.startswith("CREATE TABLE edges_v10"))
     indexes = [st for st in v10 if st.startswith("CREATE INDEX edges_by")]
@@ -554,7 +559,7 @@ async def every_edge(db: Path) -> list[tuple[object, ...]]:
     qualifier; seqs as symbol ids)."""
     conn = sqlite3.connect(db)
     try:
-        ids = [sid for (sid,) in conn.execute("SELECT id FROM symbols")]
+        ids = [sid for (sid,) in conn.execute(f"SELECT {q.sid('symbols')} FROM symbols")]
     finally:
         conn.close()
     assert len(ids) > 5

@@ -388,16 +388,18 @@ class Store:
                     sirs.append(NewSir(s.id, prepared, s.content_hash, static_provider,
                                        static_model))
                 if old is None:
-                    # new: its search row and metadata are written once, final
+                    # new: its search row and metadata are written once, final (a symbol
+                    # with its SIR is plain 'ok': no sir_meta row, schema v22)
                     inserts.append((s, prepared))
-                    meta_rows.append((s.id, "ok", now, now) if prepared
-                                     else (s.id, "pending", None, now))
+                    if prepared is None:
+                        meta_rows.append((s.id, "pending", None, now))
                 else:
                     updates.append(q.symbol_update_row(s))
         removed = [(seq,) for sid, (seq, _) in existing.items() if sid not in seen]
         new_ids = {s.id for s, _ in inserts}
         with_sir = {n.symbol_id for n in sirs}
-        outdated = [(now, i) for i in changed_ids if i not in new_ids and i not in with_sir]
+        outdated = [(now, q.key(i)) for i in changed_ids
+                    if i not in new_ids and i not in with_sir]
         changed_sirs = [n for n in sirs if n.symbol_id not in new_ids]
         # names whose set of bearers changed: edges calling them anywhere are re-resolved
         touched_names = {existing_names[sid] for sid in existing if sid not in seen}
@@ -439,6 +441,8 @@ class Store:
                 async with w.execute(q.NEXT_SEQ) as cur:
                     row = await cur.fetchone()
                 first = (row[0] if row else 0) + 1  # stable: we hold the write lock
+                await w.executemany(q.ADD_LABEL, [(t,) for t in dict.fromkeys(
+                    t for s, _ in inserts for t in (s.language, s.kind))])
                 await w.executemany(q.INSERT_SYMBOL, [q.symbol_row(first + i, s)
                                                       for i, (s, _) in enumerate(inserts)])
                 await w.execute(q.SET_META, (q.SEQ_HIGH, str(first + len(inserts) - 1)))
@@ -447,16 +451,18 @@ class Store:
                     search_row(first + i, s.name, s.qualified_name, s.file_path,
                                p.terms if p else None)
                     for i, (s, p) in enumerate(inserts)])
-                await w.executemany(q.INSERT_META, [(seq_of[sid], *rest)
-                                                    for sid, *rest in meta_rows])
+                if meta_rows:
+                    await w.executemany(q.INSERT_META, [(seq_of[sid], *rest)
+                                                        for sid, *rest in meta_rows])
             if outdated:
                 await w.executemany(q.MARK_OUTDATED, outdated)
             taken = await search_rows.take_for_new_terms(
                 w, [n.symbol_id for n in changed_sirs]) if changed_sirs else {}
             if sirs:
-                await self._store_sirs(w, sirs, now, new=new_ids)
+                await self._store_sirs(w, sirs, now, new=new_ids, static=True)
             if changed_sirs:
-                await w.executemany(q.MARK_OK_CURRENT, [(now, n.symbol_id) for n in changed_sirs])
+                await w.executemany(q.MARK_OK_CURRENT,
+                                    [(q.key(n.symbol_id),) for n in changed_sirs])
                 await w.executemany(q.INSERT_FTS, [
                     search_rows.with_terms(taken[n.symbol_id], n.sir.terms)
                     for n in changed_sirs if n.symbol_id in taken])
@@ -553,18 +559,21 @@ class Store:
     # ------------------------------------------------------------------ SIR results
 
     async def _store_sirs(self, w: aiosqlite.Connection, sirs: Sequence[NewSir], now: str,
-                          new: Collection[str] = ()) -> None:
+                          new: Collection[str] = (), static: bool = False) -> None:
         """The SIR itself; the one it replaces, if different, goes to history (metadata and
         search text are the caller's). `new`: symbols just inserted, with no SIR to archive
         (a cold index looked up 72,000 of them for nothing)."""
-        rows = [(n.symbol_id, n.sir.stored(), pack_hash(n.sir.sir_hash),
+        rows = [(q.key(n.symbol_id), n.sir.stored(), pack_hash(n.sir.sir_hash),
                  pack_hash(n.source_hash), n.provider, n.model, now, n.prompt_version)
                 for n in sirs]
-        await w.executemany(q.ARCHIVE_SIR, [(n.symbol_id, pack_hash(n.sir.sir_hash))
-                                            for n in sirs if n.symbol_id not in new])
+        await w.executemany(q.ARCHIVE_SIR, [
+            (n.symbol_id, pack_hash(n.sir.sir_hash), q.key(n.symbol_id))
+            for n in sirs if n.symbol_id not in new])
         await w.executemany(q.ADD_SIR_MAKER, list(dict.fromkeys(
             (n.provider, n.model, n.prompt_version) for n in sirs)))
-        await w.executemany(q.UPSERT_SIR, [(*r, n.verification, pack_hash(n.symbol_id))
+        # a model SIR keeps its symbol's id too, so a salvage can find it even when the
+        # `symbols` table is what got damaged (a static SIR is made again for nothing)
+        await w.executemany(q.UPSERT_SIR, [(*r, n.verification, None if static else r[0])
                                            for r, n in zip(rows, sirs, strict=True)])
         found = [(n.symbol_id, n.sir.redactions, now) for n in sirs if n.sir.redactions]
         if found:
@@ -586,7 +595,7 @@ class Store:
         async with self._transaction(data=True) as w:
             live = []
             for n in sirs:
-                async with w.execute(q.SYMBOL_HASH, (n.symbol_id,)) as cur:
+                async with w.execute(q.SYMBOL_HASH, (q.key(n.symbol_id),)) as cur:
                     row = await cur.fetchone()
                 if row is not None:  # the symbol was removed meanwhile: nothing to describe
                     live.append(n)
@@ -594,7 +603,8 @@ class Store:
                 now = utc_now()
                 taken = await search_rows.take_for_new_terms(w, [n.symbol_id for n in live])
                 await self._store_sirs(w, live, now)
-                await w.executemany(q.MARK_OK, [(now, now, n.symbol_id) for n in live])
+                await w.executemany(q.MARK_OK, [(now, now, q.key(n.symbol_id))
+                                                for n in live])
                 # the last of several SIRs for one symbol in this batch is the stored one
                 terms = {n.symbol_id: n.sir.terms for n in live}
                 await w.executemany(q.INSERT_FTS, [
@@ -606,7 +616,7 @@ class Store:
         now = utc_now()
         msg = one_line(message)
         async with self._transaction() as w:
-            await w.execute(q.MARK_FAILED, (msg, now, now, symbol_id))
+            await w.execute(q.MARK_FAILED, (msg, now, now, q.key(symbol_id)))
             await w.execute(q.INSERT_ERROR, (now, "generate_sir", error_type, msg, path,
                                              symbol_id))
 
@@ -619,7 +629,8 @@ class Store:
         now = utc_now()
         msg = one_line(message)
         async with self._transaction() as w:
-            await w.executemany(q.MARK_DEFERRED, [(msg, now, sid) for sid in symbol_ids])
+            await w.executemany(q.MARK_DEFERRED, [(msg, now, q.key(sid))
+                                                  for sid in symbol_ids])
             await w.execute(q.INSERT_ERROR, (now, "generate_sir", error_type, msg, None, None))
 
     async def mark_model_changed(self, provider: str, model: str, prompt_version: str) -> int:
@@ -668,7 +679,7 @@ class Store:
     async def sir_versions(self, symbol_id: str) -> list[tuple[str, ...]]:
         """(sir_hash, created_at, provider, model, prompt_version, source_hash, sir_json),
         newest first."""
-        async with self._r.execute(q.HISTORY_VERSIONS, (symbol_id,)) as cur:
+        async with self._r.execute(q.HISTORY_VERSIONS, (symbol_id, q.key(symbol_id))) as cur:
             return [(r[0], _time(r[1]), *r[2:6], sir_json_of(r[6]) or "")
                     for r in await cur.fetchall()]
 
@@ -698,7 +709,7 @@ class Store:
         return [SymbolRecord(*row) for row in rows]
 
     async def symbol(self, symbol_id: str) -> SymbolRecord | None:
-        found = await self._records(q.RECORD_BY_ID, (symbol_id,))
+        found = await self._records(q.RECORD_BY_ID, (q.key(symbol_id),))
         return found[0] if found else None
 
     async def symbols(self, symbol_ids: Sequence[str]) -> list[SymbolRecord]:
@@ -706,7 +717,7 @@ class Store:
         if not symbol_ids:
             return []
         found = {r.id: r for r in await self._records(q.records_by_ids(len(symbol_ids)),
-                                                      list(symbol_ids))}
+                                                      q.keys(symbol_ids))}
         return [found[i] for i in symbol_ids if i in found]
 
     async def symbols_by_qualified_name(self, qualified_name: str) -> list[SymbolRecord]:
@@ -810,11 +821,11 @@ class Store:
                     for model in {r[3] for r in rows}:
                         await w.execute(q.ADD_VECTOR_MODEL, (model,))
                     await w.executemany(q.UPSERT_VECTOR_LIVE, [
-                        (sid, pack_vector_hash(text), pack_vector_hash(sir), model, vec)
+                        (q.key(sid), pack_vector_hash(text), pack_vector_hash(sir), model, vec)
                         for sid, text, sir, model, vec in rows])
                 if current:
                     await w.executemany(q.MARK_VECTOR_CURRENT,
-                                        [(pack_vector_hash(sir), sid)
+                                        [(pack_vector_hash(sir), q.key(sid))
                                          for sir, sid in current])
 
     async def all_vectors(self, model: str) -> list[tuple[int, bytes]]:
@@ -870,7 +881,8 @@ class Store:
         total = 0
         for i in range(0, len(symbol_ids), 500):
             chunk = list(symbol_ids[i:i + 500])
-            async with self._r.execute(q.attempted_since(len(chunk)), [since, *chunk]) as cur:
+            async with self._r.execute(q.attempted_since(len(chunk)),
+                                       [since, *q.keys(chunk)]) as cur:
                 row = await cur.fetchone()
             total += int(row[0]) if row else 0
         return total
@@ -898,31 +910,32 @@ class Store:
 
     async def sir_history(self, symbol_id: str) -> list[tuple[str, str, str]]:
         """(sir_hash, created_at, sir_json), newest first."""
-        async with self._r.execute(q.HISTORY, (symbol_id,)) as cur:
+        async with self._r.execute(q.HISTORY, (symbol_id, q.key(symbol_id))) as cur:
             return [(r[0], _time(r[1]), sir_json_of(r[2]) or "") for r in await cur.fetchall()]
 
     # ------------------------------------------------------------------ call graph
 
     async def edges_from(self, caller_id: str) -> list[Edge]:
         """Every call site inside a symbol, in source order."""
-        async with self._r.execute(edges.EDGES_FROM, (caller_id,)) as cur:
+        async with self._r.execute(edges.EDGES_FROM, (q.key(caller_id),)) as cur:
             rows = await cur.fetchall()
         return await edges.edges_of(self._r, rows)
 
     async def edges_into(self, target_id: str, limit: int) -> list[Edge]:
         """Call sites resolved to a symbol (local, import or unique name)."""
-        async with self._r.execute(edges.EDGES_INTO, (target_id, limit)) as cur:
+        async with self._r.execute(edges.EDGES_INTO, (q.key(target_id), limit)) as cur:
             rows = await cur.fetchall()
         return await edges.edges_of(self._r, rows)
 
     async def ambiguous_into(self, name: str, target_id: str, limit: int) -> list[Edge]:
         """Ambiguous call sites that list this symbol among their candidates."""
-        async with self._r.execute(edges.AMBIGUOUS_NAMED, (name, target_id, limit)) as cur:
+        async with self._r.execute(edges.AMBIGUOUS_NAMED,
+                                   (name, q.key(target_id), limit)) as cur:
             rows = await cur.fetchall()
         return await edges.edges_of(self._r, rows)
 
     async def count_into(self, target_id: str) -> int:
-        async with self._r.execute(edges.COUNT_INTO, (target_id,)) as cur:
+        async with self._r.execute(edges.COUNT_INTO, (q.key(target_id),)) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
@@ -930,7 +943,7 @@ class Store:
         """Resolved callers (call sites) per symbol, for many symbols at once (code lens)."""
         out: dict[str, int] = {}
         for chunk in edges.chunked(list(target_ids)):
-            async with self._r.execute(edges.counts_into(len(chunk)), chunk) as cur:
+            async with self._r.execute(edges.counts_into(len(chunk)), q.keys(chunk)) as cur:
                 out.update({r[0]: r[1] for r in await cur.fetchall()})
         return out
 

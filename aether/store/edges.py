@@ -27,6 +27,7 @@ from aether.store.graph_records import (
     Resolver,
     SymbolRef,
 )
+from aether.store.queries import label, path_of, qname, sid
 from aether.store.records import unpack_sites
 
 CHUNK = 500  # host parameters per IN (...) list
@@ -103,7 +104,8 @@ COLD_META = "graph_cold"  # "1" from the start of a cold pass until its edges ar
 # symbols are deleted
 DELETE_EDGES_OF_FILE = f"""
 DELETE FROM edges WHERE id IN (
-    SELECT e.id FROM symbols s CROSS JOIN edges e ON {_range("s.seq")} WHERE s.file_path = ?)
+    SELECT e.id FROM symbols s CROSS JOIN edges e ON {_range("s.seq")}
+    WHERE s.file = (SELECT id FROM files WHERE path = ?))
 """
 # `edge_callers` and `edge_targets` are kept by triggers, except while a first index inserts
 # its edges (each insert of a cold pass paid for a random b-tree insert in each): then they
@@ -178,16 +180,19 @@ DELETE FROM edge_texts WHERE id NOT IN (
     UNION SELECT answer FROM edges WHERE flags >= {TARGETED << 3} AND answer IS NOT NULL)
 """
 FILE_BINDINGS = "SELECT path, language, bindings, star_imports FROM files WHERE status = 'indexed'"
-_REF = "SELECT id, file_path, language, kind, name, qualified_name, seq FROM symbols"
+# a symbol's id, file, language and kind as text (schema v22 keeps numbers: aether.store.queries)
+_REF = (f"SELECT {sid('s')}, f.path, {label('s.language')}, {label('s.kind')}, s.name, "
+        f"{qname('s')}, s.seq FROM symbols s JOIN files f ON f.id = s.file")
 _SITE = f"""
-SELECT e.id, s.id, s.qualified_name, s.file_path, s.language, {CALLEE}, n.text,
+SELECT e.id, {sid('s')}, {qname('s')}, {path_of('s')}, {label('s.language')}, {CALLEE},
+       n.text,
        {RECEIVER_OF}, COALESCE(q.text, ''), {KIND_OF}, {PROVENANCE_OF}, {TARGET_OF}, d.text
 """
 
 
 def sites_in_files(n: int) -> str:
     return (_SITE + f"FROM symbols s CROSS JOIN edges e ON {_range('s.seq')} {TEXTS}"
-            f"WHERE s.file_path IN ({_marks(n)})")
+            f"WHERE s.file IN (SELECT id FROM files WHERE path IN ({_marks(n)}))")
 
 
 def sites_named(n: int) -> str:
@@ -201,9 +206,9 @@ def sites_into(n: int) -> str:
 
 
 _EDGE = f"""
-SELECT c.id, c.qualified_name, c.kind, c.file_path, c.start_line + e.line, e.col, {CALLEE},
-       n.text, {RECEIVER_OF}, {PROVENANCE_OF}, t.id, d.text, t.qualified_name, t.file_path,
-       t.start_line, {KIND_OF}
+SELECT {sid('c')}, {qname('c')}, {label('c.kind')}, {path_of('c')}, c.start_line + e.line,
+       e.col, {CALLEE}, n.text, {RECEIVER_OF}, {PROVENANCE_OF}, {sid('t')}, d.text,
+       {qname('t')}, {path_of('t')}, t.start_line, {KIND_OF}
 """
 _TARGET = f"LEFT JOIN symbols t ON t.seq = e.answer AND {HAS_TARGET}"
 _SEQ_OF = "(SELECT seq FROM symbols WHERE id = ?)"
@@ -211,7 +216,7 @@ EDGES_FROM = (_EDGE + f"FROM symbols c CROSS JOIN edges e ON {_range('c.seq')} {
               f"{_TARGET} WHERE c.id = ? ORDER BY e.line, e.col")
 EDGES_INTO = (_EDGE + f"FROM {_INTO} JOIN symbols c ON c.seq = y.caller {TEXTS} {_TARGET} "
               f"WHERE y.target = {_SEQ_OF} "
-              "ORDER BY c.file_path, c.start_line + e.line, e.col LIMIT ?")
+              f"ORDER BY {path_of('c')}, c.start_line + e.line, e.col LIMIT ?")
 # ambiguous edges that list this symbol among their candidates (by name first; each
 # candidate list read before its caller: most lists do not name it)
 AMBIGUOUS_NAMED = _EDGE + f"""
@@ -223,7 +228,7 @@ LEFT JOIN edge_texts q ON q.id = e.qualifier
 {_TARGET}
 WHERE w.text = ?1 AND {AMBIGUOUS_CALL}
   AND instr(d.text, ',' || (SELECT seq FROM symbols WHERE id = ?2) || ',') > 0
-ORDER BY c.file_path, c.start_line + e.line LIMIT ?3
+ORDER BY {path_of('c')}, c.start_line + e.line LIMIT ?3
 """
 @lru_cache(maxsize=4096)
 def _parsed(text: str) -> Any:
@@ -238,8 +243,8 @@ def bindings_of(n: int) -> str:
 
 
 def counts_into(n: int) -> str:
-    return (f"SELECT t.id, COUNT(*) FROM symbols t CROSS JOIN {_INTO} AND y.target = t.seq "
-            f"WHERE t.id IN ({_marks(n)}) AND {IS_CALL} GROUP BY t.id")
+    return (f"SELECT {sid('t')}, COUNT(*) FROM symbols t CROSS JOIN {_INTO} "
+            f"AND y.target = t.seq WHERE t.id IN ({_marks(n)}) AND {IS_CALL} GROUP BY t.id")
 
 
 COUNT_INTO = f"SELECT COUNT(*) FROM {_INTO} WHERE y.target = {_SEQ_OF} AND {IS_CALL}"
@@ -254,7 +259,7 @@ def inbound_by_seqs(n: int) -> str:
 
 UNRESOLVED_NAMED = f"SELECT COUNT(*) FROM {_NAMED} WHERE w.text = ? AND {UNRESOLVED_CALL}"
 PROVENANCE_COUNTS = f"SELECT {PROVENANCE_OF}, COUNT(*) FROM edges e GROUP BY 1"
-SEQ_IDS = "SELECT seq, id FROM symbols WHERE seq IN ({})"
+SEQ_IDS = "SELECT seq, " + sid("symbols") + " FROM symbols WHERE seq IN ({})"
 
 
 RESOLVE_SLICE = 25_000  # call sites resolved and written together at the end of a cold pass
@@ -398,7 +403,7 @@ async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> Gra
                 if local in wanted_set:
                     wanted_set.add(target.replace("::", ".").rsplit(".", 1)[-1])
         for chunk in chunked(sorted(wanted_set)):
-            await add(_REF + f" WHERE name IN ({_marks(len(chunk))})", chunk)
+            await add(_REF + f" WHERE s.name IN ({_marks(len(chunk))})", chunk)
     return view
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from aether.store.records import FileRecord, pack_hash, stored_signature
+from aether.store.records import FileRecord, pack_hash, stored_qualified, stored_signature
 from aether.symbols.model import Symbol
 
 FILE_STATES = "SELECT path, size, mtime_ns, content_hash, status FROM files"
@@ -32,18 +33,72 @@ def file_row(r: FileRecord, now: str) -> tuple[Any, ...]:
             json.dumps(r.star_imports))
 
 
+def hex_of(column: str) -> str:
+    """A hash or symbol id as text, however it is stored: 16 bytes (`sir` since v20,
+    `symbols.id` since v22, vector rows since v16) or text (aether.store.records.pack_hash)."""
+    return f"(CASE WHEN typeof({column}) = 'blob' THEN lower(hex({column})) ELSE {column} END)"
+
+
+# A symbol row (v22) names its file by number and its language and kind by number, and keeps
+# its id in 16 bytes: statements read them back as text with these, and take an id as stored
+# (`key`, which is aether.store.records.pack_hash).
+def sid(alias: str) -> str:
+    """The symbol id of symbols row `alias`, as text."""
+    return hex_of(f"{alias}.id")
+
+
+def label(column: str) -> str:
+    """A language or kind (symbol_labels) as text."""
+    return f"(SELECT text FROM symbol_labels WHERE symbol_labels.id = {column})"
+
+
+def qname(alias: str) -> str:
+    """The qualified name of symbols row `alias` (stored with its name as a mark:
+    aether.store.records.stored_qualified)."""
+    q = f"{alias}.qualified"
+    return (f"(CASE WHEN substr({q}, 1, 1) = char(2) THEN substr({q}, 2) "
+            f"WHEN substr({q}, -1) = char(1) THEN substr({q}, 1, length({q}) - 1) || {alias}.name "
+            f"ELSE {q} END)")
+
+
+def path_of(alias: str) -> str:
+    """The file path of symbols row `alias` (NULL for a NULL row of a LEFT JOIN)."""
+    return f"(SELECT path FROM files WHERE files.id = {alias}.file)"
+
+
+def key(symbol_id: str) -> bytes | str | None:
+    """A symbol id as `symbols.id` holds it: what `WHERE id = ?` is given."""
+    return pack_hash(symbol_id)
+
+
+def keys(symbol_ids: Sequence[str]) -> list[bytes | str | None]:
+    return [pack_hash(i) for i in symbol_ids]
+
+
+_FILE_ID = "(SELECT id FROM files WHERE path = {})"
+
+
+def _in_files(n: int, alias: str = "s") -> str:
+    return f"{alias}.file IN (SELECT id FROM files WHERE path IN ({','.join('?' * n)}))"
+
+
 def symbols_for_files(n: int) -> str:
-    marks = ",".join("?" * n)
-    return f"SELECT seq, id, content_hash, name FROM symbols WHERE file_path IN ({marks})"
+    return (f"SELECT s.seq, {sid('s')}, s.content_hash, s.name FROM symbols s "
+            f"WHERE {_in_files(n)}")
 
 
 def names_in_files(n: int) -> str:
-    return f"SELECT name, seq FROM symbols WHERE file_path IN ({','.join('?' * n)})"
+    return f"SELECT s.name, s.seq FROM symbols s WHERE {_in_files(n)}"
 
 
-_SYMBOL_COLS = ("seq, id, language, file_path, kind, name, qualified_name, signature, start_line, "
-                "start_col, end_line, end_col, start_byte, end_byte, content_hash")
-INSERT_SYMBOL = f"INSERT INTO symbols ({_SYMBOL_COLS}) VALUES ({','.join('?' * 15)})"
+ADD_LABEL = "INSERT OR IGNORE INTO symbol_labels (text) VALUES (?)"
+_LABEL_ID = "(SELECT id FROM symbol_labels WHERE text = {})"
+INSERT_SYMBOL = f"""
+INSERT INTO symbols (seq, id, language, file, kind, name, qualified, signature, start_line,
+                     start_col, end_line, end_col, start_byte, end_byte, content_hash)
+VALUES (?1, ?2, {_LABEL_ID.format('?3')}, {_FILE_ID.format('?4')}, {_LABEL_ID.format('?5')},
+        ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+"""
 # Seqs are never reused (edges, search rows and vectors point at them): the next one is past
 # both the largest in use and the largest ever given (meta `seq_high`).
 SEQ_HIGH = "seq_high"
@@ -62,7 +117,8 @@ DELETE_SYMBOL_BY_SEQ = "DELETE FROM symbols WHERE seq = ?"
 def symbol_row(seq: int, s: Symbol) -> tuple[Any, ...]:
     """The content hash in 16 bytes and the signature with its name as a mark (v20,
     `pack_hash`, `stored_signature`); read back as they were by `SymbolRecord`."""
-    return (seq, s.id, s.language, s.file_path, s.kind, s.name, s.qualified_name,
+    return (seq, pack_hash(s.id), s.language, s.file_path, s.kind, s.name,
+            stored_qualified(s.qualified_name, s.name),
             stored_signature(s.signature, s.name),
             s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
             pack_hash(s.content_hash))
@@ -70,7 +126,7 @@ def symbol_row(seq: int, s: Symbol) -> tuple[Any, ...]:
 
 def symbol_update_row(s: Symbol) -> tuple[Any, ...]:
     return (s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
-            pack_hash(s.content_hash), s.id)
+            pack_hash(s.content_hash), pack_hash(s.id))
 
 
 # The rowid is the symbol's seq, given explicitly: a per-row subselect doubled insert time.
@@ -82,12 +138,12 @@ DELETE_FTS_ROW = (f"INSERT INTO symbol_fts (symbol_fts, rowid, {_FTS_COLS}) "
                   "VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)")
 CLEAR_FTS = "INSERT INTO symbol_fts (symbol_fts) VALUES ('delete-all')"
 # What a search row is made of: (seq, name, qualified_name, file_path, stored SIR value).
-_SEARCH_SOURCES = """
-SELECT s.seq, s.name, s.qualified_name, s.file_path, r.sir_json
-FROM symbols s LEFT JOIN sir r ON r.seq = s.seq
+_SEARCH_SOURCES = f"""
+SELECT s.seq, s.name, {qname('s')}, f.path, r.sir_json
+FROM symbols s JOIN files f ON f.id = s.file LEFT JOIN sir r ON r.seq = s.seq
 """
 ALL_FOR_SEARCH_ROWS = _SEARCH_SOURCES
-SEARCH_SOURCES_BY_FILE = _SEARCH_SOURCES + "WHERE s.file_path = ?"
+SEARCH_SOURCES_BY_FILE = _SEARCH_SOURCES + "WHERE f.path = ?"
 
 
 def search_sources_by_seqs(n: int) -> str:
@@ -95,26 +151,22 @@ def search_sources_by_seqs(n: int) -> str:
 
 
 def search_sources_by_ids(n: int) -> str:
-    """(id, *search sources) of these symbol ids."""
-    return ("SELECT s.id," + _SEARCH_SOURCES.replace("SELECT", "", 1)
+    """(id, *search sources) of these symbol ids (as stored: `keys`)."""
+    return (f"SELECT {sid('s')}," + _SEARCH_SOURCES.replace("SELECT", "", 1)
             + f"WHERE s.id IN ({','.join('?' * n)})")
 
 
 SET_SIR_VALUE = "UPDATE sir SET sir_json = ? WHERE seq = ?"
-ALL_SIR_HASHES = "SELECT seq, symbol_id, sir_hash, source_hash FROM sir"
-SET_SIR_HASHES = "UPDATE sir SET symbol_id = ?, sir_hash = ?, source_hash = ? WHERE seq = ?"
+ALL_SIR_HASHES = "SELECT seq, sir_hash, source_hash FROM sir"
+SET_SIR_HASHES = "UPDATE sir SET sir_hash = ?, source_hash = ? WHERE seq = ?"
 ALL_SYMBOL_FORMS = "SELECT seq, content_hash, name, signature FROM symbols"
 SET_SYMBOL_FORMS = "UPDATE symbols SET content_hash = ?, signature = ? WHERE seq = ?"
-
-
-def hex_of(column: str) -> str:
-    """A hash as text, however it is stored: 16 bytes (`sir` since v20, vector rows since
-    v16) or text (aether.store.records.pack_hash)."""
-    return f"(CASE WHEN typeof({column}) = 'blob' THEN lower(hex({column})) ELSE {column} END)"
+ALL_SYMBOL_IDS = "SELECT seq, id FROM symbols"
+SET_SYMBOL_ID = "UPDATE symbols SET id = ? WHERE seq = ?"
 
 
 # sir and sir_meta are keyed by the symbol's seq (schema v13); statements that take a symbol id
-# find its seq through the unique index on symbols.id.
+# (as stored: `key`) find its seq through the unique index on symbols.id.
 _SEQ = "(SELECT seq FROM symbols WHERE id = {})"
 
 
@@ -125,90 +177,116 @@ def _ms(param: str) -> str:
     return f"CAST(ROUND((julianday({param}) - 2440587.5) * 86400000) AS INTEGER)"
 
 
+# A symbol with a SIR and no sir_meta row (v22) is plain 'ok': no error, no failed attempt,
+# attempted and updated when its SIR was made. Readers fill that in (`_COLUMNS`); writers
+# insert the row when they change it (each MARK_* is an upsert whose insert starts from
+# those values) and the triggers `sir_meta_plain*` delete it again when it is plain.
+# Only symbols without a SIR get a row when they are new (`pending`).
 INSERT_META = ("INSERT INTO sir_meta (seq, sir_status, last_attempt_at, updated_at) "
                f"VALUES (?1, ?2, {_ms('?3')}, {_ms('?4')})")
+_IMPLIED = ("SELECT s.seq, {status}, {error}, {attempt}, {attempts}, {updated} "
+            "FROM symbols s LEFT JOIN sir r ON r.seq = s.seq WHERE s.id = {id}")
+_META_UPSERT = ("INSERT INTO sir_meta (seq, sir_status, last_error, last_attempt_at, "
+                "attempts, updated_at) ")
+_PLAIN_STATUS = "CASE WHEN r.seq IS NULL THEN 'pending' ELSE 'ok' END"
 # Code changed under an existing SIR: keep it, but it now describes an earlier version.
-MARK_OUTDATED = f"""
-UPDATE sir_meta SET updated_at = {_ms('?1')},
+MARK_OUTDATED = _META_UPSERT + _IMPLIED.format(
+    status="CASE WHEN r.seq IS NULL THEN 'pending' ELSE 'stale' END", error="NULL",
+    attempt="r.created_at", attempts="0", updated=_ms("?1"), id="?2") + """
+ON CONFLICT(seq) DO UPDATE SET updated_at = excluded.updated_at,
     sir_status = CASE WHEN EXISTS (SELECT 1 FROM sir WHERE sir.seq = sir_meta.seq)
                       THEN 'stale' ELSE 'pending' END
-WHERE seq = """ + _SEQ.format("?2")
-MARK_OK = f"""
-UPDATE sir_meta SET last_error = NULL, last_attempt_at = {_ms('?1')}, attempts = 0,
-    updated_at = {_ms('?2')},
-    sir_status = CASE
-        WHEN (SELECT source_hash FROM sir WHERE sir.seq = sir_meta.seq)  -- both as stored
-             = (SELECT content_hash FROM symbols WHERE id = ?3) THEN 'ok' ELSE 'stale' END
-WHERE seq = """ + _SEQ.format("?3")
-# A SIR made from the very code now stored (a static SIR in the same transaction).
-MARK_OK_CURRENT = f"""
-UPDATE sir_meta SET sir_status = 'ok', last_error = NULL, last_attempt_at = {_ms('?1')},
-    attempts = 0, updated_at = {_ms('?1')}
-WHERE seq = """ + _SEQ.format("?2")
-MARK_FAILED = f"""
-UPDATE sir_meta SET sir_status = 'stale', last_error = ?1, last_attempt_at = {_ms('?2')},
-    attempts = attempts + 1, updated_at = {_ms('?3')}
-WHERE seq = """ + _SEQ.format("?4")
-MARK_DEFERRED = (f"UPDATE sir_meta SET last_error = ?1, updated_at = {_ms('?2')} WHERE seq = "
-                 + _SEQ.format("?3"))
+"""
+MARK_OK = _META_UPSERT + _IMPLIED.format(
+    status="CASE WHEN r.seq IS NOT NULL AND COALESCE(r.source_hash, s.content_hash) "
+           "= s.content_hash THEN 'ok' ELSE 'stale' END",  # both as stored
+    error="NULL", attempt=_ms("?1"), attempts="0", updated=_ms("?2"), id="?3") + """
+ON CONFLICT(seq) DO UPDATE SET last_error = NULL, last_attempt_at = excluded.last_attempt_at,
+    attempts = 0, updated_at = excluded.updated_at, sir_status = excluded.sir_status
+"""
+# A SIR made from the very code now stored (a static SIR in the same transaction, made at
+# that time): plain 'ok', no row.
+MARK_OK_CURRENT = "DELETE FROM sir_meta WHERE seq = " + _SEQ.format("?1")
+MARK_FAILED = _META_UPSERT + _IMPLIED.format(
+    status="'stale'", error="?1", attempt=_ms("?2"), attempts="1", updated=_ms("?3"),
+    id="?4") + """
+ON CONFLICT(seq) DO UPDATE SET sir_status = 'stale', last_error = excluded.last_error,
+    last_attempt_at = excluded.last_attempt_at, attempts = attempts + 1,
+    updated_at = excluded.updated_at
+"""
+MARK_DEFERRED = _META_UPSERT + _IMPLIED.format(
+    status=_PLAIN_STATUS, error="?1", attempt="r.created_at", attempts="0",
+    updated=_ms("?2"), id="?3") + """
+ON CONFLICT(seq) DO UPDATE SET last_error = excluded.last_error,
+    updated_at = excluded.updated_at
+"""
 SYMBOL_HASH = "SELECT content_hash FROM symbols WHERE id = ?"
 
 # Who made a SIR (provider, model, prompt version) is a row of `sir_makers` (v20), added
-# before the SIRs that name it; the id (?10) and hashes are given as stored
-# (aether.store.records.pack_hash), the id as text too (?1) to find the symbol.
+# before the SIRs that name it; the id (?1, `key`) and hashes are given as stored
+# (aether.store.records.pack_hash). The source hash is not kept when it is the symbol's
+# content hash (v22).
 ADD_SIR_MAKER = ("INSERT OR IGNORE INTO sir_makers (provider, model, prompt_version) "
                  "VALUES (?, ?, ?)")
 _MAKER = "(SELECT id FROM sir_makers WHERE provider = {} AND model = {} AND prompt_version = {})"
+# ?10: the id again, for salvage, or NULL for a static SIR, whose row keeps no source hash
+# either when it is the symbol's content hash (v22: salvage reads both from `symbols`, and a
+# static SIR costs nothing to make again when it cannot).
 UPSERT_SIR = f"""
 INSERT INTO sir (seq, symbol_id, sir_json, sir_hash, source_hash, maker, created_at,
                  verification)
-SELECT seq, ?10, ?2, ?3, ?4, {_MAKER.format('?5', '?6', '?8')}, {_ms('?7')}, ?9
+SELECT seq, ?10, ?2, ?3, CASE WHEN ?10 IS NULL AND ?4 = content_hash THEN NULL ELSE ?4 END,
+       {_MAKER.format('?5', '?6', '?8')}, {_ms('?7')}, ?9
 FROM symbols WHERE id = ?1
 ON CONFLICT(seq) DO UPDATE SET
-    sir_json = excluded.sir_json, sir_hash = excluded.sir_hash,
-    source_hash = excluded.source_hash, maker = excluded.maker,  -- the id is the same
+    symbol_id = excluded.symbol_id, sir_json = excluded.sir_json, sir_hash = excluded.sir_hash,
+    source_hash = excluded.source_hash, maker = excluded.maker,
     created_at = excluded.created_at, verification = excluded.verification
 """
 # A SIR row as history and salvage keep it: every column as text (hashes in hex), the maker
 # by name. `r` is the row of `sir`.
+_SOURCE = "COALESCE(r.source_hash, (SELECT content_hash FROM symbols WHERE seq = r.seq))"
 _SIR_TEXT = f"""{hex_of('r.sir_hash')}, r.created_at, k.provider, k.model, k.prompt_version,
-       {hex_of('r.source_hash')}, r.sir_json
+       {hex_of(_SOURCE)}, r.sir_json
 FROM sir r JOIN sir_makers k ON k.id = r.maker"""
 # History holds superseded versions only (the current one is the `sir` row): before a SIR is
 # replaced by a different one, the old row moves here. Params: (symbol_id, new sir_hash as
-# stored).
+# stored, symbol id as stored).
 ARCHIVE_SIR = f"""
 INSERT OR IGNORE INTO sir_history
     (symbol_id, sir_hash, created_at, provider, model, prompt_version, source_hash, sir_json)
 SELECT ?1, {_SIR_TEXT}
-WHERE r.seq = {_SEQ.format("?1")} AND r.sir_hash != ?2
+WHERE r.seq = {_SEQ.format("?3")} AND r.sir_hash != ?2
 """
+# Params: (symbol id, symbol id as stored).
 HISTORY_VERSIONS = f"""
 SELECT {_SIR_TEXT}
-WHERE r.seq = (SELECT seq FROM symbols WHERE id = ?1)
+WHERE r.seq = {_SEQ.format("?2")}
 UNION ALL
 SELECT sir_hash, created_at, provider, model, prompt_version, source_hash, sir_json
 FROM sir_history WHERE symbol_id = ?1
     AND sir_hash NOT IN (SELECT {hex_of('sir_hash')} FROM sir
-                         WHERE seq = (SELECT seq FROM symbols WHERE id = ?1))
+                         WHERE seq = {_SEQ.format("?2")})
 ORDER BY created_at DESC
 """
 # A SIR made by another provider, model or prompt version than the configured one: kept and
 # served, but stale until the configured model has described the code.
-MARK_MODEL_CHANGED = f"""
-UPDATE sir_meta SET sir_status = 'stale', updated_at = {_ms('?1')}
-WHERE sir_status = 'ok' AND seq IN (
-    SELECT seq FROM sir WHERE maker IS NOT {_MAKER.format('?2', '?3', '?4')})
+MARK_MODEL_CHANGED = _META_UPSERT + f"""
+SELECT r.seq, 'stale', NULL, r.created_at, 0, {_ms('?1')}
+FROM sir r LEFT JOIN sir_meta m ON m.seq = r.seq
+WHERE COALESCE(m.sir_status, 'ok') = 'ok' AND r.maker IS NOT {_MAKER.format('?2', '?3', '?4')}
+ON CONFLICT(seq) DO UPDATE SET sir_status = 'stale', updated_at = excluded.updated_at
 """
 UNVERIFIED_COUNT = (
     "SELECT COUNT(*) FROM sir WHERE verification IS NOT NULL "
     "AND json_array_length(verification, '$.unsupported') > 0"
 )
 MODEL_CHANGED_QUEUE = f"""
-SELECT s.id, s.file_path, s.qualified_name
-FROM sir r JOIN symbols s ON s.seq = r.seq JOIN sir_meta m ON m.seq = s.seq
-WHERE m.sir_status = 'ok' AND r.maker IS NOT {_MAKER.format('?1', '?2', '?3')}
-ORDER BY s.file_path, s.start_line
+SELECT {sid('s')}, f.path, {qname('s')}
+FROM sir r JOIN symbols s ON s.seq = r.seq JOIN files f ON f.id = s.file
+LEFT JOIN sir_meta m ON m.seq = s.seq
+WHERE COALESCE(m.sir_status, 'ok') = 'ok' AND r.maker IS NOT {_MAKER.format('?1', '?2', '?3')}
+ORDER BY f.path, s.start_line
 """
 INSERT_USAGE = """
 INSERT INTO usage (at, day, provider, model, status, input_tokens, output_tokens, reported,
@@ -230,13 +308,14 @@ SELECT day, provider, model, COUNT(*), SUM(status = 'ok'), SUM(input_tokens),
        SUM(output_tokens), SUM(cost), MIN(priced), MIN(reported)
 FROM usage WHERE day >= ? GROUP BY day, provider, model ORDER BY day, provider, model
 """
+# Params: (symbol id, symbol id as stored).
 HISTORY = f"""
 SELECT {hex_of('sir_hash')}, created_at, sir_json FROM sir
-WHERE seq = (SELECT seq FROM symbols WHERE id = ?1)
+WHERE seq = {_SEQ.format("?2")}
 UNION ALL
 SELECT sir_hash, created_at, sir_json FROM sir_history WHERE symbol_id = ?1
     AND sir_hash NOT IN (SELECT {hex_of('sir_hash')} FROM sir
-                         WHERE seq = (SELECT seq FROM symbols WHERE id = ?1))
+                         WHERE seq = {_SEQ.format("?2")})
 ORDER BY created_at DESC
 """
 
@@ -264,16 +343,20 @@ GET_META = "SELECT value FROM meta WHERE key = ?"
 
 # One shape for every read, matching aether.store.records.SymbolRecord field order (which
 # turns stored hashes and times back into text).
-_COLUMNS = """
-SELECT s.id, s.language, s.file_path, s.kind, s.name, s.qualified_name, s.signature,
-       s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
+# No sir_meta row: a plain 'ok' SIR (v22, see INSERT_META).
+_COLUMNS = f"""
+SELECT {sid('s')}, {label('s.language')}, f.path, {label('s.kind')}, s.name, {qname('s')},
+       s.signature, s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
        s.content_hash,
-       m.sir_status, m.last_error, m.last_attempt_at, m.attempts, m.updated_at,
-       r.sir_json, r.sir_hash, r.source_hash, k.provider, k.model, r.created_at,
-       k.prompt_version, r.verification
+       COALESCE(m.sir_status, {_PLAIN_STATUS}), m.last_error,
+       CASE WHEN m.seq IS NULL THEN r.created_at ELSE m.last_attempt_at END,
+       COALESCE(m.attempts, 0), COALESCE(m.updated_at, r.created_at),
+       r.sir_json, r.sir_hash, COALESCE(r.source_hash, s.content_hash), k.provider, k.model,
+       r.created_at, k.prompt_version, r.verification
 """
 _JOINS = """
-JOIN sir_meta m ON m.seq = s.seq
+JOIN files f ON f.id = s.file
+LEFT JOIN sir_meta m ON m.seq = s.seq
 LEFT JOIN sir r ON r.seq = s.seq
 LEFT JOIN sir_makers k ON k.id = r.maker
 """
@@ -285,8 +368,8 @@ def records_by_qname(n: int) -> str:
     """Symbols of one qualified name (?1), found through the name index (v20 dropped the one
     on qualified names): its name is among the `n` ends of it given as ?2.. (`qname_ends`)."""
     marks = ",".join(f"?{i}" for i in range(2, n + 2))
-    return (_RECORD + f"WHERE s.name IN ({marks}) AND s.qualified_name = ?1 "
-            "ORDER BY s.file_path, s.start_line")
+    return (_RECORD + f"WHERE s.name IN ({marks}) AND {qname('s')} = ?1 "
+            "ORDER BY f.path, s.start_line")
 
 
 def qname_ends(qualified_name: str) -> list[str]:
@@ -306,14 +389,14 @@ def qname_ends(qualified_name: str) -> list[str]:
 MAX_ENDS = 1000
 
 
-RECORDS_BY_NAME = _RECORD + "WHERE s.name = ? ORDER BY s.file_path, s.start_line LIMIT ?"
+RECORDS_BY_NAME = _RECORD + "WHERE s.name = ? ORDER BY f.path, s.start_line LIMIT ?"
 def records_by_ids(n: int) -> str:
     return _RECORD + f"WHERE s.id IN ({','.join('?' * n)})"
 
 
-RECORDS_IN_FILE = _RECORD + "WHERE s.file_path = ? ORDER BY s.start_line"
+RECORDS_IN_FILE = _RECORD + "WHERE f.path = ? ORDER BY s.start_line"
 RECORD_AT_LINE = _RECORD + """
-WHERE s.file_path = ? AND s.start_line <= ? AND s.end_line >= ?
+WHERE f.path = ? AND s.start_line <= ? AND s.end_line >= ?
 ORDER BY s.end_line - s.start_line ASC, s.start_line DESC LIMIT 1
 """
 # bm25 weights, in column order: name (whole identifier), name_words, qual_words (enclosing
@@ -328,8 +411,8 @@ ALL_NAMES = "SELECT DISTINCT name FROM symbols"
 
 
 def paths_by_seqs(n: int) -> str:
-    return ("SELECT seq, file_path, qualified_name, name FROM symbols "
-            f"WHERE seq IN ({','.join('?' * n)})")
+    return (f"SELECT s.seq, f.path, {qname('s')}, s.name FROM symbols s "
+            f"JOIN files f ON f.id = s.file WHERE s.seq IN ({','.join('?' * n)})")
 
 
 def records_by_seqs(n: int) -> str:
@@ -347,7 +430,7 @@ _MODEL_ID = "(SELECT id FROM vector_models WHERE name = {})"
 # A SIR's hash as its vector row keeps it (v20: aether.store.vectors.pack_vector_hash).
 _VECTOR_HASH = "(CASE WHEN typeof({0}) = 'blob' THEN substr({0}, 1, 8) ELSE {0} END)"
 _VECTOR_SOURCE = f"""
-SELECT s.id, s.name, s.qualified_name, r.sir_json, r.sir_hash,  -- the stored SIR: packed,
+SELECT {sid('s')}, s.name, {qname('s')}, r.sir_json, r.sir_hash,  -- the stored SIR: packed,
                                                                  -- its hash as stored
        CASE WHEN v.model = {_MODEL_ID.format('?1')} THEN v.text_hash END  -- another model's
                                                                           -- vector: re-embed
@@ -383,15 +466,15 @@ SELECT (SELECT COUNT(*) FROM symbols),
        (SELECT COUNT(*) FROM symbol_vectors WHERE model = (
             SELECT id FROM vector_models WHERE name = ?))
 """
-SEARCH_LIKE = _RECORD + """
-WHERE s.qualified_name LIKE ?1 ESCAPE '\\' OR s.file_path LIKE ?2 ESCAPE '\\'
-ORDER BY length(s.qualified_name) LIMIT ?3
+SEARCH_LIKE = _RECORD + f"""
+WHERE {qname('s')} LIKE ?1 ESCAPE '\\' OR f.path LIKE ?2 ESCAPE '\\'
+ORDER BY length({qname('s')}) LIMIT ?3
 """
-NEEDING_SIR = """
-SELECT s.id, s.file_path, s.qualified_name
-FROM sir_meta m JOIN symbols s ON s.seq = m.seq
+NEEDING_SIR = f"""
+SELECT {sid('s')}, f.path, {qname('s')}
+FROM sir_meta m JOIN symbols s ON s.seq = m.seq JOIN files f ON f.id = s.file
 WHERE m.sir_status != 'ok' AND (?1 OR m.last_error IS NULL)
-ORDER BY m.sir_status = 'stale', m.attempts, s.file_path, s.start_line LIMIT ?2
+ORDER BY m.sir_status = 'stale', m.attempts, f.path, s.start_line LIMIT ?2
 """
 ADD_WORK = "INSERT INTO work_requests (kind, payload, requested_at) VALUES (?, ?, ?)"
 TAKE_WORK = "DELETE FROM work_requests RETURNING kind, payload"
@@ -401,7 +484,8 @@ SELECT
   (SELECT COUNT(*) FROM files WHERE status = 'skipped'),
   (SELECT COUNT(*) FROM symbols),
   (SELECT COUNT(*) FROM sir),
-  (SELECT COUNT(*) FROM sir_meta)
+  -- a symbol without a sir_meta row is 'ok' (v22)
+  (SELECT COUNT(*) FROM symbols)
       - (SELECT COUNT(*) FROM sir_meta WHERE sir_status != 'ok'),
   -- the status index holds only symbols not 'ok' (v20): say so, for the planner
   (SELECT COUNT(*) FROM sir_meta WHERE sir_status != 'ok' AND sir_status = 'stale'),
@@ -415,13 +499,17 @@ SELECT
 # ---------------------------------------------------------------------------- salvage
 
 # Each reads (symbol_id, source_hash, sir_json, provider, model, created_at, prompt_version,
-# verification) from `sir` alone (a filter on `rowid` may follow), subqueries for the rest:
-# schema v20 keeps the symbol id and hashes in 16 bytes and names its maker by number. The
-# first that a store's schema answers is used.
+# verification) from `sir` (a filter on `rowid` may follow), subqueries for the rest:
+# schema v20 keeps the symbol id and hashes in 16 bytes and names its maker by number; v22
+# keeps a static SIR's id only in `symbols`, and the source hash there too when it is the
+# symbol's. The first that a store's schema answers is used.
 _MAKER_OF = "(SELECT {} FROM sir_makers k WHERE k.id = sir.maker)"
+_OF_SYMBOL = "(SELECT {} FROM symbols s WHERE s.seq = sir.seq)"
 SALVAGE_READS = (
+    # schema v20 to v22
     f"""
-SELECT {hex_of('symbol_id')}, {hex_of('source_hash')}, sir_json,
+SELECT COALESCE({hex_of('symbol_id')}, {_OF_SYMBOL.format(sid('s'))}),
+    {hex_of('COALESCE(source_hash, ' + _OF_SYMBOL.format('s.content_hash') + ')')}, sir_json,
     {_MAKER_OF.format('provider')}, {_MAKER_OF.format('model')}, created_at,
     {_MAKER_OF.format('prompt_version')}, verification FROM sir
 """,
@@ -446,12 +534,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 # Salvaged SIRs that describe exactly the code now indexed, for symbols without a good SIR.
+# (Symbols without a good SIR are few and have a sir_meta row: each one's salvage is found
+# by its key.)
 SALVAGE_MATCHES = f"""
 SELECT v.symbol_id, v.source_hash, v.sir_json, v.provider, v.model, v.prompt_version,
     v.verification
-FROM sir_salvage v
-JOIN symbols s ON s.id = v.symbol_id AND {hex_of('s.content_hash')} = v.source_hash
-JOIN sir_meta m ON m.seq = s.seq
+FROM sir_meta m CROSS JOIN symbols s ON s.seq = m.seq
+CROSS JOIN sir_salvage v ON v.symbol_id = {sid('s')}
+                        AND v.source_hash = {hex_of('s.content_hash')}
 WHERE m.sir_status != 'ok'
 """
 DELETE_SALVAGE = "DELETE FROM sir_salvage WHERE symbol_id = ? AND source_hash = ?"
@@ -460,5 +550,9 @@ COUNT_SALVAGE = "SELECT count(*) FROM sir_salvage"
 
 
 def attempted_since(n: int) -> str:
-    return (f"SELECT count(*) FROM sir_meta WHERE last_attempt_at >= {_ms('?')} AND seq IN ("
-            "SELECT seq FROM symbols WHERE id IN (" + ",".join("?" * n) + "))")
+    """Params: the time, then `n` ids as stored (`keys`). A plain 'ok' symbol (no sir_meta
+    row, v22) was attempted when its SIR was made."""
+    return ("SELECT count(*) FROM symbols s LEFT JOIN sir_meta m ON m.seq = s.seq "
+            "LEFT JOIN sir r ON r.seq = s.seq "
+            f"WHERE s.id IN ({','.join(f'?{i}' for i in range(2, n + 2))}) AND "
+            f"CASE WHEN m.seq IS NULL THEN r.created_at ELSE m.last_attempt_at END >= {_ms('?1')}")

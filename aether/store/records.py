@@ -73,6 +73,23 @@ def signature_of(stored: str, name: str) -> str:
     return stored.replace(_NAME, name, 1)
 
 
+def stored_qualified(qualified_name: str, name: str) -> str:
+    """A qualified name as `symbols.qualified` keeps it (v22): the name it ends with (nearly
+    always) as the mark `stored_signature` uses; one holding either mark, verbatim behind
+    the second. Read back in SQL (aether.store.queries.qname) or by `qualified_of`."""
+    if _NAME in qualified_name or _VERBATIM in qualified_name:
+        return _VERBATIM + qualified_name
+    if name and qualified_name.endswith(name):
+        return qualified_name[:-len(name)] + _NAME
+    return qualified_name
+
+
+def qualified_of(stored: str, name: str) -> str:
+    if stored.startswith(_VERBATIM):
+        return stored[1:]
+    return stored[:-1] + name if stored.endswith(_NAME) else stored
+
+
 def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 

@@ -23,6 +23,15 @@ _SIR_VECTOR_TRIGGERS = """
     END;
 """
 
+# A hash or id as text however it is stored (16 bytes since v20/v22, or text before): what
+# aether.store.queries.hex_of says, for the triggers of v22.
+_HEX_OF = "(CASE WHEN typeof({0}) = 'blob' THEN lower(hex({0})) ELSE {0} END)"
+_HEX_OLD_ID = _HEX_OF.format("old.id")
+# A plain 'ok' sir_meta row (v22 keeps none): it says no more than its SIR row does.
+_PLAIN_META = """new.sir_status = 'ok' AND new.last_error IS NULL AND new.attempts = 0
+        AND new.last_attempt_at = new.updated_at
+        AND new.updated_at = (SELECT created_at FROM sir WHERE seq = new.seq)"""
+
 # Each entry migrates from version i to i + 1. Append only: never edit a shipped migration.
 MIGRATIONS: list[str] = [
     """
@@ -641,6 +650,171 @@ MIGRATIONS: list[str] = [
                             AND id BETWEEN (old.id >> 16) << 16 AND old.id | 65535);
     END;
     """,
+    # v22: per-symbol rows without repeats (issue 17; on the standard library 77.0 -> 62.4
+    # MB, 2.43x -> 1.97x the source). `symbols` (21.9 -> 14.1 MB): a symbol's file as a
+    # number (`files` gets an integer id) instead of its path, its language and kind as
+    # numbers (`symbol_labels`), its qualified name with its name as a mark (`qualified`, as
+    # signatures since v20), its id in 16 bytes (converted on first open,
+    # aether.store.compact_rows). `sir` (14.0 -> 11.5 MB): a static SIR's row keeps neither
+    # the symbol id nor a source hash equal to the symbol's content hash (trigger
+    # sir_source_kept keeps it when the code changes under the SIR): salvage reads both from
+    # `symbols`, and a static SIR costs nothing to make again if it cannot; a model SIR's row
+    # keeps both, for a salvage of a damaged `symbols`. `sir_meta` (1.9 MB -> none): no row
+    # for a plain 'ok' SIR (no error, no failed attempt, attempted and updated when it was
+    # made: readers fill it in, triggers sir_meta_plain* delete such a row). `sir_history`
+    # and `redactions` keep text ids, without a foreign key (trigger symbol_texts_gone).
+    # Rebuilt in place with foreign keys off (`migrate`). Search vectors (11.7 -> 9.3 MB)
+    # go from 4 to 3 bits a dimension, converted on first open (aether.store.vectors).
+    """
+    CREATE TABLE files_v22 (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,        -- workspace-relative posix path
+        language TEXT,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        content_hash TEXT,
+        status TEXT NOT NULL CHECK (status IN ('indexed', 'skipped')),
+        skip_reason TEXT,
+        has_syntax_errors INTEGER NOT NULL DEFAULT 0,
+        imports TEXT NOT NULL DEFAULT '[]',   -- JSON list, prompt context
+        indexed_at TEXT NOT NULL,
+        bindings TEXT NOT NULL DEFAULT '{}',
+        star_imports TEXT NOT NULL DEFAULT '[]'
+    );
+    INSERT INTO files_v22 (path, language, size, mtime_ns, content_hash, status, skip_reason,
+                           has_syntax_errors, imports, indexed_at, bindings, star_imports)
+    SELECT path, language, size, mtime_ns, content_hash, status, skip_reason,
+           has_syntax_errors, imports, indexed_at, bindings, star_imports
+    FROM files ORDER BY path;
+    CREATE TABLE symbol_labels (
+        id INTEGER PRIMARY KEY,
+        text TEXT NOT NULL UNIQUE         -- a language or a kind of symbol
+    );
+    INSERT INTO symbol_labels (text)
+    SELECT language FROM symbols UNION SELECT kind FROM symbols ORDER BY 1;
+    CREATE TABLE symbols_v22 (
+        seq INTEGER PRIMARY KEY,          -- rowid alias; also the FTS rowid
+        id NOT NULL UNIQUE,               -- stable id (aether.symbols.ids), 16 bytes
+        file INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        language INTEGER NOT NULL,        -- symbol_labels.id
+        kind INTEGER NOT NULL,            -- symbol_labels.id
+        name TEXT NOT NULL,
+        qualified TEXT NOT NULL,          -- aether.store.records.stored_qualified
+        signature TEXT NOT NULL,          -- aether.store.records.stored_signature
+        start_line INTEGER NOT NULL,
+        start_col INTEGER NOT NULL,
+        end_line INTEGER NOT NULL,
+        end_col INTEGER NOT NULL,
+        start_byte INTEGER NOT NULL,
+        end_byte INTEGER NOT NULL,
+        content_hash NOT NULL             -- 16 bytes
+    );
+    INSERT INTO symbols_v22 (seq, id, file, language, kind, name, qualified, signature,
+                             start_line, start_col, end_line, end_col, start_byte, end_byte,
+                             content_hash)
+    SELECT s.seq, s.id, f.id, l.id, k.id, s.name,
+           CASE WHEN instr(s.qualified_name, char(1)) OR instr(s.qualified_name, char(2))
+                THEN char(2) || s.qualified_name
+                WHEN s.name != '' AND substr(s.qualified_name, -length(s.name)) = s.name
+                THEN substr(s.qualified_name, 1, length(s.qualified_name) - length(s.name))
+                     || char(1)
+                ELSE s.qualified_name END,
+           s.signature,
+           s.start_line, s.start_col, s.end_line, s.end_col, s.start_byte, s.end_byte,
+           s.content_hash
+    FROM symbols s JOIN files_v22 f ON f.path = s.file_path
+    JOIN symbol_labels l ON l.text = s.language JOIN symbol_labels k ON k.text = s.kind
+    ORDER BY s.seq;
+    CREATE TABLE sir_v22 (
+        seq INTEGER PRIMARY KEY REFERENCES symbols(seq) ON DELETE CASCADE,
+        symbol_id,                        -- for salvage only, 16 bytes; NULL: a static SIR
+        sir_json NOT NULL,                -- aether.store.packing
+        sir_hash NOT NULL,                -- 16 bytes
+        source_hash,                      -- of the code it describes; NULL (static SIRs):
+                                          -- the symbol's content_hash (sir_source_kept)
+        maker INTEGER NOT NULL,           -- sir_makers.id (no foreign key: never deleted)
+        created_at INTEGER NOT NULL,      -- ms since 1970 UTC
+        verification TEXT
+    );
+    INSERT INTO sir_v22 (seq, symbol_id, sir_json, sir_hash, source_hash, maker, created_at,
+                         verification)
+    SELECT r.seq, CASE WHEN k.provider = 'static' THEN NULL ELSE r.symbol_id END,
+           r.sir_json, r.sir_hash,
+           CASE WHEN k.provider = 'static' AND r.source_hash = s.content_hash THEN NULL
+                ELSE r.source_hash END,
+           r.maker, r.created_at, r.verification
+    FROM sir r JOIN symbols s ON s.seq = r.seq JOIN sir_makers k ON k.id = r.maker
+    ORDER BY r.seq;
+    -- plain 'ok' rows go: readers take them from the SIR (aether.store.queries)
+    DELETE FROM sir_meta WHERE sir_status = 'ok' AND last_error IS NULL AND attempts = 0
+        AND last_attempt_at = updated_at
+        AND updated_at = (SELECT created_at FROM sir r WHERE r.seq = sir_meta.seq);
+    CREATE TABLE sir_history_v22 (
+        symbol_id TEXT NOT NULL,          -- no foreign key: trigger symbol_texts_gone
+        sir_hash TEXT NOT NULL,
+        sir_json NOT NULL,
+        source_hash TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        created_at INTEGER NOT NULL,      -- ms since 1970 UTC
+        prompt_version TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (symbol_id, sir_hash)
+    ) WITHOUT ROWID;
+    INSERT INTO sir_history_v22 SELECT symbol_id, sir_hash, sir_json, source_hash, provider,
+        model, created_at, prompt_version FROM sir_history;
+    CREATE TABLE redactions_v22 (
+        symbol_id TEXT PRIMARY KEY,       -- no foreign key: trigger symbol_texts_gone
+        count INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    INSERT INTO redactions_v22 SELECT symbol_id, count, updated_at FROM redactions;
+    DROP TABLE sir;
+    DROP TABLE sir_history;
+    DROP TABLE redactions;
+    DROP TABLE symbols;
+    DROP TABLE files;
+    ALTER TABLE files_v22 RENAME TO files;
+    ALTER TABLE symbols_v22 RENAME TO symbols;
+    ALTER TABLE sir_v22 RENAME TO sir;
+    ALTER TABLE sir_history_v22 RENAME TO sir_history;
+    ALTER TABLE redactions_v22 RENAME TO redactions;
+    CREATE INDEX symbols_by_file ON symbols(file, start_line);
+    CREATE INDEX symbols_by_name ON symbols(name);
+    """ + _SIR_VECTOR_TRIGGERS + """
+    CREATE TRIGGER vector_dirty_symbol AFTER INSERT ON symbols BEGIN
+        UPDATE vector_dirty SET rowid = (SELECT MAX(rowid) FROM vector_dirty) + 1
+        WHERE seq = new.seq;
+        INSERT INTO vector_dirty (seq) SELECT new.seq
+        WHERE NOT EXISTS (SELECT 1 FROM vector_dirty WHERE seq = new.seq);
+    END;
+    CREATE TRIGGER vector_dirty_gone AFTER DELETE ON symbols BEGIN
+        DELETE FROM vector_dirty WHERE seq = old.seq;
+    END;
+    CREATE TRIGGER edges_of_caller_gone AFTER DELETE ON symbols BEGIN
+        DELETE FROM edges WHERE id BETWEEN old.seq << 16 AND (old.seq << 16) | 65535;
+    END;
+    CREATE TRIGGER symbol_texts_gone AFTER DELETE ON symbols BEGIN
+        DELETE FROM sir_history WHERE symbol_id = """ + _HEX_OLD_ID + """;
+        DELETE FROM redactions WHERE symbol_id = """ + _HEX_OLD_ID + """;
+    END;
+    -- the code under a SIR that describes it changes: the SIR keeps the hash it describes
+    CREATE TRIGGER sir_source_kept AFTER UPDATE OF content_hash ON symbols
+    WHEN """ + _HEX_OF.format("old.content_hash") + " IS NOT " + _HEX_OF.format(
+        "new.content_hash") + """ BEGIN
+        UPDATE sir SET source_hash = old.content_hash
+        WHERE seq = old.seq AND source_hash IS NULL;
+    END;
+    -- a sir_meta row that says no more than its SIR does goes (whoever wrote it)
+    CREATE TRIGGER sir_meta_plain AFTER INSERT ON sir_meta WHEN """ + _PLAIN_META + """ BEGIN
+        DELETE FROM sir_meta WHERE seq = new.seq;
+    END;
+    CREATE TRIGGER sir_meta_plain_again AFTER UPDATE ON sir_meta WHEN """ + _PLAIN_META + """
+    BEGIN
+        DELETE FROM sir_meta WHERE seq = new.seq;
+    END;
+    INSERT INTO meta (key, value) VALUES ('compact_ids', 'copied')
+        ON CONFLICT(key) DO UPDATE SET value = 'copied';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -690,14 +864,23 @@ def migrate(conn: sqlite3.Connection) -> int:
         raise SchemaTooNew(
             f"database schema v{version} is newer than this aether (v{SCHEMA_VERSION})"
         )
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        with immediate(conn):
-            # Re-check inside the write lock: another process may have migrated meanwhile.
-            if conn.execute("PRAGMA user_version").fetchone()[0] >= target:
-                continue
-            for statement in _split(MIGRATIONS[target - 1]):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {target}")
+    if version == SCHEMA_VERSION:
+        return SCHEMA_VERSION
+    # Off while tables are rebuilt (v22 rebuilds `symbols`): dropping a parent table with
+    # foreign keys on deletes its children's rows first.
+    keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys=OFF")
+    try:
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with immediate(conn):
+                # Re-check inside the write lock: another process may have migrated meanwhile.
+                if conn.execute("PRAGMA user_version").fetchone()[0] >= target:
+                    continue
+                for statement in _split(MIGRATIONS[target - 1]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+    finally:
+        conn.execute(f"PRAGMA foreign_keys={'ON' if keys else 'OFF'}")
     return SCHEMA_VERSION
 
 

@@ -84,7 +84,7 @@ async def take_for_new_terms(conn: aiosqlite.Connection,
     out: dict[str, tuple[Any, ...]] = {}
     for i in range(0, len(symbol_ids), _CHUNK):
         chunk = list(symbol_ids[i:i + _CHUNK])
-        async with conn.execute(q.search_sources_by_ids(len(chunk)), chunk) as cur:
+        async with conn.execute(q.search_sources_by_ids(len(chunk)), q.keys(chunk)) as cur:
             out.update((r[0], row_of(*r[1:])) for r in await cur.fetchall())
     if out:
         await conn.executemany(q.DELETE_FTS_ROW, list(out.values()))

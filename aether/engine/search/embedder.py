@@ -3,8 +3,8 @@ tokenizer ship inside the `wordllama` wheel. Nothing is downloaded: the files ar
 the package folder (`wordvec`: memory-mapped, without importing the wheel's loader).
 
 A static model is a lookup table plus pooling: ~6,500 short texts a second on one core, no
-GPU, deterministic. Vectors are unit length, stored at 4 bits a dimension
-(aether.store.vectors): 128 bytes a symbol.
+GPU, deterministic. Vectors are unit length, stored at 3 bits a dimension
+(aether.store.vectors): 96 bytes a symbol.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The semantic retriever: one embedding per symbol (its name words, enclosing names
 and SIR intent), kept in the store and searched by brute-force cosine over a
-cached matrix (70,000 symbols x 256 int8 codes = 18 MB in memory, 128 bytes each on disk; a
+cached matrix (70,000 symbols x 256 int8 codes = 18 MB in memory, 96 bytes each on disk; a
 matrix-vector product is a few milliseconds, so no approximate index is needed at this size).
 
 Vectors are made after the lexical index is usable (`sync`), and only for symbols whose
@@ -29,7 +29,7 @@ from aether.engine.vector_text import VectorText, embedded_text
 from aether.hashing import text_hash
 from aether.providers.errors import ProviderError
 from aether.store.db import Store
-from aether.store.vectors import pack_vectors, same_text, unpack_vectors
+from aether.store.vectors import GROUP, pack_vectors, same_text, unpack_vectors
 
 log = logging.getLogger("aether.search")
 
@@ -295,8 +295,8 @@ class VectorIndex:
 
     @staticmethod
     def _product(m: Matrix, qv: np.ndarray, limit: int) -> list[tuple[int, float]]:
-        if len(qv) % 2:  # stored in pairs of dimensions: an odd one has a 0 after it
-            qv = np.append(qv, np.float32(0))
+        if len(qv) % GROUP:  # stored in groups of dimensions, the last one padded with 0
+            qv = np.append(qv, np.zeros(-len(qv) % GROUP, np.float32))
         if len(m.seqs) == 0 or m.vecs.shape[1] != len(qv):
             return []
         # einsum multiplies int8 by float32 without first copying the matrix to float32
