@@ -49,6 +49,7 @@ def canonical_dict(data: dict[str, Any]) -> dict[str, Any] | None:
     out: dict[str, Any] = {"intent": _clean_text(intent, MAX_INTENT_CHARS)}
     if not out["intent"]:
         return None
+    every = [out["intent"]]
     for name in LIST_FIELDS:
         items = data.get(name)
         if not items:
@@ -56,14 +57,32 @@ def canonical_dict(data: dict[str, Any]) -> dict[str, Any] | None:
                 return None
             out[name] = []
             continue
-        if type(items) is not list or not all(type(i) is str for i in items):
+        if type(items) is not list:
             return None
-        out[name] = _canonical_list(items)
+        canonical = _canonical_strings(items)
+        if canonical is None:
+            return None
+        out[name] = canonical
+        every += canonical
     out["confidence"] = confidence
-    if redact_secrets("\n".join([out["intent"], *(i for f in LIST_FIELDS
-                                                  for i in out[f])]))[1]:
+    if redact_secrets("\n".join(every))[1]:
         return None  # masked by `Sir.redacted`, as every SIR
     return out
+
+
+def _canonical_strings(items: list[Any]) -> list[str] | None:
+    """`_canonical_list` of a list that must hold strings only (None if it does not), in one
+    pass: a cold index canonicalises ~120,000 lists, most of them of clean, repeated items."""
+    seen: set[str] = set()
+    for item in items:
+        if type(item) is not str:
+            return None
+        text = " ".join(item.split())
+        if len(text) > MAX_ITEM_CHARS:
+            text = text[: MAX_ITEM_CHARS - 1] + "…"
+        seen.add(text)
+    seen.discard("")
+    return sorted(seen)[:MAX_LIST_ITEMS]
 
 
 # json.dumps with options builds a new encoder per call: one, made once
