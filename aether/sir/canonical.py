@@ -5,6 +5,7 @@ import (~15 MB of RSS in each parse worker and the forkserver, which never valid
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 from typing import Any
 
 from aether.redaction import redact_secrets
@@ -92,3 +93,17 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 def canonical_json(data: dict[str, Any]) -> str:
     """Keys sorted, lists sorted, no whitespace: the form that is hashed and stored."""
     return _CANONICAL.encode(data)
+
+
+def canonical_dict_json(canon: dict[str, Any]) -> str:
+    """`canonical_json(canon)` of a dict `canonical_dict` made (its seven keys, in sorted
+    order; a float confidence), written directly: the encoder's sorting and dispatch per
+    value cost more than the strings themselves (a cold index writes ~72,000)."""
+    return "".join((
+        '{"confidence":', float.__repr__(canon["confidence"]),
+        ',"dependencies":[', ",".join(map(encode_basestring, canon["dependencies"])),
+        '],"error_modes":[', ",".join(map(encode_basestring, canon["error_modes"])),
+        '],"inputs":[', ",".join(map(encode_basestring, canon["inputs"])),
+        '],"intent":', encode_basestring(canon["intent"]),
+        ',"outputs":[', ",".join(map(encode_basestring, canon["outputs"])),
+        '],"side_effects":[', ",".join(map(encode_basestring, canon["side_effects"])), "]}"))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aether.hashing import text_hash
 from aether.redaction import redact_secrets
-from aether.sir.canonical import LIST_FIELDS, canonical_dict, canonical_json
+from aether.sir.canonical import LIST_FIELDS, canonical_dict, canonical_dict_json
 from aether.store.packing import pack_sir, sir_json_of
 from aether.symbols.model import CallSite, Symbol
 from aether.symbols.terms import enclosing, items_words_column, name_columns, words_column
@@ -169,7 +169,7 @@ class PreparedSir:
             from aether.sir.model import Sir  # the model, only for what needs validating
 
             return cls.of(Sir.model_validate(data), doc=doc)
-        canonical = canonical_json(canon)
+        canonical = canonical_dict_json(canon)
         other = items_words_column([i for f in LIST_FIELDS for i in canon[f]])
         found = 0
         if doc:  # `of` joins it last: its words follow the items'
