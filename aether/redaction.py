@@ -79,6 +79,10 @@ _KEY_ANCHORS = ("-----BEGIN", "sk-", "sk_", "rk_", "pk_", "AIza", "A3T", "AKIA",
                 "github_pat_", "glpat-", "gldt-", "glptt-", "glrt-", "xox", "hooks.slack",
                 "eyJ", "://")
 _NAME_ANCHORS = ("passw", "pwd", "secret", "token", "key", "credential")
+# each list as one regex of its literals: found in one scan, where `any(a in text ...)` ran a
+# generator over every anchor (a cold index screens ~160,000 texts)
+_KEY_SCREEN = re.compile("|".join(map(re.escape, _KEY_ANCHORS)))
+_NAME_SCREEN = re.compile("|".join(map(re.escape, _NAME_ANCHORS)))
 _LONG_LITERAL = re.compile(r"['\"`][A-Za-z0-9+/=_\-]{24}")
 _NAMES = tuple(name for name, _ in _RULES)
 
@@ -133,10 +137,9 @@ def redact_secrets(text: str) -> tuple[str, int]:
         return whole[:start - m.start()] + MASK + whole[end - m.start():]
 
     specific, generic = _PASSES
-    if any(anchor in text for anchor in _KEY_ANCHORS):
+    if _KEY_SCREEN.search(text) is not None:
         text = specific.sub(mask, text)
-    lowered = text.lower()
-    if any(anchor in lowered for anchor in _NAME_ANCHORS) or (
+    if _NAME_SCREEN.search(text.lower()) is not None or (
             len(text) > 25 and _LONG_LITERAL.search(text) is not None):
         text = generic.sub(mask, text)
     return text, count

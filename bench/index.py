@@ -15,6 +15,11 @@ on a noisy machine:
   vectors) returns; repeated `--saves` times (each a new function), medians reported;
 - edit + full rescan: one edited file found by walking the whole tree.
 
+The cold index's CPU is printed too (this process, all threads, and its descendants: the
+parse workers under the forkserver, read from /proc while they live; Linux only): on a
+shared machine CPU-seconds move far less than wall time, and the cold index is CPU-bound
+on two cores (its wall time is about the tree's CPU over the cores).
+
 `--profile FILE` runs the cold index under cProfile (this process only: the parse workers
 are not in it; use `py-spy record --subprocesses` for them) and prints the top functions.
 """
@@ -23,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
+import os
 import pstats
 import shutil
 import statistics
@@ -41,6 +48,7 @@ from aether.workspace import iter_source_files
 COLD_GOAL = 2.0  # cold index / raw parse
 WARM_GOAL = 0.03  # warm no-change index / cold
 SAVE_GOAL_MS = 30.0  # one saved file to its SIR in the store
+HAVE_PROC = os.path.isdir("/proc")  # the process tree's CPU is read from it (Linux)
 
 
 def raw_parse_seconds(root: Path) -> tuple[float, int, int]:
@@ -53,19 +61,71 @@ def raw_parse_seconds(root: Path) -> tuple[float, int, int]:
     return time.perf_counter() - started, len(blobs), sum(len(b) for _, b in blobs)
 
 
+class TreeCPU:
+    """CPU seconds (user + system) of this process's descendants, sampled from /proc while
+    they live: parse workers are grandchildren (the forkserver's), which RUSAGE_CHILDREN
+    never sees."""
+
+    TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def __init__(self) -> None:
+        self.last: dict[int, float] = {}
+
+    def sample(self) -> None:
+        parents: dict[int, int] = {}
+        cpu: dict[int, float] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            parents[int(entry)] = int(fields[1])
+            cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / self.TICK
+        ours = {os.getpid()}
+        for _ in range(4):  # children, grandchildren, ...: a few levels at most
+            ours |= {pid for pid, parent in parents.items() if parent in ours}
+        for pid in ours - {os.getpid()}:
+            self.last[pid] = cpu[pid]
+
+    async def watch(self, interval: float = 0.1) -> None:
+        for _ in range(10**7):  # bounded; cancelled when the pass ends
+            self.sample()
+            await asyncio.sleep(interval)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.last.values())
+
+
 async def timed_index(root: Path, paths: list[str] | None = None,
-                      profile: cProfile.Profile | None = None) -> tuple[float, int]:
+                      profile: cProfile.Profile | None = None,
+                      cpu: list[float] | None = None) -> tuple[float, int]:
+    """Wall seconds and symbols; `cpu` receives [this process's CPU seconds, its
+    descendants'] when /proc is there to read."""
     engine = await Engine.open(load_settings(root))
+    tree = TreeCPU() if cpu is not None and HAVE_PROC else None
+    watcher = asyncio.create_task(tree.watch()) if tree is not None else None
     try:
         if profile is not None:
             profile.enable()
-        started = time.perf_counter()
+        started, own = time.perf_counter(), time.process_time()
         await engine.index(paths=paths)
-        elapsed = time.perf_counter() - started
+        elapsed, own = time.perf_counter() - started, time.process_time() - own
         if profile is not None:
             profile.disable()
+        if watcher is not None and tree is not None and cpu is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            tree.sample()
+            cpu[:] = [own, tree.seconds]
         return elapsed, (await engine.store.counts()).symbol_count
     finally:
+        if watcher is not None:
+            watcher.cancel()
         await engine.close()
 
 
@@ -135,8 +195,12 @@ def main() -> None:
         print(f"files {nfiles}, {nbytes / 1e6:.1f} MB")
         print(f"raw parse (1 core)     {raw:8.3f} s   {nbytes / 1e6 / raw:6.1f} MB/s")
         profile = cProfile.Profile() if args.profile else None
-        cold, nsym = asyncio.run(timed_index(root, profile=profile))
+        cpu: list[float] = []
+        cold, nsym = asyncio.run(timed_index(root, profile=profile, cpu=cpu))
         print(f"aether index cold      {cold:8.3f} s   {nsym} symbols")
+        if cpu:
+            print(f"cold CPU (process tree){sum(cpu):7.2f} s   (writer process {cpu[0]:.2f} s, "
+                  f"parse workers {cpu[1]:.2f} s; {sum(cpu) / raw:.2f}x the raw parse)")
         warm, _ = asyncio.run(timed_index(root))
         print(f"aether index warm      {warm:8.3f} s")
         target = pick_function(root)

@@ -60,6 +60,9 @@ def test_static_sirs_prepared_directly_equal_the_validated_path() -> None:
      "confidence": 0.35},
     {"intent": "x" * 700, "dependencies": ["y" * 300], "error_modes": ["z"] * 30,
      "confidence": 0.7},
+    # items whose words are cached one by one: empty, blank, split identifiers, repeats
+    {"intent": "Run.", "inputs": ["", "  ", "a_b  c", "HTTPAdapter.send"],
+     "dependencies": ["os.path.join", "os.path.join(x)", "__init__"], "confidence": 0.3},
 ])
 def test_unusual_sirs_give_the_same_bytes(data: dict[str, object]) -> None:
     assert PreparedSir.of_static(data, doc="Doc.") == PreparedSir.of(Sir.model_validate(data),

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from aether.hashing import text_hash
 from aether.redaction import redact_secrets
-from aether.sir.canonical import LIST_FIELDS, canonical_dict, canonical_json
+from aether.sir.canonical import LIST_FIELDS, canonical_dict, canonical_dict_json
 from aether.store.packing import pack_sir, sir_json_of
 from aether.symbols.model import CallSite, Symbol
-from aether.symbols.terms import enclosing, name_columns, words_column
+from aether.symbols.terms import enclosing, items_words_column, name_columns, words_column
 
 if TYPE_CHECKING:
     from aether.sir.model import Sir
@@ -169,13 +169,14 @@ class PreparedSir:
             from aether.sir.model import Sir  # the model, only for what needs validating
 
             return cls.of(Sir.model_validate(data), doc=doc)
-        canonical = canonical_json(canon)
-        others = [i for f in LIST_FIELDS for i in canon[f]]
+        canonical = canonical_dict_json(canon)
+        other = items_words_column([i for f in LIST_FIELDS for i in canon[f]])
         found = 0
-        if doc:
+        if doc:  # `of` joins it last: its words follow the items'
             clean, found = redact_secrets(doc)
-            others.append(clean)
-        intent, other = words_column(canon["intent"]), words_column(" ".join(others))
+            words = words_column(clean)
+            other = f"{other} {words}" if other and words else other or words
+        intent = words_column(canon["intent"])
         return cls(canonical, text_hash(canonical), intent, other, found,
                    pack_sir(canonical, intent, other))
 

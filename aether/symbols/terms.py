@@ -10,6 +10,7 @@ reads a query, so the two can never disagree.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -58,6 +59,7 @@ _stemmer = Stemmer.Stemmer("english", 0)
 STEM_CACHE = 16_384
 TOKEN_CACHE = 16_384
 NAME_CACHE = 4096  # names and paths repeat within a file and across nearby files
+ITEM_CACHE = 2048  # SIR list items (`self`, common calls): 2,048 catch ~4 of 5 repeats
 
 
 @lru_cache(maxsize=STEM_CACHE)
@@ -91,6 +93,18 @@ def words_column(text: str) -> str:
     return " ".join(word_terms(text))
 
 
+@lru_cache(maxsize=ITEM_CACHE)
+def _item_words(item: str) -> str:
+    return words_column(item)
+
+
+def items_words_column(items: Iterable[str]) -> str:
+    """`words_column(" ".join(items))`, each item's words cached: no word spans a space, so
+    the words of the joined text are those of its items, in order (a cold index makes the
+    words of ~340,000 SIR items, ~85% of them repeats)."""
+    return " ".join([w for w in map(_item_words, items) if w])
+
+
 @lru_cache(maxsize=NAME_CACHE)
 def name_columns(name: str) -> tuple[str, str]:
     """(identifier_column, words_column) of a name, a qualified name or a path."""
@@ -102,6 +116,7 @@ def clear_caches() -> None:
     daemon that stays up should not keep that between passes."""
     stem.cache_clear()
     _token_terms.cache_clear()
+    _item_words.cache_clear()
     name_columns.cache_clear()
 
 
