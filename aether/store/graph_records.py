@@ -47,10 +47,22 @@ class Resolution(NamedTuple):
     detail: str | None = None  # ambiguous: JSON list of candidate ids; external: the target
 
 
+# A file's bindings map the names its imports bind to their targets, and also carry its
+# type facts under keys no import can bind (aether.symbols.type_facts): `Q()` -> the type
+# function Q returns, `Q.__bases__` -> class Q's bases, comma-separated.
+RETURNS = "()"
+BASES = ".__bases__"
+
+
+def is_type_fact(key: str) -> bool:
+    """A bindings key that carries a type fact, not an imported name."""
+    return key.endswith(RETURNS) or key.endswith(BASES)
+
+
 @dataclass(slots=True)
 class FileBindings:
     language: str
-    bindings: dict[str, str]
+    bindings: dict[str, str]  # imported name -> target; and the file's type facts (above)
     star_imports: list[str]
 
 

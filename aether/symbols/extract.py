@@ -21,6 +21,7 @@ from aether.symbols.imports import Imports, collect_imports
 from aether.symbols.languages import grammar, graph_query, parser_for
 from aether.symbols.model import FileAnalysis, Symbol
 from aether.symbols.read_callback import Returned, kept_per_return
+from aether.symbols.type_facts import type_facts
 
 
 class ParseTimeout(Exception):
@@ -91,6 +92,9 @@ def file_analysis(parsed: ParsedSource) -> FileAnalysis:
     """The plain, picklable summary of a parse: symbols (document order), imports, and
     whether the tree has syntax errors."""
     bindings = file_bindings(parsed.language, parsed.imports)
+    # what its functions return and its classes inherit ride with the imports (type_facts)
+    bindings.update(type_facts(parsed.source, parsed.definitions, parsed.captures,
+                               parsed.language))
     calls = collect_calls(parsed.source, parsed.definitions, parsed.captures, parsed.language)
     references = collect_references(parsed.source, parsed.definitions, parsed.captures,
                                     parsed.imports.names)

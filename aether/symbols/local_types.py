@@ -7,7 +7,10 @@ Two kinds of receivers are typed:
 - a local variable, from its bindings in its function: an instance made there
   (`r = Request(...)`, `r = models.Request(...)` (Python: a called name that starts with a
   capital letter), `const r = new Request(...)`) or an annotation (`def f(r: Request)`,
-  `r: Request = ...`, `function f(r: Request)`, `let r: Request`);
+  `r: Request = ...`, `function f(r: Request)`, `let r: Request`), or a function's result
+  (`s = make_session()`, `ctx = self.request_context(env)`, `const b = makeBox()`): then the
+  qualifier is the function as written with `()` after it, and the engine gives the variable
+  the type that function returns, if its definition says (aether.symbols.type_facts);
 - an attribute of the class a method belongs to (`self.session.get()`, `this.box.fill()`),
   from its bindings in the class: `self.session = Session()`, `self.json: JSONProvider =
   ...`, a class-level `session: Session`, `this.box = new Box()`, a TypeScript field
@@ -15,10 +18,10 @@ Two kinds of receivers are typed:
 
 Every binding found must name the same type, and the text of the function (or the class)
 must bind the name with a value no more often than those bindings do: any other `r = ...`,
-`for r in`, `as r`, `self.session = make()` leaves it untyped, so a name rebound to something
-else, in a branch or a loop, is never guessed. Only the receiver's resolution changes: the
-call site keeps the callee as written, and a type whose method cannot be found falls back to
-the name-based answer (aether.engine.graph_resolve).
+`for r in`, `as r` (`with Session() as r`), `self.session = a or b` leaves it untyped, so a
+name rebound to something else, in a branch or a loop, is never guessed. Only the
+receiver's resolution changes: the call site keeps the callee as written, and a type whose
+method cannot be found falls back to the name-based answer (aether.engine.graph_resolve).
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ from aether.symbols.definitions import Definition, node_text
 from aether.symbols.model import CallSite
 
 TYPED_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx"})
+# A qualifier `f()` (`make_session()`, `self.request_context()`): the variable holds what
+# calling `f` returns, which the engine looks up where `f` is defined (its file's
+# aether.symbols.type_facts).
+RESULT = "()"
 _SELF = frozenset({"self", "this"})
 _CLASS_KINDS = frozenset({"class"})
 
@@ -41,7 +48,7 @@ _NAME_NODES = frozenset({"identifier", "type_identifier", "attribute", "member_e
                          "nested_type_identifier"})
 
 
-def _type_text(source: bytes, node: Node | None) -> str | None:
+def type_text(source: bytes, node: Node | None) -> str | None:
     """A plain (dotted) type name, or None for anything else (generics, unions, calls)."""
     if node is None:
         return None
@@ -78,35 +85,38 @@ def _binding(source: bytes, node: Node) -> tuple[str, str, bool] | None:
     if kind == "assignment":  # Python: r = Request(...) / r: Request = ... / self.r = ...
         name = _target(source, node.child_by_field_name("left"))
         right = node.child_by_field_name("right")
-        typed = _type_text(source, node.child_by_field_name("type"))
+        typed = type_text(source, node.child_by_field_name("type"))
         if typed is None and right is not None and right.type == "call":
-            typed = _type_text(source, right.child_by_field_name("function"))
-            if typed is None or not typed.rpartition(".")[2][:1].isupper():
-                return None  # a function's result: its type is unknown
+            typed = type_text(source, right.child_by_field_name("function"))
+            if typed is not None and not typed.rpartition(".")[2][:1].isupper():
+                typed += RESULT  # a function's result: the type it returns, if it says
         return (name, typed, right is not None) if name and typed else None
     if kind in ("typed_parameter", "typed_default_parameter"):  # Python parameters
         found = node.child_by_field_name("name")
         if found is None:
             found = next((c for c in node.children if c.type == "identifier"), None)
         name = _target(source, found)
-        typed = _type_text(source, node.child_by_field_name("type"))
+        typed = type_text(source, node.child_by_field_name("type"))
         return (name, typed, kind == "typed_default_parameter") if name and typed else None
     if kind in ("variable_declarator", "assignment_expression"):  # JS/TS
         declared = kind == "variable_declarator"
         name = _target(source, node.child_by_field_name("name" if declared else "left"))
         value = node.child_by_field_name("value" if declared else "right")
-        typed = _type_text(source, node.child_by_field_name("type"))
+        typed = type_text(source, node.child_by_field_name("type"))
         if value is not None and value.type == "new_expression":
-            typed = _type_text(source, value.child_by_field_name("constructor")) or typed
+            typed = type_text(source, value.child_by_field_name("constructor")) or typed
+        elif typed is None and value is not None and value.type == "call_expression":
+            called = type_text(source, value.child_by_field_name("function"))
+            typed = called + RESULT if called is not None else None
         return (name, typed, value is not None) if name and typed else None
     if kind in ("required_parameter", "optional_parameter"):  # TypeScript parameters
         name = _target(source, node.child_by_field_name("pattern"))
-        typed = _type_text(source, node.child_by_field_name("type"))
+        typed = type_text(source, node.child_by_field_name("type"))
         has_value = node.child_by_field_name("value") is not None
         return (name, typed, has_value) if name and typed else None
     if kind == "public_field_definition":  # TypeScript: private box: Box
         field = node.child_by_field_name("name")
-        typed = _type_text(source, node.child_by_field_name("type"))
+        typed = type_text(source, node.child_by_field_name("type"))
         if field is None or typed is None:
             return None
         return f"self.{node_text(source, field)}", typed, node.child_by_field_name(

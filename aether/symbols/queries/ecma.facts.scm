@@ -29,3 +29,7 @@
 (variable_declarator name: (identifier) value: (new_expression)) @bind
 (assignment_expression left: [(identifier) (member_expression object: (this))]
   right: (new_expression)) @bind
+; ... or what a function returns: `const b = makeBox()` (aether.symbols.type_facts)
+(variable_declarator name: (identifier) value: (call_expression)) @bind
+(assignment_expression left: [(identifier) (member_expression object: (this))]
+  right: (call_expression)) @bind

@@ -1,0 +1,149 @@
+"""What a file says about its own types, for the call graph to follow calls across files:
+the type each function returns and the base classes of each class (Python, JavaScript,
+TypeScript).
+
+- A function returns a type when its return annotation is one plain (dotted) name
+  (`-> RequestContext`, `-> "Foo"`, TypeScript `): Box`), or, with no annotation, when every
+  `return` in its text returns an instance made there of one class (`return Session(...)`,
+  `return new Box()`, `return cls(...)` in a class's method: that class). A generic, a
+  union, an `Optional`, a generator or any other `return` leaves it unknown.
+- A class's bases are its plain (dotted) base class names as written (`class A(Base,
+  mod.B)`, `class A extends B`); `metaclass=`, generics and calls are left out.
+
+Both are names as written in the file: the engine resolves them through the file's own
+imports (aether.engine.graph_resolve). They travel with the file's import bindings under
+keys no import can bind (aether.store.graph_records): `Q()` -> the type function `Q`
+returns, `Q.__bases__` -> its bases, comma-separated.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+
+from tree_sitter import Node
+
+from aether.store.graph_records import BASES, RETURNS
+from aether.symbols.definitions import Definition, node_text
+from aether.symbols.local_types import TYPED_LANGUAGES, type_text
+
+_FUNCTION_KINDS = frozenset({"function", "method"})
+_CLASS_NODES = frozenset({"class_definition", "class_declaration", "class",
+                          "abstract_class_declaration"})
+_RETURN_WORD = re.compile(rb"\breturn\b")
+_YIELD_WORD = re.compile(rb"\byield\b")
+_PLAIN = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
+
+
+def type_facts(source: bytes, definitions: Sequence[Definition],
+               captures: dict[str, list[Node]], language: str) -> dict[str, str]:
+    """The file's return types and base classes, as bindings entries (see above)."""
+    if language not in TYPED_LANGUAGES or not definitions:
+        return {}
+    out: dict[str, str] = {}
+    made = _constructors_returned(source, definitions, captures, language)
+    for i, d in enumerate(definitions):
+        symbol = d.symbol
+        if symbol.kind in _FUNCTION_KINDS and d.fn is not None:
+            returned = _annotated(source, d.fn.child_by_field_name("return_type"))
+            if returned is None and i in made:
+                returned = _only_instance(source, d, made[i], definitions)
+            if returned is not None:
+                out[symbol.qualified_name + RETURNS] = returned
+        elif d.node.type in _CLASS_NODES:
+            bases = _bases(source, d.node)
+            if bases:
+                out[symbol.qualified_name + BASES] = ",".join(bases)
+    return out
+
+
+def _annotated(source: bytes, node: Node | None) -> str | None:
+    """`-> Foo`, `-> mod.Foo`, `-> "Foo"`, `: Box`; None for anything else."""
+    if node is None:
+        return None
+    found = type_text(source, node)
+    if found is not None:
+        return found
+    named = [c for c in node.children if c.is_named] if node.type == "type" else []
+    if len(named) == 1 and named[0].type == "string":  # a forward reference
+        text = node_text(source, named[0]).strip("\"'")
+        return text if _PLAIN.fullmatch(text) else None
+    return None
+
+
+def _constructors_returned(source: bytes, definitions: Sequence[Definition],
+                           captures: dict[str, list[Node]], language: str
+                           ) -> dict[int, list[str]]:
+    """Definition index -> the callees of `return Name(...)` / `return new Name()` in it
+    (the innermost definition around each)."""
+    nodes = captures.get("call" if language == "python" else "new", [])
+    starts = [d.symbol.start_byte for d in definitions]
+    ends = [d.symbol.end_byte for d in definitions]
+    out: dict[int, list[str]] = {}
+    for node in nodes:
+        made = node.parent  # the call / new expression
+        statement = made.parent if made is not None else None
+        if statement is None or statement.type != "return_statement":
+            continue
+        if made is None or made.type not in ("call", "new_expression"):
+            continue  # a plain function's result (`return make()`): its type is unknown
+        i = bisect_right(starts, node.start_byte) - 1
+        while i >= 0 and ends[i] < node.end_byte:
+            i = definitions[i].parent
+        if i >= 0:
+            out.setdefault(i, []).append(node_text(source, node))
+    return out
+
+
+def _only_instance(source: bytes, d: Definition, made: list[str],
+                   definitions: Sequence[Definition]) -> str | None:
+    """The class every `return` of `d` makes an instance of, or None."""
+    names = {_class_of(name, d, definitions) for name in made}
+    if len(names) != 1:
+        return None
+    (name,) = names
+    if name is None:
+        return None
+    text = source[d.symbol.start_byte:d.symbol.end_byte]
+    # every `return` is one of those (nested functions' returns count too: never fewer)
+    if len(_RETURN_WORD.findall(text)) != len(made) or _YIELD_WORD.search(text):
+        return None
+    return name
+
+
+def _class_of(callee: str, d: Definition, definitions: Sequence[Definition]) -> str | None:
+    """`Session` -> Session; `cls` -> the enclosing class; a lower-case name (a function,
+    whose result is not known here) -> None."""
+    if callee == "cls" and d.parent >= 0:
+        owner = definitions[d.parent]
+        return owner.symbol.qualified_name if owner.node.type in _CLASS_NODES else None
+    if _PLAIN.fullmatch(callee) and callee.rpartition(".")[2][:1].isupper():
+        return callee
+    return None
+
+
+def _bases(source: bytes, node: Node) -> list[str]:
+    """A class's plain base class names, in order."""
+    out: list[str] = []
+    listed = node.child_by_field_name("superclasses")  # Python
+    if listed is not None:
+        for child in listed.named_children:
+            text = type_text(source, child)
+            if text is not None:
+                out.append(text)
+        return out
+    for child in node.children:
+        if child.type != "class_heritage":
+            continue
+        for part in child.named_children:
+            if part.type == "extends_clause":  # TypeScript
+                value = part.child_by_field_name("value")
+                text = type_text(source, value)
+                if text is not None:
+                    out.append(text)
+            elif part.type in ("identifier", "member_expression"):  # JavaScript
+                text = type_text(source, part)
+                if text is not None:
+                    out.append(text)
+    return out
