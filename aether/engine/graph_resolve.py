@@ -23,10 +23,21 @@ import json
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from aether.store.graph_records import EdgeSite, GraphView, Resolution, SymbolRef
+from aether.store.graph_records import (
+    BASES,
+    RETURNS,
+    EdgeSite,
+    GraphView,
+    Resolution,
+    SymbolRef,
+)
+from aether.symbols.local_types import RESULT
 
 MAX_CANDIDATES = 20
 MAX_HOPS = 3  # re-export chains followed through bindings
+MAX_ANCESTORS = 12  # classes looked through, bases of bases included, for one method
+_STRENGTH = {"local": 0, "import": 1, "unique_name": 2}  # a chain is as sure as its weakest
+_TYPES = frozenset({"class", "interface", "struct"})
 _PY_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__"))
 _CONTAINERS = frozenset({"class", "struct", "enum", "trait", "interface", "module", "object"})
 _CALLABLE_TOP = frozenset({"function", "class", "struct", "enum", "type_alias"})
@@ -314,8 +325,9 @@ class GraphResolver:
     def resolve(self, site: EdgeSite) -> Resolution:
         # the same call in the same scope of the same file has the same answer: most repeat
         receiver = site.receiver
-        key = (site.file_path, site.caller_qualified_name if receiver in ("bare", "self")
-               else "", site.callee, site.qualifier, receiver, site.language, site.kind)
+        key = (site.file_path, site.caller_qualified_name
+               if receiver in ("bare", "self") or site.qualifier.endswith(RESULT) else "",
+               site.callee, site.qualifier, receiver, site.language, site.kind)
         found = self._memo.get(key)
         if found is None:
             found = self._memo[key] = self._resolve(site)
@@ -332,6 +344,10 @@ class GraphResolver:
         if receiver == "self":
             return self._self(site)
         if receiver == "qualified":
+            if typed_receiver(site):
+                through = self._through_type(site)
+                if through is not None:
+                    return through
             found = self._qualified(site)
             if found.provenance == "unresolved" and typed_receiver(site):
                 # `r = Request(); r.prepare()` where Request has no `prepare` of its own
@@ -356,9 +372,15 @@ class GraphResolver:
 
     def _super(self, site: EdgeSite) -> Resolution:
         """`super().f()`: a base class's `f`, never the caller's own class's."""
+        owner = self._enclosing_class(site)
+        cls = None if owner is None else self._in_file(
+            site.file_path, owner.rsplit(".", 1)[-1], owner)
+        if cls is not None:
+            inherited = self._inherited(cls, site.name)
+            if inherited is not None:
+                return inherited
         if site.name in COMMON_METHODS:
             return Resolution("unresolved")
-        owner = self._enclosing_class(site)
         fam = family(site.language)
         refs = [r for r in self.view.by_name.get(site.name, ())
                 if family(r.language) == fam and r.qualified_name != r.name
@@ -383,6 +405,11 @@ class GraphResolver:
                 found = self._in_folder(folder, site.language, site.name, qualified)
                 if found:
                     return self._choose(found, "local")
+            cls = self._in_file(site.file_path, owner.rsplit(".", 1)[-1], owner)
+            if cls is not None:
+                inherited = self._inherited(cls, site.name)
+                if inherited is not None:
+                    return inherited
         return self._method_by_name(site)  # inherited, or a callable attribute
 
     def _bare(self, site: EdgeSite) -> Resolution:
@@ -448,6 +475,8 @@ class GraphResolver:
 
     def _qualified(self, site: EdgeSite, fallback: bool = True) -> Resolution:
         path, language = site.file_path, site.language
+        if site.qualifier.endswith(RESULT):  # a call's result of no type we know
+            return self._method_by_name(site) if fallback else Resolution("unresolved")
         head, _, rest = site.qualifier.partition(".")
         member = f"{rest}.{site.name}" if rest else site.name
         if head in ("Self",) and language == "rust":
@@ -470,10 +499,145 @@ class GraphResolver:
             ref = self._in_file(top.file_path, site.name, qualified)
             if ref is not None:
                 return Resolution("local", ref.id)
+            cls = self._in_file(top.file_path, site.qualifier.rsplit(".", 1)[-1],
+                                site.qualifier)
+            if cls is not None and cls.kind in _TYPES:
+                inherited = self._inherited(cls, site.name)
+                if inherited is not None:
+                    return inherited
             return Resolution("unresolved")  # inherited or generated: we cannot tell
         if language == "python" and head in _PY_BUILTINS:
             return Resolution("external", None, f"builtins.{site.callee}")
         return self._method_by_name(site) if fallback else Resolution("unresolved")
+
+    # ------------------------------------------------------------------ through types
+
+    def _through_type(self, site: EdgeSite) -> Resolution | None:
+        """A call on a typed receiver, through its class and that class's bases: the type
+        as written (`Request`, `models.Request`) or a call's result (`make_session()`, the
+        type its definition says it returns). None when the type is not a class of the
+        workspace (the caller falls back to what it did before)."""
+        if site.qualifier.endswith(RESULT):
+            typed = self._result_type(site)
+            if typed is None:
+                return None
+            cls, provenance = typed
+        else:
+            found = self._type_ref(site.file_path, site.language, site.qualifier)
+            if found is None:
+                return None
+            cls, provenance = found, _provenance(site.file_path, found)
+        ref = self._method_of(cls, site.name)
+        if ref is None:
+            return None
+        return Resolution(_weakest(provenance, _provenance(site.file_path, ref)), ref.id)
+
+    def _result_type(self, site: EdgeSite) -> tuple[SymbolRef, str] | None:
+        """The class a call's result is (`self.request_context()` -> RequestContext), with
+        how sure the call's own resolution is; one call deep (the function's return type is
+        a name, never another call's result)."""
+        shaped = _call_shape(site.qualifier[:-len(RESULT)])
+        if shaped is None:
+            return None
+        callee, name, receiver, qualifier = shaped
+        made = self.resolve(site._replace(callee=callee, name=name, receiver=receiver,
+                                          qualifier=qualifier, kind="call"))
+        if made.target_id is None:
+            return None
+        called = self._ref_by_id(name, made.target_id)
+        if called is None:
+            return None
+        if called.kind in _TYPES:  # a class called through a factory-looking name
+            return called, made.provenance
+        info = self.view.files.get(called.file_path)
+        returned = None if info is None else info.bindings.get(called.qualified_name + RETURNS)
+        if not returned:
+            return None
+        cls = self._type_ref(called.file_path, called.language, returned)
+        if cls is None:
+            return None
+        return cls, _weakest(made.provenance, _provenance(called.file_path, cls))
+
+    def _ref_by_id(self, name: str, symbol_id: str) -> SymbolRef | None:
+        for ref in self.view.by_name.get(name, ()):
+            if ref.id == symbol_id:
+                return ref
+        return None
+
+    def _type_ref(self, path: str, language: str, text: str) -> SymbolRef | None:
+        """A type name as written in `path` (`Request`, `models.Request`, `A.B`) -> the
+        workspace's class, through the file's imports or its own classes."""
+        head, _, rest = text.partition(".")
+        info = self.view.files.get(path)
+        found: SymbolRef | str | None = None
+        if info is not None:
+            target = info.bindings.get(head)
+            if target is not None:
+                found = self._dotted(path, language,
+                                     _binding(language, target) + ("." + rest if rest else ""))
+        if found is None or found == "":
+            found = self._in_file(path, text.rsplit(".", 1)[-1], text)
+        return found if isinstance(found, SymbolRef) and found.kind in _TYPES else None
+
+    def _method_of(self, cls: SymbolRef, name: str) -> SymbolRef | None:
+        """`name` defined in `cls` or, failing that, in its bases (depth first, in the order
+        written, at most MAX_ANCESTORS classes; a cycle ends where it repeats)."""
+        seen: set[str] = set()
+        todo = [cls]
+        while todo and len(seen) < MAX_ANCESTORS:
+            current = todo.pop()
+            if current.id in seen:
+                continue
+            seen.add(current.id)
+            ref = self._in_file(current.file_path, name, f"{current.qualified_name}.{name}")
+            if ref is not None:
+                return ref
+            info = self.view.files.get(current.file_path)
+            bases = None if info is None else info.bindings.get(
+                current.qualified_name + BASES)
+            if bases:
+                found = [self._type_ref(current.file_path, current.language, b)
+                         for b in bases.split(",")]
+                todo.extend(b for b in reversed(found) if b is not None)
+        return None
+
+    def _inherited(self, cls: SymbolRef, name: str) -> Resolution | None:
+        """`name` found in one of `cls`'s bases (not in `cls` itself: the caller looked)."""
+        info = self.view.files.get(cls.file_path)
+        bases = None if info is None else info.bindings.get(cls.qualified_name + BASES)
+        if not bases:
+            return None
+        for text in bases.split(","):
+            base = self._type_ref(cls.file_path, cls.language, text)
+            if base is None:
+                continue
+            ref = self._method_of(base, name)
+            if ref is not None:
+                return Resolution(_weakest(_provenance(cls.file_path, base),
+                                           _provenance(cls.file_path, ref)), ref.id)
+        return None
+
+
+def _provenance(path: str, ref: SymbolRef) -> str:
+    """How a symbol reached from `path` through names the code wrote was found."""
+    return "local" if ref.file_path == path else "import"
+
+
+def _weakest(a: str, b: str) -> str:
+    return a if _STRENGTH.get(a, 3) >= _STRENGTH.get(b, 3) else b
+
+
+def _call_shape(text: str) -> tuple[str, str, str, str] | None:
+    """A called path as written (`make`, `self.make`, `mod.Cls.make`) -> (callee, name,
+    receiver, qualifier), as aether.symbols.calls shapes call sites."""
+    parts = text.split(".")
+    if not all(p.isidentifier() or p.replace("$", "a").isidentifier() for p in parts):
+        return None
+    if len(parts) == 1:
+        return text, text, "bare", ""
+    if len(parts) == 2 and parts[0] in ("self", "this", "cls"):
+        return text, parts[1], "self", parts[0]
+    return text, parts[-1], "qualified", ".".join(parts[:-1])
 
 
 def typed_receiver(site: EdgeSite) -> bool:
