@@ -16,9 +16,11 @@ from typing import Any
 import aiosqlite
 
 from aether.store.graph_records import (
+    BASES,
     EDGE_KINDS,
     PROVENANCES,
     RECEIVERS,
+    RETURNS,
     Edge,
     EdgeSite,
     FileBindings,
@@ -26,6 +28,7 @@ from aether.store.graph_records import (
     Resolution,
     Resolver,
     SymbolRef,
+    is_type_fact,
 )
 from aether.store.queries import label, path_of, qname, sid
 from aether.store.records import unpack_sites
@@ -92,6 +95,12 @@ edge_targets y CROSS JOIN edges e ON {_range("y.caller")} AND e.answer = y.targe
 _NAMED = f"""
 edge_texts w CROSS JOIN edge_callers x ON x.name = w.id
 CROSS JOIN edges e ON {_range("x.caller")} AND e.name = x.name
+"""
+
+# the callers of one of the names in edge_texts `w`, then all their edges
+_CALLERS_NAMING = f"""
+edge_texts w CROSS JOIN edge_callers x ON x.name = w.id
+JOIN symbols s ON s.seq = x.caller CROSS JOIN edges e ON {_range("s.seq")}
 """
 
 _COLS = "id, line, col, name, qualifier, flags, callee"
@@ -198,6 +207,18 @@ def sites_in_files(n: int) -> str:
 def sites_named(n: int) -> str:
     return (_SITE + f"FROM {_NAMED} JOIN symbols s ON s.seq = x.caller {TEXTS}"
             f"WHERE w.text IN ({_marks(n)})")
+
+
+def sites_of_callers_naming(n: int) -> str:
+    """Every edge of the callers that call or reference one of n names."""
+    return (_SITE + f"FROM {_CALLERS_NAMING} {TEXTS}WHERE w.text IN ({_marks(n)})")
+
+
+def fact_names(keys: Iterable[str]) -> set[str]:
+    """The symbols' names that type-fact keys are about (`request_context` of
+    `App.request_context()`, `Blueprint` of `Blueprint.__bases__`)."""
+    return {key.removesuffix(RETURNS).removesuffix(BASES).rsplit(".", 1)[-1]
+            for key in keys if is_type_fact(key)}
 
 
 def sites_into(n: int) -> str:
@@ -402,9 +423,42 @@ async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> Gra
             for local, target in info.bindings.items():
                 if local in wanted_set:
                     wanted_set.add(target.replace("::", ".").rsplit(".", 1)[-1])
-        for chunk in chunked(sorted(wanted_set)):
-            await add(_REF + f" WHERE s.name IN ({_marks(len(chunk))})", chunk)
+        loaded: set[str] = set()
+        for _round in range(TYPE_ROUNDS):
+            for chunk in chunked(sorted(wanted_set)):
+                await add(_REF + f" WHERE s.name IN ({_marks(len(chunk))})", chunk)
+            loaded |= wanted_set
+            wanted_set = _type_names(view, wanted_set) - loaded
+            if not wanted_set:
+                break
     return view
+
+
+TYPE_ROUNDS = 4  # a class, its bases, theirs...: how far a save's view follows type facts
+
+
+def _type_names(view: GraphView, names: Iterable[str]) -> set[str]:
+    """The names resolution through types reads beyond the sites' own: the types that the
+    functions named `names` return and the bases of the classes named so (as written, and
+    what the file's imports bind them to)."""
+    out: set[str] = set()
+    for name in names:
+        for ref in view.by_name.get(name, ()):
+            info = view.files.get(ref.file_path)
+            if info is None or len(info.bindings) == 0:
+                continue
+            bindings = info.bindings
+            for key in (ref.qualified_name + RETURNS, ref.qualified_name + BASES):
+                text = bindings.get(key)
+                if not text:
+                    continue
+                for written in text.split(","):
+                    head = written.split(".", 1)[0]
+                    out.update((head, written.rsplit(".", 1)[-1]))
+                    target = bindings.get(head)
+                    if target is not None:
+                        out.add(target.replace("::", ".").rsplit(".", 1)[-1])
+    return out
 
 
 Stored = tuple[int, int | None, str | None]  # (provenance, target, detail) as stored
@@ -552,7 +606,8 @@ def _renamed(bindings: str) -> tuple[tuple[str, str], ...]:
     only those can alias (most bindings keep the name), worked out once per file."""
     pairs = ((local, target.replace("::", ".").rsplit(".", 1)[-1])
              for local, target in _parsed(bindings).items())
-    return tuple((local, imported) for local, imported in pairs if local != imported)
+    return tuple((local, imported) for local, imported in pairs
+                 if local != imported and not is_type_fact(local))
 
 
 def clear_parsed_bindings() -> None:
@@ -563,11 +618,13 @@ def clear_parsed_bindings() -> None:
 
 async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequence[str] = (),
                   names: Iterable[str] = (), removed_seqs: Iterable[int] = (),
-                  everything: bool = False) -> int:
+                  callers_of: Iterable[str] = (), everything: bool = False) -> int:
     """Re-resolve, inside the caller's transaction, the edges of `paths`, every edge that
     calls one of `names` (directly or through an import alias: its candidates may have
-    appeared, changed or gone) and every edge into the removed symbols `removed_seqs`; or
-    all edges. Writes only the rows whose answer changed; returns how many did."""
+    appeared, changed or gone), every edge into the removed symbols `removed_seqs` and
+    every edge of the callers that call or reference one of `callers_of` (functions whose
+    return type, classes whose bases changed: the calls on what they made); or all edges.
+    Writes only the rows whose answer changed; returns how many did."""
     view: GraphView | None = None
     if everything:
         view = await load_view(w, None)
@@ -591,6 +648,8 @@ async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequenc
             add(await _sites(w, sites_named(len(chunk)), chunk))
         for chunk in chunked(sorted(set(removed_seqs))):
             add(await _sites(w, sites_into(len(chunk)), chunk))
+        for chunk in chunked(sorted(set(callers_of))):
+            add(await _sites(w, sites_of_callers_naming(len(chunk)), chunk))
     if not found:
         return 0
     if view is None:
@@ -647,7 +706,9 @@ def _names_read(sites: Iterable[EdgeSite]) -> set[str]:
     names: set[str] = set()
     for site in sites:
         names.add(site.name)
-        if site.qualifier:
+        if site.qualifier.endswith(RETURNS):  # a call's result: the function called
+            names.update(site.qualifier[:-len(RETURNS)].split("."))
+        elif site.qualifier:
             names.add(site.qualifier.split(".", 1)[0])
         names.update(site.caller_qualified_name.split("."))
     return names
