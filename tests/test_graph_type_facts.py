@@ -1,0 +1,251 @@
+"""Calls resolved through types the code states elsewhere (aether.symbols.type_facts, the
+engine's aether.engine.graph_resolve): what a function returns (`s = make_session()`
+calls `Session.deliver`), what a class inherits (`self.close()` defined in a base class,
+`super().close()`), and what stays untyped (a function that may return two things, a
+name bound twice). A chain is only as sure as its weakest link: a function found by name
+alone gives `unique_name` to the calls on its result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aether.symbols.extract import analyze_source
+from tests.helpers import write
+from tests.test_cli import aether
+from tests.test_graph_edges import edges, index, make_repo
+from tests.test_graph_local_types import qualifiers
+
+
+def facts(path: str, language: str, source: str) -> dict[str, str]:
+    """A file's type facts: the bindings keys that are not imported names."""
+    found = analyze_source(path, language, source.encode()).bindings
+    return {k: v for k, v in found.items() if k.endswith(("()", ".__bases__"))}
+
+
+def test_python_returns_and_bases() -> None:
+    found = facts("m.py", "python", '''
+import typing as t
+
+class Base:
+    pass
+
+class A(Base, mod.Mixin, t.Generic[T], metaclass=Meta):
+    def annotated(self) -> "Ctx":
+        return make()
+
+    def plain(self) -> mod.Ctx:
+        pass
+
+    def optional(self) -> t.Optional[Ctx]:
+        return None
+
+    @classmethod
+    def create(cls, x):
+        if x:
+            return cls(x)
+        return cls()
+
+    def made(self):
+        if self:
+            return Session(1)
+        return Session(2)
+
+    def mixed(self):
+        if self:
+            return Session()
+        return None
+
+    def two(self):
+        if self:
+            return Session()
+        return Other()
+
+    def result(self):
+        return make_session()
+
+    def generator(self):
+        yield 1
+        return Session()
+
+def factory():
+    return Session()
+''')
+    assert found == {
+        "A.__bases__": "Base,mod.Mixin", "A.annotated()": "Ctx", "A.plain()": "mod.Ctx",
+        "A.create()": "A", "A.made()": "Session", "factory()": "Session"}
+
+
+def test_typescript_and_javascript_returns_and_bases() -> None:
+    found = facts("m.ts", "typescript", '''
+class A extends ns.Base implements I {
+  make(): Box { return other(); }
+  build() { return new Box(); }
+  maybe(x: number) { if (x) { return new Box(); } return null; }
+  list(): Array<Box> { return []; }
+}
+function makeBox() { return new Box(); }
+''')
+    assert found == {"A.__bases__": "ns.Base", "A.make()": "Box", "A.build()": "Box",
+                     "makeBox()": "Box"}
+    assert facts("m.js", "javascript", "class A extends B { m() { return new C(); } }") == {
+        "A.__bases__": "B", "A.m()": "C"}
+
+
+def test_a_variable_bound_to_a_call_is_qualified_by_that_call() -> None:
+    found = qualifiers("m.py", "python", '''
+def run(app):
+    s = make_session()
+    s.deliver()
+    c = self.request_context(1)
+    c.push()
+    x = app.test_client()
+    x.open()
+    y = ctx.ensure_object(Info).load()
+    y.go()
+    w = make()
+    w = other()
+    w.stop()
+    with make() as v:
+        v.close()
+''')
+    assert found == {"s.deliver": "make_session()", "c.push": "self.request_context()",
+                     "app.test_client": "app", "x.open": "app.test_client()", "y.go": "y",
+                     "w.stop": "w", "v.close": "v",
+                     "ctx.ensure_object": "ctx"}
+    assert qualifiers("m.ts", "typescript", '''
+class K {
+  constructor() { this.c = mk.make(); }
+  run() { const b = makeBox(); b.fill(); this.c.go(); }
+}
+''') == {"b.fill": "makeBox()", "mk.make": "mk", "this.c.go": "mk.make()"}
+
+
+MODELS = '''
+class Base:
+    def close(self):
+        return 0
+
+
+class Session(Base):
+    def deliver(self):
+        return 1
+
+    def go(self):
+        return self.close()
+
+    def again(self):
+        return super().close()
+
+    @classmethod
+    def create(cls):
+        return cls()
+
+
+class Other:
+    def deliver(self):
+        return 2
+
+    def close(self):
+        return 3
+
+
+def make_session() -> Session:
+    return build()
+
+
+def session():
+    return Session()
+
+
+def either(x):
+    if x:
+        return Session()
+    return Other()
+'''
+
+USE = '''
+from pkg.models import Session, either, make_session, session
+
+
+def run():
+    s = make_session()
+    s.deliver()
+    s.close()
+    t = session()
+    t.deliver()
+    u = Session.create()
+    u.deliver()
+    v = either(1)
+    v.deliver()
+
+
+def untyped(app):
+    c = app.new_context()
+    c.push()
+
+
+class App:
+    def request_context(self) -> "Context":
+        return Context()
+
+    def wsgi(self):
+        ctx = self.request_context()
+        ctx.push()
+
+
+class Context:
+    def push(self):
+        return 4
+
+    def new_context(self):
+        return Context()
+'''
+
+
+async def test_calls_resolve_through_returns_and_bases(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    make_repo(root, {"pkg/__init__.py": "", "pkg/models.py": MODELS, "pkg/use.py": USE})
+    await index(root)
+    found = {(caller, callee): (prov, target) for caller, callee, prov, target in edges(root)}
+    assert found[("run", "s.deliver")] == ("import", "pkg/models.py:Session.deliver")
+    # inherited: Session has no close, its base has
+    assert found[("run", "s.close")] == ("import", "pkg/models.py:Base.close")
+    assert found[("run", "t.deliver")] == ("import", "pkg/models.py:Session.deliver")
+    assert found[("run", "u.deliver")] == ("import", "pkg/models.py:Session.deliver")
+    # may be a Session or an Other: by name, two candidates
+    assert found[("run", "v.deliver")] == ("ambiguous", "2 candidates")
+    assert found[("Session.go", "self.close")] == ("local", "pkg/models.py:Base.close")
+    assert found[("Session.again", "super().close")] == ("local", "pkg/models.py:Base.close")
+    assert found[("App.wsgi", "ctx.push")] == ("local", "pkg/use.py:Context.push")
+    # the function is found by its name alone: so is the call on what it returns
+    assert found[("untyped", "c.push")] == ("unique_name", "pkg/use.py:Context.push")
+
+    # a changed return type moves the calls on the result, in another file, in one pass
+    write(root, "pkg/models.py", MODELS.replace("def make_session() -> Session:",
+                                                "def make_session() -> Other:"))
+    await index(root, ["pkg/models.py"])
+    found = {(caller, callee): (prov, target) for caller, callee, prov, target in edges(root)}
+    assert found[("run", "s.deliver")] == ("import", "pkg/models.py:Other.deliver")
+    assert found[("run", "s.close")] == ("import", "pkg/models.py:Other.close")
+    assert found[("run", "t.deliver")] == ("import", "pkg/models.py:Session.deliver")
+
+    # the function goes: the calls on its result go back to the name
+    write(root, "pkg/models.py", MODELS.replace("def make_session() -> Session:",
+                                                "def made_session() -> Session:"))
+    await index(root, ["pkg/models.py"])
+    found = {(caller, callee): (prov, target) for caller, callee, prov, target in edges(root)}
+    assert found[("run", "s.deliver")] == ("ambiguous", "2 candidates")
+
+
+def test_callers_through_a_return_type_in_the_cli(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    make_repo(root, {"pkg/__init__.py": "", "pkg/models.py": MODELS, "pkg/use.py": USE})
+    ws = ("--workspace", str(root))
+    assert aether("index", *ws).returncode == 0
+    res = aether("callers", "Session.deliver", "--json", *ws)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    got = {(e["caller"]["qualified_name"], e["provenance"]) for e in data["callers"]}
+    assert got == {("run", "import")}
+    assert sum(1 for e in data["callers"] if e["caller"]["qualified_name"] == "run") == 3
