@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node, QueryCursor, Tree
 
+from aether.store.graph_records import CLASS_OF
 from aether.symbols.c_macros import blank_macros
 from aether.symbols.calls import (
     BY_POSITION,
@@ -93,9 +94,12 @@ def file_analysis(parsed: ParsedSource) -> FileAnalysis:
     whether the tree has syntax errors."""
     bindings = file_bindings(parsed.language, parsed.imports)
     # what its functions return and its classes inherit ride with the imports (type_facts)
-    bindings.update(type_facts(parsed.source, parsed.definitions, parsed.captures,
-                               parsed.language))
-    calls = collect_calls(parsed.source, parsed.definitions, parsed.captures, parsed.language)
+    facts = type_facts(parsed.source, parsed.definitions, parsed.captures, parsed.language)
+    bindings.update(facts)
+    module_names = [*parsed.imports.names, *(k[:-len(CLASS_OF)] for k in facts
+                                             if k.endswith(CLASS_OF))]
+    calls = collect_calls(parsed.source, parsed.definitions, parsed.captures, parsed.language,
+                          frozenset(module_names) if module_names else ())
     references = collect_references(parsed.source, parsed.definitions, parsed.captures,
                                     parsed.imports.names)
     if references:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 
 from tree_sitter import Node
 
@@ -78,7 +78,7 @@ def _target(source: bytes, node: Node | None) -> str | None:
     return None
 
 
-def _binding(source: bytes, node: Node) -> tuple[str, str, bool] | None:
+def binding_of(source: bytes, node: Node) -> tuple[str, str, bool] | None:
     """(name, type, written with `=`) for one captured `@bind` node; a class-level field
     is named `self.x`."""
     kind = node.type
@@ -133,7 +133,7 @@ _LOOP_OR_AS = re.compile(rb"(?:\bfor\b(?:(?!\b(?:in|of)\b)[^\n;:])*|\bas\s+)$")
 _WORD_BYTE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 
 
-def _binds(text: bytes, name: str) -> int:
+def binds_in(text: bytes, name: str) -> int:
     """How many times `text` binds `name` (`r`, or `self.r`, which `this.r` also is) with
     a value. An over-count is safe (the name is left untyped): a keyword argument `f(r=1)`
     counts too. Reads only around the name's occurrences (found in C), never the whole
@@ -216,7 +216,7 @@ def typed_receivers(sites: list[CallSite], source: bytes, definitions: Sequence[
         i = bisect_right(starts, start) - 1
         while i >= 0 and ends[i] < end:
             i = parents[i]
-        binding = _binding(source, node) if i >= 0 else None
+        binding = binding_of(source, node) if i >= 0 else None
         if binding is None:
             continue
         name = binding[0]
@@ -232,9 +232,72 @@ def typed_receivers(sites: list[CallSite], source: bytes, definitions: Sequence[
             continue
         symbol = definitions[scope].symbol
         text = source[symbol.start_byte:symbol.end_byte]
-        if _binds(text, name) > sum(assigned for _typed, assigned in typings):
+        if binds_in(text, name) > sum(assigned for _typed, assigned in typings):
             continue  # also bound to something else: its type is not one thing
         (typed,) = types
         for k in wanted[(scope, name)]:
             out[k] = out[k]._replace(qualifier=typed)
     return out
+
+
+def local_shadows(sites: list[CallSite], source: bytes, definitions: Sequence[Definition],
+                  language: str, file_names: Container[str]) -> list[CallSite]:
+    """`sites` with each call on a receiver that names a module-level name of the file (an
+    import, a typed variable) but is the caller's own parameter or variable (`def
+    test(app): app.run()` in a file that imports an `app` somewhere) marked as an
+    expression: the module-level name is not what it calls, so resolution must not go
+    through it (it falls back to the name, as for any untyped receiver)."""
+    if language not in TYPED_LANGUAGES:
+        return sites
+    index: dict[str, int] | None = None
+    nested: set[tuple[int, str]] = set()  # (parent, name) of each definition
+    out = sites
+    seen: dict[tuple[str, str], bool] = {}  # (caller, name): most calls repeat
+    for k, site in enumerate(sites):
+        if site.receiver != "qualified" or site.kind != "call":
+            continue
+        head = site.qualifier.partition(".")[0]
+        if head not in file_names or not site.callee.startswith(head + "."):
+            continue  # not a module-level name, or typed already
+        if index is None:
+            index = {d.symbol.id: i for i, d in enumerate(definitions)}
+            nested = {(d.parent, d.symbol.name) for d in definitions}
+        key = (site.caller_id, head)
+        local = seen.get(key)
+        if local is None:
+            local = seen[key] = _bound_locally(source, definitions,
+                                               index.get(site.caller_id, -1), head, nested)
+        if local:
+            if out is sites:
+                out = list(sites)
+            out[k] = site._replace(receiver="expression", qualifier="")
+    return out
+
+
+_PARAMETER_FIELDS = ("name", "pattern", "left")
+
+
+def _bound_locally(source: bytes, definitions: Sequence[Definition], i: int, name: str,
+                   nested: Container[tuple[int, str]]) -> bool:
+    """`name` is a parameter of, assigned in, or defined in definition `i` or a function
+    around it."""
+    while i >= 0:
+        d = definitions[i]
+        if d.symbol.kind in _CLASS_KINDS:
+            return False  # the class body: module-level names are visible from here on
+        if (i, name) in nested:
+            return True  # a nested `def name():`
+        if d.fn is not None:
+            params = d.fn.child_by_field_name("parameters")
+            for param in params.named_children if params is not None else ():
+                found = next((f for f in (param.child_by_field_name(n)
+                                          for n in _PARAMETER_FIELDS) if f is not None),
+                             param if param.type == "identifier" else next(
+                                 (c for c in param.named_children
+                                  if c.type == "identifier"), None))
+                if found is not None and node_text(source, found) == name:
+                    return True
+            if binds_in(source[d.symbol.start_byte:d.symbol.end_byte], name):
+                return True
+        i = d.parent
+    return False

@@ -1,6 +1,6 @@
 """What a file says about its own types, for the call graph to follow calls across files:
-the type each function returns and the base classes of each class (Python, JavaScript,
-TypeScript).
+the type each function returns, the base classes of each class and the type of each
+module-level variable bound once (Python, JavaScript, TypeScript).
 
 - A function returns a type when its return annotation is one plain (dotted) name
   (`-> RequestContext`, `-> "Foo"`, TypeScript `): Box`), or, with no annotation, when every
@@ -13,7 +13,7 @@ TypeScript).
 Both are names as written in the file: the engine resolves them through the file's own
 imports (aether.engine.graph_resolve). They travel with the file's import bindings under
 keys no import can bind (aether.store.graph_records): `Q()` -> the type function `Q`
-returns, `Q.__bases__` -> its bases, comma-separated.
+returns, `Q.__bases__` -> its bases, comma-separated, `v.__class__` -> variable v's type.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from collections.abc import Sequence
 
 from tree_sitter import Node
 
-from aether.store.graph_records import BASES, RETURNS
+from aether.store.graph_records import BASES, CLASS_OF, RETURNS
 from aether.symbols.definitions import Definition, node_text
-from aether.symbols.local_types import TYPED_LANGUAGES, type_text
+from aether.symbols.local_types import RESULT, TYPED_LANGUAGES, binding_of, binds_in, type_text
 
 _FUNCTION_KINDS = frozenset({"function", "method"})
 _CLASS_NODES = frozenset({"class_definition", "class_declaration", "class",
@@ -39,9 +39,11 @@ _PLAIN = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
 def type_facts(source: bytes, definitions: Sequence[Definition],
                captures: dict[str, list[Node]], language: str) -> dict[str, str]:
     """The file's return types and base classes, as bindings entries (see above)."""
-    if language not in TYPED_LANGUAGES or not definitions:
+    if language not in TYPED_LANGUAGES:
         return {}
-    out: dict[str, str] = {}
+    out = _module_variables(source, captures.get("bind", ()))
+    if not definitions:
+        return out
     made = _constructors_returned(source, definitions, captures, language)
     for i, d in enumerate(definitions):
         symbol = d.symbol
@@ -55,6 +57,41 @@ def type_facts(source: bytes, definitions: Sequence[Definition],
             bases = _bases(source, d.node)
             if bases:
                 out[symbol.qualified_name + BASES] = ",".join(bases)
+    return out
+
+
+_TOP = frozenset({"module", "program"})
+_DECLARATIONS = frozenset({"lexical_declaration", "variable_declaration"})
+
+
+def _module_variables(source: bytes, binds: Sequence[Node]) -> dict[str, str]:
+    """`name.__class__` -> the type of a module-level variable bound once, to an instance or
+    with an annotation (`request_ctx: RequestContext = LocalProxy(...)`, `app =
+    Flask(__name__)`, `export const store = new Store()`)."""
+    types: dict[str, set[str]] = {}
+    assigned: dict[str, int] = {}
+    for node in binds:
+        parent = node.parent
+        if parent is None:
+            continue
+        if parent.type in _DECLARATIONS or parent.type == "expression_statement":
+            parent = parent.parent
+            if parent is not None and parent.type == "export_statement":
+                parent = parent.parent
+        if parent is None or parent.type not in _TOP:
+            continue
+        found = binding_of(source, node)
+        if found is None or "." in found[0] or found[1].endswith(RESULT):
+            continue
+        name, typed, with_value = found
+        types.setdefault(name, set()).add(typed)
+        assigned[name] = assigned.get(name, 0) + with_value
+    out: dict[str, str] = {}
+    for name, typed_as in types.items():
+        # bound elsewhere in the file too (a function's own `name = ...` counts: never
+        # fewer), or to two types: not one thing
+        if len(typed_as) == 1 and binds_in(source, name) <= assigned[name]:
+            out[name + CLASS_OF] = next(iter(typed_as))
     return out
 
 
