@@ -25,6 +25,7 @@ from pathlib import PurePosixPath
 
 from aether.store.graph_records import (
     BASES,
+    CLASS_OF,
     RETURNS,
     EdgeSite,
     GraphView,
@@ -36,6 +37,7 @@ from aether.symbols.local_types import RESULT
 MAX_CANDIDATES = 20
 MAX_HOPS = 3  # re-export chains followed through bindings
 MAX_ANCESTORS = 12  # classes looked through, bases of bases included, for one method
+MAX_NESTED = 4  # method lookups inside method lookups (a base named through a variable...)
 _STRENGTH = {"local": 0, "import": 1, "unique_name": 2}  # a chain is as sure as its weakest
 _TYPES = frozenset({"class", "interface", "struct"})
 _PY_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__"))
@@ -215,6 +217,7 @@ class GraphResolver:
             derived["dotted"])
         self._name_memo: dict[tuple[str, str, bool, str], Resolution] = derived["names"]
         self._by_file: dict[tuple[str, str, str], SymbolRef] = derived["by_file"]
+        self._nested = 0  # _method_of calls on the stack
 
     # ------------------------------------------------------------------ lookups
 
@@ -235,8 +238,19 @@ class GraphResolver:
             ref = self._in_file(path, name, member)
             if ref is not None:
                 return ref
+        head, _, rest = member.partition(".")
+        if rest and "." not in rest and hops < MAX_HOPS:
+            # a method of a module-level variable of a known type (`globals.request_ctx`)
+            for path in paths:
+                info = self.view.files.get(path)
+                typed = None if info is None else info.bindings.get(head + CLASS_OF)
+                if info is None or typed is None:
+                    continue
+                cls = self._type_ref(path, info.language, typed)
+                ref = None if cls is None else self._method_of(cls, rest)
+                if ref is not None:
+                    return ref
         if hops < MAX_HOPS:
-            head, _, rest = member.partition(".")
             for path in paths:
                 info = self.view.files.get(path)
                 if info is None:
@@ -506,6 +520,13 @@ class GraphResolver:
                 if inherited is not None:
                     return inherited
             return Resolution("unresolved")  # inherited or generated: we cannot tell
+        typed = None if info is None or "." in site.qualifier else info.bindings.get(
+            head + CLASS_OF)
+        if typed is not None:  # a module-level variable of this file, of a known type
+            cls = self._type_ref(path, language, typed)
+            ref = None if cls is None else self._method_of(cls, site.name)
+            if ref is not None:
+                return Resolution(_provenance(path, ref), ref.id)
         if language == "python" and head in _PY_BUILTINS:
             return Resolution("external", None, f"builtins.{site.callee}")
         return self._method_by_name(site) if fallback else Resolution("unresolved")
@@ -582,6 +603,15 @@ class GraphResolver:
     def _method_of(self, cls: SymbolRef, name: str) -> SymbolRef | None:
         """`name` defined in `cls` or, failing that, in its bases (depth first, in the order
         written, at most MAX_ANCESTORS classes; a cycle ends where it repeats)."""
+        if self._nested >= MAX_NESTED:  # pathological code: types named through types
+            return None
+        self._nested += 1
+        try:
+            return self._method_of_uncounted(cls, name)
+        finally:
+            self._nested -= 1
+
+    def _method_of_uncounted(self, cls: SymbolRef, name: str) -> SymbolRef | None:
         seen: set[str] = set()
         todo = [cls]
         while todo and len(seen) < MAX_ANCESTORS:
