@@ -34,7 +34,7 @@ from aether.store.connection import (
     read_only_uri,
     txn_hook,
 )
-from aether.store.graph_records import PROVENANCES, Edge, Resolver, is_type_fact
+from aether.store.graph_records import CLASS_OF, PROVENANCES, Edge, Resolver, is_type_fact
 from aether.store.integrity import (
     FileIdentity,
     StoreDamaged,
@@ -413,8 +413,10 @@ class Store:
             before, after = old_bindings.get(change.record.path, {}), change.record.bindings
             touched_names.update(k for k in before.keys() | after.keys()
                                  if before.get(k) != after.get(k))
-        # a changed return type or base list: the calls on what those symbols make
+        # a changed return type, base list or variable type: the calls on what those
+        # symbols make, and on those variables
         typed_names = edges.fact_names(touched_names)
+        variables = {k.removesuffix(CLASS_OF) for k in touched_names if k.endswith(CLASS_OF)}
         if typed_names:
             touched_names = {k for k in touched_names if not is_type_fact(k)}
             touched_names |= typed_names
@@ -476,7 +478,7 @@ class Store:
             if resolver is not None:
                 await edges.resolve(w, resolver, paths=paths, names=touched_names,
                                     removed_seqs=[seq for (seq,) in removed],
-                                    callers_of=typed_names)
+                                    callers_of=typed_names, qualified_by=variables)
             elif calls or touched_names:
                 await w.execute(q.SET_META, ("graph_dirty", "1"))
         return len(changed_ids), [i for i in changed_ids if i not in with_sir]
@@ -501,6 +503,7 @@ class Store:
             names: set[str] = set()
             seqs: list[int] = []
             typed_names: set[str] = set()  # what gave a type to calls elsewhere
+            variables: set[str] = set()
             for chunk in edges.chunked([p for (p,) in rows]):
                 async with w.execute(q.names_in_files(len(chunk)), chunk) as cur:
                     for name, seq in await cur.fetchall():
@@ -508,13 +511,16 @@ class Store:
                         seqs.append(seq)
                 async with w.execute(edges.bindings_of(len(chunk)), chunk) as cur:
                     for _path, text in await cur.fetchall():
-                        typed_names |= edges.fact_names(json.loads(text))
+                        facts = json.loads(text)
+                        typed_names |= edges.fact_names(facts)
+                        variables.update(k.removesuffix(CLASS_OF) for k in facts
+                                         if k.endswith(CLASS_OF))
             await search_rows.delete_in_files(w, [p for (p,) in rows])
             await w.executemany(edges.DELETE_EDGES_OF_FILE, rows)
             await w.executemany(q.DELETE_FILE, rows)
             if resolver is not None:
                 await edges.resolve(w, resolver, names=names, removed_seqs=seqs,
-                                    callers_of=typed_names)
+                                    callers_of=typed_names, qualified_by=variables)
             elif names:
                 await w.execute(q.SET_META, ("graph_dirty", "1"))
         return len(rows)

@@ -17,6 +17,7 @@ import aiosqlite
 
 from aether.store.graph_records import (
     BASES,
+    CLASS_OF,
     EDGE_KINDS,
     PROVENANCES,
     RECEIVERS,
@@ -214,11 +215,18 @@ def sites_of_callers_naming(n: int) -> str:
     return (_SITE + f"FROM {_CALLERS_NAMING} {TEXTS}WHERE w.text IN ({_marks(n)})")
 
 
+def sites_qualified_by(n: int) -> str:
+    """Every edge whose qualifier is one of n texts (a scan: for a rare change)."""
+    return (_SITE + f"FROM edge_texts w JOIN edges e ON e.qualifier = w.id "
+            f"JOIN symbols s ON s.seq = e.id >> {SHIFT} {TEXTS}"
+            f"WHERE w.text IN ({_marks(n)})")
+
+
 def fact_names(keys: Iterable[str]) -> set[str]:
     """The symbols' names that type-fact keys are about (`request_context` of
     `App.request_context()`, `Blueprint` of `Blueprint.__bases__`)."""
-    return {key.removesuffix(RETURNS).removesuffix(BASES).rsplit(".", 1)[-1]
-            for key in keys if is_type_fact(key)}
+    return {key.removesuffix(RETURNS).removesuffix(BASES).removesuffix(CLASS_OF)
+            .rsplit(".", 1)[-1] for key in keys if is_type_fact(key)}
 
 
 def sites_into(n: int) -> str:
@@ -396,9 +404,13 @@ def encode(answer: Resolution, seq_of: dict[str, int]) -> tuple[int, int | None,
 async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> GraphView:
     """Every indexed file's bindings and the symbols bearing `names` (all when None)."""
     files: dict[str, FileBindings] = {}
+    typed_variables: dict[str, set[str]] = {}  # module-level variable -> its types' names
     async with w.execute(FILE_BINDINGS) as cur:
         for path, language, bindings, stars in await cur.fetchall():
             files[path] = FileBindings(language or "", _parsed(bindings), _parsed(stars))
+            if names is not None:
+                for variable, type_names in _variable_types(bindings):
+                    typed_variables.setdefault(variable, set()).update(type_names)
     view = GraphView(files)
     by_name = view.by_name
     # A cold pass's view holds every symbol: one copy of each path, language and kind (not
@@ -424,6 +436,8 @@ async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> Gra
                 if local in wanted_set:
                     wanted_set.add(target.replace("::", ".").rsplit(".", 1)[-1])
         loaded: set[str] = set()
+        for variable in wanted_set & typed_variables.keys():
+            wanted_set |= typed_variables[variable]
         for _round in range(TYPE_ROUNDS):
             for chunk in chunked(sorted(wanted_set)):
                 await add(_REF + f" WHERE s.name IN ({_marks(len(chunk))})", chunk)
@@ -601,6 +615,25 @@ async def _aliases(w: aiosqlite.Connection, names: set[str]) -> set[str]:
 
 
 @lru_cache(maxsize=4096)
+def _variable_types(bindings: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(module-level variable, the names its type is read by) of a file's type facts: its
+    type's name and what the file imports under that name. Most files have none."""
+    if CLASS_OF not in bindings:
+        return ()
+    parsed = _parsed(bindings)
+    out = []
+    for key, typed in parsed.items():
+        if key.endswith(CLASS_OF):
+            head = typed.split(".", 1)[0]
+            found = {head, typed.rsplit(".", 1)[-1]}
+            target = parsed.get(head)
+            if target is not None:
+                found.add(target.replace("::", ".").rsplit(".", 1)[-1])
+            out.append((key.removesuffix(CLASS_OF), tuple(sorted(found))))
+    return tuple(out)
+
+
+@lru_cache(maxsize=4096)
 def _renamed(bindings: str) -> tuple[tuple[str, str], ...]:
     """(local name, imported name) of a file's bindings that import under another name:
     only those can alias (most bindings keep the name), worked out once per file."""
@@ -614,16 +647,19 @@ def clear_parsed_bindings() -> None:
     """Forget the files' parsed bindings (an idle daemon: rebuilt by the next save)."""
     _parsed.cache_clear()
     _renamed.cache_clear()
+    _variable_types.cache_clear()
 
 
 async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequence[str] = (),
                   names: Iterable[str] = (), removed_seqs: Iterable[int] = (),
-                  callers_of: Iterable[str] = (), everything: bool = False) -> int:
+                  callers_of: Iterable[str] = (), qualified_by: Iterable[str] = (),
+                  everything: bool = False) -> int:
     """Re-resolve, inside the caller's transaction, the edges of `paths`, every edge that
     calls one of `names` (directly or through an import alias: its candidates may have
     appeared, changed or gone), every edge into the removed symbols `removed_seqs` and
     every edge of the callers that call or reference one of `callers_of` (functions whose
-    return type, classes whose bases changed: the calls on what they made); or all edges.
+    return type, classes whose bases changed: the calls on what they made) and every call
+    on one of the variables `qualified_by` (whose type changed); or all edges.
     Writes only the rows whose answer changed; returns how many did."""
     view: GraphView | None = None
     if everything:
@@ -650,6 +686,8 @@ async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequenc
             add(await _sites(w, sites_into(len(chunk)), chunk))
         for chunk in chunked(sorted(set(callers_of))):
             add(await _sites(w, sites_of_callers_naming(len(chunk)), chunk))
+        for chunk in chunked(sorted(set(qualified_by))):
+            add(await _sites(w, sites_qualified_by(len(chunk)), chunk))
     if not found:
         return 0
     if view is None:
