@@ -13,7 +13,7 @@ from aether.engine.engine import Engine
 from aether.engine.indexer import CALLS_META
 from aether.symbols.calls import VERSION as CALLS_VERSION
 from aether.symbols.extract import analyze_source
-from aether.symbols.local_types import _binds
+from aether.symbols.local_types import binds_in
 from tests.helpers import ScriptedProvider, write
 from tests.test_graph_edges import edges, index, make_repo
 
@@ -140,7 +140,7 @@ class A {
     (b"def f(r: A, q: B = 1):", "r", 0),
 ])
 def test_bindings_are_counted_from_the_text(text: bytes, name: str, count: int) -> None:
-    assert _binds(text, name) == count
+    assert binds_in(text, name) == count
 
 
 async def test_typed_receivers_resolve_through_their_class(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from tests.test_graph_local_types import qualifiers
 def facts(path: str, language: str, source: str) -> dict[str, str]:
     """A file's type facts: the bindings keys that are not imported names."""
     found = analyze_source(path, language, source.encode()).bindings
-    return {k: v for k, v in found.items() if k.endswith(("()", ".__bases__"))}
+    return {k: v for k, v in found.items() if k.endswith(("()", ".__bases__", ".__class__"))}
 
 
 def test_python_returns_and_bases() -> None:
@@ -76,6 +76,24 @@ def factory():
         "A.create()": "A", "A.made()": "Session", "factory()": "Session"}
 
 
+def test_module_level_variables_bound_once_have_a_type() -> None:
+    found = facts("g.py", "python", '''
+request_ctx: RequestContext = LocalProxy(1)
+app = Flask(__name__)
+count = 3
+made = make()
+two = A()
+two = B()
+shadowed = C()
+
+def f():
+    shadowed = 1
+''')
+    assert found == {"request_ctx.__class__": "RequestContext", "app.__class__": "Flask"}
+    assert facts("g.ts", "typescript", "export const store = new Store(); let n = 1;") == {
+        "store.__class__": "Store"}
+
+
 def test_typescript_and_javascript_returns_and_bases() -> None:
     found = facts("m.ts", "typescript", '''
 class A extends ns.Base implements I {
@@ -119,6 +137,36 @@ class K {
   run() { const b = makeBox(); b.fill(); this.c.go(); }
 }
 ''') == {"b.fill": "makeBox()", "mk.make": "mk", "this.c.go": "mk.make()"}
+
+
+def test_a_local_name_shadows_a_module_level_one() -> None:
+    analysis = analyze_source("t.py", "python", b'''
+import os
+
+app = Flask(__name__)
+
+
+def test_fixture(app):
+    app.run()
+    os.path.join("a")
+
+
+def test_import():
+    from blueprints import cli
+    cli.run()
+    app.route()
+
+
+def test_nested():
+    def cli():
+        pass
+    cli.command()
+''')
+    found = {c.callee: (c.receiver, c.qualifier) for c in analysis.calls
+             if c.kind == "call" and "." in c.callee}
+    assert found == {"app.run": ("expression", ""), "os.path.join": ("qualified", "os.path"),
+                     "cli.run": ("qualified", "cli"), "app.route": ("qualified", "app"),
+                     "cli.command": ("expression", "")}
 
 
 MODELS = '''
@@ -203,9 +251,29 @@ class Context:
 '''
 
 
+GLOBALS = '''
+from pkg.models import Session
+
+current: Session = proxy()
+'''
+
+GLOBAL_USE = '''
+from pkg.globals import current
+from pkg.models import Other
+
+fallback = Other()
+
+
+def serve():
+    current.deliver()
+    fallback.deliver()
+'''
+
+
 async def test_calls_resolve_through_returns_and_bases(tmp_path: Path) -> None:
     root = tmp_path / "ws"
-    make_repo(root, {"pkg/__init__.py": "", "pkg/models.py": MODELS, "pkg/use.py": USE})
+    make_repo(root, {"pkg/__init__.py": "", "pkg/models.py": MODELS, "pkg/use.py": USE,
+                     "pkg/globals.py": GLOBALS, "pkg/serve.py": GLOBAL_USE})
     await index(root)
     found = {(caller, callee): (prov, target) for caller, callee, prov, target in edges(root)}
     assert found[("run", "s.deliver")] == ("import", "pkg/models.py:Session.deliver")
@@ -220,6 +288,9 @@ async def test_calls_resolve_through_returns_and_bases(tmp_path: Path) -> None:
     assert found[("App.wsgi", "ctx.push")] == ("local", "pkg/use.py:Context.push")
     # the function is found by its name alone: so is the call on what it returns
     assert found[("untyped", "c.push")] == ("unique_name", "pkg/use.py:Context.push")
+    # module-level variables of a known type, imported or the file's own
+    assert found[("serve", "current.deliver")] == ("import", "pkg/models.py:Session.deliver")
+    assert found[("serve", "fallback.deliver")] == ("import", "pkg/models.py:Other.deliver")
 
     # a changed return type moves the calls on the result, in another file, in one pass
     write(root, "pkg/models.py", MODELS.replace("def make_session() -> Session:",
@@ -229,6 +300,13 @@ async def test_calls_resolve_through_returns_and_bases(tmp_path: Path) -> None:
     assert found[("run", "s.deliver")] == ("import", "pkg/models.py:Other.deliver")
     assert found[("run", "s.close")] == ("import", "pkg/models.py:Other.close")
     assert found[("run", "t.deliver")] == ("import", "pkg/models.py:Session.deliver")
+
+    # a variable's type changes: the calls on it, in another file, follow in one pass
+    write(root, "pkg/globals.py", GLOBALS.replace("import Session", "import Other").replace(
+        "current: Session", "current: Other"))
+    await index(root, ["pkg/globals.py"])
+    found = {(caller, callee): (prov, target) for caller, callee, prov, target in edges(root)}
+    assert found[("serve", "current.deliver")] == ("import", "pkg/models.py:Other.deliver")
 
     # the function goes: the calls on its result go back to the name
     write(root, "pkg/models.py", MODELS.replace("def make_session() -> Session:",
