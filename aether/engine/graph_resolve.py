@@ -340,7 +340,8 @@ class GraphResolver:
         # the same call in the same scope of the same file has the same answer: most repeat
         receiver = site.receiver
         key = (site.file_path, site.caller_qualified_name
-               if receiver in ("bare", "self") or site.qualifier.endswith(RESULT) else "",
+               if receiver in ("bare", "self", "expression") or site.qualifier.endswith(RESULT)
+               else "",
                site.callee, site.qualifier, receiver, site.language, site.kind)
         found = self._memo.get(key)
         if found is None:
@@ -368,6 +369,11 @@ class GraphResolver:
                 # (inherited, or not ours): the name-based answer, as if it were untyped
                 return self._method_by_name(site)
             return found
+        made = _made_by_call(site)
+        if made is not None:  # `Session().send()`, `app.test_client().get()`
+            through = self._through_type(made)
+            if through is not None:
+                return through
         return self._method_by_name(site)
 
     def _reference(self, site: EdgeSite) -> Resolution:
@@ -668,6 +674,16 @@ def _call_shape(text: str) -> tuple[str, str, str, str] | None:
     if len(parts) == 2 and parts[0] in ("self", "this", "cls"):
         return text, parts[1], "self", parts[0]
     return text, parts[-1], "qualified", ".".join(parts[:-1])
+
+
+def _made_by_call(site: EdgeSite) -> EdgeSite | None:
+    """An expression call on a plain call's result (`requests.Session().send`, arguments
+    already dropped) as a call on a variable holding that result (qualifier
+    `requests.Session()`); None for any other expression."""
+    head, sep, name = site.callee.rpartition("().")
+    if not sep or name != site.name or not head or "(" in head or "[" in head:
+        return None
+    return site._replace(receiver="qualified", qualifier=head + RESULT)
 
 
 def typed_receiver(site: EdgeSite) -> bool:
