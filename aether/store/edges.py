@@ -746,6 +746,8 @@ def _names_read(sites: Iterable[EdgeSite]) -> set[str]:
         names.add(site.name)
         if site.qualifier.endswith(RETURNS):  # a call's result: the function called
             names.update(site.qualifier[:-len(RETURNS)].split("."))
+        elif site.receiver == "expression" and "()." in site.callee:  # `f().g()`: f
+            names.update(site.callee.rpartition("().")[0].split("."))
         elif site.qualifier:
             names.add(site.qualifier.split(".", 1)[0])
         names.update(site.caller_qualified_name.split("."))
