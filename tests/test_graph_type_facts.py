@@ -226,6 +226,9 @@ def run():
     u.deliver()
     v = either(1)
     v.deliver()
+    Session().deliver()
+    make_session().close()
+    either(1).deliver()
 
 
 def untyped(app):
@@ -283,6 +286,10 @@ async def test_calls_resolve_through_returns_and_bases(tmp_path: Path) -> None:
     assert found[("run", "u.deliver")] == ("import", "pkg/models.py:Session.deliver")
     # may be a Session or an Other: by name, two candidates
     assert found[("run", "v.deliver")] == ("ambiguous", "2 candidates")
+    # a call on a call's result, not bound to a variable
+    assert found[("run", "Session().deliver")] == ("import", "pkg/models.py:Session.deliver")
+    assert found[("run", "make_session().close")] == ("import", "pkg/models.py:Base.close")
+    assert found[("run", "either().deliver")] == ("ambiguous", "2 candidates")
     assert found[("Session.go", "self.close")] == ("local", "pkg/models.py:Base.close")
     assert found[("Session.again", "super().close")] == ("local", "pkg/models.py:Base.close")
     assert found[("App.wsgi", "ctx.push")] == ("local", "pkg/use.py:Context.push")
@@ -326,4 +333,4 @@ def test_callers_through_a_return_type_in_the_cli(tmp_path: Path) -> None:
     data = json.loads(res.stdout)
     got = {(e["caller"]["qualified_name"], e["provenance"]) for e in data["callers"]}
     assert got == {("run", "import")}
-    assert sum(1 for e in data["callers"] if e["caller"]["qualified_name"] == "run") == 3
+    assert sum(1 for e in data["callers"] if e["caller"]["qualified_name"] == "run") == 4
