@@ -91,6 +91,17 @@ def binding_of(source: bytes, node: Node) -> tuple[str, str, bool] | None:
             if typed is not None and not typed.rpartition(".")[2][:1].isupper():
                 typed += RESULT  # a function's result: the type it returns, if it says
         return (name, typed, right is not None) if name and typed else None
+    if kind == "as_pattern":  # Python: with Session() as s -> what its __enter__ returns
+        named = node.named_children
+        made = named[0] if named else None
+        alias = named[-1].named_children if len(named) > 1 else []
+        if made is None or made.type != "call" or len(alias) != 1:
+            return None
+        name = _target(source, alias[0])
+        called = type_text(source, made.child_by_field_name("function"))
+        if not name or called is None or "." in name:
+            return None
+        return name, f"{called}{RESULT}.__enter__{RESULT}", True
     if kind in ("typed_parameter", "typed_default_parameter"):  # Python parameters
         found = node.child_by_field_name("name")
         if found is None:
@@ -208,7 +219,7 @@ def typed_receivers(sites: list[CallSite], source: bytes, definitions: Sequence[
         spans.add((start, end))
         # a cheap sieve: the first child is the bound name (`r`, `self.r`) in every `@bind`
         # pattern but a TypeScript field's, which may start with `private`
-        first = node.child(0)
+        first = node.child(node.child_count - 1) if node.type == "as_pattern" else node.child(0)
         bound_word = b"" if first is None else source[first.start_byte:first.end_byte]
         if (bound_word.rpartition(b".")[2] not in last_words
                 and node.type != "public_field_definition"):

@@ -5,8 +5,9 @@ module-level variable bound once (Python, JavaScript, TypeScript).
 - A function returns a type when its return annotation is one plain (dotted) name
   (`-> RequestContext`, `-> "Foo"`, TypeScript `): Box`), or, with no annotation, when every
   `return` in its text returns an instance made there of one class (`return Session(...)`,
-  `return new Box()`, `return cls(...)` in a class's method: that class). A generic, a
-  union, an `Optional`, a generator or any other `return` leaves it unknown.
+  `return new Box()`, `return cls(...)` in a class's method: that class), or every `return`
+  is `return self` (`-> Self` too: the method's class). A generic, a union, an `Optional`,
+  a generator or any other `return` leaves it unknown.
 - A class's bases are its plain (dotted) base class names as written (`class A(Base,
   mod.B)`, `class A extends B`); `metaclass=`, generics and calls are left out.
 
@@ -32,6 +33,8 @@ _FUNCTION_KINDS = frozenset({"function", "method"})
 _CLASS_NODES = frozenset({"class_definition", "class_declaration", "class",
                           "abstract_class_declaration"})
 _RETURN_WORD = re.compile(rb"\breturn\b")
+_RETURN_SELF = re.compile(rb"\breturn\s+(?:self|this)\s*(?:[;\n}#]|$)")
+_SELF_TYPES = frozenset({"Self", "t.Self", "typing.Self", "te.Self", "this"})
 _YIELD_WORD = re.compile(rb"\byield\b")
 _PLAIN = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
 
@@ -49,8 +52,12 @@ def type_facts(source: bytes, definitions: Sequence[Definition],
         symbol = d.symbol
         if symbol.kind in _FUNCTION_KINDS and d.fn is not None:
             returned = _annotated(source, d.fn.child_by_field_name("return_type"))
-            if returned is None and i in made:
+            if returned in _SELF_TYPES:
+                returned = _owner(d, definitions)
+            elif returned is None and i in made:
                 returned = _only_instance(source, d, made[i], definitions)
+            elif returned is None and d.parent >= 0:
+                returned = _only_self(source, d, definitions)
             if returned is not None:
                 out[symbol.qualified_name + RETURNS] = returned
         elif d.node.type in _CLASS_NODES:
@@ -114,17 +121,13 @@ def _constructors_returned(source: bytes, definitions: Sequence[Definition],
                            ) -> dict[int, list[str]]:
     """Definition index -> the callees of `return Name(...)` / `return new Name()` in it
     (the innermost definition around each)."""
-    nodes = captures.get("call" if language == "python" else "new", [])
+    nodes = captures.get("bind.returns")  # the called name of `return Name(...)`
+    if not nodes:
+        return {}
     starts = [d.symbol.start_byte for d in definitions]
     ends = [d.symbol.end_byte for d in definitions]
     out: dict[int, list[str]] = {}
     for node in nodes:
-        made = node.parent  # the call / new expression
-        statement = made.parent if made is not None else None
-        if statement is None or statement.type != "return_statement":
-            continue
-        if made is None or made.type not in ("call", "new_expression"):
-            continue  # a plain function's result (`return make()`): its type is unknown
         i = bisect_right(starts, node.start_byte) - 1
         while i >= 0 and ends[i] < node.end_byte:
             i = definitions[i].parent
@@ -147,6 +150,26 @@ def _only_instance(source: bytes, d: Definition, made: list[str],
     if len(_RETURN_WORD.findall(text)) != len(made) or _YIELD_WORD.search(text):
         return None
     return name
+
+
+def _only_self(source: bytes, d: Definition, definitions: Sequence[Definition]
+               ) -> str | None:
+    """A method whose every `return` is `return self` (a fluent setter, `__enter__`): its
+    class."""
+    text = source[d.symbol.start_byte:d.symbol.end_byte]
+    if b"return self" not in text:
+        return None
+    selves = len(_RETURN_SELF.findall(text))
+    if selves == 0 or len(_RETURN_WORD.findall(text)) != selves or _YIELD_WORD.search(text):
+        return None
+    return _owner(d, definitions)
+
+
+def _owner(d: Definition, definitions: Sequence[Definition]) -> str | None:
+    """The class a method belongs to."""
+    owner = definitions[d.parent] if d.parent >= 0 else None
+    return owner.symbol.qualified_name if owner is not None and (
+        owner.node.type in _CLASS_NODES) else None
 
 
 def _class_of(callee: str, d: Definition, definitions: Sequence[Definition]) -> str | None:

@@ -33,3 +33,5 @@
 (variable_declarator name: (identifier) value: (call_expression)) @bind
 (assignment_expression left: [(identifier) (member_expression object: (this))]
   right: (call_expression)) @bind
+; what a function returns (aether.symbols.type_facts): `return new Box()`
+(return_statement (new_expression constructor: (_) @bind.returns))
