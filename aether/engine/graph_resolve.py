@@ -563,12 +563,22 @@ class GraphResolver:
         """The class a call's result is (`self.request_context()` -> RequestContext), with
         how sure the call's own resolution is; one call deep (the function's return type is
         a name, never another call's result)."""
-        shaped = _call_shape(site.qualifier[:-len(RESULT)])
-        if shaped is None:
-            return None
-        callee, name, receiver, qualifier = shaped
-        made = self.resolve(site._replace(callee=callee, name=name, receiver=receiver,
-                                          qualifier=qualifier, kind="call"))
+        producer = site.qualifier[:-len(RESULT)]
+        name = producer.rpartition(".")[2]
+        if "()." in producer:  # `with Session() as s`: what Session().__enter__ returns
+            inner = _made_by_call(site._replace(callee=producer, name=name,
+                                                receiver="expression", qualifier=""))
+            typed = None if inner is None else self._through_type(inner)
+            if typed is None:
+                return None  # never by name: a guessed method's type would be a guess
+            made = typed
+        else:
+            shaped = _call_shape(producer)
+            if shaped is None:
+                return None
+            callee, name, receiver, qualifier = shaped
+            made = self.resolve(site._replace(callee=callee, name=name, receiver=receiver,
+                                              qualifier=qualifier, kind="call"))
         if made.target_id is None:
             return None
         called = self._ref_by_id(name, made.target_id)

@@ -744,8 +744,8 @@ def _names_read(sites: Iterable[EdgeSite]) -> set[str]:
     names: set[str] = set()
     for site in sites:
         names.add(site.name)
-        if site.qualifier.endswith(RETURNS):  # a call's result: the function called
-            names.update(site.qualifier[:-len(RETURNS)].split("."))
+        if site.qualifier.endswith(RETURNS):  # a call's result: the functions called
+            names.update(p.removesuffix(RETURNS) for p in site.qualifier.split("."))
         elif site.receiver == "expression" and "()." in site.callee:  # `f().g()`: f
             names.update(site.callee.rpartition("().")[0].split("."))
         elif site.qualifier:
