@@ -68,12 +68,26 @@ class A(Base, mod.Mixin, t.Generic[T], metaclass=Meta):
         yield 1
         return Session()
 
+    def fluent(self) -> t.Self:
+        return other
+
+    def __enter__(self):
+        if self:
+            return self
+        return self
+
+    def sometimes(self):
+        if self:
+            return self
+        return None
+
 def factory():
     return Session()
 ''')
     assert found == {
         "A.__bases__": "Base,mod.Mixin", "A.annotated()": "Ctx", "A.plain()": "mod.Ctx",
-        "A.create()": "A", "A.made()": "Session", "factory()": "Session"}
+        "A.create()": "A", "A.made()": "Session", "factory()": "Session", "A.fluent()": "A",
+        "A.__enter__()": "A"}
 
 
 def test_module_level_variables_bound_once_have_a_type() -> None:
@@ -129,7 +143,7 @@ def run(app):
 ''')
     assert found == {"s.deliver": "make_session()", "c.push": "self.request_context()",
                      "app.test_client": "app", "x.open": "app.test_client()", "y.go": "y",
-                     "w.stop": "w", "v.close": "v",
+                     "w.stop": "w", "v.close": "make().__enter__()",
                      "ctx.ensure_object": "ctx"}
     assert qualifiers("m.ts", "typescript", '''
 class K {
@@ -178,6 +192,9 @@ class Base:
 class Session(Base):
     def deliver(self):
         return 1
+
+    def __enter__(self):
+        return self
 
     def go(self):
         return self.close()
@@ -229,6 +246,10 @@ def run():
     Session().deliver()
     make_session().close()
     either(1).deliver()
+    with Session() as w:
+        w.deliver()
+    with open("f") as f:
+        f.deliver()
 
 
 def untyped(app):
@@ -290,6 +311,9 @@ async def test_calls_resolve_through_returns_and_bases(tmp_path: Path) -> None:
     assert found[("run", "Session().deliver")] == ("import", "pkg/models.py:Session.deliver")
     assert found[("run", "make_session().close")] == ("import", "pkg/models.py:Base.close")
     assert found[("run", "either().deliver")] == ("ambiguous", "2 candidates")
+    # `with`: what __enter__ returns (Session's returns self; a builtin's is not known)
+    assert found[("run", "w.deliver")] == ("import", "pkg/models.py:Session.deliver")
+    assert found[("run", "f.deliver")] == ("ambiguous", "2 candidates")
     assert found[("Session.go", "self.close")] == ("local", "pkg/models.py:Base.close")
     assert found[("Session.again", "super().close")] == ("local", "pkg/models.py:Base.close")
     assert found[("App.wsgi", "ctx.push")] == ("local", "pkg/use.py:Context.push")
@@ -333,4 +357,4 @@ def test_callers_through_a_return_type_in_the_cli(tmp_path: Path) -> None:
     data = json.loads(res.stdout)
     got = {(e["caller"]["qualified_name"], e["provenance"]) for e in data["callers"]}
     assert got == {("run", "import")}
-    assert sum(1 for e in data["callers"] if e["caller"]["qualified_name"] == "run") == 4
+    assert sum(1 for e in data["callers"] if e["caller"]["qualified_name"] == "run") == 5
