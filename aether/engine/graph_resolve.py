@@ -40,6 +40,12 @@ MAX_ANCESTORS = 12  # classes looked through, bases of bases included, for one m
 MAX_NESTED = 4  # method lookups inside method lookups (a base named through a variable...)
 _STRENGTH = {"local": 0, "import": 1, "unique_name": 2}  # a chain is as sure as its weakest
 _TYPES = frozenset({"class", "interface", "struct"})
+# Bases outside the workspace whose methods cast no doubt on a namesake of ours: Python's
+# builtin types (a call of one of their methods' names is never matched by name at all:
+# COMMON_METHODS) and the usual abstract roots.
+_PLAIN_BASES = frozenset({n for n in dir(builtins) if isinstance(getattr(builtins, n), type)}
+                         | {"ABC", "Protocol", "Generic", "Enum", "IntEnum", "NamedTuple",
+                            "TypedDict", "Error"})
 _PY_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__"))
 _CONTAINERS = frozenset({"class", "struct", "enum", "trait", "interface", "module", "object"})
 _CALLABLE_TOP = frozenset({"function", "class", "struct", "enum", "type_alias"})
@@ -218,6 +224,7 @@ class GraphResolver:
         self._name_memo: dict[tuple[str, str, bool, str], Resolution] = derived["names"]
         self._by_file: dict[tuple[str, str, str], SymbolRef] = derived["by_file"]
         self._nested = 0  # _method_of calls on the stack
+        self._external_memo: dict[str, bool] = derived.setdefault("external", {})
 
     # ------------------------------------------------------------------ lookups
 
@@ -311,7 +318,45 @@ class GraphResolver:
         else:
             kinds = _CALLABLE_TOP if site.kind == "call" else _REFERABLE_TOP
             refs = [r for r in refs if r.qualified_name == r.name and r.kind in kinds]
+        if methods and len(refs) == 1:
+            owner = self._class_of(refs[0])
+            if owner is not None and self._external_ancestry(owner):
+                # the one namesake overrides (or adds to) a library class: the library's
+                # own method of that name is as likely meant, so it is not the only one
+                return Resolution("ambiguous", None, json.dumps(
+                    {"count": 2, "candidates": [refs[0].id]}))
         return self._choose(refs, "unique_name")
+
+    def _class_of(self, method: SymbolRef) -> SymbolRef | None:
+        qualified = method.qualified_name.rpartition(".")[0]
+        cls = self._in_file(method.file_path, qualified.rpartition(".")[2], qualified)
+        return cls if cls is not None and cls.kind in _TYPES else None
+
+    def _external_ancestry(self, cls: SymbolRef) -> bool:
+        """A base of `cls` or of one of its bases is a class outside the workspace (other
+        than the few every class may have: object, ABC, Generic, Exception...)."""
+        found = self._external_memo.get(cls.id)
+        if found is not None:
+            return found
+        found = False
+        seen: set[str] = set()
+        todo = [cls]
+        while todo and len(seen) < MAX_ANCESTORS and not found:
+            current = todo.pop()
+            if current.id in seen:
+                continue
+            seen.add(current.id)
+            info = self.view.files.get(current.file_path)
+            bases = None if info is None else info.bindings.get(
+                current.qualified_name + BASES)
+            for text in bases.split(",") if bases else ():
+                base = self._type_ref(current.file_path, current.language, text)
+                if base is not None:
+                    todo.append(base)
+                elif text.rpartition(".")[2] not in _PLAIN_BASES:
+                    found = True
+        self._external_memo[cls.id] = found
+        return found
 
     @staticmethod
     def _choose(refs: list[SymbolRef], provenance: str) -> Resolution:
@@ -430,6 +475,8 @@ class GraphResolver:
                 inherited = self._inherited(cls, site.name)
                 if inherited is not None:
                     return inherited
+                if self._external_ancestry(cls):
+                    return Resolution("unresolved")  # the library base's, most likely
         return self._method_by_name(site)  # inherited, or a callable attribute
 
     def _bare(self, site: EdgeSite) -> Resolution:
