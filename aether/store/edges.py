@@ -453,11 +453,14 @@ TYPE_ROUNDS = 4  # a class, its bases, theirs...: how far a save's view follows 
 
 def _type_names(view: GraphView, names: Iterable[str]) -> set[str]:
     """The names resolution through types reads beyond the sites' own: the types that the
-    functions named `names` return and the bases of the classes named so (as written, and
-    what the file's imports bind them to)."""
+    functions named `names` return, the classes of the methods named so and the bases of
+    the classes named so (as written, and what the file's imports bind them to)."""
     out: set[str] = set()
     for name in names:
         for ref in view.by_name.get(name, ()):
+            owner = ref.qualified_name.rpartition(".")[0]
+            if owner:  # a method: its class (whose bases say whether it overrides a library's)
+                out.add(owner.rpartition(".")[2])
             info = view.files.get(ref.file_path)
             if info is None or len(info.bindings) == 0:
                 continue
