@@ -358,3 +358,46 @@ def test_callers_through_a_return_type_in_the_cli(tmp_path: Path) -> None:
     got = {(e["caller"]["qualified_name"], e["provenance"]) for e in data["callers"]}
     assert got == {("run", "import")}
     assert sum(1 for e in data["callers"] if e["caller"]["qualified_name"] == "run") == 5
+
+
+async def test_a_namesake_that_overrides_a_library_method_is_no_unique_match(
+        tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    make_repo(root, {
+        "pkg/__init__.py": "",
+        "pkg/loaders.py": '''
+import jinja2
+
+
+class Loader(jinja2.BaseLoader):
+    def get_source(self, env, name):
+        return name
+
+    def render(self):
+        return self.list_templates()
+
+
+class Config(dict):
+    def from_file(self, path):
+        return path
+''',
+        "pkg/use.py": '''
+def each(loaders, config):
+    for loader in loaders:
+        loader.get_source(1, 2)
+    config.from_file("x")
+
+
+class Listing:
+    def list_templates(self):
+        return []
+''',
+    })
+    await index(root)
+    found = {(caller, callee): (prov, target) for caller, callee, prov, target in edges(root)}
+    # jinja2's own BaseLoader.get_source is as likely: listed, not chosen
+    assert found[("each", "loader.get_source")] == ("ambiguous", "2 candidates")
+    # a dict subclass's new method: dict's methods are never matched by name anyway
+    assert found[("each", "config.from_file")] == ("unique_name", "pkg/loaders.py:Config.from_file")
+    # not in the class nor its workspace bases: the library base's, not a namesake's
+    assert found[("Loader.render", "self.list_templates")] == ("unresolved", None)
