@@ -14,6 +14,13 @@
 
 Python bare names never fall back to a name match: a bare name that is neither defined,
 imported nor builtin is not reachable at all, so a same-name symbol elsewhere is a guess.
+
+Types (Python, JS/TS) come from the files' type facts (aether.symbols.type_facts): a
+receiver typed by a call's result takes the type the called function returns, a module-level
+variable its stated type, and a method missing from a class is looked up in its bases. Each
+step is a resolution of its own; the answer is as sure as the weakest (`unique_name` if the
+function was found by name, `import` if a step crossed files). A namesake whose class
+inherits from a library class is not "the only one": the library's method may be meant.
 """
 
 from __future__ import annotations
