@@ -57,7 +57,7 @@ def run(w, s: Session, t: "Quoted", u: Optional[Y] = None, v: mod.Sess = None):
         s.k()
 ''')
     assert found == {
-        "s.send": "Session", "t.a": "t", "u.b": "u", "v.c": "mod.Sess", "x.d": "Foo",
+        "s.send": "Session", "t.a": "Quoted", "u.b": "Y", "v.c": "mod.Sess", "x.d": "Foo",
         "y.e": "Foo", "z.f": "make()", "models.Request": "models", "r.g": "models.Request",
         "n.h": "n", "q.i": "q", "k.child": "k", "k.j": "k", "s.k": "s"}
 

@@ -40,6 +40,9 @@ class A(Base, mod.Mixin, t.Generic[T], metaclass=Meta):
     def optional(self) -> t.Optional[Ctx]:
         return None
 
+    def union(self) -> Ctx | Other:
+        return None
+
     @classmethod
     def create(cls, x):
         if x:
@@ -87,7 +90,7 @@ def factory():
     assert found == {
         "A.__bases__": "Base,mod.Mixin", "A.annotated()": "Ctx", "A.plain()": "mod.Ctx",
         "A.create()": "A", "A.made()": "Session", "factory()": "Session", "A.fluent()": "A",
-        "A.__enter__()": "A"}
+        "A.__enter__()": "A", "A.optional()": "Ctx"}
 
 
 def test_module_level_variables_bound_once_have_a_type() -> None:

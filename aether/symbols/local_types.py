@@ -57,9 +57,33 @@ def type_text(source: bytes, node: Node | None) -> str | None:
         if len(named) != 1:
             return None
         node = named[0]
+    if node.type in _WRAPPED_NODES:
+        return _unwrapped("".join(node_text(source, node).split()))
     if node.type not in _NAME_NODES:
         return None
     text = node_text(source, node)
+    return text if _DOTTED.fullmatch(text) else None
+
+
+# `Optional[X]`, `X | None`, `"X"`, TS `X | null`: a method called on such a value is X's
+# (or the call fails), so the receiver is typed X
+_WRAPPED_NODES = frozenset({"subscript", "generic_type", "binary_operator", "string",
+                            "union_type"})
+_OPTIONAL = re.compile(r"(?:(?:t|typing|te)\.)?Optional\[(.+)\]")
+_OR_NONE = re.compile(r"(.+)\|(?:None|null|undefined)|(?:None|null|undefined)\|(.+)")
+
+
+def _unwrapped(text: str) -> str | None:
+    for _ in range(3):
+        if _DOTTED.fullmatch(text):
+            return text
+        if len(text) > 2 and text[0] == text[-1] and text[0] in "\"'":
+            text = text[1:-1]
+            continue
+        found = _OPTIONAL.fullmatch(text) or _OR_NONE.fullmatch(text)
+        if found is None:
+            return None
+        text = found.group(1) or found.group(2)
     return text if _DOTTED.fullmatch(text) else None
 
 
