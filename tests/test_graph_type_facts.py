@@ -156,6 +156,32 @@ class K {
 ''') == {"b.fill": "makeBox()", "mk.make": "mk", "this.c.go": "mk.make()"}
 
 
+def test_an_attribute_set_from_a_typed_parameter_has_its_type() -> None:
+    found = qualifiers("m.py", "python", '''
+class C:
+    def __init__(self, ctx: t.Optional["Context"], cmd, sess: Session = None):
+        self.ctx = ctx
+        self.cmd = cmd
+        self.sess = sess
+        self.other = ctx
+        self.other = 1
+
+    def go(self):
+        self.ctx.get_usage()
+        self.cmd.run()
+        self.sess.send()
+        self.other.x()
+''')
+    assert found == {"self.ctx.get_usage": "Context", "self.cmd.run": "self.cmd",
+                     "self.sess.send": "Session", "self.other.x": "self.other"}
+    assert qualifiers("m.ts", "typescript", '''
+class K {
+  constructor(box: Box, y) { this.box = box; this.y = y; }
+  go() { this.box.fill(); this.y.z(); }
+}
+''') == {"this.box.fill": "Box", "this.y.z": "this.y"}
+
+
 def test_a_local_name_shadows_a_module_level_one() -> None:
     analysis = analyze_source("t.py", "python", b'''
 import os

@@ -40,6 +40,11 @@ TYPED_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx"})
 # calling `f` returns, which the engine looks up where `f` is defined (its file's
 # aether.symbols.type_facts).
 RESULT = "()"
+# `self.ctx = ctx`: the attribute holds what parameter `ctx` of the method holds (typed by
+# its annotation, if it has one); marked `=ctx` until the parameters are read
+PARAMETER = "="
+_PARAMETERS = frozenset({"typed_parameter", "typed_default_parameter", "required_parameter",
+                         "optional_parameter"})
 _SELF = frozenset({"self", "this"})
 _CLASS_KINDS = frozenset({"class"})
 
@@ -114,6 +119,9 @@ def binding_of(source: bytes, node: Node) -> tuple[str, str, bool] | None:
             typed = type_text(source, right.child_by_field_name("function"))
             if typed is not None and not typed.rpartition(".")[2][:1].isupper():
                 typed += RESULT  # a function's result: the type it returns, if it says
+        elif (typed is None and right is not None and right.type == "identifier" and name
+              and name.startswith("self.")):
+            typed = PARAMETER + node_text(source, right)  # `self.ctx = ctx`
         return (name, typed, right is not None) if name and typed else None
     if kind == "as_pattern":  # Python: with Session() as s -> what its __enter__ returns
         named = node.named_children
@@ -143,6 +151,9 @@ def binding_of(source: bytes, node: Node) -> tuple[str, str, bool] | None:
         elif typed is None and value is not None and value.type == "call_expression":
             called = type_text(source, value.child_by_field_name("function"))
             typed = called + RESULT if called is not None else None
+        elif (typed is None and value is not None and value.type == "identifier" and name
+              and name.startswith("self.")):
+            typed = PARAMETER + node_text(source, value)  # `this.box = box`
         return (name, typed, value is not None) if name and typed else None
     if kind in ("required_parameter", "optional_parameter"):  # TypeScript parameters
         name = _target(source, node.child_by_field_name("pattern"))
@@ -235,6 +246,7 @@ def typed_receivers(sites: list[CallSite], source: bytes, definitions: Sequence[
     parents = [d.parent for d in definitions]
     last_words = {name.rpartition(".")[2].encode() for _scope_i, name in wanted}
     bound: dict[tuple[int, str], list[tuple[str, bool]]] = {}
+    copied: set[tuple[int, str]] = set()  # (definition, parameter) copied to an attribute
     spans: set[tuple[int, int]] = set()  # a node two patterns match is one binding
     for node in binds:
         start, end = node.start_byte, node.end_byte
@@ -259,7 +271,13 @@ def typed_receivers(sites: list[CallSite], source: bytes, definitions: Sequence[
             name = f"self.{name}"  # a class-level field: `session: Session`
         key = (_scope(definitions, i, name), name)
         if key in wanted:
-            bound.setdefault(key, []).append(binding[1:])
+            typed, assigned = binding[1:]
+            if typed.startswith(PARAMETER):  # `self.ctx = ctx`: the parameter's type, if any
+                typed = f"{PARAMETER}{i}:{typed[1:]}"
+                copied.add((i, typed.partition(":")[2]))
+            bound.setdefault(key, []).append((typed, assigned))
+    if copied:
+        _parameter_types(source, definitions, binds, copied, bound)
     out = list(sites)
     for (scope, name), typings in bound.items():
         types = {typed for typed, _assigned in typings}
@@ -270,9 +288,33 @@ def typed_receivers(sites: list[CallSite], source: bytes, definitions: Sequence[
         if binds_in(text, name) > sum(assigned for _typed, assigned in typings):
             continue  # also bound to something else: its type is not one thing
         (typed,) = types
+        if not typed:
+            continue  # set from a parameter of no (plain) type
         for k in wanted[(scope, name)]:
             out[k] = out[k]._replace(qualifier=typed)
     return out
+
+
+def _parameter_types(source: bytes, definitions: Sequence[Definition], binds: Sequence[Node],
+                     copied: set[tuple[int, str]],
+                     bound: dict[tuple[int, str], list[tuple[str, bool]]]) -> None:
+    """Each `=i:p` binding in `bound` (attribute = parameter p of definition i) replaced by
+    p's annotated type, or dropped (an untyped parameter: the attribute is untyped)."""
+    starts = [d.symbol.start_byte for d in definitions]
+    ends = [d.symbol.end_byte for d in definitions]
+    found: dict[str, str] = {}
+    for node in binds:
+        if node.type not in _PARAMETERS:
+            continue
+        i = bisect_right(starts, node.start_byte) - 1
+        while i >= 0 and ends[i] < node.end_byte:
+            i = definitions[i].parent
+        binding = binding_of(source, node) if i >= 0 else None
+        if binding is not None and (i, binding[0]) in copied:
+            found[f"{PARAMETER}{i}:{binding[0]}"] = binding[1]
+    for typings in bound.values():
+        typings[:] = [(found.get(typed, ""), assigned) if typed.startswith(PARAMETER)
+                      else (typed, assigned) for typed, assigned in typings]
 
 
 def local_shadows(sites: list[CallSite], source: bytes, definitions: Sequence[Definition],

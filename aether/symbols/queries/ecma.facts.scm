@@ -35,3 +35,5 @@
   right: (call_expression)) @bind
 ; what a function returns (aether.symbols.type_facts): `return new Box()`
 (return_statement (new_expression constructor: (_) @bind.returns))
+; an attribute set from a parameter: `this.box = box` (its annotation, if any)
+(assignment_expression left: (member_expression object: (this)) right: (identifier)) @bind

@@ -42,3 +42,5 @@
 (with_item (as_pattern (call) (as_pattern_target (identifier))) @bind)
 ; what a function returns (aether.symbols.type_facts): `return Session(...)`
 (return_statement (call function: (_) @bind.returns))
+; an attribute set from a parameter: `self.ctx = ctx` (its annotation, if any)
+(assignment left: (attribute object: (identifier)) right: (identifier)) @bind
