@@ -259,7 +259,7 @@ def either(x):
 '''
 
 USE = '''
-from pkg.models import Session, either, make_session, session
+from pkg.models import Other, Session, either, make_session, session
 
 
 def run():
@@ -284,6 +284,24 @@ def run():
 def untyped(app):
     c = app.new_context()
     c.push()
+
+
+def test_one():
+    class Custom(Session):
+        def deliver(self):
+            return 5
+
+    Custom().deliver()
+    c = Custom()
+    c.close()
+
+
+def test_two():
+    class Custom(Other):
+        pass
+
+    c = Custom()
+    c.close()
 
 
 class App:
@@ -334,18 +352,23 @@ async def test_calls_resolve_through_returns_and_bases(tmp_path: Path) -> None:
     assert found[("run", "s.close")] == ("import", "pkg/models.py:Base.close")
     assert found[("run", "t.deliver")] == ("import", "pkg/models.py:Session.deliver")
     assert found[("run", "u.deliver")] == ("import", "pkg/models.py:Session.deliver")
-    # may be a Session or an Other: by name, two candidates
-    assert found[("run", "v.deliver")] == ("ambiguous", "2 candidates")
+    # may be a Session or an Other: by name (three `deliver`s)
+    assert found[("run", "v.deliver")] == ("ambiguous", "3 candidates")
     # a call on a call's result, not bound to a variable
     assert found[("run", "Session().deliver")] == ("import", "pkg/models.py:Session.deliver")
     assert found[("run", "make_session().close")] == ("import", "pkg/models.py:Base.close")
-    assert found[("run", "either().deliver")] == ("ambiguous", "2 candidates")
+    assert found[("run", "either().deliver")] == ("ambiguous", "3 candidates")
     # `with`: what __enter__ returns (Session's returns self; a builtin's is not known)
     assert found[("run", "w.deliver")] == ("import", "pkg/models.py:Session.deliver")
-    assert found[("run", "f.deliver")] == ("ambiguous", "2 candidates")
+    assert found[("run", "f.deliver")] == ("ambiguous", "3 candidates")
     assert found[("Session.go", "self.close")] == ("local", "pkg/models.py:Base.close")
     assert found[("Session.again", "super().close")] == ("local", "pkg/models.py:Base.close")
     assert found[("App.wsgi", "ctx.push")] == ("local", "pkg/use.py:Context.push")
+    # a class of the caller's own scope (a test's), each its own
+    assert found[("test_one", "Custom().deliver")] == (
+        "local", "pkg/use.py:test_one.Custom.deliver")
+    assert found[("test_one", "c.close")] == ("import", "pkg/models.py:Base.close")
+    assert found[("test_two", "c.close")] == ("import", "pkg/models.py:Other.close")
     # the function is found by its name alone: so is the call on what it returns
     assert found[("untyped", "c.push")] == ("unique_name", "pkg/use.py:Context.push")
     # module-level variables of a known type, imported or the file's own
@@ -373,7 +396,7 @@ async def test_calls_resolve_through_returns_and_bases(tmp_path: Path) -> None:
                                                 "def made_session() -> Session:"))
     await index(root, ["pkg/models.py"])
     found = {(caller, callee): (prov, target) for caller, callee, prov, target in edges(root)}
-    assert found[("run", "s.deliver")] == ("ambiguous", "2 candidates")
+    assert found[("run", "s.deliver")] == ("ambiguous", "3 candidates")
 
 
 def test_callers_through_a_return_type_in_the_cli(tmp_path: Path) -> None:

@@ -357,7 +357,8 @@ class GraphResolver:
             bases = None if info is None else info.bindings.get(
                 current.qualified_name + BASES)
             for text in bases.split(",") if bases else ():
-                base = self._type_ref(current.file_path, current.language, text)
+                base = self._type_ref(current.file_path, current.language, text,
+                                      _parent(current.qualified_name))
                 if base is not None:
                     todo.append(base)
                 elif text.rpartition(".")[2] not in _PLAIN_BASES:
@@ -391,8 +392,9 @@ class GraphResolver:
     def resolve(self, site: EdgeSite) -> Resolution:
         # the same call in the same scope of the same file has the same answer: most repeat
         receiver = site.receiver
+        # a typed receiver's type may be a class of the caller's own scope
         key = (site.file_path, site.caller_qualified_name
-               if receiver in ("bare", "self", "expression") or site.qualifier.endswith(RESULT)
+               if receiver in ("bare", "self", "expression") or typed_receiver(site)
                else "",
                site.callee, site.qualifier, receiver, site.language, site.kind)
         found = self._memo.get(key)
@@ -604,7 +606,8 @@ class GraphResolver:
                 return None
             cls, provenance = typed
         else:
-            found = self._type_ref(site.file_path, site.language, site.qualifier)
+            found = self._type_ref(site.file_path, site.language, site.qualifier,
+                                   site.caller_qualified_name)
             if found is None:
                 return None
             cls, provenance = found, _provenance(site.file_path, found)
@@ -644,7 +647,8 @@ class GraphResolver:
         returned = None if info is None else info.bindings.get(called.qualified_name + RETURNS)
         if not returned:
             return None
-        cls = self._type_ref(called.file_path, called.language, returned)
+        cls = self._type_ref(called.file_path, called.language, returned,
+                             _parent(called.qualified_name))
         if cls is None:
             return None
         return cls, _weakest(made.provenance, _provenance(called.file_path, cls))
@@ -655,9 +659,17 @@ class GraphResolver:
                 return ref
         return None
 
-    def _type_ref(self, path: str, language: str, text: str) -> SymbolRef | None:
-        """A type name as written in `path` (`Request`, `models.Request`, `A.B`) -> the
-        workspace's class, through the file's imports or its own classes."""
+    def _type_ref(self, path: str, language: str, text: str, scope: str = ""
+                  ) -> SymbolRef | None:
+        """A type name as written in `path` (`Request`, `models.Request`, `A.B`) inside
+        `scope` (a qualified name) -> the workspace's class: one defined in an enclosing
+        scope, imported, or of the file."""
+        name = text.rpartition(".")[2]
+        parts = scope.split(".") if scope else []
+        for k in range(len(parts), 0, -1):  # innermost first: a class in a test function
+            ref = self._in_file(path, name, ".".join([*parts[:k], text]))
+            if ref is not None and ref.kind in _TYPES:
+                return ref
         head, _, rest = text.partition(".")
         info = self.view.files.get(path)
         found: SymbolRef | str | None = None
@@ -696,7 +708,8 @@ class GraphResolver:
             bases = None if info is None else info.bindings.get(
                 current.qualified_name + BASES)
             if bases:
-                found = [self._type_ref(current.file_path, current.language, b)
+                found = [self._type_ref(current.file_path, current.language, b,
+                                        _parent(current.qualified_name))
                          for b in bases.split(",")]
                 todo.extend(b for b in reversed(found) if b is not None)
         return None
@@ -708,7 +721,7 @@ class GraphResolver:
         if not bases:
             return None
         for text in bases.split(","):
-            base = self._type_ref(cls.file_path, cls.language, text)
+            base = self._type_ref(cls.file_path, cls.language, text, _parent(cls.qualified_name))
             if base is None:
                 continue
             ref = self._method_of(base, name)
@@ -721,6 +734,10 @@ class GraphResolver:
 def _provenance(path: str, ref: SymbolRef) -> str:
     """How a symbol reached from `path` through names the code wrote was found."""
     return "local" if ref.file_path == path else "import"
+
+
+def _parent(qualified: str) -> str:
+    return qualified.rpartition(".")[0]
 
 
 def _weakest(a: str, b: str) -> str:
