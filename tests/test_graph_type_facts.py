@@ -84,13 +84,16 @@ class A(Base, mod.Mixin, t.Generic[T], metaclass=Meta):
             return self
         return None
 
+    def bound(self: T) -> T:
+        return self
+
 def factory():
     return Session()
 ''')
     assert found == {
         "A.__bases__": "Base,mod.Mixin", "A.annotated()": "Ctx", "A.plain()": "mod.Ctx",
         "A.create()": "A", "A.made()": "Session", "factory()": "Session", "A.fluent()": "A",
-        "A.__enter__()": "A", "A.optional()": "Ctx"}
+        "A.__enter__()": "A", "A.optional()": "Ctx", "A.bound()": "A"}
 
 
 def test_module_level_variables_bound_once_have_a_type() -> None:

@@ -52,8 +52,9 @@ def type_facts(source: bytes, definitions: Sequence[Definition],
         symbol = d.symbol
         if symbol.kind in _FUNCTION_KINDS and d.fn is not None:
             returned = _annotated(source, d.fn.child_by_field_name("return_type"))
-            if returned in _SELF_TYPES:
-                returned = _owner(d, definitions)
+            if returned in _SELF_TYPES or (returned is not None and "." not in returned
+                                           and _self_typed_as(source, d, returned)):
+                returned = _owner(d, definitions)  # `-> Self`, `(self: T) -> T`
             elif returned is None and i in made:
                 returned = _only_instance(source, d, made[i], definitions)
             elif returned is None and d.parent >= 0:
@@ -163,6 +164,18 @@ def _only_self(source: bytes, d: Definition, definitions: Sequence[Definition]
     if selves == 0 or len(_RETURN_WORD.findall(text)) != selves or _YIELD_WORD.search(text):
         return None
     return _owner(d, definitions)
+
+
+def _self_typed_as(source: bytes, d: Definition, name: str) -> bool:
+    """`def __enter__(self: T) -> T`: the first parameter is annotated with `name` (a type
+    variable bound to the instance's own class)."""
+    if d.parent < 0 or d.fn is None:
+        return False
+    params = d.fn.child_by_field_name("parameters")
+    first = params.named_children[0] if params is not None and params.named_child_count else None
+    if first is None or first.type != "typed_parameter":
+        return False
+    return type_text(source, first.child_by_field_name("type")) == name
 
 
 def _owner(d: Definition, definitions: Sequence[Definition]) -> str | None:
