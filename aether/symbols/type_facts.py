@@ -59,7 +59,7 @@ def type_facts(source: bytes, definitions: Sequence[Definition],
                 returned = _only_instance(source, d, made[i], definitions)
             elif returned is None and d.parent >= 0:
                 returned = _only_self(source, d, definitions)
-            if returned is not None:
+            if returned is not None and returned not in _NOT_OURS:
                 out[symbol.qualified_name + RETURNS] = returned
         elif d.node.type in _CLASS_NODES:
             bases = _bases(source, d.node)
@@ -68,6 +68,13 @@ def type_facts(source: bytes, definitions: Sequence[Definition],
     return out
 
 
+# types no workspace class can be: not worth a bindings entry (most annotations are these)
+_NOT_OURS = frozenset({
+    "str", "int", "float", "bool", "bytes", "bytearray", "complex", "None", "dict", "list",
+    "set", "frozenset", "tuple", "object", "type", "Any", "t.Any", "typing.Any", "NoReturn",
+    "string", "number", "boolean", "void", "any", "unknown", "never", "undefined", "null",
+    "bigint", "symbol",
+})
 _TOP = frozenset({"module", "program"})
 _DECLARATIONS = frozenset({"lexical_declaration", "variable_declaration"})
 
@@ -98,8 +105,10 @@ def _module_variables(source: bytes, binds: Sequence[Node]) -> dict[str, str]:
     for name, typed_as in types.items():
         # bound elsewhere in the file too (a function's own `name = ...` counts: never
         # fewer), or to two types: not one thing
-        if len(typed_as) == 1 and binds_in(source, name) <= assigned[name]:
-            out[name + CLASS_OF] = next(iter(typed_as))
+        typed = next(iter(typed_as))
+        if (len(typed_as) == 1 and typed not in _NOT_OURS
+                and binds_in(source, name) <= assigned[name]):
+            out[name + CLASS_OF] = typed
     return out
 
 
@@ -203,7 +212,7 @@ def _bases(source: bytes, node: Node) -> list[str]:
     if listed is not None:
         for child in listed.named_children:
             text = type_text(source, child)
-            if text is not None:
+            if text is not None and text != "object":
                 out.append(text)
         return out
     for child in node.children:
