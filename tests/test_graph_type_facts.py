@@ -185,6 +185,28 @@ class K {
 ''') == {"this.box.fill": "Box", "this.y.z": "this.y"}
 
 
+def test_a_methods_first_parameter_is_its_self_whatever_its_name() -> None:
+    analysis = analyze_source("m.py", "python", b'''
+class A:
+    def invoke(__self, *args):
+        return __self.go()
+
+    @staticmethod
+    def static(x):
+        return x.go()
+
+    def method(self, x):
+        return x.go()
+
+
+def function(a):
+    return a.go()
+''')
+    assert [(c.callee, c.receiver) for c in analysis.calls] == [
+        ("__self.go", "self"), ("x.go", "qualified"), ("x.go", "qualified"),
+        ("a.go", "qualified")]
+
+
 def test_a_local_name_shadows_a_module_level_one() -> None:
     analysis = analyze_source("t.py", "python", b'''
 import os

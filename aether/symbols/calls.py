@@ -20,7 +20,7 @@ from tree_sitter import Node
 from aether.redaction import redact_secrets
 from aether.symbols.definitions import Definition, node_text
 from aether.symbols.imports import Imports
-from aether.symbols.local_types import local_shadows, typed_receivers
+from aether.symbols.local_types import local_shadows, renamed_self, typed_receivers
 from aether.symbols.model import CallSite
 
 # Bump when what a file's symbols or call sites are changes (new captures, new receiver
@@ -144,6 +144,7 @@ def collect_calls(source: bytes, definitions: list[Definition],
     binds = captures.get("bind")
     if binds:
         out = typed_receivers(out, source, definitions, binds, language)
+    out = renamed_self(out, source, definitions, language)
     # `file_names`: module-level names (imports, typed variables) a local name may shadow
     return local_shadows(out, source, definitions, language, file_names) if file_names else out
 

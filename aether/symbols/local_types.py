@@ -378,3 +378,49 @@ def _bound_locally(source: bytes, definitions: Sequence[Definition], i: int, nam
                 return True
         i = d.parent
     return False
+
+
+def renamed_self(sites: list[CallSite], source: bytes, definitions: Sequence[Definition],
+                 language: str) -> list[CallSite]:
+    """Python: a method's first parameter is its `self` whatever its name (`def
+    invoke(__self, ...)`: `__self.go()` is a call through self), unless the method is a
+    staticmethod."""
+    if language != "python":
+        return sites
+    index: dict[str, int] | None = None
+    first: dict[int, str] = {}  # definition -> its self's name ("" when none)
+    out = sites
+    for k, site in enumerate(sites):
+        if (site.receiver != "qualified" or site.kind != "call" or "." in site.qualifier
+                or not site.callee.startswith(site.qualifier + ".")):
+            continue
+        if index is None:
+            index = {d.symbol.id: i for i, d in enumerate(definitions)}
+        i = index.get(site.caller_id, -1)
+        name = first.get(i)
+        if name is None:
+            name = first[i] = _self_name(source, definitions, i)
+        if name and name == site.qualifier:
+            if out is sites:
+                out = list(sites)
+            out[k] = site._replace(receiver="self", qualifier="self")
+    return out
+
+
+def _self_name(source: bytes, definitions: Sequence[Definition], i: int) -> str:
+    """The first parameter of method `i` when it is not named self/cls (else "")."""
+    if i < 0 or definitions[i].parent < 0:
+        return ""
+    d = definitions[i]
+    if definitions[d.parent].symbol.kind not in _CLASS_KINDS:
+        return ""
+    signature = d.symbol.signature
+    opened = signature.find("(")
+    if opened < 0:
+        return ""
+    name = re.split(r"[,):=\s]", signature[opened + 1:].lstrip(), maxsplit=1)[0]
+    if not name.isidentifier() or name in ("self", "cls"):
+        return ""
+    if b"staticmethod" in source[d.outer.start_byte:d.node.start_byte]:
+        return ""  # a decorator: the first parameter is an ordinary one
+    return name
