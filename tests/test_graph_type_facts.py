@@ -179,10 +179,10 @@ class C:
                      "self.sess.send": "Session", "self.other.x": "self.other"}
     assert qualifiers("m.ts", "typescript", '''
 class K {
-  constructor(box: Box, y) { this.box = box; this.y = y; }
-  go() { this.box.fill(); this.y.z(); }
+  constructor(box: Box, y, private readonly c: Crate) { this.box = box; this.y = y; }
+  go() { this.box.fill(); this.y.z(); this.c.open(); }
 }
-''') == {"this.box.fill": "Box", "this.y.z": "this.y"}
+''') == {"this.box.fill": "Box", "this.y.z": "this.y", "this.c.open": "Crate"}
 
 
 def test_a_methods_first_parameter_is_its_self_whatever_its_name() -> None:

@@ -46,6 +46,8 @@ PARAMETER = "="
 _PARAMETERS = frozenset({"typed_parameter", "typed_default_parameter", "required_parameter",
                          "optional_parameter"})
 _SELF = frozenset({"self", "this"})
+_MODIFIERS = frozenset({"accessibility_modifier", "readonly", "override_modifier"})
+_TS_PARAMETERS = frozenset({"required_parameter", "optional_parameter"})
 _CLASS_KINDS = frozenset({"class"})
 
 _DOTTED = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
@@ -257,8 +259,10 @@ def typed_receivers(sites: list[CallSite], source: bytes, definitions: Sequence[
         # pattern but a TypeScript field's, which may start with `private`
         first = node.child(node.child_count - 1) if node.type == "as_pattern" else node.child(0)
         bound_word = b"" if first is None else source[first.start_byte:first.end_byte]
+        promoted = (node.type in _TS_PARAMETERS and first is not None
+                    and first.type in _MODIFIERS)  # constructor(private box: Box)
         if (bound_word.rpartition(b".")[2] not in last_words
-                and node.type != "public_field_definition"):
+                and node.type != "public_field_definition" and not promoted):
             continue
         i = bisect_right(starts, start) - 1
         while i >= 0 and ends[i] < end:
@@ -269,6 +273,8 @@ def typed_receivers(sites: list[CallSite], source: bytes, definitions: Sequence[
         name = binding[0]
         if definitions[i].symbol.kind in _CLASS_KINDS and not name.startswith("self."):
             name = f"self.{name}"  # a class-level field: `session: Session`
+        elif promoted:
+            name = f"self.{name}"  # a TypeScript parameter property is a field too
         key = (_scope(definitions, i, name), name)
         if key in wanted:
             typed, assigned = binding[1:]
