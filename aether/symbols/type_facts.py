@@ -76,6 +76,7 @@ _NOT_OURS = frozenset({
     "bigint", "symbol",
 })
 _TOP = frozenset({"module", "program"})
+_DECLARED = re.compile(rb"(?:export\s+)?(?:const|let|var)\s+")  # before a JS/TS declarator
 _DECLARATIONS = frozenset({"lexical_declaration", "variable_declaration"})
 
 
@@ -86,6 +87,11 @@ def _module_variables(source: bytes, binds: Sequence[Node]) -> dict[str, str]:
     types: dict[str, set[str]] = {}
     assigned: dict[str, int] = {}
     for node in binds:
+        # asked before any parent walk (slow): a module-level statement is not indented
+        if node.start_point.column != 0:
+            line = source.rfind(b"\n", 0, node.start_byte) + 1
+            if not _DECLARED.fullmatch(source, line, node.start_byte):
+                continue
         parent = node.parent
         if parent is None:
             continue
@@ -166,9 +172,9 @@ def _only_self(source: bytes, d: Definition, definitions: Sequence[Definition]
                ) -> str | None:
     """A method whose every `return` is `return self` (a fluent setter, `__enter__`): its
     class."""
-    text = source[d.symbol.start_byte:d.symbol.end_byte]
-    if b"return self" not in text:
+    if source.find(b"return self", d.symbol.start_byte, d.symbol.end_byte) < 0:
         return None
+    text = source[d.symbol.start_byte:d.symbol.end_byte]
     selves = len(_RETURN_SELF.findall(text))
     if selves == 0 or len(_RETURN_WORD.findall(text)) != selves or _YIELD_WORD.search(text):
         return None
