@@ -13,7 +13,7 @@ from aether.engine.engine import Engine
 from aether.engine.indexer import CALLS_META
 from aether.symbols.calls import VERSION as CALLS_VERSION
 from aether.symbols.extract import analyze_source
-from aether.symbols.local_types import _binds
+from aether.symbols.local_types import binds_in
 from tests.helpers import ScriptedProvider, write
 from tests.test_graph_edges import edges, index, make_repo
 
@@ -57,8 +57,8 @@ def run(w, s: Session, t: "Quoted", u: Optional[Y] = None, v: mod.Sess = None):
         s.k()
 ''')
     assert found == {
-        "s.send": "Session", "t.a": "t", "u.b": "u", "v.c": "mod.Sess", "x.d": "Foo",
-        "y.e": "Foo", "z.f": "z", "models.Request": "models", "r.g": "models.Request",
+        "s.send": "Session", "t.a": "Quoted", "u.b": "Y", "v.c": "mod.Sess", "x.d": "Foo",
+        "y.e": "Foo", "z.f": "make()", "models.Request": "models", "r.g": "models.Request",
         "n.h": "n", "q.i": "q", "k.child": "k", "k.j": "k", "s.k": "s"}
 
 
@@ -77,7 +77,7 @@ export function main(p: Box, o?: ns.Thing, g: Array<Box>): void {
 }
 ''')
     assert found == {"b.fill": "Box", "p.seal": "Box", "o.x": "ns.Thing", "g.y": "g",
-                     "c.fill2": "Box", "d.fill3": "d", "e.fill4": "e"}
+                     "c.fill2": "Box", "d.fill3": "d", "e.fill4": "make()"}
     js = qualifiers("m.js", "javascript", "function f() {\n  const b = new Box();\n"
                                           "  b.fill();\n}\n")
     assert js == {"b.fill": "Box"}
@@ -140,7 +140,7 @@ class A {
     (b"def f(r: A, q: B = 1):", "r", 0),
 ])
 def test_bindings_are_counted_from_the_text(text: bytes, name: str, count: int) -> None:
-    assert _binds(text, name) == count
+    assert binds_in(text, name) == count
 
 
 async def test_typed_receivers_resolve_through_their_class(tmp_path: Path) -> None:
@@ -196,8 +196,8 @@ async def test_typed_receivers_resolve_through_their_class(tmp_path: Path) -> No
     found = {(caller, callee): (prov, target) for caller, callee, prov, target in edges(root)}
     assert found[("typed", "j.process")] == ("import", "pkg/jobs.py:Job.process")
     assert found[("typed", "w.process")] == ("import", "pkg/jobs.py:Worker.process")
-    # Job.finish is inherited: the type cannot say, so the name does (two `finish`es)
-    assert found[("typed", "j.finish")] == ("ambiguous", "2 candidates")
+    # Job.finish is inherited: found through Job's bases (two `finish`es by name)
+    assert found[("typed", "j.finish")] == ("import", "pkg/jobs.py:Base.finish")
     assert found[("typed", "s.get")] == ("external", "requests.Session.get")
     assert found[("untyped", "x.process")] == ("ambiguous", "2 candidates")
     assert found[("Holder.work", "self.job.process")] == ("import", "pkg/jobs.py:Job.process")

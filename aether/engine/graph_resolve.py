@@ -14,6 +14,13 @@
 
 Python bare names never fall back to a name match: a bare name that is neither defined,
 imported nor builtin is not reachable at all, so a same-name symbol elsewhere is a guess.
+
+Types (Python, JS/TS) come from the files' type facts (aether.symbols.type_facts): a
+receiver typed by a call's result takes the type the called function returns, a module-level
+variable its stated type, and a method missing from a class is looked up in its bases. Each
+step is a resolution of its own; the answer is as sure as the weakest (`unique_name` if the
+function was found by name, `import` if a step crossed files). A namesake whose class
+inherits from a library class is not "the only one": the library's method may be meant.
 """
 
 from __future__ import annotations
@@ -23,10 +30,29 @@ import json
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from aether.store.graph_records import EdgeSite, GraphView, Resolution, SymbolRef
+from aether.store.graph_records import (
+    BASES,
+    CLASS_OF,
+    RETURNS,
+    EdgeSite,
+    GraphView,
+    Resolution,
+    SymbolRef,
+)
+from aether.symbols.local_types import RESULT
 
 MAX_CANDIDATES = 20
 MAX_HOPS = 3  # re-export chains followed through bindings
+MAX_ANCESTORS = 12  # classes looked through, bases of bases included, for one method
+MAX_NESTED = 4  # method lookups inside method lookups (a base named through a variable...)
+_STRENGTH = {"local": 0, "import": 1, "unique_name": 2}  # a chain is as sure as its weakest
+_TYPES = frozenset({"class", "interface", "struct"})
+# Bases outside the workspace whose methods cast no doubt on a namesake of ours: Python's
+# builtin types (a call of one of their methods' names is never matched by name at all:
+# COMMON_METHODS) and the usual abstract roots.
+_PLAIN_BASES = frozenset({n for n in dir(builtins) if isinstance(getattr(builtins, n), type)}
+                         | {"ABC", "Protocol", "Generic", "Enum", "IntEnum", "NamedTuple",
+                            "TypedDict", "Error"})
 _PY_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__"))
 _CONTAINERS = frozenset({"class", "struct", "enum", "trait", "interface", "module", "object"})
 _CALLABLE_TOP = frozenset({"function", "class", "struct", "enum", "type_alias"})
@@ -204,6 +230,8 @@ class GraphResolver:
             derived["dotted"])
         self._name_memo: dict[tuple[str, str, bool, str], Resolution] = derived["names"]
         self._by_file: dict[tuple[str, str, str], SymbolRef] = derived["by_file"]
+        self._nested = 0  # _method_of calls on the stack
+        self._external_memo: dict[str, bool] = derived.setdefault("external", {})
 
     # ------------------------------------------------------------------ lookups
 
@@ -224,8 +252,19 @@ class GraphResolver:
             ref = self._in_file(path, name, member)
             if ref is not None:
                 return ref
+        head, _, rest = member.partition(".")
+        if rest and "." not in rest and hops < MAX_HOPS:
+            # a method of a module-level variable of a known type (`globals.request_ctx`)
+            for path in paths:
+                info = self.view.files.get(path)
+                typed = None if info is None else info.bindings.get(head + CLASS_OF)
+                if info is None or typed is None:
+                    continue
+                cls = self._type_ref(path, info.language, typed)
+                ref = None if cls is None else self._method_of(cls, rest)
+                if ref is not None:
+                    return ref
         if hops < MAX_HOPS:
-            head, _, rest = member.partition(".")
             for path in paths:
                 info = self.view.files.get(path)
                 if info is None:
@@ -286,7 +325,46 @@ class GraphResolver:
         else:
             kinds = _CALLABLE_TOP if site.kind == "call" else _REFERABLE_TOP
             refs = [r for r in refs if r.qualified_name == r.name and r.kind in kinds]
+        if methods and len(refs) == 1:
+            owner = self._class_of(refs[0])
+            if owner is not None and self._external_ancestry(owner):
+                # the one namesake overrides (or adds to) a library class: the library's
+                # own method of that name is as likely meant, so it is not the only one
+                return Resolution("ambiguous", None, json.dumps(
+                    {"count": 2, "candidates": [refs[0].id]}))
         return self._choose(refs, "unique_name")
+
+    def _class_of(self, method: SymbolRef) -> SymbolRef | None:
+        qualified = method.qualified_name.rpartition(".")[0]
+        cls = self._in_file(method.file_path, qualified.rpartition(".")[2], qualified)
+        return cls if cls is not None and cls.kind in _TYPES else None
+
+    def _external_ancestry(self, cls: SymbolRef) -> bool:
+        """A base of `cls` or of one of its bases is a class outside the workspace (other
+        than the few every class may have: object, ABC, Generic, Exception...)."""
+        found = self._external_memo.get(cls.id)
+        if found is not None:
+            return found
+        found = False
+        seen: set[str] = set()
+        todo = [cls]
+        while todo and len(seen) < MAX_ANCESTORS and not found:
+            current = todo.pop()
+            if current.id in seen:
+                continue
+            seen.add(current.id)
+            info = self.view.files.get(current.file_path)
+            bases = None if info is None else info.bindings.get(
+                current.qualified_name + BASES)
+            for text in bases.split(",") if bases else ():
+                base = self._type_ref(current.file_path, current.language, text,
+                                      _parent(current.qualified_name))
+                if base is not None:
+                    todo.append(base)
+                elif text.rpartition(".")[2] not in _PLAIN_BASES:
+                    found = True
+        self._external_memo[cls.id] = found
+        return found
 
     @staticmethod
     def _choose(refs: list[SymbolRef], provenance: str) -> Resolution:
@@ -314,8 +392,11 @@ class GraphResolver:
     def resolve(self, site: EdgeSite) -> Resolution:
         # the same call in the same scope of the same file has the same answer: most repeat
         receiver = site.receiver
-        key = (site.file_path, site.caller_qualified_name if receiver in ("bare", "self")
-               else "", site.callee, site.qualifier, receiver, site.language, site.kind)
+        # a typed receiver's type may be a class of the caller's own scope
+        key = (site.file_path, site.caller_qualified_name
+               if receiver in ("bare", "self", "expression") or typed_receiver(site)
+               else "",
+               site.callee, site.qualifier, receiver, site.language, site.kind)
         found = self._memo.get(key)
         if found is None:
             found = self._memo[key] = self._resolve(site)
@@ -332,12 +413,21 @@ class GraphResolver:
         if receiver == "self":
             return self._self(site)
         if receiver == "qualified":
+            if typed_receiver(site):
+                through = self._through_type(site)
+                if through is not None:
+                    return through
             found = self._qualified(site)
             if found.provenance == "unresolved" and typed_receiver(site):
                 # `r = Request(); r.prepare()` where Request has no `prepare` of its own
                 # (inherited, or not ours): the name-based answer, as if it were untyped
                 return self._method_by_name(site)
             return found
+        made = _made_by_call(site)
+        if made is not None:  # `Session().send()`, `app.test_client().get()`
+            through = self._through_type(made)
+            if through is not None:
+                return through
         return self._method_by_name(site)
 
     def _reference(self, site: EdgeSite) -> Resolution:
@@ -356,9 +446,15 @@ class GraphResolver:
 
     def _super(self, site: EdgeSite) -> Resolution:
         """`super().f()`: a base class's `f`, never the caller's own class's."""
+        owner = self._enclosing_class(site)
+        cls = None if owner is None else self._in_file(
+            site.file_path, owner.rsplit(".", 1)[-1], owner)
+        if cls is not None:
+            inherited = self._inherited(cls, site.name)
+            if inherited is not None:
+                return inherited
         if site.name in COMMON_METHODS:
             return Resolution("unresolved")
-        owner = self._enclosing_class(site)
         fam = family(site.language)
         refs = [r for r in self.view.by_name.get(site.name, ())
                 if family(r.language) == fam and r.qualified_name != r.name
@@ -383,6 +479,13 @@ class GraphResolver:
                 found = self._in_folder(folder, site.language, site.name, qualified)
                 if found:
                     return self._choose(found, "local")
+            cls = self._in_file(site.file_path, owner.rsplit(".", 1)[-1], owner)
+            if cls is not None:
+                inherited = self._inherited(cls, site.name)
+                if inherited is not None:
+                    return inherited
+                if self._external_ancestry(cls):
+                    return Resolution("unresolved")  # the library base's, most likely
         return self._method_by_name(site)  # inherited, or a callable attribute
 
     def _bare(self, site: EdgeSite) -> Resolution:
@@ -448,6 +551,8 @@ class GraphResolver:
 
     def _qualified(self, site: EdgeSite, fallback: bool = True) -> Resolution:
         path, language = site.file_path, site.language
+        if site.qualifier.endswith(RESULT):  # a call's result of no type we know
+            return self._method_by_name(site) if fallback else Resolution("unresolved")
         head, _, rest = site.qualifier.partition(".")
         member = f"{rest}.{site.name}" if rest else site.name
         if head in ("Self",) and language == "rust":
@@ -470,10 +575,196 @@ class GraphResolver:
             ref = self._in_file(top.file_path, site.name, qualified)
             if ref is not None:
                 return Resolution("local", ref.id)
+            cls = self._in_file(top.file_path, site.qualifier.rsplit(".", 1)[-1],
+                                site.qualifier)
+            if cls is not None and cls.kind in _TYPES:
+                inherited = self._inherited(cls, site.name)
+                if inherited is not None:
+                    return inherited
             return Resolution("unresolved")  # inherited or generated: we cannot tell
+        typed = None if info is None or "." in site.qualifier else info.bindings.get(
+            head + CLASS_OF)
+        if typed is not None:  # a module-level variable of this file, of a known type
+            cls = self._type_ref(path, language, typed)
+            ref = None if cls is None else self._method_of(cls, site.name)
+            if ref is not None:
+                return Resolution(_provenance(path, ref), ref.id)
         if language == "python" and head in _PY_BUILTINS:
             return Resolution("external", None, f"builtins.{site.callee}")
         return self._method_by_name(site) if fallback else Resolution("unresolved")
+
+    # ------------------------------------------------------------------ through types
+
+    def _through_type(self, site: EdgeSite) -> Resolution | None:
+        """A call on a typed receiver, through its class and that class's bases: the type
+        as written (`Request`, `models.Request`) or a call's result (`make_session()`, the
+        type its definition says it returns). None when the type is not a class of the
+        workspace (the caller falls back to what it did before)."""
+        if site.qualifier.endswith(RESULT):
+            typed = self._result_type(site)
+            if typed is None:
+                return None
+            cls, provenance = typed
+        else:
+            found = self._type_ref(site.file_path, site.language, site.qualifier,
+                                   site.caller_qualified_name)
+            if found is None:
+                return None
+            cls, provenance = found, _provenance(site.file_path, found)
+        ref = self._method_of(cls, site.name)
+        if ref is None:
+            return None
+        return Resolution(_weakest(provenance, _provenance(site.file_path, ref)), ref.id)
+
+    def _result_type(self, site: EdgeSite) -> tuple[SymbolRef, str] | None:
+        """The class a call's result is (`self.request_context()` -> RequestContext), with
+        how sure the call's own resolution is; one call deep (the function's return type is
+        a name, never another call's result)."""
+        producer = site.qualifier[:-len(RESULT)]
+        name = producer.rpartition(".")[2]
+        if "()." in producer:  # `with Session() as s`: what Session().__enter__ returns
+            inner = _made_by_call(site._replace(callee=producer, name=name,
+                                                receiver="expression", qualifier=""))
+            typed = None if inner is None else self._through_type(inner)
+            if typed is None:
+                return None  # never by name: a guessed method's type would be a guess
+            made = typed
+        else:
+            shaped = _call_shape(producer)
+            if shaped is None:
+                return None
+            callee, name, receiver, qualifier = shaped
+            made = self.resolve(site._replace(callee=callee, name=name, receiver=receiver,
+                                              qualifier=qualifier, kind="call"))
+        if made.target_id is None:
+            return None
+        called = self._ref_by_id(name, made.target_id)
+        if called is None:
+            return None
+        if called.kind in _TYPES:  # a class called through a factory-looking name
+            return called, made.provenance
+        info = self.view.files.get(called.file_path)
+        returned = None if info is None else info.bindings.get(called.qualified_name + RETURNS)
+        if not returned:
+            return None
+        cls = self._type_ref(called.file_path, called.language, returned,
+                             _parent(called.qualified_name))
+        if cls is None:
+            return None
+        return cls, _weakest(made.provenance, _provenance(called.file_path, cls))
+
+    def _ref_by_id(self, name: str, symbol_id: str) -> SymbolRef | None:
+        for ref in self.view.by_name.get(name, ()):
+            if ref.id == symbol_id:
+                return ref
+        return None
+
+    def _type_ref(self, path: str, language: str, text: str, scope: str = ""
+                  ) -> SymbolRef | None:
+        """A type name as written in `path` (`Request`, `models.Request`, `A.B`) inside
+        `scope` (a qualified name) -> the workspace's class: one defined in an enclosing
+        scope, imported, or of the file."""
+        name = text.rpartition(".")[2]
+        parts = scope.split(".") if scope else []
+        for k in range(len(parts), 0, -1):  # innermost first: a class in a test function
+            ref = self._in_file(path, name, ".".join([*parts[:k], text]))
+            if ref is not None and ref.kind in _TYPES:
+                return ref
+        head, _, rest = text.partition(".")
+        info = self.view.files.get(path)
+        found: SymbolRef | str | None = None
+        if info is not None:
+            target = info.bindings.get(head)
+            if target is not None:
+                found = self._dotted(path, language,
+                                     _binding(language, target) + ("." + rest if rest else ""))
+        if found is None or found == "":
+            found = self._in_file(path, text.rsplit(".", 1)[-1], text)
+        return found if isinstance(found, SymbolRef) and found.kind in _TYPES else None
+
+    def _method_of(self, cls: SymbolRef, name: str) -> SymbolRef | None:
+        """`name` defined in `cls` or, failing that, in its bases (depth first, in the order
+        written, at most MAX_ANCESTORS classes; a cycle ends where it repeats)."""
+        if self._nested >= MAX_NESTED:  # pathological code: types named through types
+            return None
+        self._nested += 1
+        try:
+            return self._method_of_uncounted(cls, name)
+        finally:
+            self._nested -= 1
+
+    def _method_of_uncounted(self, cls: SymbolRef, name: str) -> SymbolRef | None:
+        seen: set[str] = set()
+        todo = [cls]
+        while todo and len(seen) < MAX_ANCESTORS:
+            current = todo.pop()
+            if current.id in seen:
+                continue
+            seen.add(current.id)
+            ref = self._in_file(current.file_path, name, f"{current.qualified_name}.{name}")
+            if ref is not None:
+                return ref
+            info = self.view.files.get(current.file_path)
+            bases = None if info is None else info.bindings.get(
+                current.qualified_name + BASES)
+            if bases:
+                found = [self._type_ref(current.file_path, current.language, b,
+                                        _parent(current.qualified_name))
+                         for b in bases.split(",")]
+                todo.extend(b for b in reversed(found) if b is not None)
+        return None
+
+    def _inherited(self, cls: SymbolRef, name: str) -> Resolution | None:
+        """`name` found in one of `cls`'s bases (not in `cls` itself: the caller looked)."""
+        info = self.view.files.get(cls.file_path)
+        bases = None if info is None else info.bindings.get(cls.qualified_name + BASES)
+        if not bases:
+            return None
+        for text in bases.split(","):
+            base = self._type_ref(cls.file_path, cls.language, text, _parent(cls.qualified_name))
+            if base is None:
+                continue
+            ref = self._method_of(base, name)
+            if ref is not None:
+                return Resolution(_weakest(_provenance(cls.file_path, base),
+                                           _provenance(cls.file_path, ref)), ref.id)
+        return None
+
+
+def _provenance(path: str, ref: SymbolRef) -> str:
+    """How a symbol reached from `path` through names the code wrote was found."""
+    return "local" if ref.file_path == path else "import"
+
+
+def _parent(qualified: str) -> str:
+    return qualified.rpartition(".")[0]
+
+
+def _weakest(a: str, b: str) -> str:
+    return a if _STRENGTH.get(a, 3) >= _STRENGTH.get(b, 3) else b
+
+
+def _call_shape(text: str) -> tuple[str, str, str, str] | None:
+    """A called path as written (`make`, `self.make`, `mod.Cls.make`) -> (callee, name,
+    receiver, qualifier), as aether.symbols.calls shapes call sites."""
+    parts = text.split(".")
+    if not all(p.isidentifier() or p.replace("$", "a").isidentifier() for p in parts):
+        return None
+    if len(parts) == 1:
+        return text, text, "bare", ""
+    if len(parts) == 2 and parts[0] in ("self", "this", "cls"):
+        return text, parts[1], "self", parts[0]
+    return text, parts[-1], "qualified", ".".join(parts[:-1])
+
+
+def _made_by_call(site: EdgeSite) -> EdgeSite | None:
+    """An expression call on a plain call's result (`requests.Session().send`, arguments
+    already dropped) as a call on a variable holding that result (qualifier
+    `requests.Session()`); None for any other expression."""
+    head, sep, name = site.callee.rpartition("().")
+    if not sep or name != site.name or not head or "(" in head or "[" in head:
+        return None
+    return site._replace(receiver="qualified", qualifier=head + RESULT)
 
 
 def typed_receiver(site: EdgeSite) -> bool:

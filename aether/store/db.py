@@ -34,7 +34,7 @@ from aether.store.connection import (
     read_only_uri,
     txn_hook,
 )
-from aether.store.graph_records import PROVENANCES, Edge, Resolver
+from aether.store.graph_records import CLASS_OF, PROVENANCES, Edge, Resolver, is_type_fact
 from aether.store.integrity import (
     FileIdentity,
     StoreDamaged,
@@ -413,6 +413,13 @@ class Store:
             before, after = old_bindings.get(change.record.path, {}), change.record.bindings
             touched_names.update(k for k in before.keys() | after.keys()
                                  if before.get(k) != after.get(k))
+        # a changed return type, base list or variable type: the calls on what those
+        # symbols make, and on those variables
+        typed_names = edges.fact_names(touched_names)
+        variables = {k.removesuffix(CLASS_OF) for k in touched_names if k.endswith(CLASS_OF)}
+        if typed_names:
+            touched_names = {k for k in touched_names if not is_type_fact(k)}
+            touched_names |= typed_names
         calls: list[Any] = []
         cold = self._cold_sites
         if cold is not None and resolver is None:
@@ -470,7 +477,8 @@ class Store:
                 await edges.insert_sites(w, calls, seq_of)
             if resolver is not None:
                 await edges.resolve(w, resolver, paths=paths, names=touched_names,
-                                    removed_seqs=[seq for (seq,) in removed])
+                                    removed_seqs=[seq for (seq,) in removed],
+                                    callers_of=typed_names, qualified_by=variables)
             elif calls or touched_names:
                 await w.execute(q.SET_META, ("graph_dirty", "1"))
         return len(changed_ids), [i for i in changed_ids if i not in with_sir]
@@ -494,16 +502,25 @@ class Store:
         async with self._transaction() as w:
             names: set[str] = set()
             seqs: list[int] = []
+            typed_names: set[str] = set()  # what gave a type to calls elsewhere
+            variables: set[str] = set()
             for chunk in edges.chunked([p for (p,) in rows]):
                 async with w.execute(q.names_in_files(len(chunk)), chunk) as cur:
                     for name, seq in await cur.fetchall():
                         names.add(name)
                         seqs.append(seq)
+                async with w.execute(edges.bindings_of(len(chunk)), chunk) as cur:
+                    for _path, text in await cur.fetchall():
+                        facts = json.loads(text)
+                        typed_names |= edges.fact_names(facts)
+                        variables.update(k.removesuffix(CLASS_OF) for k in facts
+                                         if k.endswith(CLASS_OF))
             await search_rows.delete_in_files(w, [p for (p,) in rows])
             await w.executemany(edges.DELETE_EDGES_OF_FILE, rows)
             await w.executemany(q.DELETE_FILE, rows)
             if resolver is not None:
-                await edges.resolve(w, resolver, names=names, removed_seqs=seqs)
+                await edges.resolve(w, resolver, names=names, removed_seqs=seqs,
+                                    callers_of=typed_names, qualified_by=variables)
             elif names:
                 await w.execute(q.SET_META, ("graph_dirty", "1"))
         return len(rows)

@@ -16,9 +16,12 @@ from typing import Any
 import aiosqlite
 
 from aether.store.graph_records import (
+    BASES,
+    CLASS_OF,
     EDGE_KINDS,
     PROVENANCES,
     RECEIVERS,
+    RETURNS,
     Edge,
     EdgeSite,
     FileBindings,
@@ -26,6 +29,7 @@ from aether.store.graph_records import (
     Resolution,
     Resolver,
     SymbolRef,
+    is_type_fact,
 )
 from aether.store.queries import label, path_of, qname, sid
 from aether.store.records import unpack_sites
@@ -92,6 +96,12 @@ edge_targets y CROSS JOIN edges e ON {_range("y.caller")} AND e.answer = y.targe
 _NAMED = f"""
 edge_texts w CROSS JOIN edge_callers x ON x.name = w.id
 CROSS JOIN edges e ON {_range("x.caller")} AND e.name = x.name
+"""
+
+# the callers of one of the names in edge_texts `w`, then all their edges
+_CALLERS_NAMING = f"""
+edge_texts w CROSS JOIN edge_callers x ON x.name = w.id
+JOIN symbols s ON s.seq = x.caller CROSS JOIN edges e ON {_range("s.seq")}
 """
 
 _COLS = "id, line, col, name, qualifier, flags, callee"
@@ -198,6 +208,25 @@ def sites_in_files(n: int) -> str:
 def sites_named(n: int) -> str:
     return (_SITE + f"FROM {_NAMED} JOIN symbols s ON s.seq = x.caller {TEXTS}"
             f"WHERE w.text IN ({_marks(n)})")
+
+
+def sites_of_callers_naming(n: int) -> str:
+    """Every edge of the callers that call or reference one of n names."""
+    return (_SITE + f"FROM {_CALLERS_NAMING} {TEXTS}WHERE w.text IN ({_marks(n)})")
+
+
+def sites_qualified_by(n: int) -> str:
+    """Every edge whose qualifier is one of n texts (a scan: for a rare change)."""
+    return (_SITE + f"FROM edge_texts w JOIN edges e ON e.qualifier = w.id "
+            f"JOIN symbols s ON s.seq = e.id >> {SHIFT} {TEXTS}"
+            f"WHERE w.text IN ({_marks(n)})")
+
+
+def fact_names(keys: Iterable[str]) -> set[str]:
+    """The symbols' names that type-fact keys are about (`request_context` of
+    `App.request_context()`, `Blueprint` of `Blueprint.__bases__`)."""
+    return {key.removesuffix(RETURNS).removesuffix(BASES).removesuffix(CLASS_OF)
+            .rsplit(".", 1)[-1] for key in keys if is_type_fact(key)}
 
 
 def sites_into(n: int) -> str:
@@ -375,9 +404,13 @@ def encode(answer: Resolution, seq_of: dict[str, int]) -> tuple[int, int | None,
 async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> GraphView:
     """Every indexed file's bindings and the symbols bearing `names` (all when None)."""
     files: dict[str, FileBindings] = {}
+    typed_variables: dict[str, set[str]] = {}  # module-level variable -> its types' names
     async with w.execute(FILE_BINDINGS) as cur:
         for path, language, bindings, stars in await cur.fetchall():
             files[path] = FileBindings(language or "", _parsed(bindings), _parsed(stars))
+            if names is not None:
+                for variable, type_names in _variable_types(bindings):
+                    typed_variables.setdefault(variable, set()).update(type_names)
     view = GraphView(files)
     by_name = view.by_name
     # A cold pass's view holds every symbol: one copy of each path, language and kind (not
@@ -402,9 +435,47 @@ async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> Gra
             for local, target in info.bindings.items():
                 if local in wanted_set:
                     wanted_set.add(target.replace("::", ".").rsplit(".", 1)[-1])
-        for chunk in chunked(sorted(wanted_set)):
-            await add(_REF + f" WHERE s.name IN ({_marks(len(chunk))})", chunk)
+        loaded: set[str] = set()
+        for variable in wanted_set & typed_variables.keys():
+            wanted_set |= typed_variables[variable]
+        for _round in range(TYPE_ROUNDS):
+            for chunk in chunked(sorted(wanted_set)):
+                await add(_REF + f" WHERE s.name IN ({_marks(len(chunk))})", chunk)
+            loaded |= wanted_set
+            wanted_set = _type_names(view, wanted_set) - loaded
+            if not wanted_set:
+                break
     return view
+
+
+TYPE_ROUNDS = 4  # a class, its bases, theirs...: how far a save's view follows type facts
+
+
+def _type_names(view: GraphView, names: Iterable[str]) -> set[str]:
+    """The names resolution through types reads beyond the sites' own: the types that the
+    functions named `names` return, the classes of the methods named so and the bases of
+    the classes named so (as written, and what the file's imports bind them to)."""
+    out: set[str] = set()
+    for name in names:
+        for ref in view.by_name.get(name, ()):
+            owner = ref.qualified_name.rpartition(".")[0]
+            if owner:  # a method: its class (whose bases say whether it overrides a library's)
+                out.add(owner.rpartition(".")[2])
+            info = view.files.get(ref.file_path)
+            if info is None or len(info.bindings) == 0:
+                continue
+            bindings = info.bindings
+            for key in (ref.qualified_name + RETURNS, ref.qualified_name + BASES):
+                text = bindings.get(key)
+                if not text:
+                    continue
+                for written in text.split(","):
+                    head = written.split(".", 1)[0]
+                    out.update((head, written.rsplit(".", 1)[-1]))
+                    target = bindings.get(head)
+                    if target is not None:
+                        out.add(target.replace("::", ".").rsplit(".", 1)[-1])
+    return out
 
 
 Stored = tuple[int, int | None, str | None]  # (provenance, target, detail) as stored
@@ -547,27 +618,52 @@ async def _aliases(w: aiosqlite.Connection, names: set[str]) -> set[str]:
 
 
 @lru_cache(maxsize=4096)
+def _variable_types(bindings: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(module-level variable, the names its type is read by) of a file's type facts: its
+    type's name and what the file imports under that name. Most files have none."""
+    if CLASS_OF not in bindings:
+        return ()
+    parsed = _parsed(bindings)
+    out = []
+    for key, typed in parsed.items():
+        if key.endswith(CLASS_OF):
+            head = typed.split(".", 1)[0]
+            found = {head, typed.rsplit(".", 1)[-1]}
+            target = parsed.get(head)
+            if target is not None:
+                found.add(target.replace("::", ".").rsplit(".", 1)[-1])
+            out.append((key.removesuffix(CLASS_OF), tuple(sorted(found))))
+    return tuple(out)
+
+
+@lru_cache(maxsize=4096)
 def _renamed(bindings: str) -> tuple[tuple[str, str], ...]:
     """(local name, imported name) of a file's bindings that import under another name:
     only those can alias (most bindings keep the name), worked out once per file."""
     pairs = ((local, target.replace("::", ".").rsplit(".", 1)[-1])
              for local, target in _parsed(bindings).items())
-    return tuple((local, imported) for local, imported in pairs if local != imported)
+    return tuple((local, imported) for local, imported in pairs
+                 if local != imported and not is_type_fact(local))
 
 
 def clear_parsed_bindings() -> None:
     """Forget the files' parsed bindings (an idle daemon: rebuilt by the next save)."""
     _parsed.cache_clear()
     _renamed.cache_clear()
+    _variable_types.cache_clear()
 
 
 async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequence[str] = (),
                   names: Iterable[str] = (), removed_seqs: Iterable[int] = (),
+                  callers_of: Iterable[str] = (), qualified_by: Iterable[str] = (),
                   everything: bool = False) -> int:
     """Re-resolve, inside the caller's transaction, the edges of `paths`, every edge that
     calls one of `names` (directly or through an import alias: its candidates may have
-    appeared, changed or gone) and every edge into the removed symbols `removed_seqs`; or
-    all edges. Writes only the rows whose answer changed; returns how many did."""
+    appeared, changed or gone), every edge into the removed symbols `removed_seqs` and
+    every edge of the callers that call or reference one of `callers_of` (functions whose
+    return type, classes whose bases changed: the calls on what they made) and every call
+    on one of the variables `qualified_by` (whose type changed); or all edges.
+    Writes only the rows whose answer changed; returns how many did."""
     view: GraphView | None = None
     if everything:
         view = await load_view(w, None)
@@ -591,6 +687,10 @@ async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequenc
             add(await _sites(w, sites_named(len(chunk)), chunk))
         for chunk in chunked(sorted(set(removed_seqs))):
             add(await _sites(w, sites_into(len(chunk)), chunk))
+        for chunk in chunked(sorted(set(callers_of))):
+            add(await _sites(w, sites_of_callers_naming(len(chunk)), chunk))
+        for chunk in chunked(sorted(set(qualified_by))):
+            add(await _sites(w, sites_qualified_by(len(chunk)), chunk))
     if not found:
         return 0
     if view is None:
@@ -647,7 +747,11 @@ def _names_read(sites: Iterable[EdgeSite]) -> set[str]:
     names: set[str] = set()
     for site in sites:
         names.add(site.name)
-        if site.qualifier:
+        if site.qualifier.endswith(RETURNS):  # a call's result: the functions called
+            names.update(p.removesuffix(RETURNS) for p in site.qualifier.split("."))
+        elif site.receiver == "expression" and "()." in site.callee:  # `f().g()`: f
+            names.update(site.callee.rpartition("().")[0].split("."))
+        elif site.qualifier:
             names.add(site.qualifier.split(".", 1)[0])
         names.update(site.caller_qualified_name.split("."))
     return names

@@ -47,10 +47,25 @@ class Resolution(NamedTuple):
     detail: str | None = None  # ambiguous: JSON list of candidate ids; external: the target
 
 
+# A file's bindings map the names its imports bind to their targets, and also carry its
+# type facts under keys no import can bind (aether.symbols.type_facts): `Q()` -> the type
+# function Q returns, `Q.__bases__` -> class Q's bases, comma-separated, `v.__class__` ->
+# module-level variable v's type.
+RETURNS = "()"
+BASES = ".__bases__"
+CLASS_OF = ".__class__"  # `v.__class__` -> the type of module-level variable v
+_FACTS = (RETURNS, BASES, CLASS_OF)
+
+
+def is_type_fact(key: str) -> bool:
+    """A bindings key that carries a type fact, not an imported name."""
+    return key.endswith(_FACTS)
+
+
 @dataclass(slots=True)
 class FileBindings:
     language: str
-    bindings: dict[str, str]
+    bindings: dict[str, str]  # imported name -> target; and the file's type facts (above)
     star_imports: list[str]
 
 

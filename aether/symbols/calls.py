@@ -20,13 +20,13 @@ from tree_sitter import Node
 from aether.redaction import redact_secrets
 from aether.symbols.definitions import Definition, node_text
 from aether.symbols.imports import Imports
-from aether.symbols.local_types import typed_receivers
+from aether.symbols.local_types import local_shadows, renamed_self, typed_receivers
 from aether.symbols.model import CallSite
 
 # Bump when what a file's symbols or call sites are changes (new captures, new receiver
 # typing, Python overloads folded into one symbol): a store made by another version parses
 # every file again on its next full pass.
-VERSION = 3
+VERSION = 4  # 4: type facts (returns, bases), receivers typed by a call's result
 MAX_CALLEE = 200  # longer callee texts are expressions nobody resolves by name
 
 # receiver shapes
@@ -104,7 +104,8 @@ def _without_literals(text: str) -> str:
 
 
 def collect_calls(source: bytes, definitions: list[Definition],
-                  captures: dict[str, list[Node]], language: str = "") -> list[CallSite]:
+                  captures: dict[str, list[Node]], language: str = "",
+                  file_names: Container[str] = ()) -> list[CallSite]:
     """Call sites inside symbols, in document order (calls at module level have no caller
     and are left out)."""
     if not definitions:
@@ -141,7 +142,11 @@ def collect_calls(source: bytes, definitions: list[Definition],
         out.append(CallSite(ids[i], callee, name, receiver, qualifier, point.row + 1, column))
     out.sort(key=BY_POSITION)
     binds = captures.get("bind")
-    return typed_receivers(out, source, definitions, binds, language) if binds else out
+    if binds:
+        out = typed_receivers(out, source, definitions, binds, language)
+    out = renamed_self(out, source, definitions, language)
+    # `file_names`: module-level names (imports, typed variables) a local name may shadow
+    return local_shadows(out, source, definitions, language, file_names) if file_names else out
 
 
 def _go_receivers(source: bytes, definitions: list[Definition]) -> dict[int, str]:

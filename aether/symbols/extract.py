@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tree_sitter import Node, QueryCursor, Tree
 
+from aether.store.graph_records import CLASS_OF
 from aether.symbols.c_macros import blank_macros
 from aether.symbols.calls import (
     BY_POSITION,
@@ -17,10 +19,11 @@ from aether.symbols.calls import (
     star_imports,
 )
 from aether.symbols.definitions import Definition, collect_definitions
-from aether.symbols.imports import Imports, collect_imports
+from aether.symbols.imports import Imports, collect_imports, names_bound_by
 from aether.symbols.languages import grammar, graph_query, parser_for
 from aether.symbols.model import FileAnalysis, Symbol
 from aether.symbols.read_callback import Returned, kept_per_return
+from aether.symbols.type_facts import type_facts
 
 
 class ParseTimeout(Exception):
@@ -91,7 +94,15 @@ def file_analysis(parsed: ParsedSource) -> FileAnalysis:
     """The plain, picklable summary of a parse: symbols (document order), imports, and
     whether the tree has syntax errors."""
     bindings = file_bindings(parsed.language, parsed.imports)
-    calls = collect_calls(parsed.source, parsed.definitions, parsed.captures, parsed.language)
+    # what its functions return and its classes inherit ride with the imports (type_facts)
+    facts = type_facts(parsed.source, parsed.definitions, parsed.captures, parsed.language)
+    bindings.update(facts)
+    # names a caller's own parameter or variable may shadow: imports made inside a function
+    # (the file's bindings hold them for every function) and typed module-level variables
+    module_names = [*_imported_inside(parsed), *(k[:-len(CLASS_OF)] for k in facts
+                                               if k.endswith(CLASS_OF))]
+    calls = collect_calls(parsed.source, parsed.definitions, parsed.captures, parsed.language,
+                          frozenset(module_names) if module_names else ())
     references = collect_references(parsed.source, parsed.definitions, parsed.captures,
                                     parsed.imports.names)
     if references:
@@ -106,6 +117,24 @@ def file_analysis(parsed: ParsedSource) -> FileAnalysis:
         bindings=bindings,
         star_imports=star_imports(parsed.language, parsed.source, parsed.captures),
     )
+
+
+def _imported_inside(parsed: ParsedSource) -> set[str]:
+    """Names bound by import statements inside a definition (Python)."""
+    nodes = parsed.captures.get("import")
+    definitions = parsed.definitions
+    if parsed.language != "python" or not nodes or not definitions:
+        return set()
+    starts = [d.symbol.start_byte for d in definitions]
+    ends = [d.symbol.end_byte for d in definitions]
+    inside = []
+    for node in nodes:
+        i = bisect_right(starts, node.start_byte) - 1
+        while i >= 0 and ends[i] < node.end_byte:
+            i = definitions[i].parent
+        if i >= 0:
+            inside.append(node)
+    return names_bound_by(parsed.language, parsed.source, inside) if inside else set()
 
 
 def analyze_source(file_path: str, language: str, source: bytes, *,

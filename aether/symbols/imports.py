@@ -8,6 +8,7 @@ spelling the side-effect tables use (`sp.run` -> `subprocess.run`, `nh.Get` -> `
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -304,3 +305,13 @@ def collect_imports(language: str, source: bytes, captures: dict[str, list[Node]
         _js_call(source, call, out)
     out.modules = [m for m in dict.fromkeys(out.modules) if m]
     return out
+
+
+def names_bound_by(language: str, source: bytes, nodes: Iterable[Node]) -> set[str]:
+    """The local names some of a file's import statements bind (Python: an import inside
+    a function binds there only, though the file's bindings hold it too)."""
+    out = Imports([], {})
+    if language == "python":
+        for node in nodes:
+            _python(source, node, out)
+    return set(out.names)

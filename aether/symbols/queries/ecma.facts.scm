@@ -29,3 +29,11 @@
 (variable_declarator name: (identifier) value: (new_expression)) @bind
 (assignment_expression left: [(identifier) (member_expression object: (this))]
   right: (new_expression)) @bind
+; ... or what a function returns: `const b = makeBox()` (aether.symbols.type_facts)
+(variable_declarator name: (identifier) value: (call_expression)) @bind
+(assignment_expression left: [(identifier) (member_expression object: (this))]
+  right: (call_expression)) @bind
+; what a function returns (aether.symbols.type_facts): `return new Box()`
+(return_statement (new_expression constructor: (_) @bind.returns))
+; an attribute set from a parameter: `this.box = box` (its annotation, if any)
+(assignment_expression left: (member_expression object: (this)) right: (identifier)) @bind

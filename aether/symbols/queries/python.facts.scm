@@ -39,3 +39,8 @@
 (assignment left: [(identifier) (attribute)] type: (type)) @bind
 (typed_parameter) @bind
 (typed_default_parameter) @bind
+(with_item (as_pattern (call) (as_pattern_target (identifier))) @bind)
+; what a function returns (aether.symbols.type_facts): `return Session(...)`
+(return_statement (call function: (_) @bind.returns))
+; an attribute set from a parameter: `self.ctx = ctx` (its annotation, if any)
+(assignment left: (attribute object: (identifier)) right: (identifier)) @bind
