@@ -15,6 +15,7 @@ from typing import Any
 
 import aiosqlite
 
+from aether.hashing import text_key
 from aether.store.graph_records import (
     BASES,
     CLASS_OF,
@@ -259,14 +260,6 @@ WHERE w.text = ?1 AND {AMBIGUOUS_CALL}
   AND instr(d.text, ',' || (SELECT seq FROM symbols WHERE id = ?2) || ',') > 0
 ORDER BY {path_of('c')}, c.start_line + e.line LIMIT ?3
 """
-@lru_cache(maxsize=4096)
-def _parsed(text: str) -> Any:
-    """A file's bindings or star imports, parsed once: a save's resolution reads every
-    file's (parsing them all again was most of a save's 30 ms on the standard library).
-    Shared between views: read only."""
-    return json.loads(text)
-
-
 def bindings_of(n: int) -> str:
     return f"SELECT path, bindings FROM files WHERE path IN ({_marks(n)})"
 
@@ -407,7 +400,7 @@ async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> Gra
     typed_variables: dict[str, set[str]] = {}  # module-level variable -> its types' names
     async with w.execute(FILE_BINDINGS) as cur:
         for path, language, bindings, stars in await cur.fetchall():
-            files[path] = FileBindings(language or "", _parsed(bindings), _parsed(stars))
+            files[path] = FileBindings(language or "", bindings, stars)  # parsed when read
             if names is not None:
                 for variable, type_names in _variable_types(bindings):
                     typed_variables.setdefault(variable, set()).update(type_names)
@@ -431,10 +424,11 @@ async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> Gra
     else:
         wanted_set = set(names)
         # an aliased import (`helper as h`) is called by its alias: read the real name too
+        # (a binding that keeps its name adds nothing)
         for info in files.values():
-            for local, target in info.bindings.items():
+            for local, imported in _renamed(info.stored_bindings):
                 if local in wanted_set:
-                    wanted_set.add(target.replace("::", ".").rsplit(".", 1)[-1])
+                    wanted_set.add(imported)
         loaded: set[str] = set()
         for variable in wanted_set & typed_variables.keys():
             wanted_set |= typed_variables[variable]
@@ -617,13 +611,18 @@ async def _aliases(w: aiosqlite.Connection, names: set[str]) -> set[str]:
     return out
 
 
-@lru_cache(maxsize=4096)
 def _variable_types(bindings: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(module-level variable, the names its type is read by) of a file's type facts: its
-    type's name and what the file imports under that name. Most files have none."""
+    type's name and what the file imports under that name. Most files have none (and are
+    not remembered: only the few with such facts are, by their text)."""
     if CLASS_OF not in bindings:
         return ()
-    parsed = _parsed(bindings)
+    return _variable_types_of(bindings)
+
+
+@lru_cache(maxsize=1024)
+def _variable_types_of(bindings: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    parsed = json.loads(bindings)
     out = []
     for key, typed in parsed.items():
         if key.endswith(CLASS_OF):
@@ -636,21 +635,37 @@ def _variable_types(bindings: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=4096)
+# Every save reads every file's bindings for the few that rename (511 of 4,651 files at
+# 100,000 symbols); parsing them all again was most of a save's 30 ms. So each file's
+# answer is kept by the hash of its stored JSON: one number and, for most files, the shared
+# empty tuple (the parsed dicts were 66,000 small objects, whose scattered remains kept the
+# interpreter's arenas from being given back once freed).
+_RENAMED: dict[int, tuple[tuple[str, str], ...]] = {}
+RENAMED_KEPT = 65_536  # answers kept before all are forgotten (files that changed add some)
+
+
 def _renamed(bindings: str) -> tuple[tuple[str, str], ...]:
     """(local name, imported name) of a file's bindings that import under another name:
     only those can alias (most bindings keep the name), worked out once per file."""
-    pairs = ((local, target.replace("::", ".").rsplit(".", 1)[-1])
-             for local, target in _parsed(bindings).items())
-    return tuple((local, imported) for local, imported in pairs
-                 if local != imported and not is_type_fact(local))
+    if bindings == "{}":
+        return ()
+    key = text_key(bindings)
+    found = _RENAMED.get(key)
+    if found is None:
+        if len(_RENAMED) >= RENAMED_KEPT:
+            _RENAMED.clear()
+        pairs = ((local, target.replace("::", ".").rsplit(".", 1)[-1])
+                 for local, target in json.loads(bindings).items())
+        found = _RENAMED[key] = tuple(p for p in pairs
+                                      if p[0] != p[1] and not is_type_fact(p[0])) or ()
+    return found
 
 
 def clear_parsed_bindings() -> None:
-    """Forget the files' parsed bindings (an idle daemon: rebuilt by the next save)."""
-    _parsed.cache_clear()
-    _renamed.cache_clear()
-    _variable_types.cache_clear()
+    """Forget which files' bindings rename or type variables (an idle daemon: worked out by
+    the next save)."""
+    _RENAMED.clear()
+    _variable_types_of.cache_clear()
 
 
 async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequence[str] = (),
