@@ -190,7 +190,10 @@ DELETE FROM edge_texts WHERE id NOT IN (
     SELECT name FROM edges UNION SELECT qualifier FROM edges
     UNION SELECT answer FROM edges WHERE flags >= {TARGETED << 3} AND answer IS NOT NULL)
 """
-FILE_BINDINGS = "SELECT path, language, bindings, star_imports FROM files WHERE status = 'indexed'"
+# most files import nothing by `*` and many nothing at all: NULL, not one more string each
+FILE_BINDINGS = ("SELECT path, language, NULLIF(bindings, '{}'), NULLIF(star_imports, '[]') "
+                 "FROM files WHERE status = 'indexed'")
+ALL_BINDINGS = "SELECT bindings FROM files WHERE status = 'indexed' AND bindings != '{}'"
 # a symbol's id, file, language and kind as text (schema v22 keeps numbers: aether.store.queries)
 _REF = (f"SELECT {sid('s')}, f.path, {label('s.language')}, {label('s.kind')}, s.name, "
         f"{qname('s')}, s.seq FROM symbols s JOIN files f ON f.id = s.file")
@@ -286,6 +289,7 @@ SEQ_IDS = "SELECT seq, " + sid("symbols") + " FROM symbols WHERE seq IN ({})"
 
 RESOLVE_SLICE = 25_000  # call sites resolved and written together at the end of a cold pass
 REF_BATCH = 4096  # symbol rows read at a time into a graph view
+FILE_BATCH = 512  # files' rows read at a time (each save reads every file's bindings)
 
 
 def _marks(n: int) -> str:
@@ -396,20 +400,22 @@ def encode(answer: Resolution, seq_of: dict[str, int]) -> tuple[int, int | None,
 
 async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> GraphView:
     """Every indexed file's bindings and the symbols bearing `names` (all when None)."""
-    files: dict[str, FileBindings] = {}
-    typed_variables: dict[str, set[str]] = {}  # module-level variable -> its types' names
-    async with w.execute(FILE_BINDINGS) as cur:
-        for path, language, bindings, stars in await cur.fetchall():
-            files[path] = FileBindings(language or "", bindings, stars)  # parsed when read
-            if names is not None:
-                for variable, type_names in _variable_types(bindings):
-                    typed_variables.setdefault(variable, set()).update(type_names)
-    view = GraphView(files)
-    by_name = view.by_name
     # A cold pass's view holds every symbol: one copy of each path, language and kind (not
     # one per row), and rows taken a batch at a time, not all at once beside their refs.
     shared: dict[str, str] = {}
     one = shared.setdefault
+    files: dict[str, FileBindings] = {}
+    typed_variables: dict[str, set[str]] = {}  # module-level variable -> its types' names
+    async with w.execute(FILE_BINDINGS) as cur:
+        while rows := await cur.fetchmany(FILE_BATCH):
+            for path, language, bindings, stars in rows:  # parsed when read
+                files[one(path, path)] = FileBindings(one(language or "", language or ""),
+                                                      bindings, stars)
+                if names is not None and bindings is not None:
+                    for variable, type_names in _variable_types(bindings):
+                        typed_variables.setdefault(variable, set()).update(type_names)
+    view = GraphView(files)
+    by_name = view.by_name
 
     async def add(query: str, params: Sequence[Any] = ()) -> None:
         async with w.execute(query, params) as cur:
@@ -601,13 +607,12 @@ async def _aliases(w: aiosqlite.Connection, names: set[str]) -> set[str]:
     """Local names that import one of `names` under another name (`helper as h`): calls
     through them reach the same targets."""
     out: set[str] = set()
-    async with w.execute(FILE_BINDINGS) as cur:
-        for _path, _language, bindings, _stars in await cur.fetchall():
-            if bindings == "{}":
-                continue
-            for local, imported in _renamed(bindings):
-                if imported in names and local not in names:
-                    out.add(local)
+    async with w.execute(ALL_BINDINGS) as cur:  # a batch at a time: every file's row
+        while rows := await cur.fetchmany(FILE_BATCH):
+            for (bindings,) in rows:
+                for local, imported in _renamed(bindings):
+                    if imported in names and local not in names:
+                        out.add(local)
     return out
 
 
@@ -644,10 +649,10 @@ _RENAMED: dict[int, tuple[tuple[str, str], ...]] = {}
 RENAMED_KEPT = 65_536  # answers kept before all are forgotten (files that changed add some)
 
 
-def _renamed(bindings: str) -> tuple[tuple[str, str], ...]:
+def _renamed(bindings: str | None) -> tuple[tuple[str, str], ...]:
     """(local name, imported name) of a file's bindings that import under another name:
     only those can alias (most bindings keep the name), worked out once per file."""
-    if bindings == "{}":
+    if bindings is None or bindings == "{}":
         return ()
     key = text_key(bindings)
     found = _RENAMED.get(key)

@@ -72,23 +72,26 @@ class FileBindings:
 
     __slots__ = ("_bindings", "_stars", "language", "stored_bindings", "stored_stars")
 
-    def __init__(self, language: str, bindings: str, star_imports: str) -> None:
+    def __init__(self, language: str, bindings: str | None, star_imports: str | None) -> None:
         self.language = language
-        self.stored_bindings = bindings  # JSON: imported name -> target; and type facts (above)
-        self.stored_stars = star_imports  # JSON list of modules imported with `*`
+        # JSON: imported name -> target, and type facts (above); None: no bindings
+        self.stored_bindings = bindings
+        self.stored_stars = star_imports  # JSON list of modules imported with `*` (or None)
         self._bindings: dict[str, str] | None = None
         self._stars: list[str] | None = None
 
     @property
     def bindings(self) -> dict[str, str]:
         if self._bindings is None:
-            self._bindings = json.loads(self.stored_bindings)
+            stored = self.stored_bindings
+            self._bindings = json.loads(stored) if stored else {}
         return self._bindings
 
     @property
     def star_imports(self) -> list[str]:
         if self._stars is None:
-            self._stars = json.loads(self.stored_stars)
+            stored = self.stored_stars
+            self._stars = json.loads(stored) if stored else []
         return self._stars
 
 
