@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import builtins
 import json
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -109,32 +110,34 @@ def family(language: str) -> str:
 
 @dataclass(slots=True)
 class _Modules:
-    """Dotted module names of the workspace's files, for resolving imports to files."""
+    """Dotted module names of the workspace's files, for resolving imports to files.
 
-    exact: dict[str, list[str]]
-    suffix: dict[str, list[str]]
+    Kept as two parallel sorted lists (each module's name reversed, with a trailing dot, and
+    its file), not a dict of every suffix of every name: a module `S` names the files whose
+    name is `S` or ends with `.S`, which reversed is one run of the sorted list found by
+    bisection. ~5,000 objects where the dicts made 53,000 at 100,000 symbols, held between
+    saves and, freed at idle, scattered over the interpreter's small-object arenas."""
+
+    keys: list[str]  # reversed dotted name + ".", sorted
+    paths: list[str]  # the file of each key (files of one key in the order given)
     heads: set[str]  # first segments of the workspace's packages (`pkg` of pkg.mod)
     packages: set[str]  # folders with an __init__.py
     memo: dict[str, list[str]] = field(default_factory=dict)  # dotted -> files()
 
     @classmethod
     def build(cls, paths: list[str]) -> _Modules:
-        exact: dict[str, list[str]] = {}
-        suffix: dict[str, list[str]] = {}
-        for path in paths:
+        named: list[tuple[str, int]] = []
+        heads: set[str] = set()
+        for i, path in enumerate(paths):
             dotted = module_name(path)
             if dotted is None:
                 continue
-            exact.setdefault(dotted, []).append(path)
-            parts = dotted.split(".")
-            for i in range(1, len(parts)):
-                suffix.setdefault(".".join(parts[i:]), []).append(path)
-        heads: set[str] = set()
-        for dotted in exact:
-            parts = dotted.split(".")
-            heads.add(parts[1] if parts[0] in ("src", "lib") and len(parts) > 1 else parts[0])
+            named.append((dotted[::-1] + ".", i))
+            head, _, rest = dotted.partition(".")
+            heads.add(rest.partition(".")[0] if head in ("src", "lib") and rest else head)
+        named.sort()
         packages = {_folder(p) for p in paths if p.rpartition("/")[2] == "__init__.py"}
-        return cls(exact, suffix, heads, packages)
+        return cls([k for k, _ in named], [paths[i] for _, i in named], heads, packages)
 
     def files(self, dotted: str) -> list[str]:
         found = self.memo.get(dotted)
@@ -143,15 +146,19 @@ class _Modules:
         return found
 
     def _files(self, dotted: str) -> list[str]:
-        found = self.exact.get(dotted)
-        if found:
-            return found
+        key = dotted[::-1] + "."
+        lo = bisect_left(self.keys, key)
+        # keys that start with `key`: the module itself, then every `x.<dotted>`
+        hi = bisect_left(self.keys, key[:-1] + "/", lo)  # "/" sorts right after "."
+        exact = bisect_right(self.keys, key, lo, hi)
+        if exact > lo:
+            return self.paths[lo:exact]
         # `flask.json` is `src/flask/json/`: a suffix, but only below a folder that is not a
         # package itself (`json` is not `src/flask/json/`: flask is a package, so that module
         # is `flask.json`, and a bare `import json` is the standard library's)
-        found = [p for p in self.suffix.get(dotted, [])
-                 if _prefix_folder(p, dotted) not in self.packages]
-        return found if len({module_name(p) for p in found}) == 1 else []
+        found = [(self.keys[i], self.paths[i]) for i in range(exact, hi)
+                 if _prefix_folder(self.paths[i], dotted) not in self.packages]
+        return [p for _, p in found] if len({k for k, _ in found}) == 1 else []
 
 
 _last_modules: list[tuple[list[str], _Modules]] = []

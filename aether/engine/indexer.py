@@ -215,7 +215,10 @@ class Indexer:
         started = time.perf_counter()
         root = self.settings.workspace
         report = IndexReport()
-        known = await self.store.file_states()
+        paths = None if paths is None else list(paths)
+        known = await self.store.file_states(paths)
+        # a first index of this store (a save's states are only its own paths')
+        first = not known if paths is None else not (known or await self.store.has_files())
         unsupported: dict[str, int] = {}
         passed_over: list[SkippedPath] = []
         if paths is None:
@@ -226,7 +229,7 @@ class Indexer:
             on_disk = {f.rel_path for f in listed}
             gone = [p for p in known if p not in on_disk]
         else:
-            listed, gone = await asyncio.to_thread(self._stat_paths, list(paths), passed_over)
+            listed, gone = await asyncio.to_thread(self._stat_paths, paths, passed_over)
         report.files_seen = len(listed) + len(passed_over)
         for sk in passed_over:
             report.skip(sk.error_type)
@@ -241,6 +244,7 @@ class Indexer:
                 len(todo)):
             # made elsewhere: what is left is read against the store as it is now
             known = await self.store.file_states()
+            first = not known
             gone = [p for p in known if p not in on_disk]
             heal = bool(known) and await self._needs_heal()
             todo = _todo(listed, known, heal)
@@ -248,9 +252,9 @@ class Indexer:
 
         # A bulk pass resolves the call graph once at its end (resolving per batch would
         # re-resolve earlier batches' edges over and over); a small one, file by file.
-        bulk = not known or heal or len(todo) + len(gone) >= POOL_MIN_FILES  # first: bulk
+        bulk = first or heal or len(todo) + len(gone) >= POOL_MIN_FILES  # first: bulk
         resolver = None if bulk else resolve_sites
-        if not known or heal:
+        if first or heal:
             await self.store.defer_edge_indexes()
         if gone:
             report.files_deleted = await self.store.delete_files(gone, resolver)
@@ -311,7 +315,7 @@ class Indexer:
                 await self.store.resolve_graph(resolve_sites)  # a no-op unless edges wait
             if heal:
                 await self.store.end_cold_graph()
-        if paths is None and (heal or not known):
+        if paths is None and (heal or first):
             # every file was parsed: its call sites are the current extractor's
             await self.store.set_meta(CALLS_META, str(CALLS_VERSION))
         await self.store.set_meta("last_indexed_at", utc_now())

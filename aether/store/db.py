@@ -329,11 +329,24 @@ class Store:
 
     # ------------------------------------------------------------------ file state
 
-    async def file_states(self) -> dict[str, tuple[int, int, str | None, str]]:
-        """path -> (size, mtime_ns, content_hash, status) for every known file."""
-        async with self._r.execute(q.FILE_STATES) as cur:
-            rows = await cur.fetchall()
+    async def file_states(self, paths: Sequence[str] | None = None
+                          ) -> dict[str, tuple[int, int, str | None, str]]:
+        """path -> (size, mtime_ns, content_hash, status) for every known file, or for those
+        of `paths` (a save: not every row, 25,000 objects at 100,000 symbols)."""
+        if paths is None:
+            async with self._r.execute(q.FILE_STATES) as cur:
+                rows = await cur.fetchall()
+        else:
+            rows = []
+            for chunk in edges.chunked(paths):
+                async with self._r.execute(q.file_states_of(len(chunk)), chunk) as cur:
+                    rows += await cur.fetchall()
         return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+    async def has_files(self) -> bool:
+        """Whether any file was ever indexed into this store."""
+        async with self._r.execute(q.ANY_FILE) as cur:
+            return await cur.fetchone() is not None
 
     async def file_imports(self, path: str) -> list[str]:
         async with self._r.execute(q.FILE_IMPORTS, (path,)) as cur:

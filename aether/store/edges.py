@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
 import aiosqlite
 
+from aether.hashing import text_key
 from aether.store.graph_records import (
     BASES,
     CLASS_OF,
@@ -189,7 +190,10 @@ DELETE FROM edge_texts WHERE id NOT IN (
     SELECT name FROM edges UNION SELECT qualifier FROM edges
     UNION SELECT answer FROM edges WHERE flags >= {TARGETED << 3} AND answer IS NOT NULL)
 """
-FILE_BINDINGS = "SELECT path, language, bindings, star_imports FROM files WHERE status = 'indexed'"
+# most files import nothing by `*` and many nothing at all: NULL, not one more string each
+FILE_BINDINGS = ("SELECT path, language, NULLIF(bindings, '{}'), NULLIF(star_imports, '[]') "
+                 "FROM files WHERE status = 'indexed'")
+ALL_BINDINGS = "SELECT bindings FROM files WHERE status = 'indexed' AND bindings != '{}'"
 # a symbol's id, file, language and kind as text (schema v22 keeps numbers: aether.store.queries)
 _REF = (f"SELECT {sid('s')}, f.path, {label('s.language')}, {label('s.kind')}, s.name, "
         f"{qname('s')}, s.seq FROM symbols s JOIN files f ON f.id = s.file")
@@ -259,14 +263,6 @@ WHERE w.text = ?1 AND {AMBIGUOUS_CALL}
   AND instr(d.text, ',' || (SELECT seq FROM symbols WHERE id = ?2) || ',') > 0
 ORDER BY {path_of('c')}, c.start_line + e.line LIMIT ?3
 """
-@lru_cache(maxsize=4096)
-def _parsed(text: str) -> Any:
-    """A file's bindings or star imports, parsed once: a save's resolution reads every
-    file's (parsing them all again was most of a save's 30 ms on the standard library).
-    Shared between views: read only."""
-    return json.loads(text)
-
-
 def bindings_of(n: int) -> str:
     return f"SELECT path, bindings FROM files WHERE path IN ({_marks(n)})"
 
@@ -293,6 +289,7 @@ SEQ_IDS = "SELECT seq, " + sid("symbols") + " FROM symbols WHERE seq IN ({})"
 
 RESOLVE_SLICE = 25_000  # call sites resolved and written together at the end of a cold pass
 REF_BATCH = 4096  # symbol rows read at a time into a graph view
+FILE_BATCH = 512  # files' rows read at a time (each save reads every file's bindings)
 
 
 def _marks(n: int) -> str:
@@ -388,7 +385,32 @@ def seqs_of(view: GraphView) -> dict[str, int]:
     return {r.id: r.seq for refs in view.by_name.values() for r in refs}
 
 
-def encode(answer: Resolution, seq_of: dict[str, int]) -> tuple[int, int | None, str | None]:
+class _SeqsOf(Mapping[str, int]):
+    """symbol id -> seq read through the cold pass's refs by id: a second dict of every
+    symbol (113,000 entries, ~5 MB at the cold pass's peak) for what `encode` asks once per
+    distinct answer."""
+
+    def __init__(self, refs: dict[str, SymbolRef]) -> None:
+        self._refs = refs
+
+    def __getitem__(self, key: str) -> int:
+        return self._refs[key].seq
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._refs
+
+    def get(self, key: str, default: Any = None) -> Any:
+        ref = self._refs.get(key)
+        return default if ref is None else ref.seq
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._refs)
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+
+def encode(answer: Resolution, seq_of: Mapping[str, int]) -> tuple[int, int | None, str | None]:
     """A resolver's answer (ids, JSON) -> the stored (provenance, target, detail)."""
     code = PROV[answer.provenance]
     target = seq_of.get(answer.target_id) if answer.target_id else None
@@ -403,20 +425,22 @@ def encode(answer: Resolution, seq_of: dict[str, int]) -> tuple[int, int | None,
 
 async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> GraphView:
     """Every indexed file's bindings and the symbols bearing `names` (all when None)."""
-    files: dict[str, FileBindings] = {}
-    typed_variables: dict[str, set[str]] = {}  # module-level variable -> its types' names
-    async with w.execute(FILE_BINDINGS) as cur:
-        for path, language, bindings, stars in await cur.fetchall():
-            files[path] = FileBindings(language or "", _parsed(bindings), _parsed(stars))
-            if names is not None:
-                for variable, type_names in _variable_types(bindings):
-                    typed_variables.setdefault(variable, set()).update(type_names)
-    view = GraphView(files)
-    by_name = view.by_name
     # A cold pass's view holds every symbol: one copy of each path, language and kind (not
     # one per row), and rows taken a batch at a time, not all at once beside their refs.
     shared: dict[str, str] = {}
     one = shared.setdefault
+    files: dict[str, FileBindings] = {}
+    typed_variables: dict[str, set[str]] = {}  # module-level variable -> its types' names
+    async with w.execute(FILE_BINDINGS) as cur:
+        while rows := await cur.fetchmany(FILE_BATCH):
+            for path, language, bindings, stars in rows:  # parsed when read
+                files[one(path, path)] = FileBindings(one(language or "", language or ""),
+                                                      bindings, stars)
+                if names is not None and bindings is not None:
+                    for variable, type_names in _variable_types(bindings):
+                        typed_variables.setdefault(variable, set()).update(type_names)
+    view = GraphView(files)
+    by_name = view.by_name
 
     async def add(query: str, params: Sequence[Any] = ()) -> None:
         async with w.execute(query, params) as cur:
@@ -431,10 +455,11 @@ async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> Gra
     else:
         wanted_set = set(names)
         # an aliased import (`helper as h`) is called by its alias: read the real name too
+        # (a binding that keeps its name adds nothing)
         for info in files.values():
-            for local, target in info.bindings.items():
+            for local, imported in _renamed(info.stored_bindings):
                 if local in wanted_set:
-                    wanted_set.add(target.replace("::", ".").rsplit(".", 1)[-1])
+                    wanted_set.add(imported)
         loaded: set[str] = set()
         for variable in wanted_set & typed_variables.keys():
             wanted_set |= typed_variables[variable]
@@ -532,7 +557,7 @@ async def insert_resolved(w: aiosqlite.Connection, resolver: Resolver,
         return 0
     view = await load_view(w, None)
     refs = {r.id: r for found in view.by_name.values() for r in found}
-    seq_of = {i: r.seq for i, r in refs.items()}
+    seq_of = _SeqsOf(refs)
     # Files in the order of their symbols' seqs, so that rows (keyed by their caller's seq)
     # are appended to the table, never inserted between others (its pages stay full).
     first_seq: dict[str, int] = {}
@@ -607,23 +632,27 @@ async def _aliases(w: aiosqlite.Connection, names: set[str]) -> set[str]:
     """Local names that import one of `names` under another name (`helper as h`): calls
     through them reach the same targets."""
     out: set[str] = set()
-    async with w.execute(FILE_BINDINGS) as cur:
-        for _path, _language, bindings, _stars in await cur.fetchall():
-            if bindings == "{}":
-                continue
-            for local, imported in _renamed(bindings):
-                if imported in names and local not in names:
-                    out.add(local)
+    async with w.execute(ALL_BINDINGS) as cur:  # a batch at a time: every file's row
+        while rows := await cur.fetchmany(FILE_BATCH):
+            for (bindings,) in rows:
+                for local, imported in _renamed(bindings):
+                    if imported in names and local not in names:
+                        out.add(local)
     return out
 
 
-@lru_cache(maxsize=4096)
 def _variable_types(bindings: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(module-level variable, the names its type is read by) of a file's type facts: its
-    type's name and what the file imports under that name. Most files have none."""
+    type's name and what the file imports under that name. Most files have none (and are
+    not remembered: only the few with such facts are, by their text)."""
     if CLASS_OF not in bindings:
         return ()
-    parsed = _parsed(bindings)
+    return _variable_types_of(bindings)
+
+
+@lru_cache(maxsize=1024)
+def _variable_types_of(bindings: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    parsed = json.loads(bindings)
     out = []
     for key, typed in parsed.items():
         if key.endswith(CLASS_OF):
@@ -636,21 +665,37 @@ def _variable_types(bindings: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=4096)
-def _renamed(bindings: str) -> tuple[tuple[str, str], ...]:
+# Every save reads every file's bindings for the few that rename (511 of 4,651 files at
+# 100,000 symbols); parsing them all again was most of a save's 30 ms. So each file's
+# answer is kept by the hash of its stored JSON: one number and, for most files, the shared
+# empty tuple (the parsed dicts were 66,000 small objects, whose scattered remains kept the
+# interpreter's arenas from being given back once freed).
+_RENAMED: dict[int, tuple[tuple[str, str], ...]] = {}
+RENAMED_KEPT = 65_536  # answers kept before all are forgotten (files that changed add some)
+
+
+def _renamed(bindings: str | None) -> tuple[tuple[str, str], ...]:
     """(local name, imported name) of a file's bindings that import under another name:
     only those can alias (most bindings keep the name), worked out once per file."""
-    pairs = ((local, target.replace("::", ".").rsplit(".", 1)[-1])
-             for local, target in _parsed(bindings).items())
-    return tuple((local, imported) for local, imported in pairs
-                 if local != imported and not is_type_fact(local))
+    if bindings is None or bindings == "{}":
+        return ()
+    key = text_key(bindings)
+    found = _RENAMED.get(key)
+    if found is None:
+        if len(_RENAMED) >= RENAMED_KEPT:
+            _RENAMED.clear()
+        pairs = ((local, target.replace("::", ".").rsplit(".", 1)[-1])
+                 for local, target in json.loads(bindings).items())
+        found = _RENAMED[key] = tuple(p for p in pairs
+                                      if p[0] != p[1] and not is_type_fact(p[0])) or ()
+    return found
 
 
 def clear_parsed_bindings() -> None:
-    """Forget the files' parsed bindings (an idle daemon: rebuilt by the next save)."""
-    _parsed.cache_clear()
-    _renamed.cache_clear()
-    _variable_types.cache_clear()
+    """Forget which files' bindings rename or type variables (an idle daemon: worked out by
+    the next save)."""
+    _RENAMED.clear()
+    _variable_types_of.cache_clear()
 
 
 async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequence[str] = (),

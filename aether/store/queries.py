@@ -10,6 +10,13 @@ from aether.store.records import FileRecord, pack_hash, stored_qualified, stored
 from aether.symbols.model import Symbol
 
 FILE_STATES = "SELECT path, size, mtime_ns, content_hash, status FROM files"
+ANY_FILE = "SELECT 1 FROM files LIMIT 1"
+
+
+def file_states_of(n: int) -> str:
+    return FILE_STATES + f" WHERE path IN ({','.join('?' * n)})"
+
+
 FILE_IMPORTS = "SELECT imports FROM files WHERE path = ?"
 
 UPSERT_FILE = """
