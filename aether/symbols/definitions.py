@@ -8,7 +8,6 @@ name and not in document order, so nothing here pairs captures by position.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -336,9 +335,10 @@ def _items(language: str, file_path: str, source: bytes,
                                name, False, path, sep))
     items.sort(key=lambda it: (it.start, -it.end, it.scope is False, it.name))
     if ecma:
-        items = _collapse_overloads(items, _ecma_signature)
+        items = _collapse_overloads(items, {id(it) for it in items if it.ntype in _SIGNATURES})
     elif language == "python" and b"overload" in source:
-        items = _collapse_overloads(items, _python_overload)
+        items = _collapse_overloads(
+            items, {id(it) for it in items if _python_overload(source, it)})
     return items
 
 
@@ -380,30 +380,25 @@ def _container(node: Node) -> int:
     return parent.start_byte if parent is not None else -1
 
 
-def _ecma_signature(it: _Item) -> bool:
-    return it.ntype in _SIGNATURES
-
-
-def _python_overload(it: _Item) -> bool:
+def _python_overload(source: bytes, it: _Item) -> bool:
     """A def under `@overload` (`@typing.overload`, `@t.overload`): a signature only."""
     outer = it.outer
     if outer is it.node or outer.type != "decorated_definition":
         return False
     for child in outer.named_children:
         if child.type == "decorator":
-            text = (child.text or b"").decode("utf-8", "replace").lstrip("@").strip()
+            text = node_text(source, child).lstrip("@").strip()
             if text == "overload" or text.endswith(".overload"):
                 return True
     return False
 
 
-def _collapse_overloads(items: list[_Item], is_signature: Callable[[_Item], bool]
-                        ) -> list[_Item]:
+def _collapse_overloads(items: list[_Item], signatures: set[int]) -> list[_Item]:
     """Overloads -> one symbol: the implementation, its range starting at the first overload
     (whose doc comment is the symbol's); or the first signature when there is no
     implementation (a `declare`d or abstract API, a `.pyi` stub). Callers of an overloaded
-    function then find one symbol, not one per signature."""
-    signatures = {id(it) for it in items if is_signature(it)}
+    function then find one symbol, not one per signature. `signatures`: ids of the items
+    that are signatures only."""
     if not signatures:
         return items
     first_signature: dict[tuple[int, str], _Item] = {}
