@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp import ClientSession, stdio_client
+from mcp_latency import server_params
 
 from aether.config import load_settings
 from aether.engine.engine import Engine
@@ -66,10 +67,7 @@ TOOLS: dict[str, tuple[str, Any]] = {
 
 async def measure(root: Path, ids: list[str], calls: int, seed: int) -> dict[str, list[float]]:
     sample = random.Random(seed).sample(ids, min(calls, len(ids)))
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "aether", "mcp", "--workspace", str(root), "--provider", "static"],
-        env={"PYTHONPATH": str(REPO)}, cwd=str(root))
+    params = server_params(root)
     out: dict[str, list[float]] = {k: [] for k in [*TOOLS, "ping (floor)"]}
     async with (stdio_client(params, errlog=sys.stderr) as (read, write),
                 ClientSession(read, write) as session):

@@ -63,6 +63,14 @@ def unique_names(symbols: list[SymbolRecord]) -> list[SymbolRecord]:
     return [s for s in symbols if seen[s.qualified_name] == 1]
 
 
+def server_params(root: Path) -> StdioServerParameters:
+    """`aether mcp` on `root` with the static provider, run from this checkout."""
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "aether", "mcp", "--workspace", str(root), "--provider", "static"],
+        env={"PYTHONPATH": str(REPO)}, cwd=str(root))
+
+
 async def measure(root: Path, symbols: list[SymbolRecord], calls: int,
                   seed: int) -> dict[str, list[float]]:
     rng = random.Random(seed)
@@ -72,10 +80,7 @@ async def measure(root: Path, symbols: list[SymbolRecord], calls: int,
         "qualified_name": lambda s: {"qualified_name": s.qualified_name},
         "file+line": lambda s: {"file": s.file_path, "line": s.start_line},
     }
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "aether", "mcp", "--workspace", str(root), "--provider", "static"],
-        env={"PYTHONPATH": str(REPO)}, cwd=str(root))
+    params = server_params(root)
     out: dict[str, list[float]] = {k: [] for k in [*kinds, "ping (floor)"]}
     async with (stdio_client(params, errlog=sys.stderr) as (read, write),
                 ClientSession(read, write) as session):
