@@ -80,7 +80,8 @@ async def symbol_lookup(app: App, ctx: Context, name: str | None, path: str | No
                 found, how = in_file, "file"
             else:
                 q = name.strip()
-                found = [r for r in in_file if dotted(r.qualified_name) == dotted(q)]
+                want = dotted(q)
+                found = [r for r in in_file if dotted(r.qualified_name) == want]
                 how = "qualified_name"
                 if not found:
                     found, how = [r for r in in_file if r.name == q], "name"
