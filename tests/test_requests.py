@@ -51,6 +51,15 @@ async def test_mcp_answers_undecodable_messages_and_carries_on(workspace: Path) 
         await _send_raw(proc, '{"jsonrpc":"2.0","id":8,"method":"tools/call", broken')
         answer = await _receive(proc, None)  # type: ignore[arg-type]
         assert answer["error"]["code"] == -32700
+        # valid JSON that is not one JSON-RPC message: a batch, a bare value, no version
+        for line, msg_id, why in [
+                ('[{"jsonrpc":"2.0","id":11,"method":"ping"}]', None, "batching"),
+                ("42", None, "a JSON int"),
+                ('{"id":12,"method":"ping"}', 12, '"jsonrpc": "2.0"'),
+                ('{"jsonrpc":"2.0","id":13}', 13, "neither a request")]:
+            await _send_raw(proc, line)
+            answer = await _receive(proc, msg_id)  # type: ignore[arg-type]
+            assert answer["error"]["code"] == -32600 and why in answer["error"]["message"]
         # a valid surrogate pair is fine, and the session goes on
         await _send_raw(proc, '{"jsonrpc":"2.0","id":9,"method":"tools/call","params":'
                               '{"name":"aether_search","arguments":{"query":"\\ud83d\\ude00 x"}}}')

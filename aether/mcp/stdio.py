@@ -37,17 +37,38 @@ def _error(msg_id: Any, code: int, message: str) -> str:
                        "error": {"code": code, "message": message}}) + "\n"
 
 
+def _not_a_message(message: Any) -> str | None:
+    """Why valid JSON is not one JSON-RPC 2.0 message, or None when it is one."""
+    if isinstance(message, list):
+        return ("a JSON array (a batch): MCP 2025-06-18 removed JSON-RPC batching; "
+                "send one message per line")
+    if not isinstance(message, dict):
+        return f"a JSON {type(message).__name__}, not a JSON-RPC message object"
+    if message.get("jsonrpc") != "2.0":
+        return 'the message lacks "jsonrpc": "2.0"'
+    if not isinstance(message.get("method"), str) and not (
+            "id" in message and ("result" in message or "error" in message)):
+        return 'the message is neither a request (a "method") nor a response'
+    return None
+
+
 def undecodable(line: str) -> str | None:
     """The JSON-RPC error answering a line the SDK would drop without a word (so the client
-    would wait forever), or None when the line can go on. Two such cases: text that is not
-    JSON, and a lone UTF-16 surrogate (`"\\ud800"`), which JSON allows but Unicode text,
-    and so the SDK's parser, does not."""
+    would wait forever), or None when the line can go on. Three such cases: text that is not
+    JSON, JSON that is not one JSON-RPC message (a batch array, a bare value, no
+    `"jsonrpc": "2.0"`), and a lone UTF-16 surrogate (`"\\ud800"`), which JSON allows but
+    Unicode text, and so the SDK's parser, does not."""
     if not line.strip():
         return None
     try:
         message = json.loads(line)
     except ValueError as exc:
         return _error(None, -32700, f"Parse error: {exc}")
+    if (why := _not_a_message(message)) is not None:
+        msg_id = message.get("id") if isinstance(message, dict) else None
+        if not isinstance(msg_id, (str, int)) or isinstance(msg_id, bool):
+            msg_id = None
+        return _error(msg_id, -32600, f"Invalid Request: {why}")
     if not _has_lone_surrogate(message):
         return None
     msg_id = message.get("id") if isinstance(message, dict) else None
