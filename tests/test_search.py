@@ -183,6 +183,35 @@ async def test_a_test_that_names_the_question_still_ranks_below_product_code(
         await engine.close()
 
 
+async def test_a_reopened_ruby_module_is_shown_once_before_its_repeats(
+        tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    (root / "lib" / "shop").mkdir(parents=True)
+    (root / "lib" / "shop.rb").write_text(
+        "# Order parsing for the shop.\nmodule Shop\n"
+        "  # Parse an order form into line items.\n"
+        "  def self.parse_order(form)\n    form.split(',')\n  end\nend\n")
+    for part in ("cart", "invoice", "stock"):
+        (root / "lib" / "shop" / f"{part}.rb").write_text(
+            f"module Shop\n  class {part.title()}\n    def total\n      0\n"
+            "    end\n  end\nend\n")
+    engine = await Engine.open(load_settings(root))
+    try:
+        await engine.index()
+        out = await engine.search("parse the shop order form", 10, "hybrid")
+        shown = [(h.record.kind, h.record.qualified_name, h.record.file_path)
+                 for h in out.hits]
+        modules = [i for i, (kind, qname, _) in enumerate(shown)
+                   if (kind, qname) == ("module", "Shop")]
+        order = next(i for i, (_, qname, _) in enumerate(shown)
+                     if qname.endswith("parse_order"))
+        assert len(modules) == 4, shown  # each file's `module Shop` is still found...
+        assert order < modules[1], shown  # ... but the repeats come after the method
+        assert modules[1:] == list(range(len(shown) - 3, len(shown))), shown
+    finally:
+        await engine.close()
+
+
 async def test_nothing_matches_offers_nearest_names(engine: Engine) -> None:
     out = await engine.search("gues_filenmae", 5, "hybrid")
     assert out.hits == [] or out.suggestions

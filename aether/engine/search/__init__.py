@@ -43,6 +43,9 @@ SEMANTIC_CANDIDATES = 100
 # a typo must get "nothing matches, did you mean", not ten random symbols.
 SEMANTIC_FLOOR = 0.3
 PREFIX_MAX_CHARS = 3  # as-you-type: a query this short is a name prefix
+# Languages whose classes and modules are open: `module Rack::Multipart` in another file
+# reopens the same module, so a second hit of the name repeats the first one.
+OPEN_CONTAINERS = {"ruby": frozenset({"module", "class"})}
 
 log = logging.getLogger("aether.search")
 
@@ -134,6 +137,7 @@ class Searcher:
                 continue  # removed since the candidates were read
             role = file_role(r.file_path)
             out.hits.append(SearchHit(r, why, role != "product", role, round(score, 6)))
+        out.hits = _reopenings_last(out.hits)
         await self._same_names(out)
         if not out.hits or (out.mode_used != "semantic" and not lex):
             # No word of the query is in the index: a misspelt name, most likely.
@@ -230,3 +234,20 @@ class Searcher:
                 hit.same_name_count = others
                 shared = f" ({others} other symbol{'s' if others != 1 else ''} share the name)"
                 hit.why = hit.why.replace("exact name match", "exact name match" + shared, 1)
+
+
+def _reopenings_last(hits: list[SearchHit]) -> list[SearchHit]:
+    """Hits that reopen a container shown above them (see OPEN_CONTAINERS) after the rest:
+    usually a bare `module X` wrapping the file's code, which says nothing the first did."""
+    seen: set[tuple[str, str, str]] = set()
+    first: list[SearchHit] = []
+    again: list[SearchHit] = []
+    for hit in hits:
+        r = hit.record
+        if r.kind not in OPEN_CONTAINERS.get(r.language, ()):
+            first.append(hit)
+            continue
+        key = (r.language, r.kind, r.qualified_name)
+        (again if key in seen else first).append(hit)
+        seen.add(key)
+    return first + again
