@@ -91,6 +91,10 @@ def test_file_roles() -> None:
     assert file_role("examples/demo.py") == "example"
     assert file_role("third_party/zlib/x.c") == "vendored"
     assert file_role("static/app.min.js") == "generated"
+    assert file_role("lib/index.umd.js") == "generated"
+    assert file_role("dist2/vue.esm.js") == "generated"
+    assert file_role("cjs/react.development.js") == "generated"
+    assert file_role("lib/esm.js") == "product"
 
 
 # ---------------------------------------------------------------------------- ranking

@@ -17,8 +17,11 @@ _VENDOR_DIRS = frozenset({"vendor", "vendored", "_vendor", "third_party", "third
 _GENERATED_DIRS = frozenset({"dist", "build", "generated", "gen", "__generated__", "out"})
 _TEST_FILE = re.compile(
     r"(^test_.*|.*_test|.*_tests|^tests?|.*\.(test|spec|e2e)|conftest|.*_spec)\.[a-z]+$", re.I)
+# Bundlers name their outputs by format: `zod/lib/index.umd.js`, `vue.esm.js`,
+# `react.development.js` repeat the package's own sources.
 _GENERATED_FILE = re.compile(r".*(\.min\.(js|mjs|cjs)|[._-](pb|pb2|generated|gen)\.[a-z]+|"
-                             r"\.d\.ts|-bundle\.js|\.bundle\.js)$", re.I)
+                             r"\.d\.ts|-bundle\.js|\.bundle\.js|"
+                             r"\.(umd|esm|cjs|iife|development|production)\.(js|mjs|cjs))$", re.I)
 
 
 @lru_cache(maxsize=65536)
