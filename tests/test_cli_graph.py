@@ -117,15 +117,23 @@ def test_a_qualified_name_may_use_any_languages_separator(tmp_path: Path) -> Non
             }
             ''',
         "cache.cpp": "namespace ns { class Cache { public: int get() { return 1; } }; }\n",
+        "Query.php": "<?php\nnamespace Http\\Psr7;\n"
+                     "final class Query { public static function parse($s) { return []; } }\n",
     })
     ws = ("--workspace", str(root))
     assert aether("index", *ws).returncode == 0
     # stored as `Counter.bump` and `ns::Cache::get`; asked the way each is written
     for asked, stored in (("Counter::bump", "Counter.bump"), ("Counter.bump", "Counter.bump"),
                           ("ns.Cache.get", "ns::Cache::get"),
-                          ("ns::Cache::get", "ns::Cache::get")):
+                          ("ns::Cache::get", "ns::Cache::get"),
+                          # no symbol has the whole name asked: the ones it ends
+                          ("Cache::get", "ns::Cache::get"),
+                          ("Query::parse", "Http\\Psr7\\Query::parse"),
+                          ("Psr7.Query.parse", "Http\\Psr7\\Query::parse")):
         res = aether("source", asked, "--json", *ws)
         assert res.returncode == 0, (asked, res.stderr)
         assert json.loads(res.stdout)["symbol"]["qualified_name"] == stored, asked
     res = aether("source", "Counter::missing", *ws)
     assert res.returncode != 0 and "unknown symbol: Counter::missing" in res.stderr
+    res = aether("source", "ache::get", *ws)  # a suffix ends at a separator, not mid-name
+    assert res.returncode != 0 and "unknown symbol: ache::get" in res.stderr

@@ -307,14 +307,16 @@ class Engine:
     async def symbols_by_qualified_name(self, target: str) -> list[SymbolRecord]:
         """Symbols of this qualified name, written with any language's separator: Rust's
         `Error.context` is found as `Error::context` too, C++'s `ns::Cache::get` as
-        `ns.Cache.get`, Ruby's `Foo.bar` as `Foo#bar`."""
+        `ns.Cache.get`, Ruby's `Foo.bar` as `Foo#bar`. When none has the whole name, those
+        it ends: `Query::parse` finds PHP's `GuzzleHttp\\Psr7\\Query::parse`."""
         found = await self.store.symbols_by_qualified_name(target)
         want = dotted(target)
         name = want.rpartition(".")[2]
         if found or not name or want == name:
             return found
         named = await self.store.symbols_by_name(name, MAX_SAME_NAME)
-        return [r for r in named if dotted(r.qualified_name) == want]
+        whole = [r for r in named if dotted(r.qualified_name) == want]
+        return whole or [r for r in named if dotted(r.qualified_name).endswith("." + want)]
 
     async def symbol_at(self, path: str, line: int) -> SymbolRecord | None:
         rel = resolve_in_workspace(self.settings.workspace, path)
