@@ -15,7 +15,7 @@ from aether.redaction import redact_secrets
 from aether.sir.canonical import LIST_FIELDS, canonical_dict, canonical_dict_json
 from aether.store.packing import pack_sir, sir_json_of
 from aether.symbols.model import CallSite, Symbol
-from aether.symbols.terms import enclosing, items_words_column, name_columns, words_column
+from aether.symbols.terms import enclosing, items_prose_column, name_columns, prose_column
 
 if TYPE_CHECKING:
     from aether.sir.model import Sir
@@ -155,7 +155,7 @@ class PreparedSir:
             clean, masked = redact_secrets(doc)
             others.append(clean)
             found += masked
-        intent, other = words_column(sir.intent), words_column(" ".join(others))
+        intent, other = prose_column(sir.intent), prose_column(" ".join(others))
         return cls(canonical, text_hash(canonical), intent, other, redactions + found,
                    pack_sir(canonical, intent, other))
 
@@ -170,13 +170,13 @@ class PreparedSir:
 
             return cls.of(Sir.model_validate(data), doc=doc)
         canonical = canonical_dict_json(canon)
-        other = items_words_column([i for f in LIST_FIELDS for i in canon[f]])
+        other = items_prose_column([i for f in LIST_FIELDS for i in canon[f]])
         found = 0
         if doc:  # `of` joins it last: its words follow the items'
             clean, found = redact_secrets(doc)
-            words = words_column(clean)
+            words = prose_column(clean)
             other = f"{other} {words}" if other and words else other or words
-        intent = words_column(canon["intent"])
+        intent = prose_column(canon["intent"])
         return cls(canonical, text_hash(canonical), intent, other, found,
                    pack_sir(canonical, intent, other))
 
