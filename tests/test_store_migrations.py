@@ -185,9 +185,10 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert [r[0] for r in await store.vector_sources("wordllama-l2-256")] == [OTHER]
         found = {r[0]: r[2:] for r in await store.search_terms('"helper"', 10)}
         # v15: a SIR's search words moved from the search table into the SIR, as they were;
-        # names and paths are made again from the symbol
-        assert found == {1: ("helper", "helper", "", "doubl number", "", "a py"),
-                         3: ("helper", "helper", "other other", "doubl number", "", "b py")}
+        # names and paths are made again from the symbol (since v24: enclosing names as
+        # words, paths without their extension)
+        assert found == {1: ("helper", "helper", "", "doubl number", "", "a"),
+                         3: ("helper", "helper", "other", "doubl number", "", "b")}
         assert sorted(r[0] for r in await store.search_terms('"doubl"', 10)) == [1, 2, 3]
     finally:
         await store.close()

@@ -69,7 +69,7 @@ async def test_rows_stay_exact_through_every_kind_of_edit(tmp_path: Path) -> Non
                        static_sirs={A: first}),
             FileChange(FileRecord("net.py", 10, 1, "python", "f2"), [other])])
         held, want = postings(db)
-        assert held == want and len(held) > 20
+        assert held == want and len(held) >= 20
         # the doc's words are searched, though no stored SIR field holds them
         assert await words(store, "gadget") == ["load_config"]
 

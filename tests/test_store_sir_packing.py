@@ -16,7 +16,7 @@ from aether.sir.model import Sir
 from aether.store import queries as q
 from aether.store.db import Store
 from aether.store.packing import _DICT_V1, pack_sir, sir_json_of, terms_of
-from aether.store.records import NewSir, PreparedSir
+from aether.store.records import NewSir, PreparedSir, search_row
 from aether.store.schema import SCHEMA_VERSION
 from aether.store.search_rows import row_of
 from aether.symbols.terms import STOP_WORDS, parse_query, prose_column, stem, words_column
@@ -124,3 +124,14 @@ def test_sir_words_leave_out_what_no_question_searches_for() -> None:
     # a packed SIR keeps the words it was given, in format 2
     value = pack_sir('{"intent":"x"}', "x", "y")
     assert value[0] == 2 and terms_of(value) == ("x", "y")
+
+
+def test_a_search_row_keeps_each_path_word_once_and_no_extension() -> None:
+    row = search_row(7, "test_index_view", "AdminViewTests.test_index_view",
+                     "tests/admin_views/tests.py", ("index page", "render page"))
+    # enclosing names as words only; the path without `py` and without the words the name,
+    # the enclosing names or the SIR have
+    assert row == (7, "test_index_view", "test index view", "admin view test", "index page",
+                   "render page", "")
+    row = search_row(8, "render", "render", "src/.hidden/admin.tar.gz", None)
+    assert row == (8, "render", "render", "", "", "", "src hidden admin tar")

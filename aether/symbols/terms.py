@@ -41,7 +41,8 @@ me find show give code function method class does do want get way need something
 # Raise on any change to what these functions return for a name, a path or a text: stores
 # rebuild their search rows on open (the search table keeps no copy of them, and deleting a
 # row must repeat exactly what was inserted; aether.store.search_rows).
-# 2: a SIR's words leave out the stop words (`prose_column`).
+# 2: a SIR's words leave out the stop words (`prose_column`); a search row's path and
+# enclosing names lose what repeats (aether.store.records.search_row).
 VERSION = 2
 
 MAX_QUERY_CHARS = 1024  # as every surface (the engine checks it first)
