@@ -128,9 +128,9 @@ def test_sir_words_leave_out_what_no_question_searches_for() -> None:
 
 def test_a_search_row_keeps_each_path_word_once_and_no_extension() -> None:
     row = search_row(7, "test_index_view", "AdminViewTests.test_index_view",
-                     "tests/admin_views/tests.py", ("index page", "render page"))
-    # enclosing names as words only; the path without `py` and without the words the name,
-    # the enclosing names or the SIR have
+                     "tests/admin_views/tests.py", ("admin index page", "render page"))
+    # enclosing names as words only, and not again in the intent; the path without `py` and
+    # without the words the name, the enclosing names or the SIR have
     assert row == (7, "test_index_view", "test index view", "admin view test", "index page",
                    "render page", "")
     row = search_row(8, "render", "render", "src/.hidden/admin.tar.gz", None)

@@ -204,8 +204,11 @@ def search_row(seq: int, name: str, qualified_name: str, file_path: str,
     qual = _qual_column(enclosing(qualified_name))
     # Since terms v2 (schema v24) the path's words leave out those another column has (a
     # match there already counts: `lexical_candidates` credits a word to its first column)
-    # and the file's extension (`py` in every row): 8% of the index on Django; and the
-    # enclosing names only as words (a whole identifier is looked for in `name` alone).
+    # and the file's extension (`py` in every row): 8% of the index on Django; the enclosing
+    # names are only words (a whole identifier is looked for in `name` alone), and the
+    # intent leaves out theirs (`Test x (method of XTests)`: 4% more).
+    enclosing_words = f" {qual} "
+    intent = " ".join([w for w in intent.split() if f" {w} " not in enclosing_words])
     others = f" {words} {qual} {intent} {other} "
     path = " ".join([w for w in _path_words(file_path) if f" {w} " not in others])
     return (seq, whole, words, qual, intent, other, path)

@@ -79,23 +79,28 @@ async def delete_in_files(conn: aiosqlite.Connection, paths: Iterable[str]) -> N
         await conn.executemany(q.DELETE_FTS_ROW, rows)
 
 
-async def take_for_new_terms(conn: aiosqlite.Connection,
-                             symbol_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+async def take_for_new_terms(conn: aiosqlite.Connection, symbol_ids: Sequence[str]
+                             ) -> dict[str, tuple[int, str, str, str]]:
     """Before new SIRs are stored for these symbols: their search rows leave the table, and
-    come back (`with_terms`) once the SIRs are written. id -> the row taken out."""
-    out: dict[str, tuple[Any, ...]] = {}
+    come back (`with_terms`) once the SIRs are written. id -> (seq, name, qualified name,
+    path) of the row taken out."""
+    out: dict[str, tuple[int, str, str, str]] = {}
+    rows: list[tuple[Any, ...]] = []
     for i in range(0, len(symbol_ids), _CHUNK):
         chunk = list(symbol_ids[i:i + _CHUNK])
         async with conn.execute(q.search_sources_by_ids(len(chunk)), q.keys(chunk)) as cur:
-            out.update((r[0], row_of(*r[1:])) for r in await cur.fetchall())
-    if out:
-        await conn.executemany(q.DELETE_FTS_ROW, list(out.values()))
+            for sid, *source in await cur.fetchall():
+                out[sid] = (source[0], source[1], source[2], source[3])
+                rows.append(row_of(*source))
+    if rows:
+        await conn.executemany(q.DELETE_FTS_ROW, rows)
     return out
 
 
-def with_terms(row: tuple[Any, ...], terms: tuple[str, str]) -> tuple[Any, ...]:
-    """The same search row with a new SIR's words."""
-    return (*row[:4], *terms, *row[6:])
+def with_terms(source: tuple[int, str, str, str], terms: tuple[str, str]) -> tuple[Any, ...]:
+    """The search row of a symbol taken out (`take_for_new_terms`) with a new SIR's words
+    (made whole again: its path's words depend on them)."""
+    return search_row(*source, terms)
 
 
 def rebuild_search_rows(conn: sqlite3.Connection) -> bool:
