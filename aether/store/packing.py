@@ -54,7 +54,10 @@ _DICT_V1 = (
     b'{"confidence":0.3,"dependencies":[],"error_modes":[],"inputs":[],"intent":"'
     b' (method of ).","outputs":[],"side_effects":[]}\x00'
 )
-_LEVEL, _WBITS, _MEM = 6, -15, 8
+_WBITS, _MEM = -15, 8
+# Level 5 writes format 2 in ~19 us a SIR against ~26 us at 6, for 1.4% more bytes (6 spends
+# the time on longer hash chains through the 32 KB dictionary); format 1 was ~14 us.
+_LEVEL = 5
 
 
 @cache
