@@ -20,7 +20,7 @@ import sqlite3
 import zlib
 from pathlib import Path
 
-from aether.store.packing import _DICT_V1, _text
+from aether.store.packing import _DICT_V1, _LEVEL, _text
 
 WINDOW = 32 * 1024
 
@@ -34,7 +34,7 @@ def sir_values(db: Path) -> list[bytes]:
 
 
 def packed_bytes(dictionary: bytes, values: list[bytes]) -> int:
-    base = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, dictionary)
+    base = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, dictionary)
     total = 0
     for v in values:
         co = base.copy()
