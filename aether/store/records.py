@@ -201,27 +201,32 @@ def search_row(seq: int, name: str, qualified_name: str, file_path: str,
     symbol and terms (aether.symbols.terms.VERSION)."""
     whole, words = name_columns(name)
     intent, other = terms or ("", "")
-    qual = _qual_column(enclosing(qualified_name))
+    qual, qual_words = _qual_column(enclosing(qualified_name))
     # Since terms v2 (schema v24) the path's words leave out those another column has (a
     # match there already counts: `lexical_candidates` credits a word to its first column)
     # and the file's extension (`py` in every row): 8% of the index on Django; the enclosing
     # names are only words (a whole identifier is looked for in `name` alone), and the
     # intent leaves out theirs (`Test x (method of XTests)`: 4% more).
-    enclosing_words = f" {qual} "
-    intent = " ".join([w for w in intent.split() if f" {w} " not in enclosing_words])
+    if qual_words and intent:
+        split = intent.split()
+        if not qual_words.isdisjoint(split):
+            intent = " ".join([w for w in split if w not in qual_words])
     others = f" {words} {qual} {intent} {other} "
-    path = " ".join([w for w in _path_words(file_path) if f" {w} " not in others])
+    path = " ".join([w for w, padded in _path_words(file_path) if padded not in others])
     return (seq, whole, words, qual, intent, other, path)
 
 
 @lru_cache(maxsize=1024)  # the symbols of a file come together
-def _path_words(file_path: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(name_columns(posixpath.splitext(file_path)[0])[1].split()))
+def _path_words(file_path: str) -> tuple[tuple[str, str], ...]:
+    """The path's words without its extension, each once, and each between spaces."""
+    words = dict.fromkeys(name_columns(posixpath.splitext(file_path)[0])[1].split())
+    return tuple((w, f" {w} ") for w in words)
 
 
 @lru_cache(maxsize=4096)  # the enclosing class of every method, over and over
-def _qual_column(parents: str) -> str:
-    return name_columns(parents)[1]
+def _qual_column(parents: str) -> tuple[str, frozenset[str]]:
+    words = name_columns(parents)[1]
+    return words, frozenset(words.split())
 
 
 def clear_search_row_cache() -> None:
