@@ -185,9 +185,10 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert [r[0] for r in await store.vector_sources("wordllama-l2-256")] == [OTHER]
         found = {r[0]: r[2:] for r in await store.search_terms('"helper"', 10)}
         # v15: a SIR's search words moved from the search table into the SIR, as they were;
-        # names and paths are made again from the symbol
-        assert found == {1: ("helper", "helper", "", "doubl number", "", "a py"),
-                         3: ("helper", "helper", "other other", "doubl number", "", "b py")}
+        # names and paths are made again from the symbol (since v24: enclosing names as
+        # words, paths without their extension)
+        assert found == {1: ("helper", "helper", "", "doubl number", "", "a"),
+                         3: ("helper", "helper", "other", "doubl number", "", "b")}
         assert sorted(r[0] for r in await store.search_terms('"doubl"', 10)) == [1, 2, 3]
     finally:
         await store.close()
@@ -468,11 +469,12 @@ async def test_v19_store_moves_to_compact_symbol_rows_and_reads_the_same(tmp_pat
             (bytes.fromhex(TEXT_HASH)[:8], bytes.fromhex(SHASH)[:8])]
         assert conn.execute("SELECT value FROM meta WHERE key = 'compact_rows'").fetchone() == (
             "v20",)
-        # a packed SIR value is kept as it was: same JSON, same search words
+        # a packed SIR value is packed again (v24: format 2): same JSON, the same search
+        # words less the stop words
         (value,) = conn.execute("SELECT sir_json FROM sir WHERE seq = 2").fetchone()
-        assert value[0] == 1 and sir_json_of(value) == PreparedSir.of(
+        assert value[0] == 2 and sir_json_of(value) == PreparedSir.of(
             Sir(intent="Runs it.", confidence=0.3)).sir_json
-        assert terms_of(value) == ("run it", "run the job")
+        assert terms_of(value) == ("run", "run job")
         # a signature keeps its name as a mark
         assert conn.execute("SELECT signature FROM symbols ORDER BY seq").fetchall() == [
             ("def xx(y)",), ("def \x01(y)",)]

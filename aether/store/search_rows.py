@@ -7,8 +7,9 @@ candidates' rows the same way.
 
 The whole table is rebuilt on open when the store was made by an older aether or another
 version of the search terms (`aether.symbols.terms.VERSION`): a migration asks for it in
-`meta`, since terms are computed in Python. The rebuild also packs the SIRs a migration
-left as text. Runs once, in the same step that migrates the file.
+`meta`, since terms are computed in Python. The rebuild also packs again the SIRs a
+migration left as text or an older aether packed (an older format, or words with the stop
+words that v24 leaves out). Runs once, in the same step that migrates the file.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import Any
 import aiosqlite
 
 from aether.store import queries as q
-from aether.store.packing import is_packed, pack_sir, sir_json_of, terms_of
+from aether.store.packing import is_current, pack_sir, sir_json_of, terms_of
 from aether.store.records import PreparedSir, search_row
 from aether.store.schema import immediate
 from aether.symbols.terms import VERSION as TERMS_VERSION
+from aether.symbols.terms import prose_of
 
 META_KEY = "search_rows"
 _CHUNK = 500  # ids or seqs per statement (SQLite allows 32,766 parameters; keep them short)
@@ -77,23 +79,28 @@ async def delete_in_files(conn: aiosqlite.Connection, paths: Iterable[str]) -> N
         await conn.executemany(q.DELETE_FTS_ROW, rows)
 
 
-async def take_for_new_terms(conn: aiosqlite.Connection,
-                             symbol_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+async def take_for_new_terms(conn: aiosqlite.Connection, symbol_ids: Sequence[str]
+                             ) -> dict[str, tuple[int, str, str, str]]:
     """Before new SIRs are stored for these symbols: their search rows leave the table, and
-    come back (`with_terms`) once the SIRs are written. id -> the row taken out."""
-    out: dict[str, tuple[Any, ...]] = {}
+    come back (`with_terms`) once the SIRs are written. id -> (seq, name, qualified name,
+    path) of the row taken out."""
+    out: dict[str, tuple[int, str, str, str]] = {}
+    rows: list[tuple[Any, ...]] = []
     for i in range(0, len(symbol_ids), _CHUNK):
         chunk = list(symbol_ids[i:i + _CHUNK])
         async with conn.execute(q.search_sources_by_ids(len(chunk)), q.keys(chunk)) as cur:
-            out.update((r[0], row_of(*r[1:])) for r in await cur.fetchall())
-    if out:
-        await conn.executemany(q.DELETE_FTS_ROW, list(out.values()))
+            for sid, *source in await cur.fetchall():
+                out[sid] = (source[0], source[1], source[2], source[3])
+                rows.append(row_of(*source))
+    if rows:
+        await conn.executemany(q.DELETE_FTS_ROW, rows)
     return out
 
 
-def with_terms(row: tuple[Any, ...], terms: tuple[str, str]) -> tuple[Any, ...]:
-    """The same search row with a new SIR's words."""
-    return (*row[:4], *terms, *row[6:])
+def with_terms(source: tuple[int, str, str, str], terms: tuple[str, str]) -> tuple[Any, ...]:
+    """The search row of a symbol taken out (`take_for_new_terms`) with a new SIR's words
+    (made whole again: its path's words depend on them)."""
+    return search_row(*source, terms)
 
 
 def rebuild_search_rows(conn: sqlite3.Connection) -> bool:
@@ -108,10 +115,11 @@ def rebuild_search_rows(conn: sqlite3.Connection) -> bool:
             rows, packed = [], []
             for seq, name, qname, path, value in conn.execute(q.ALL_FOR_SEARCH_ROWS):
                 terms = stored_terms(value)
+                if terms is not None and not is_current(value):
+                    # an older format, or words an older aether kept (its stop words)
+                    terms = prose_of(terms[0]), prose_of(terms[1])
+                    packed.append((pack_sir(sir_json_of(value) or "", *terms), seq))
                 rows.append(search_row(seq, name, qname, path, terms))
-                json = None if value is None or is_packed(value) else sir_json_of(value)
-                if json is not None:
-                    packed.append((pack_sir(json, *(terms or ("", ""))), seq))
             conn.execute(q.CLEAR_FTS)
             conn.executemany(q.INSERT_FTS, rows)
             conn.executemany(q.SET_SIR_VALUE, packed)

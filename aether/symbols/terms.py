@@ -41,7 +41,9 @@ me find show give code function method class does do want get way need something
 # Raise on any change to what these functions return for a name, a path or a text: stores
 # rebuild their search rows on open (the search table keeps no copy of them, and deleting a
 # row must repeat exactly what was inserted; aether.store.search_rows).
-VERSION = 1
+# 2: a SIR's words leave out the stop words (`prose_column`); a search row's path and
+# enclosing names lose what repeats (aether.store.records.search_row).
+VERSION = 2
 
 MAX_QUERY_CHARS = 1024  # as every surface (the engine checks it first)
 MAX_QUERY_TERMS = 24
@@ -65,6 +67,10 @@ ITEM_CACHE = 2048  # SIR list items (`self`, common calls): 2,048 catch ~4 of 5 
 @lru_cache(maxsize=STEM_CACHE)
 def stem(word: str) -> str:
     return str(_stemmer.stemWord(word.lower()))
+
+
+# Stop words as the search table spells them (stemmed: `doing` -> `do`, `only` -> `onli`).
+_STOP_TERMS = STOP_WORDS | frozenset(stem(w) for w in STOP_WORDS)
 
 
 def tokens(text: str) -> list[str]:
@@ -93,16 +99,29 @@ def words_column(text: str) -> str:
     return " ".join(word_terms(text))
 
 
+def prose_column(text: str) -> str:
+    """`words_column` without the stop words and their stems: what a SIR's intent and other
+    fields index. A question never searches for them (`parse_query` drops them), and they
+    were 12% of the search index (`of`, `the`, `method`, `class` in nearly every SIR); a
+    name typed with one in it (`get_value`) still finds it in the name columns."""
+    return " ".join([w for w in word_terms(text) if w not in _STOP_TERMS])
+
+
+def prose_of(words: str) -> str:
+    """A words column (`words_column`) less its stop words: `prose_column` of its text."""
+    return " ".join([w for w in words.split() if w not in _STOP_TERMS])
+
+
 @lru_cache(maxsize=ITEM_CACHE)
-def _item_words(item: str) -> str:
-    return words_column(item)
+def _item_prose(item: str) -> str:
+    return prose_column(item)
 
 
-def items_words_column(items: Iterable[str]) -> str:
-    """`words_column(" ".join(items))`, each item's words cached: no word spans a space, so
+def items_prose_column(items: Iterable[str]) -> str:
+    """`prose_column(" ".join(items))`, each item's words cached: no word spans a space, so
     the words of the joined text are those of its items, in order (a cold index makes the
     words of ~340,000 SIR items, ~85% of them repeats)."""
-    return " ".join([w for w in map(_item_words, items) if w])
+    return " ".join([w for w in map(_item_prose, items) if w])
 
 
 @lru_cache(maxsize=NAME_CACHE)
@@ -116,7 +135,7 @@ def clear_caches() -> None:
     daemon that stays up should not keep that between passes."""
     stem.cache_clear()
     _token_terms.cache_clear()
-    _item_words.cache_clear()
+    _item_prose.cache_clear()
     name_columns.cache_clear()
 
 
