@@ -185,7 +185,7 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
         assert [r[0] for r in await store.vector_sources("wordllama-l2-256")] == [OTHER]
         found = {r[0]: r[2:] for r in await store.search_terms('"helper"', 10)}
         # v15: a SIR's search words moved from the search table into the SIR, as they were;
-        # names and paths are made again from the symbol (since v24: enclosing names as
+        # names and paths are made again from the symbol (since v23: enclosing names as
         # words, paths without their extension)
         assert found == {1: ("helper", "helper", "", "doubl number", "", "a"),
                          3: ("helper", "helper", "other", "doubl number", "", "b")}
@@ -469,7 +469,7 @@ async def test_v19_store_moves_to_compact_symbol_rows_and_reads_the_same(tmp_pat
             (bytes.fromhex(TEXT_HASH)[:8], bytes.fromhex(SHASH)[:8])]
         assert conn.execute("SELECT value FROM meta WHERE key = 'compact_rows'").fetchone() == (
             "v20",)
-        # a packed SIR value is packed again (v24: format 2): same JSON, the same search
+        # a packed SIR value is packed again (v23: format 2): same JSON, the same search
         # words less the stop words
         (value,) = conn.execute("SELECT sir_json FROM sir WHERE seq = 2").fetchone()
         assert value[0] == 2 and sir_json_of(value) == PreparedSir.of(

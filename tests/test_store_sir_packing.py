@@ -1,4 +1,4 @@
-"""Schema v24: a SIR's search words leave out the stop words, and SIRs are deflated with a
+"""Schema v23: a SIR's search words leave out the stop words, and SIRs are deflated with a
 trained dictionary (format 2). A store as an older aether left it (format 1, words with stop
 words, search rows made from them; made here from an indexed one) upgrades on open: every
 record reads back equal through the Store API, every SIR is packed again, and the search

@@ -14,7 +14,7 @@ a format byte (1: deflate with `_DICT_V1`); a value stored as TEXT is the same l
 unpacked (written by the v15 migration, packed on first open), or a plain JSON SIR (history
 rows from before v15). Never change `_DICT_V1`: add a new format byte and dictionary.
 
-Format 2 (schema v24, issue 17): the same layout deflated with `sir_words_v2.dict`, 32 KB of
+Format 2 (schema v23, issue 17): the same layout deflated with `sir_words_v2.dict`, 32 KB of
 what SIRs share, trained (`bench/sir_dictionary.py`) on the SIRs of a cold index of this
 interpreter's standard library and of seven small open-source packages in other languages:
 on Django, which it never saw, SIRs take 13% less than with `_DICT_V1` (5.87 -> 5.12 MB).

@@ -202,7 +202,7 @@ def search_row(seq: int, name: str, qualified_name: str, file_path: str,
     whole, words = name_columns(name)
     intent, other = terms or ("", "")
     qual, qual_words = _qual_column(enclosing(qualified_name))
-    # Since terms v2 (schema v24) the path's words leave out those another column has (a
+    # Since terms v2 (schema v23) the path's words leave out those another column has (a
     # match there already counts: `lexical_candidates` credits a word to its first column)
     # and the file's extension (`py` in every row): 8% of the index on Django; the enclosing
     # names are only words (a whole identifier is looked for in `name` alone), and the

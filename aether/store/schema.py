@@ -815,7 +815,7 @@ MIGRATIONS: list[str] = [
     INSERT INTO meta (key, value) VALUES ('compact_ids', 'copied')
         ON CONFLICT(key) DO UPDATE SET value = 'copied';
     """,
-    # v24: smaller SIR rows and search index (issue 17). A SIR's search words leave out the
+    # v23: smaller SIR rows and search index (issue 17). A SIR's search words leave out the
     # stop words, which no question searches for (aether.symbols.terms.prose_column; 12% of
     # the search index), and SIRs are deflated with a 32 KB trained dictionary instead of
     # 1.3 KB (aether.store.packing, format 2). Converted on open in Python (the search rows'

@@ -9,7 +9,7 @@ The whole table is rebuilt on open when the store was made by an older aether or
 version of the search terms (`aether.symbols.terms.VERSION`): a migration asks for it in
 `meta`, since terms are computed in Python. The rebuild also packs again the SIRs a
 migration left as text or an older aether packed (an older format, or words with the stop
-words that v24 leaves out). Runs once, in the same step that migrates the file.
+words that v23 leaves out). Runs once, in the same step that migrates the file.
 """
 
 from __future__ import annotations
