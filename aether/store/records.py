@@ -39,15 +39,19 @@ def utc_text(ms: int) -> str:
         timespec="milliseconds").replace("+00:00", "Z")
 
 
-_HEX = frozenset("0123456789abcdef")
-
-
 def pack_hash(value: str | None) -> bytes | str | None:
     """A hash or symbol id as the store keeps it (vector rows since v16; symbols' and SIRs'
     since v20): 16 bytes for aether's 32 hex characters (aether.hashing); anything else as
     it is."""
-    if value is not None and len(value) == 32 and _HEX.issuperset(value):
-        return bytes.fromhex(value)
+    if value is not None and len(value) == 32:
+        # one C call and a check back (lowercase hex only: `hex()` gives back exactly the
+        # strings to take) instead of a set test per character: ~470,000 calls a cold index
+        try:
+            packed = bytes.fromhex(value)
+        except ValueError:
+            return value
+        if packed.hex() == value:
+            return packed
     return value
 
 

@@ -198,12 +198,8 @@ def collect_references(source: bytes, definitions: list[Definition],
         if (start, end) in seen:
             continue
         seen.add((start, end))
-        i = bisect_right(starts, start) - 1
-        while i >= 0 and ends[i] < end:
-            i = parents[i]
-        owners = [i] if i >= 0 else _implementers(node, starts, ends)
-        if not owners:
-            continue
+        # what the name is decides first: most candidates are local names, dropped before
+        # their owner is looked up
         text = node_text(source, node)
         found = shapes.get(text, ...)
         if found is ...:
@@ -219,6 +215,12 @@ def collect_references(source: bytes, definitions: list[Definition],
                 continue  # `self.x` passed along: data, unless the file defines a method x
         elif not (head in bindings or name in defined
                   or (name[:1].isupper() and len(name) > 1)):  # `T`: a generic parameter
+            continue
+        i = bisect_right(starts, start) - 1
+        while i >= 0 and ends[i] < end:
+            i = parents[i]
+        owners = [i] if i >= 0 else _implementers(node, starts, ends)
+        if not owners:
             continue
         # last: a node's parent is found by walking down from the root
         parent = node.parent
