@@ -1,7 +1,7 @@
 """Schema v24: type facts and renaming imports in `name_facts`, found by name
 (aether.store.name_facts). A save reads the facts of the names it resolves and no others;
 a file's facts are replaced when it is written again and go with it; a v23 store (facts
-inside `files.bindings`, made here by `to_v23`) upgrades in place and reads back the same
+inside `files.bindings`, made here by `before_name_facts`) upgrades in place and reads back the same
 edges."""
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ async def test_a_file_written_again_replaces_its_facts_and_a_deleted_one_takes_t
         edges(root))
 
 
-def to_v23(db: Path) -> None:
+def before_name_facts(db: Path) -> None:
     """Put a store's name facts back where schema v23 kept them: type facts inside
     `files.bindings` (keys `Q()`, `Q.__bases__`, `v.__class__`), renames nowhere (worked
     out from the bindings), no name_facts table; and mark it v23."""
@@ -254,7 +254,7 @@ async def test_a_v23_store_moves_its_facts_out_of_bindings_and_reads_the_same(
     db = root / ".aether" / "aether.db"
     rows, graph = fact_rows(root), edges(root)
     before = await every_edge(db)
-    to_v23(db)
+    before_name_facts(db)
     conn = sqlite3.connect(db)
     try:
         bindings = {p: json.loads(t) for p, t in conn.execute("SELECT path, bindings FROM files")}

@@ -95,8 +95,9 @@ async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> Gra
     # facts are read with their symbols, below)
     asked = set(wanted)
     for fact in await add_facts(asked):
-        if fact.key.endswith(CLASS_OF):
-            wanted |= _names_of_types(files[fact.path], fact.value)
+        info = files.get(fact.path)
+        if info is not None and fact.key.endswith(CLASS_OF):
+            wanted |= _names_of_types(info, fact.value)
     loaded: set[str] = set()
     for _round in range(TYPE_ROUNDS):
         for chunk in _chunks(sorted(wanted)):
