@@ -1,18 +1,20 @@
 """What a save's call-graph resolution reads, kept small: the workspace's modules as sorted
-lists (answers equal to a dict of every suffix), bindings parsed only when read, renamed
-imports remembered by hash, and file states read for the saved paths only."""
+lists (answers equal to a dict of every suffix), bindings parsed only when read, and file
+states read for the saved paths only (type facts and renames: tests/test_name_facts.py)."""
 
 from __future__ import annotations
 
+import gc
+import sys
 import sysconfig
+import weakref
 from pathlib import Path
 
 from aether.config import load_settings
 from aether.engine.engine import Engine
-from aether.engine.graph_resolve import _Modules, _prefix_folder, module_name
-from aether.store import edges
+from aether.engine.graph_resolve import GraphResolver, _Modules, _prefix_folder, module_name
 from aether.store.db import Store
-from aether.store.graph_records import FileBindings
+from aether.store.graph_records import EdgeSite, FileBindings, GraphView, SymbolRef
 from tests.helpers import ScriptedProvider, write
 
 
@@ -69,18 +71,39 @@ def test_modules_answer_like_every_suffix_in_a_dict() -> None:
         assert modules.files(dotted) == reference.files(dotted), dotted
 
 
-def test_bindings_are_parsed_when_read_and_renames_kept_by_hash() -> None:
+def test_bindings_are_parsed_when_read() -> None:
     info = FileBindings("python", '{"h": "pkg.models.helper", "os": "os"}', None)
     assert info.star_imports == [] and info.bindings == {"h": "pkg.models.helper", "os": "os"}
-    edges.clear_parsed_bindings()
-    text = '{"h": "pkg.models.helper", "os": "os", "m": "crate::util::make"}'
-    assert edges._renamed(text) == (("h", "helper"), ("m", "make"))
-    assert edges._renamed(text[:-1] + "}") == (("h", "helper"), ("m", "make"))  # same JSON
-    assert edges._renamed('{"os": "os"}') == ()
-    assert edges._renamed(None) == () and edges._renamed("{}") == ()
-    assert len(edges._RENAMED) == 2  # one answer per distinct stored JSON, none for "{}"
-    edges.clear_parsed_bindings()
-    assert not edges._RENAMED
+    assert info.fact("h()") is None and not info.facts  # none loaded: the shared empty map
+    info.add_fact("make()", "Ctx")
+    assert info.fact("make()") == "Ctx"
+    assert not FileBindings("python", None, None).facts  # each file its own map, once added
+
+
+def test_a_resolver_and_its_view_go_without_the_cyclic_collector() -> None:
+    """A save's view (every file's row, thousands of symbols) is freed as soon as its
+    resolution ends, not whenever the cyclic collector runs: nothing in a resolver points
+    back at it (views piled up between collections: 12 MB more per save at 100k symbols)."""
+    info = FileBindings("python", '{"Base": "pkg.base.Base"}', None)
+    info.add_fact("App.__bases__", "Base")
+    view = GraphView({"pkg/app.py": info, "pkg/base.py": FileBindings("python", None, None)})
+    for ref in (SymbolRef("a", "pkg/app.py", "python", "class", "App", "App", 1),
+                SymbolRef("r", "pkg/app.py", "python", "method", "run", "App.run", 2),
+                SymbolRef("b", "pkg/base.py", "python", "class", "Base", "Base", 3),
+                SymbolRef("c", "pkg/base.py", "python", "method", "close", "Base.close", 4)):
+        view.by_name.setdefault(ref.name, []).append(ref)
+    site = EdgeSite(1, "r", "App.run", "pkg/app.py", "python", "self.close", "close", "self",
+                    "self")
+    gc.disable()
+    try:
+        resolver = GraphResolver(view)
+        assert resolver.resolve(site) == ("import", "c", None)  # through App's base
+        gone, derived = weakref.ref(resolver), view.derived  # the resolver's memos
+        before = sys.getrefcount(view)
+        del resolver
+        assert gone() is None and sys.getrefcount(view) == before - 1 and derived["memo"]
+    finally:
+        gc.enable()
 
 
 async def test_a_save_reads_the_states_of_its_own_files(tmp_path: Path) -> None:

@@ -22,8 +22,11 @@ from aether.store.search_rows import row_of
 from aether.symbols.terms import STOP_WORDS, parse_query, prose_column, stem, words_column
 from tests.helpers import write
 from tests.test_graph_edges import PY_FILES, make_repo
+from tests.test_name_facts import before_name_facts
 from tests.test_store_search_rows import postings
 from tests.test_store_symbol_rows import every_record
+
+V23 = 23  # this migration (v24 moved type facts out of files.bindings: before_name_facts)
 
 
 def pack_v1(sir_json: str, intent: str, other: str) -> bytes:
@@ -35,7 +38,9 @@ def pack_v1(sir_json: str, intent: str, other: str) -> bytes:
 def to_v23(db: Path) -> int:
     """Turn a store back into what v23 held: format-1 SIR values whose words keep stop words
     (`the`, `of`, `is` added to each SIR's), search rows made from them, search rows of terms
-    version 1. Returns the bytes of the SIR values."""
+    version 1 (and, as v22, type facts inside `files.bindings`). Returns the bytes of the SIR
+    values."""
+    before_name_facts(db)
     conn = sqlite3.connect(db, isolation_level=None)
     try:
         conn.execute("BEGIN")
@@ -48,7 +53,7 @@ def to_v23(db: Path) -> int:
         conn.execute(q.CLEAR_FTS)
         conn.executemany(q.INSERT_FTS, [row_of(*r) for r in conn.execute(q.ALL_FOR_SEARCH_ROWS)])
         conn.execute("UPDATE meta SET value = 'contentless-1' WHERE key = 'search_rows'")
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+        conn.execute(f"PRAGMA user_version = {V23 - 1}")
         conn.execute("COMMIT")
         return sum(len(v) for v, _ in old)
     finally:

@@ -30,6 +30,7 @@ from aether.store.vectors import unpack_vectors
 from aether.symbols.model import Symbol
 from tests.helpers import write
 from tests.test_graph_edges import PY_FILES, make_repo
+from tests.test_name_facts import before_name_facts
 
 V22 = 22
 _HEX = "(CASE WHEN typeof({0}) = 'blob' THEN lower(hex({0})) ELSE {0} END)"
@@ -39,7 +40,9 @@ def to_v21(db: Path) -> None:
     """Turn a store back into the layout of schema v21 (what an older aether wrote): files
     keyed by path, symbols with their path, language and kind as text and their id as 32
     hex characters, SIR rows with the symbol id (16 bytes) and the source hash, a sir_meta
-    row for every symbol, sir_history and redactions with their foreign keys."""
+    row for every symbol, sir_history and redactions with their foreign keys (and, as until
+    v23, type facts inside `files.bindings`)."""
+    before_name_facts(db)
     conn = sqlite3.connect(db, isolation_level=None)
     try:
         conn.execute("PRAGMA foreign_keys=OFF")

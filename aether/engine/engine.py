@@ -34,7 +34,6 @@ from aether.providers.base import Provider
 from aether.sir.prompt import PROMPT_VERSION
 from aether.sir.static_rules import clear_cache as clear_static_cache
 from aether.store.db import Recovery, Store, StoreDamaged, StoreError
-from aether.store.edges import clear_parsed_bindings
 from aether.store.records import Counts, SymbolRecord, clear_search_row_cache
 from aether.symbols.terms import clear_caches as clear_term_caches
 from aether.symbols.terms import dotted
@@ -252,12 +251,11 @@ class Engine:
         went."""
         if not self.searcher.release_idle(idle_s):
             return False
-        # what the last saves' edge resolution kept: the workspace's modules and every
-        # file's parsed bindings (~8 MB at 100,000 symbols); the next save rebuilds them.
+        # what the last saves' edge resolution kept: the workspace's modules; the next save
+        # rebuilds them.
         # The term caches too: filled while active, their entries are scattered over the
         # interpreter's small-object arenas and would keep them from being freed.
         clear_modules()
-        clear_parsed_bindings()
         clear_static_cache()
         clear_term_caches()
         clear_search_row_cache()

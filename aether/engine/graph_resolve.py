@@ -15,12 +15,11 @@
 Python bare names never fall back to a name match: a bare name that is neither defined,
 imported nor builtin is not reachable at all, so a same-name symbol elsewhere is a guess.
 
-Types (Python, JS/TS) come from the files' type facts (aether.symbols.type_facts): a
-receiver typed by a call's result takes the type the called function returns, a module-level
-variable its stated type, and a method missing from a class is looked up in its bases. Each
-step is a resolution of its own; the answer is as sure as the weakest (`unique_name` if the
-function was found by name, `import` if a step crossed files). A namesake whose class
-inherits from a library class is not "the only one": the library's method may be meant.
+Types (Python, JS/TS) come from the files' type facts (aether.symbols.type_facts), followed
+by aether.engine.graph_types: a receiver typed by a call's result takes the type the called
+function returns, a module-level variable its stated type, and a method missing from a class
+is looked up in its bases. A namesake whose class inherits from a library class is not "the
+only one": the library's method may be meant.
 """
 
 from __future__ import annotations
@@ -31,29 +30,18 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from aether.store.graph_records import (
-    BASES,
-    CLASS_OF,
-    RETURNS,
-    EdgeSite,
-    GraphView,
-    Resolution,
-    SymbolRef,
+from aether.engine.graph_types import (
+    TYPES,
+    TypeFollowing,
+    binding,
+    made_by_call,
+    provenance,
 )
+from aether.store.graph_records import CLASS_OF, EdgeSite, GraphView, Resolution, SymbolRef
 from aether.symbols.local_types import RESULT
 
 MAX_CANDIDATES = 20
 MAX_HOPS = 3  # re-export chains followed through bindings
-MAX_ANCESTORS = 12  # classes looked through, bases of bases included, for one method
-MAX_NESTED = 4  # method lookups inside method lookups (a base named through a variable...)
-_STRENGTH = {"local": 0, "import": 1, "unique_name": 2}  # a chain is as sure as its weakest
-_TYPES = frozenset({"class", "interface", "struct"})
-# Bases outside the workspace whose methods cast no doubt on a namesake of ours: Python's
-# builtin types (a call of one of their methods' names is never matched by name at all:
-# COMMON_METHODS) and the usual abstract roots.
-_PLAIN_BASES = frozenset({n for n in dir(builtins) if isinstance(getattr(builtins, n), type)}
-                         | {"ABC", "Protocol", "Generic", "Enum", "IntEnum", "NamedTuple",
-                            "TypedDict", "Error"})
 _PY_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__"))
 _CONTAINERS = frozenset({"class", "struct", "enum", "trait", "interface", "module", "object"})
 _CALLABLE_TOP = frozenset({"function", "class", "struct", "enum", "type_alias"})
@@ -218,7 +206,7 @@ def module_name(path: str) -> str | None:
     return dotted if all(part.isidentifier() for part in parts) else dotted.replace("-", "_")
 
 
-class GraphResolver:
+class GraphResolver(TypeFollowing):
     """Resolves a batch of call sites against one `GraphView` (built per batch)."""
 
     def __init__(self, view: GraphView) -> None:
@@ -237,12 +225,12 @@ class GraphResolver:
             derived["dotted"])
         self._name_memo: dict[tuple[str, str, bool, str], Resolution] = derived["names"]
         self._by_file: dict[tuple[str, str, str], SymbolRef] = derived["by_file"]
-        self._nested = 0  # _method_of calls on the stack
+        self._nested = 0  # method_of calls on the stack
         self._external_memo: dict[str, bool] = derived.setdefault("external", {})
 
     # ------------------------------------------------------------------ lookups
 
-    def _in_file(self, path: str, name: str, qualified: str) -> SymbolRef | None:
+    def in_file(self, path: str, name: str, qualified: str) -> SymbolRef | None:
         return self._by_file.get((name, qualified, path))
 
     def _in_folder(self, folder: str, language: str, name: str, qualified: str
@@ -256,7 +244,7 @@ class GraphResolver:
         through its own imports; "" when the module is known but has no such member."""
         name = member.rsplit(".", 1)[-1]
         for path in paths:
-            ref = self._in_file(path, name, member)
+            ref = self.in_file(path, name, member)
             if ref is not None:
                 return ref
         head, _, rest = member.partition(".")
@@ -264,11 +252,11 @@ class GraphResolver:
             # a method of a module-level variable of a known type (`globals.request_ctx`)
             for path in paths:
                 info = self.view.files.get(path)
-                typed = None if info is None else info.bindings.get(head + CLASS_OF)
+                typed = None if info is None else info.fact(head + CLASS_OF)
                 if info is None or typed is None:
                     continue
-                cls = self._type_ref(path, info.language, typed)
-                ref = None if cls is None else self._method_of(cls, rest)
+                cls = self.type_ref(path, info.language, typed)
+                ref = None if cls is None else self.method_of(cls, rest)
                 if ref is not None:
                     return ref
         if hops < MAX_HOPS:
@@ -278,17 +266,17 @@ class GraphResolver:
                     continue
                 target = info.bindings.get(head)
                 if target is not None:
-                    found = self._dotted(path, info.language,
-                                         target + ("." + rest if rest else ""), hops + 1)
+                    found = self.dotted(path, info.language,
+                                        target + ("." + rest if rest else ""), hops + 1)
                     if isinstance(found, SymbolRef):
                         return found
                 for star in info.star_imports:
-                    found = self._dotted(path, info.language, f"{star}.{member}", hops + 1)
+                    found = self.dotted(path, info.language, f"{star}.{member}", hops + 1)
                     if isinstance(found, SymbolRef):
                         return found
         return ""
 
-    def _dotted(self, from_path: str, language: str, target: str, hops: int = 0
+    def dotted(self, from_path: str, language: str, target: str, hops: int = 0
                 ) -> SymbolRef | str | None:
         # only the importing file's folder matters (relative imports are anchored there)
         key = (from_path.rpartition("/")[0], language, target, hops)
@@ -333,45 +321,13 @@ class GraphResolver:
             kinds = _CALLABLE_TOP if site.kind == "call" else _REFERABLE_TOP
             refs = [r for r in refs if r.qualified_name == r.name and r.kind in kinds]
         if methods and len(refs) == 1:
-            owner = self._class_of(refs[0])
-            if owner is not None and self._external_ancestry(owner):
+            owner = self.class_of(refs[0])
+            if owner is not None and self.external_ancestry(owner):
                 # the one namesake overrides (or adds to) a library class: the library's
                 # own method of that name is as likely meant, so it is not the only one
                 return Resolution("ambiguous", None, json.dumps(
                     {"count": 2, "candidates": [refs[0].id]}))
         return self._choose(refs, "unique_name")
-
-    def _class_of(self, method: SymbolRef) -> SymbolRef | None:
-        qualified = method.qualified_name.rpartition(".")[0]
-        cls = self._in_file(method.file_path, qualified.rpartition(".")[2], qualified)
-        return cls if cls is not None and cls.kind in _TYPES else None
-
-    def _external_ancestry(self, cls: SymbolRef) -> bool:
-        """A base of `cls` or of one of its bases is a class outside the workspace (other
-        than the few every class may have: object, ABC, Generic, Exception...)."""
-        found = self._external_memo.get(cls.id)
-        if found is not None:
-            return found
-        found = False
-        seen: set[str] = set()
-        todo = [cls]
-        while todo and len(seen) < MAX_ANCESTORS and not found:
-            current = todo.pop()
-            if current.id in seen:
-                continue
-            seen.add(current.id)
-            info = self.view.files.get(current.file_path)
-            bases = None if info is None else info.bindings.get(
-                current.qualified_name + BASES)
-            for text in bases.split(",") if bases else ():
-                base = self._type_ref(current.file_path, current.language, text,
-                                      _parent(current.qualified_name))
-                if base is not None:
-                    todo.append(base)
-                elif text.rpartition(".")[2] not in _PLAIN_BASES:
-                    found = True
-        self._external_memo[cls.id] = found
-        return found
 
     @staticmethod
     def _choose(refs: list[SymbolRef], provenance: str) -> Resolution:
@@ -388,7 +344,7 @@ class GraphResolver:
         parts = site.caller_qualified_name.split(".")
         for k in range(len(parts) - 1, 0, -1):
             qualified = ".".join(parts[:k])
-            ref = self._in_file(site.file_path, parts[k - 1], qualified)
+            ref = self.in_file(site.file_path, parts[k - 1], qualified)
             if ref is not None and ref.kind in _CONTAINERS:
                 return qualified
         # Rust impl blocks and Go receivers: the type may be declared in another file
@@ -421,7 +377,7 @@ class GraphResolver:
             return self._self(site)
         if receiver == "qualified":
             if typed_receiver(site):
-                through = self._through_type(site)
+                through = self.through_type(site)
                 if through is not None:
                     return through
             found = self._qualified(site)
@@ -430,9 +386,9 @@ class GraphResolver:
                 # (inherited, or not ours): the name-based answer, as if it were untyped
                 return self._method_by_name(site)
             return found
-        made = _made_by_call(site)
+        made = made_by_call(site)
         if made is not None:  # `Session().send()`, `app.test_client().get()`
-            through = self._through_type(made)
+            through = self.through_type(made)
             if through is not None:
                 return through
         return self._method_by_name(site)
@@ -443,7 +399,7 @@ class GraphResolver:
         class defines `x`), and a bare name may mean a type (class, trait, interface)."""
         if site.receiver == "self":
             owner = self._enclosing_class(site)
-            ref = None if owner is None else self._in_file(
+            ref = None if owner is None else self.in_file(
                 site.file_path, site.name, f"{owner}.{site.name}")
             return Resolution("local", ref.id) if ref is not None else Resolution("unresolved")
         if site.receiver == "qualified":
@@ -454,10 +410,10 @@ class GraphResolver:
     def _super(self, site: EdgeSite) -> Resolution:
         """`super().f()`: a base class's `f`, never the caller's own class's."""
         owner = self._enclosing_class(site)
-        cls = None if owner is None else self._in_file(
+        cls = None if owner is None else self.in_file(
             site.file_path, owner.rsplit(".", 1)[-1], owner)
         if cls is not None:
-            inherited = self._inherited(cls, site.name)
+            inherited = self.inherited(cls, site.name)
             if inherited is not None:
                 return inherited
         if site.name in COMMON_METHODS:
@@ -478,7 +434,7 @@ class GraphResolver:
         owner = self._enclosing_class(site)
         if owner is not None:
             qualified = f"{owner}.{site.name}"
-            ref = self._in_file(site.file_path, site.name, qualified)
+            ref = self.in_file(site.file_path, site.name, qualified)
             if ref is not None:
                 return Resolution("local", ref.id)
             folder = _folder(site.file_path)
@@ -486,12 +442,12 @@ class GraphResolver:
                 found = self._in_folder(folder, site.language, site.name, qualified)
                 if found:
                     return self._choose(found, "local")
-            cls = self._in_file(site.file_path, owner.rsplit(".", 1)[-1], owner)
+            cls = self.in_file(site.file_path, owner.rsplit(".", 1)[-1], owner)
             if cls is not None:
-                inherited = self._inherited(cls, site.name)
+                inherited = self.inherited(cls, site.name)
                 if inherited is not None:
                     return inherited
-                if self._external_ancestry(cls):
+                if self.external_ancestry(cls):
                     return Resolution("unresolved")  # the library base's, most likely
         return self._method_by_name(site)  # inherited, or a callable attribute
 
@@ -501,7 +457,7 @@ class GraphResolver:
         parts = site.caller_qualified_name.split(".")
         for k in range(len(parts), -1, -1):
             qualified = ".".join([*parts[:k], name])
-            ref = self._in_file(path, name, qualified)
+            ref = self.in_file(path, name, qualified)
             if ref is not None and (k == 0 or self._scope_visible(path, ".".join(parts[:k]),
                                                                   language)):
                 return Resolution("local", ref.id)
@@ -509,9 +465,9 @@ class GraphResolver:
         if info is not None:
             target = info.bindings.get(name)
             if target is not None:
-                return self._through(path, language, _binding(language, target))
+                return self._through(path, language, binding(language, target))
             for star in info.star_imports:
-                found = self._dotted(path, language, f"{star}.{name}")
+                found = self.dotted(path, language, f"{star}.{name}")
                 if isinstance(found, SymbolRef):
                     return Resolution("import", found.id)
         if language == "go":
@@ -538,11 +494,11 @@ class GraphResolver:
         methods in Python, JS/TS, Rust or Go; it is in languages with an implicit `this`."""
         if not scope or language in IMPLICIT_THIS:
             return True
-        ref = self._in_file(path, scope.rsplit(".", 1)[-1], scope)
+        ref = self.in_file(path, scope.rsplit(".", 1)[-1], scope)
         return ref is None or ref.kind not in _CONTAINERS
 
     def _through(self, path: str, language: str, target: str) -> Resolution:
-        found = self._dotted(path, language, target)
+        found = self.dotted(path, language, target)
         if isinstance(found, SymbolRef):
             return Resolution("import", found.id)
         if found is None and not self._internal(path, language, target):
@@ -568,210 +524,37 @@ class GraphResolver:
         if info is not None:
             target = info.bindings.get(head)
             if target is not None:
-                return self._through(path, language, f"{_binding(language, target)}.{member}")
+                return self._through(path, language, f"{binding(language, target)}.{member}")
         if language == "rust" and head in ("crate", "super", "self"):
             return self._through(path, language, site.callee)
         # a type or namespace of this file: Foo.create(), Foo::new()
-        top = self._in_file(path, head, head)
+        top = self.in_file(path, head, head)
         if top is None and language in ("rust", "go"):
             folder = _folder(path)
             owners = self._in_folder(folder, language, head, head)
             top = owners[0] if len(owners) == 1 else None
         if top is not None:
             qualified = f"{site.qualifier}.{site.name}"
-            ref = self._in_file(top.file_path, site.name, qualified)
+            ref = self.in_file(top.file_path, site.name, qualified)
             if ref is not None:
                 return Resolution("local", ref.id)
-            cls = self._in_file(top.file_path, site.qualifier.rsplit(".", 1)[-1],
-                                site.qualifier)
-            if cls is not None and cls.kind in _TYPES:
-                inherited = self._inherited(cls, site.name)
+            cls = self.in_file(top.file_path, site.qualifier.rsplit(".", 1)[-1],
+                               site.qualifier)
+            if cls is not None and cls.kind in TYPES:
+                inherited = self.inherited(cls, site.name)
                 if inherited is not None:
                     return inherited
             return Resolution("unresolved")  # inherited or generated: we cannot tell
-        typed = None if info is None or "." in site.qualifier else info.bindings.get(
-            head + CLASS_OF)
+        typed = None if info is None or "." in site.qualifier else info.fact(head + CLASS_OF)
         if typed is not None:  # a module-level variable of this file, of a known type
-            cls = self._type_ref(path, language, typed)
-            ref = None if cls is None else self._method_of(cls, site.name)
+            cls = self.type_ref(path, language, typed)
+            ref = None if cls is None else self.method_of(cls, site.name)
             if ref is not None:
-                return Resolution(_provenance(path, ref), ref.id)
+                return Resolution(provenance(path, ref), ref.id)
         if language == "python" and head in _PY_BUILTINS:
             return Resolution("external", None, f"builtins.{site.callee}")
         return self._method_by_name(site) if fallback else Resolution("unresolved")
 
-    # ------------------------------------------------------------------ through types
-
-    def _through_type(self, site: EdgeSite) -> Resolution | None:
-        """A call on a typed receiver, through its class and that class's bases: the type
-        as written (`Request`, `models.Request`) or a call's result (`make_session()`, the
-        type its definition says it returns). None when the type is not a class of the
-        workspace (the caller falls back to what it did before)."""
-        if site.qualifier.endswith(RESULT):
-            typed = self._result_type(site)
-            if typed is None:
-                return None
-            cls, provenance = typed
-        else:
-            found = self._type_ref(site.file_path, site.language, site.qualifier,
-                                   site.caller_qualified_name)
-            if found is None:
-                return None
-            cls, provenance = found, _provenance(site.file_path, found)
-        ref = self._method_of(cls, site.name)
-        if ref is None:
-            return None
-        return Resolution(_weakest(provenance, _provenance(site.file_path, ref)), ref.id)
-
-    def _result_type(self, site: EdgeSite) -> tuple[SymbolRef, str] | None:
-        """The class a call's result is (`self.request_context()` -> RequestContext), with
-        how sure the call's own resolution is; one call deep (the function's return type is
-        a name, never another call's result)."""
-        producer = site.qualifier[:-len(RESULT)]
-        name = producer.rpartition(".")[2]
-        if "()." in producer:  # `with Session() as s`: what Session().__enter__ returns
-            inner = _made_by_call(site._replace(callee=producer, name=name,
-                                                receiver="expression", qualifier=""))
-            typed = None if inner is None else self._through_type(inner)
-            if typed is None:
-                return None  # never by name: a guessed method's type would be a guess
-            made = typed
-        else:
-            shaped = _call_shape(producer)
-            if shaped is None:
-                return None
-            callee, name, receiver, qualifier = shaped
-            made = self.resolve(site._replace(callee=callee, name=name, receiver=receiver,
-                                              qualifier=qualifier, kind="call"))
-        if made.target_id is None:
-            return None
-        called = self._ref_by_id(name, made.target_id)
-        if called is None:
-            return None
-        if called.kind in _TYPES:  # a class called through a factory-looking name
-            return called, made.provenance
-        info = self.view.files.get(called.file_path)
-        returned = None if info is None else info.bindings.get(called.qualified_name + RETURNS)
-        if not returned:
-            return None
-        cls = self._type_ref(called.file_path, called.language, returned,
-                             _parent(called.qualified_name))
-        if cls is None:
-            return None
-        return cls, _weakest(made.provenance, _provenance(called.file_path, cls))
-
-    def _ref_by_id(self, name: str, symbol_id: str) -> SymbolRef | None:
-        for ref in self.view.by_name.get(name, ()):
-            if ref.id == symbol_id:
-                return ref
-        return None
-
-    def _type_ref(self, path: str, language: str, text: str, scope: str = ""
-                  ) -> SymbolRef | None:
-        """A type name as written in `path` (`Request`, `models.Request`, `A.B`) inside
-        `scope` (a qualified name) -> the workspace's class: one defined in an enclosing
-        scope, imported, or of the file."""
-        name = text.rpartition(".")[2]
-        parts = scope.split(".") if scope else []
-        for k in range(len(parts), 0, -1):  # innermost first: a class in a test function
-            ref = self._in_file(path, name, ".".join([*parts[:k], text]))
-            if ref is not None and ref.kind in _TYPES:
-                return ref
-        head, _, rest = text.partition(".")
-        info = self.view.files.get(path)
-        found: SymbolRef | str | None = None
-        if info is not None:
-            target = info.bindings.get(head)
-            if target is not None:
-                found = self._dotted(path, language,
-                                     _binding(language, target) + ("." + rest if rest else ""))
-        if found is None or found == "":
-            found = self._in_file(path, text.rsplit(".", 1)[-1], text)
-        return found if isinstance(found, SymbolRef) and found.kind in _TYPES else None
-
-    def _method_of(self, cls: SymbolRef, name: str) -> SymbolRef | None:
-        """`name` defined in `cls` or, failing that, in its bases (depth first, in the order
-        written, at most MAX_ANCESTORS classes; a cycle ends where it repeats)."""
-        if self._nested >= MAX_NESTED:  # pathological code: types named through types
-            return None
-        self._nested += 1
-        try:
-            return self._method_of_uncounted(cls, name)
-        finally:
-            self._nested -= 1
-
-    def _method_of_uncounted(self, cls: SymbolRef, name: str) -> SymbolRef | None:
-        seen: set[str] = set()
-        todo = [cls]
-        while todo and len(seen) < MAX_ANCESTORS:
-            current = todo.pop()
-            if current.id in seen:
-                continue
-            seen.add(current.id)
-            ref = self._in_file(current.file_path, name, f"{current.qualified_name}.{name}")
-            if ref is not None:
-                return ref
-            info = self.view.files.get(current.file_path)
-            bases = None if info is None else info.bindings.get(
-                current.qualified_name + BASES)
-            if bases:
-                found = [self._type_ref(current.file_path, current.language, b,
-                                        _parent(current.qualified_name))
-                         for b in bases.split(",")]
-                todo.extend(b for b in reversed(found) if b is not None)
-        return None
-
-    def _inherited(self, cls: SymbolRef, name: str) -> Resolution | None:
-        """`name` found in one of `cls`'s bases (not in `cls` itself: the caller looked)."""
-        info = self.view.files.get(cls.file_path)
-        bases = None if info is None else info.bindings.get(cls.qualified_name + BASES)
-        if not bases:
-            return None
-        for text in bases.split(","):
-            base = self._type_ref(cls.file_path, cls.language, text, _parent(cls.qualified_name))
-            if base is None:
-                continue
-            ref = self._method_of(base, name)
-            if ref is not None:
-                return Resolution(_weakest(_provenance(cls.file_path, base),
-                                           _provenance(cls.file_path, ref)), ref.id)
-        return None
-
-
-def _provenance(path: str, ref: SymbolRef) -> str:
-    """How a symbol reached from `path` through names the code wrote was found."""
-    return "local" if ref.file_path == path else "import"
-
-
-def _parent(qualified: str) -> str:
-    return qualified.rpartition(".")[0]
-
-
-def _weakest(a: str, b: str) -> str:
-    return a if _STRENGTH.get(a, 3) >= _STRENGTH.get(b, 3) else b
-
-
-def _call_shape(text: str) -> tuple[str, str, str, str] | None:
-    """A called path as written (`make`, `self.make`, `mod.Cls.make`) -> (callee, name,
-    receiver, qualifier), as aether.symbols.calls shapes call sites."""
-    parts = text.split(".")
-    if not all(p.isidentifier() or p.replace("$", "a").isidentifier() for p in parts):
-        return None
-    if len(parts) == 1:
-        return text, text, "bare", ""
-    if len(parts) == 2 and parts[0] in ("self", "this", "cls"):
-        return text, parts[1], "self", parts[0]
-    return text, parts[-1], "qualified", ".".join(parts[:-1])
-
-
-def _made_by_call(site: EdgeSite) -> EdgeSite | None:
-    """An expression call on a plain call's result (`requests.Session().send`, arguments
-    already dropped) as a call on a variable holding that result (qualifier
-    `requests.Session()`); None for any other expression."""
-    head, sep, name = site.callee.rpartition("().")
-    if not sep or name != site.name or not head or "(" in head or "[" in head:
-        return None
-    return site._replace(receiver="qualified", qualifier=head + RESULT)
 
 
 def typed_receiver(site: EdgeSite) -> bool:
@@ -787,10 +570,6 @@ def _by_file(view: GraphView) -> dict[tuple[str, str, str], SymbolRef]:
         for ref in refs:
             found.setdefault((ref.name, ref.qualified_name, ref.file_path), ref)
     return found
-
-
-def _binding(language: str, target: str) -> str:
-    return target.replace("::", ".") if language == "rust" else target
 
 
 def _anchored(from_path: str, language: str, target: str) -> str | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiosqlite
 
-from aether.store import edges, search_rows
+from aether.store import edges, name_facts, search_rows
 from aether.store import queries as q
 from aether.store.connection import (
     BULK_CACHE_KB,
@@ -34,7 +34,14 @@ from aether.store.connection import (
     read_only_uri,
     txn_hook,
 )
-from aether.store.graph_records import CLASS_OF, PROVENANCES, Edge, Resolver, is_type_fact
+from aether.store.graph_records import (
+    CLASS_OF,
+    PROVENANCES,
+    Edge,
+    Resolver,
+    is_type_fact,
+    read_bindings,
+)
 from aether.store.integrity import (
     FileIdentity,
     StoreDamaged,
@@ -380,7 +387,9 @@ class Store:
                 existing_names[sid] = name
 
         now = utc_now()
-        file_rows = [q.file_row(c.record, now) for c in changes]
+        split = {c.record.path: name_facts.split_bindings(c.record.bindings) for c in changes}
+        file_rows = [q.file_row(c.record, now, name_facts.stored_bindings(
+            split[c.record.path][0])) for c in changes]
         inserts: list[tuple[Symbol, PreparedSir | None]] = []
         updates, meta_rows = [], []
         changed_ids: list[str] = []
@@ -421,7 +430,10 @@ class Store:
         old_bindings: dict[str, dict[str, str]] = {}
         async with self._w.execute(edges.bindings_of(len(paths)), paths) as cur:
             for path, text in await cur.fetchall():
-                old_bindings[path] = json.loads(text)
+                old_bindings[path] = read_bindings(text)
+        # and their type facts, by the same keys as the symbol layer's bindings carry them
+        for path, facts in (await name_facts.of_files(self._w, paths)).items():
+            old_bindings.setdefault(path, {}).update(facts)
         for change in changes:
             before, after = old_bindings.get(change.record.path, {}), change.record.bindings
             touched_names.update(k for k in before.keys() | after.keys()
@@ -454,6 +466,7 @@ class Store:
                 await search_rows.delete_by_seqs(w, [seq for (seq,) in removed])
                 await w.executemany(q.DELETE_SYMBOL_BY_SEQ, removed)
             await w.executemany(q.UPSERT_FILE, file_rows)
+            await name_facts.write_files(w, {path: rows for path, (_, rows) in split.items()})
             if updates:
                 await w.executemany(q.UPDATE_SYMBOL, updates)
             seq_of = {sid: seq for sid, (seq, _) in existing.items()}
@@ -522,12 +535,10 @@ class Store:
                     for name, seq in await cur.fetchall():
                         names.add(name)
                         seqs.append(seq)
-                async with w.execute(edges.bindings_of(len(chunk)), chunk) as cur:
-                    for _path, text in await cur.fetchall():
-                        facts = json.loads(text)
-                        typed_names |= edges.fact_names(facts)
-                        variables.update(k.removesuffix(CLASS_OF) for k in facts
-                                         if k.endswith(CLASS_OF))
+                for facts in (await name_facts.of_files(w, chunk)).values():
+                    typed_names |= edges.fact_names(facts)
+                    variables.update(k.removesuffix(CLASS_OF) for k in facts
+                                     if k.endswith(CLASS_OF))
             await search_rows.delete_in_files(w, [p for (p,) in rows])
             await w.executemany(edges.DELETE_EDGES_OF_FILE, rows)
             await w.executemany(q.DELETE_FILE, rows)
@@ -544,7 +555,8 @@ class Store:
         `resolve_graph` writes them, resolved, and rebuilds those tables and triggers
         (aether.store.edges). `graph_cold` stays "1" in between: a pass that dies
         before its end leaves files without their edges, and the next full pass parses
-        every file again (`cold_graph_interrupted`)."""
+        every file again (`cold_graph_interrupted`). The index of name_facts goes too, made
+        again at the end, sorted (aether.store.name_facts)."""
         self._cold_sites = None
         self._cold_mixed = False
         async with self._transaction() as w:
@@ -553,6 +565,7 @@ class Store:
                     return False
             for statement in edges.DROP_SIDE_TRIGGERS:
                 await w.execute(statement)
+            await w.execute(name_facts.DROP_INDEX)
             await w.execute(q.SET_META, (edges.COLD_META, "1"))
         self._cold_sites = {}
         return True

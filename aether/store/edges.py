@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
 import aiosqlite
 
-from aether.hashing import text_key
+from aether.store import name_facts
 from aether.store.graph_records import (
     BASES,
     CLASS_OF,
@@ -25,13 +24,13 @@ from aether.store.graph_records import (
     RETURNS,
     Edge,
     EdgeSite,
-    FileBindings,
     GraphView,
     Resolution,
     Resolver,
     SymbolRef,
     is_type_fact,
 )
+from aether.store.graph_view import load_view
 from aether.store.queries import label, path_of, qname, sid
 from aether.store.records import unpack_sites
 
@@ -190,13 +189,6 @@ DELETE FROM edge_texts WHERE id NOT IN (
     SELECT name FROM edges UNION SELECT qualifier FROM edges
     UNION SELECT answer FROM edges WHERE flags >= {TARGETED << 3} AND answer IS NOT NULL)
 """
-# most files import nothing by `*` and many nothing at all: NULL, not one more string each
-FILE_BINDINGS = ("SELECT path, language, NULLIF(bindings, '{}'), NULLIF(star_imports, '[]') "
-                 "FROM files WHERE status = 'indexed'")
-ALL_BINDINGS = "SELECT bindings FROM files WHERE status = 'indexed' AND bindings != '{}'"
-# a symbol's id, file, language and kind as text (schema v22 keeps numbers: aether.store.queries)
-_REF = (f"SELECT {sid('s')}, f.path, {label('s.language')}, {label('s.kind')}, s.name, "
-        f"{qname('s')}, s.seq FROM symbols s JOIN files f ON f.id = s.file")
 _SITE = f"""
 SELECT e.id, {sid('s')}, {qname('s')}, {path_of('s')}, {label('s.language')}, {CALLEE},
        n.text,
@@ -288,8 +280,6 @@ SEQ_IDS = "SELECT seq, " + sid("symbols") + " FROM symbols WHERE seq IN ({})"
 
 
 RESOLVE_SLICE = 25_000  # call sites resolved and written together at the end of a cold pass
-REF_BATCH = 4096  # symbol rows read at a time into a graph view
-FILE_BATCH = 512  # files' rows read at a time (each save reads every file's bindings)
 
 
 def _marks(n: int) -> str:
@@ -423,86 +413,6 @@ def encode(answer: Resolution, seq_of: Mapping[str, int]) -> tuple[int, int | No
     return (code, target, None) if code < TARGETED else (code, None, detail)
 
 
-async def load_view(w: aiosqlite.Connection, names: Iterable[str] | None) -> GraphView:
-    """Every indexed file's bindings and the symbols bearing `names` (all when None)."""
-    # A cold pass's view holds every symbol: one copy of each path, language and kind (not
-    # one per row), and rows taken a batch at a time, not all at once beside their refs.
-    shared: dict[str, str] = {}
-    one = shared.setdefault
-    files: dict[str, FileBindings] = {}
-    typed_variables: dict[str, set[str]] = {}  # module-level variable -> its types' names
-    async with w.execute(FILE_BINDINGS) as cur:
-        while rows := await cur.fetchmany(FILE_BATCH):
-            for path, language, bindings, stars in rows:  # parsed when read
-                files[one(path, path)] = FileBindings(one(language or "", language or ""),
-                                                      bindings, stars)
-                if names is not None and bindings is not None:
-                    for variable, type_names in _variable_types(bindings):
-                        typed_variables.setdefault(variable, set()).update(type_names)
-    view = GraphView(files)
-    by_name = view.by_name
-
-    async def add(query: str, params: Sequence[Any] = ()) -> None:
-        async with w.execute(query, params) as cur:
-            while rows := await cur.fetchmany(REF_BATCH):
-                for sid, path, language, kind, name, qname, seq in rows:
-                    by_name.setdefault(name, []).append(SymbolRef(
-                        sid, one(path, path), one(language, language), one(kind, kind),
-                        name, qname, seq))
-
-    if names is None:
-        await add(_REF)
-    else:
-        wanted_set = set(names)
-        # an aliased import (`helper as h`) is called by its alias: read the real name too
-        # (a binding that keeps its name adds nothing)
-        for info in files.values():
-            for local, imported in _renamed(info.stored_bindings):
-                if local in wanted_set:
-                    wanted_set.add(imported)
-        loaded: set[str] = set()
-        for variable in wanted_set & typed_variables.keys():
-            wanted_set |= typed_variables[variable]
-        for _round in range(TYPE_ROUNDS):
-            for chunk in chunked(sorted(wanted_set)):
-                await add(_REF + f" WHERE s.name IN ({_marks(len(chunk))})", chunk)
-            loaded |= wanted_set
-            wanted_set = _type_names(view, wanted_set) - loaded
-            if not wanted_set:
-                break
-    return view
-
-
-TYPE_ROUNDS = 4  # a class, its bases, theirs...: how far a save's view follows type facts
-
-
-def _type_names(view: GraphView, names: Iterable[str]) -> set[str]:
-    """The names resolution through types reads beyond the sites' own: the types that the
-    functions named `names` return, the classes of the methods named so and the bases of
-    the classes named so (as written, and what the file's imports bind them to)."""
-    out: set[str] = set()
-    for name in names:
-        for ref in view.by_name.get(name, ()):
-            owner = ref.qualified_name.rpartition(".")[0]
-            if owner:  # a method: its class (whose bases say whether it overrides a library's)
-                out.add(owner.rpartition(".")[2])
-            info = view.files.get(ref.file_path)
-            if info is None or len(info.bindings) == 0:
-                continue
-            bindings = info.bindings
-            for key in (ref.qualified_name + RETURNS, ref.qualified_name + BASES):
-                text = bindings.get(key)
-                if not text:
-                    continue
-                for written in text.split(","):
-                    head = written.split(".", 1)[0]
-                    out.update((head, written.rsplit(".", 1)[-1]))
-                    target = bindings.get(head)
-                    if target is not None:
-                        out.add(target.replace("::", ".").rsplit(".", 1)[-1])
-    return out
-
-
 Stored = tuple[int, int | None, str | None]  # (provenance, target, detail) as stored
 
 
@@ -628,76 +538,6 @@ async def insert_resolved(w: aiosqlite.Connection, resolver: Resolver,
     return written
 
 
-async def _aliases(w: aiosqlite.Connection, names: set[str]) -> set[str]:
-    """Local names that import one of `names` under another name (`helper as h`): calls
-    through them reach the same targets."""
-    out: set[str] = set()
-    async with w.execute(ALL_BINDINGS) as cur:  # a batch at a time: every file's row
-        while rows := await cur.fetchmany(FILE_BATCH):
-            for (bindings,) in rows:
-                for local, imported in _renamed(bindings):
-                    if imported in names and local not in names:
-                        out.add(local)
-    return out
-
-
-def _variable_types(bindings: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(module-level variable, the names its type is read by) of a file's type facts: its
-    type's name and what the file imports under that name. Most files have none (and are
-    not remembered: only the few with such facts are, by their text)."""
-    if CLASS_OF not in bindings:
-        return ()
-    return _variable_types_of(bindings)
-
-
-@lru_cache(maxsize=1024)
-def _variable_types_of(bindings: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    parsed = json.loads(bindings)
-    out = []
-    for key, typed in parsed.items():
-        if key.endswith(CLASS_OF):
-            head = typed.split(".", 1)[0]
-            found = {head, typed.rsplit(".", 1)[-1]}
-            target = parsed.get(head)
-            if target is not None:
-                found.add(target.replace("::", ".").rsplit(".", 1)[-1])
-            out.append((key.removesuffix(CLASS_OF), tuple(sorted(found))))
-    return tuple(out)
-
-
-# Every save reads every file's bindings for the few that rename (511 of 4,651 files at
-# 100,000 symbols); parsing them all again was most of a save's 30 ms. So each file's
-# answer is kept by the hash of its stored JSON: one number and, for most files, the shared
-# empty tuple (the parsed dicts were 66,000 small objects, whose scattered remains kept the
-# interpreter's arenas from being given back once freed).
-_RENAMED: dict[int, tuple[tuple[str, str], ...]] = {}
-RENAMED_KEPT = 65_536  # answers kept before all are forgotten (files that changed add some)
-
-
-def _renamed(bindings: str | None) -> tuple[tuple[str, str], ...]:
-    """(local name, imported name) of a file's bindings that import under another name:
-    only those can alias (most bindings keep the name), worked out once per file."""
-    if bindings is None or bindings == "{}":
-        return ()
-    key = text_key(bindings)
-    found = _RENAMED.get(key)
-    if found is None:
-        if len(_RENAMED) >= RENAMED_KEPT:
-            _RENAMED.clear()
-        pairs = ((local, target.replace("::", ".").rsplit(".", 1)[-1])
-                 for local, target in json.loads(bindings).items())
-        found = _RENAMED[key] = tuple(p for p in pairs
-                                      if p[0] != p[1] and not is_type_fact(p[0])) or ()
-    return found
-
-
-def clear_parsed_bindings() -> None:
-    """Forget which files' bindings rename or type variables (an idle daemon: worked out by
-    the next save)."""
-    _RENAMED.clear()
-    _variable_types_of.cache_clear()
-
-
 async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequence[str] = (),
                   names: Iterable[str] = (), removed_seqs: Iterable[int] = (),
                   callers_of: Iterable[str] = (), qualified_by: Iterable[str] = (),
@@ -726,8 +566,8 @@ async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequenc
         for chunk in chunked(list(paths)):
             add(await _sites(w, sites_in_files(len(chunk)), chunk))
         wanted = set(names)
-        if wanted:
-            wanted |= await _aliases(w, wanted)
+        if wanted:  # local names that import one under another name (`helper as h`)
+            wanted |= await name_facts.local_names(w, wanted)
         for chunk in chunked(sorted(wanted)):
             add(await _sites(w, sites_named(len(chunk)), chunk))
         for chunk in chunked(sorted(set(removed_seqs))):
@@ -766,12 +606,14 @@ async def resolve(w: aiosqlite.Connection, resolver: Resolver, *, paths: Sequenc
 
 async def ensure_lookups(w: aiosqlite.Connection) -> None:
     """After a pass: `edge_callers` and `edge_targets` rebuilt, sorted, and kept by their
-    triggers again when a cold pass went without them; unused texts go now and then."""
+    triggers again when a cold pass went without them, and the index of name_facts made
+    again; unused texts go now and then."""
     async with w.execute(SIDE_TRIGGERS_PRESENT) as cur:
         row = await cur.fetchone()
     if row is None or row[0] != len(SIDE_TRIGGERS):
         for statement in (*DROP_SIDE_TRIGGERS, *REBUILD_SIDE_TABLES, *SIDE_TRIGGERS.values()):
             await w.execute(statement)
+    await w.execute(name_facts.CREATE_INDEX)  # dropped by a cold pass (name_facts.INDEX)
     async with w.execute(COUNT_TEXTS) as cur:
         row = await cur.fetchone()
     count = int(row[0]) if row else 0

@@ -48,10 +48,10 @@ class Resolution(NamedTuple):
     detail: str | None = None  # ambiguous: JSON list of candidate ids; external: the target
 
 
-# A file's bindings map the names its imports bind to their targets, and also carry its
-# type facts under keys no import can bind (aether.symbols.type_facts): `Q()` -> the type
-# function Q returns, `Q.__bases__` -> class Q's bases, comma-separated, `v.__class__` ->
-# module-level variable v's type.
+# A file's type facts (aether.symbols.type_facts) are named by keys no import can bind: `Q()`
+# -> the type function Q returns, `Q.__bases__` -> class Q's bases, comma-separated,
+# `v.__class__` -> module-level variable v's type. The symbol layer hands them over inside
+# the file's bindings; the store keeps them apart, found by name (aether.store.name_facts).
 RETURNS = "()"
 BASES = ".__bases__"
 CLASS_OF = ".__class__"  # `v.__class__` -> the type of module-level variable v
@@ -63,28 +63,48 @@ def is_type_fact(key: str) -> bool:
     return key.endswith(_FACTS)
 
 
+def read_bindings(stored: str) -> dict[str, str]:
+    """`files.bindings` as stored (aether.store.name_facts.stored_bindings) -> imported
+    name -> target: "" is a name imported as itself (`import os`)."""
+    return {k: v or k for k, v in json.loads(stored).items()}
+
+
+_NO_FACTS: dict[str, str] = {}  # shared by the files with none loaded: never written
+
+
 class FileBindings:
     """A file's language and import bindings, kept as their stored JSON until first read: a
     save's resolution loads every file's row but looks into a handful, and parsing them all
     (66,000 small objects at 100,000 symbols) was both its largest cost and, freed
     afterwards, what kept the interpreter's small-object arenas from being given back.
-    Parsed once per view; read only."""
+    Parsed once per view; read only. Its type facts are those the view loaded (by name:
+    aether.store.name_facts), under their keys (above)."""
 
-    __slots__ = ("_bindings", "_stars", "language", "stored_bindings", "stored_stars")
+    __slots__ = ("_bindings", "_stars", "facts", "language", "stored_bindings", "stored_stars")
 
     def __init__(self, language: str, bindings: str | None, star_imports: str | None) -> None:
         self.language = language
-        # JSON: imported name -> target, and type facts (above); None: no bindings
-        self.stored_bindings = bindings
+        self.stored_bindings = bindings  # JSON: imported name -> target; None: no bindings
         self.stored_stars = star_imports  # JSON list of modules imported with `*` (or None)
         self._bindings: dict[str, str] | None = None
         self._stars: list[str] | None = None
+        self.facts = _NO_FACTS
+
+    def fact(self, key: str) -> str | None:
+        """A type fact of the file (`App.make()`, `App.__bases__`, `app.__class__`), if the
+        view loaded it."""
+        return self.facts.get(key)
+
+    def add_fact(self, key: str, value: str) -> None:
+        if self.facts is _NO_FACTS:
+            self.facts = {}
+        self.facts[key] = value
 
     @property
     def bindings(self) -> dict[str, str]:
         if self._bindings is None:
             stored = self.stored_bindings
-            self._bindings = json.loads(stored) if stored else {}
+            self._bindings = read_bindings(stored) if stored else {}
         return self._bindings
 
     @property
@@ -98,7 +118,8 @@ class FileBindings:
 @dataclass(slots=True)
 class GraphView:
     """The part of the store a batch of resolutions reads, loaded inside the transaction:
-    every indexed file's imports, and every symbol bearing one of the called names."""
+    every indexed file's imports, every symbol bearing one of the called names, and the type
+    facts about those names."""
 
     files: dict[str, FileBindings]
     by_name: dict[str, list[SymbolRef]] = field(default_factory=dict)

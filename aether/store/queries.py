@@ -34,10 +34,15 @@ DELETE_FILE = "DELETE FROM files WHERE path = ?"
 TOUCH_FILE = "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?"
 
 
-def file_row(r: FileRecord, now: str) -> tuple[Any, ...]:
+_COMPACT = (",", ":")  # JSON without spaces
+
+
+def file_row(r: FileRecord, now: str, bindings: str) -> tuple[Any, ...]:
+    """`bindings`: the file's imports as stored (its type facts are rows of their own:
+    aether.store.name_facts)."""
     return (r.path, r.language, r.size, r.mtime_ns, r.content_hash, r.status, r.skip_reason,
-            int(r.has_syntax_errors), json.dumps(r.imports), now, json.dumps(r.bindings),
-            json.dumps(r.star_imports))
+            int(r.has_syntax_errors), json.dumps(r.imports, separators=_COMPACT), now, bindings,
+            json.dumps(r.star_imports, separators=_COMPACT))
 
 
 def hex_of(column: str) -> str:

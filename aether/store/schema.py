@@ -825,6 +825,58 @@ MIGRATIONS: list[str] = [
     INSERT INTO meta (key, value) VALUES ('search_rows', 'rebuild')
         ON CONFLICT(key) DO UPDATE SET value = 'rebuild';
     """,
+    # v24: type facts and renaming imports out of `files.bindings` into `name_facts`, found by
+    # name (issue 17: every save read and scanned every file's bindings for them, ~5 ms and
+    # the interpreter's arenas pinned by what it built; aether.store.name_facts). A row's id
+    # is its file's id << 16 | its ordinal; kinds 0 returns, 1 bases, 2 a variable's type
+    # (keys `Q()`, `Q.__bases__`, `v.__class__` until now), 3 a local name -> the name it
+    # imports (found by either). Bindings keep their imports only, a name imported as itself
+    # as "" (`import os`), JSON without spaces.
+    """
+    CREATE TABLE name_facts (
+        id INTEGER PRIMARY KEY,           -- files.id << 16 | ordinal
+        kind INTEGER NOT NULL,
+        name TEXT NOT NULL,               -- what it is looked up by
+        scope TEXT NOT NULL DEFAULT '',   -- `App` of `App.make` (a type fact's subject)
+        value TEXT NOT NULL               -- a type, bases (comma-separated), the other name
+    );
+    WITH entries (file, key, value, kind) AS (
+        SELECT f.id, j.key, j.value,
+               CASE WHEN substr(j.key, -2) = '()' THEN 0
+                    WHEN substr(j.key, -10) = '.__bases__' THEN 1
+                    WHEN substr(j.key, -10) = '.__class__' THEN 2 END
+        FROM files f, json_each(f.bindings) j
+        WHERE f.bindings != '{}' AND j.type = 'text'
+    ), facts (file, kind, subject, value) AS (
+        SELECT file, kind, substr(key, 1, length(key) - CASE kind WHEN 0 THEN 2 ELSE 10 END),
+               value
+        FROM entries WHERE kind IS NOT NULL
+    ), named (file, kind, name, scope, value) AS (
+        SELECT file, kind, substr(subject, length(rtrim(subject, replace(subject, '.', ''))) + 1),
+               rtrim(rtrim(subject, replace(subject, '.', '')), '.'), value
+        FROM facts
+    ), renames (file, local, imported) AS (
+        SELECT file, key, substr(t, length(rtrim(t, replace(t, '.', ''))) + 1)
+        FROM (SELECT file, key, replace(value, '::', '.') AS t FROM entries WHERE kind IS NULL)
+    ), found (file, kind, name, scope, value) AS (
+        SELECT * FROM named
+        UNION ALL SELECT file, 3, local, '', imported FROM renames WHERE local != imported
+    )
+    INSERT INTO name_facts (id, kind, name, scope, value)
+    SELECT (file << 16) | (row_number() OVER (PARTITION BY file ORDER BY kind, scope, name) - 1),
+           kind, name, scope, value
+    FROM found ORDER BY 1;
+    UPDATE files SET bindings = (
+        SELECT json_group_object(j.key, CASE WHEN j.value = j.key THEN '' ELSE j.value END)
+        FROM json_each(files.bindings) j
+        WHERE NOT (substr(j.key, -2) = '()' OR substr(j.key, -10) IN ('.__bases__', '.__class__')))
+    WHERE bindings != '{}';
+    CREATE INDEX name_facts_by_name ON name_facts(name);
+    CREATE INDEX name_facts_renamed ON name_facts(value) WHERE kind = 3;
+    CREATE TRIGGER name_facts_of_file_gone AFTER DELETE ON files BEGIN
+        DELETE FROM name_facts WHERE id BETWEEN old.id << 16 AND (old.id << 16) | 65535;
+    END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
