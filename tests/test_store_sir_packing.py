@@ -10,13 +10,9 @@ import sqlite3
 import zlib
 from pathlib import Path
 
-from aether.config import load_settings
-from aether.engine.engine import Engine
-from aether.sir.model import Sir
 from aether.store import queries as q
-from aether.store.db import Store
 from aether.store.packing import _DICT_V1, pack_sir, sir_json_of, terms_of
-from aether.store.records import NewSir, PreparedSir, search_row
+from aether.store.records import search_row
 from aether.store.schema import SCHEMA_VERSION
 from aether.store.search_rows import row_of
 from aether.symbols.terms import STOP_WORDS, parse_query, prose_column, stem, words_column
@@ -24,7 +20,7 @@ from tests.helpers import write
 from tests.test_graph_edges import PY_FILES, make_repo
 from tests.test_name_facts import before_name_facts
 from tests.test_store_search_rows import postings
-from tests.test_store_symbol_rows import every_record
+from tests.test_store_symbol_rows import every_record, indexed_with_a_model_sir
 
 V23 = 23  # this migration (v24 moved type facts out of files.bindings: before_name_facts)
 
@@ -66,20 +62,7 @@ async def test_an_older_store_packs_again_and_every_record_reads_back_equal(
     make_repo(root, PY_FILES)
     write(root, "pkg/docs.py", 'def fetch(url):\n    """Fetch the page that is at the url.\n\n'
           '    It is what the crawler does for each of the links."""\n    return url\n')
-    engine = await Engine.open(load_settings(root))  # static SIRs
-    try:
-        await engine.index()
-    finally:
-        await engine.close()
-    db = root / ".aether" / "aether.db"
-    store = await Store.open(db)
-    try:  # a model SIR too (another maker, kept in history)
-        rows = await store.symbols_in_file("pkg/models.py")
-        await store.record_sir_success([NewSir(rows[0].id, PreparedSir.of(Sir(
-            intent="Saves the model of a page.", confidence=0.9)), rows[0].content_hash,
-            "openai", "gpt-x")])
-    finally:
-        await store.close()
+    db, _ = await indexed_with_a_model_sir(root, "pkg/models.py", "Saves the model of a page.")
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA page_size").fetchone() == (8192,)  # a new store's

@@ -161,23 +161,34 @@ async def every_record(db: Path) -> list[tuple[object, ...]]:
         await store.close()
 
 
-async def test_a_v21_store_upgrades_in_place_and_every_record_reads_back_equal(
-        tmp_path: Path) -> None:
-    root = tmp_path / "py"
-    make_repo(root, PY_FILES)
-    write(root, "pkg/late.py", "def use(x):\n    return x.save()\n")
-    engine = await Engine.open(load_settings(root))  # static SIRs
+async def indexed_with_a_model_sir(root: Path, path: str, intent: str) -> tuple[Path, str]:
+    """Index `root` on static SIRs, then give the first symbol of `path` a model SIR (another
+    maker, kept in history): (the store's path, that symbol's id)."""
+    engine = await Engine.open(load_settings(root))
     try:
         await engine.index()
     finally:
         await engine.close()
     db = root / ".aether" / "aether.db"
     store = await Store.open(db)
-    try:  # a model SIR (another maker, history) and a failure: rows that are not plain
-        rows = await store.symbols_in_file("pkg/late.py")
-        use = rows[0].id
-        await store.record_sir_success([NewSir(use, PreparedSir.of(Sir(
-            intent="Saves x.", confidence=0.9)), rows[0].content_hash, "openai", "gpt-x")])
+    try:
+        rows = await store.symbols_in_file(path)
+        await store.record_sir_success([NewSir(rows[0].id, PreparedSir.of(Sir(
+            intent=intent, confidence=0.9)), rows[0].content_hash, "openai", "gpt-x")])
+    finally:
+        await store.close()
+    return db, rows[0].id
+
+
+async def test_a_v21_store_upgrades_in_place_and_every_record_reads_back_equal(
+        tmp_path: Path) -> None:
+    root = tmp_path / "py"
+    make_repo(root, PY_FILES)
+    write(root, "pkg/late.py", "def use(x):\n    return x.save()\n")
+    # a model SIR (another maker, history) and a failure: rows that are not plain
+    db, use = await indexed_with_a_model_sir(root, "pkg/late.py", "Saves x.")
+    store = await Store.open(db)
+    try:
         await store.record_sir_failure(use, "timeout", "provider timed out")
         other = (await store.symbols_in_file("pkg/models.py"))[0].id
         await store.record_sir_deferred([other], "spend_cap", "spend_cap: day")
