@@ -127,7 +127,19 @@ def test_a_file_s_bindings_split_into_imports_and_facts() -> None:
     keys = {name_facts.fact_of("f.py", *row[:4]).key for row in rows if row[0] < 3}
     assert keys == {"App.make()", "App.__bases__", "app.__class__"}
     stored = name_facts.stored_bindings(imports)
-    assert stored == '{"Root":"app.base.Base","os":"","h":"crate::util::helper"}'
+    assert stored == '{"Root":"app.base.Base","h":"crate::util::helper","os":""}'
+    assert read_bindings(stored) == imports
+
+
+def test_a_file_s_rows_and_bindings_do_not_depend_on_the_order_found() -> None:
+    found = [(name_facts.CLASS_KIND, f"V{i}", "", "Box") for i in range(5)]
+    found += [(name_facts.RENAMED, "h", "", "helper"), (name_facts.BASES_KIND, "A", "", "B")]
+    first = name_facts.numbered(3, found)
+    assert name_facts.numbered(3, found[::-1]) == first
+    assert [row[0] for row in first] == [(3 << 16) | n for n in range(len(found))]
+    imports = {"os": "os", "h": "pkg.helper", "Box": "shapes.Box"}
+    stored = name_facts.stored_bindings(imports)
+    assert stored == name_facts.stored_bindings(dict(reversed(imports.items())))
     assert read_bindings(stored) == imports
 
 

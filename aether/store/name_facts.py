@@ -122,6 +122,13 @@ def fact_of(path: str, kind: int, name: str, scope: str, value: str) -> NameFact
     return NameFact(path, subject + SUFFIX[kind], value)
 
 
+def numbered(file_id: int, found: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """A file's rows (from `split_bindings`) with their ids, in sorted order: the same file
+    gives the same rows, and the store the same bytes, whatever order its facts came in
+    (two cold indexes of rich 13.9 numbered `box.py`'s variables differently)."""
+    return [((file_id << SHIFT) | n, *row) for n, row in enumerate(sorted(found)[:LAST + 1])]
+
+
 async def write_files(w: aiosqlite.Connection, facts: Mapping[str, list[tuple[Any, ...]]]
                       ) -> int:
     """Replace the facts of these files (path -> rows from `split_bindings`), inside the
@@ -133,9 +140,8 @@ async def write_files(w: aiosqlite.Connection, facts: Mapping[str, list[tuple[An
         async with w.execute(FILE_IDS.format(_marks(len(chunk))), chunk) as cur:
             ids.update({path: fid for path, fid in await cur.fetchall()})
     await w.executemany(DELETE_OF_FILE, [(ids[p],) for p in paths if p in ids])
-    rows = [((ids[path] << SHIFT) | n, *row)
-            for path, found in facts.items() if path in ids
-            for n, row in enumerate(found[:LAST + 1])]
+    rows = [row for path, found in facts.items() if path in ids
+            for row in numbered(ids[path], found)]
     if rows:
         await w.executemany(INSERT, rows)
     return len(rows)
@@ -191,4 +197,4 @@ def stored_bindings(imports: Mapping[str, str]) -> str:
     """`files.bindings` as stored: compact JSON, an import of a name as itself (`import os`)
     as "" (read back by aether.store.graph_records.read_bindings)."""
     return json.dumps({k: "" if v == k else v for k, v in imports.items()},
-                      separators=(",", ":"))
+                      separators=(",", ":"), sort_keys=True)
