@@ -128,8 +128,10 @@ async def test_graph_tools_refuse_bad_input_plainly(tmp_path: Path) -> None:
         await wait_idle(session)
         assert "unknown symbol: nope" in await error(session, "aether_callers",
                                                      {"qualified_name": "nope"})
-        assert "2 symbols are named 'helper'" in await error(
-            session, "aether_callees", {"qualified_name": "helper"})
+        ambiguous = await error(session, "aether_callees", {"qualified_name": "helper"})
+        assert "2 symbols are named 'helper'" in ambiguous
+        # both are `helper`: the way to pick one is its id or its place, not its name again
+        assert "Pass one of these as symbol_id, or file and line:" in ambiguous
         assert "outside the workspace" in await error(session, "aether_file_outline",
                                                       {"file": "../etc/passwd"})
         assert "no such file" in await error(session, "aether_file_outline",

@@ -94,7 +94,11 @@ def ambiguous_message(lead: str, candidates: list[SymbolRecord]) -> str:
     listed = "\n".join(f"- {c.qualified_name} ({c.kind}) at {c.file_path}:{c.start_line}, "
                        f"symbol_id {c.id}" for c in candidates[:20])
     more = f"\n… and {len(candidates) - 20} more" if len(candidates) > 20 else ""
-    return f"{lead}\nPass one of these as symbol_id or qualified_name:\n{listed}{more}"
+    # overloads (Java's `grow(int)` and `grow()`) and namesakes in other files share their
+    # qualified name: asking by it again would answer the same
+    shared = len({c.qualified_name for c in candidates}) == 1
+    how = "symbol_id, or file and line" if shared else "symbol_id or qualified_name"
+    return f"{lead}\nPass one of these as {how}:\n{listed}{more}"
 
 
 def indexing_hint(status: DaemonStatus) -> str:
