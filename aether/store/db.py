@@ -35,7 +35,6 @@ from aether.store.connection import (
     txn_hook,
 )
 from aether.store.graph_records import (
-    CLASS_OF,
     PROVENANCES,
     Edge,
     Resolver,
@@ -441,7 +440,7 @@ class Store:
         # a changed return type, base list or variable type: the calls on what those
         # symbols make, and on those variables
         typed_names = edges.fact_names(touched_names)
-        variables = {k.removesuffix(CLASS_OF) for k in touched_names if k.endswith(CLASS_OF)}
+        variables = edges.fact_variables(touched_names)
         if typed_names:
             touched_names = {k for k in touched_names if not is_type_fact(k)}
             touched_names |= typed_names
@@ -537,8 +536,7 @@ class Store:
                         seqs.append(seq)
                 for facts in (await name_facts.of_files(w, chunk)).values():
                     typed_names |= edges.fact_names(facts)
-                    variables.update(k.removesuffix(CLASS_OF) for k in facts
-                                     if k.endswith(CLASS_OF))
+                    variables |= edges.fact_variables(facts)
             await search_rows.delete_in_files(w, [p for (p,) in rows])
             await w.executemany(edges.DELETE_EDGES_OF_FILE, rows)
             await w.executemany(q.DELETE_FILE, rows)

@@ -225,6 +225,11 @@ def fact_names(keys: Iterable[str]) -> set[str]:
             .rsplit(".", 1)[-1] for key in keys if is_type_fact(key)}
 
 
+def fact_variables(keys: Iterable[str]) -> set[str]:
+    """The module-level variables that type-fact keys give a type (`app` of `app.__class__`)."""
+    return {key.removesuffix(CLASS_OF) for key in keys if key.endswith(CLASS_OF)}
+
+
 def sites_into(n: int) -> str:
     return (_SITE + f"FROM {_INTO} JOIN symbols s ON s.seq = y.caller {TEXTS}"
             f"WHERE y.target IN ({_marks(n)})")
