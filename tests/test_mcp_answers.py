@@ -8,6 +8,7 @@ import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 
+from aether.engine.daemon import DaemonStatus
 from aether.mcp.answers import (
     Paged,
     answer,
@@ -16,6 +17,7 @@ from aether.mcp.answers import (
     estimate_tokens,
     page,
 )
+from aether.mcp.app import indexing_hint
 
 BOUND = {"tool": "search", "query": "x"}
 
@@ -79,3 +81,11 @@ def test_answer_is_compact_sized_and_brief_drops_optional_fields() -> None:
     text = full.content[0].text  # type: ignore[union-attr]
     assert json.loads(text) == full.structured_content and " " not in text
     assert abs(full.structured_content["size_tokens"] - estimate_tokens(text)) <= 1
+
+
+def test_the_indexing_hint_says_scanning_until_the_pass_has_counted_its_files() -> None:
+    assert "scanning the workspace" in indexing_hint(DaemonStatus(state="indexing"))
+    assert "0/0" not in indexing_hint(DaemonStatus(state="starting"))
+    counted = indexing_hint(DaemonStatus(state="indexing", files_done=3, files_total=40))
+    assert "3/40 files" in counted
+    assert indexing_hint(DaemonStatus(state="idle")) == ""

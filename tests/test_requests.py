@@ -71,7 +71,22 @@ async def test_mcp_answers_undecodable_messages_and_carries_on(workspace: Path) 
         answer = await _receive(proc, 10)
         assert answer["result"]["isError"]
         text = answer["result"]["content"][0]["text"]
-        assert "validation error" in text and "less than or equal to 2147483647" in text
+        assert text == ("Error executing tool aether_get_sir: invalid arguments: line: Input "
+                        "should be less than or equal to 2147483647 "
+                        "(got 9223372036854775808)")
+        # a misspelt tool gets the names it was near; fields that fail get a line each
+        await _send(proc, {"jsonrpc": "2.0", "id": 14, "method": "tools/call", "params": {
+            "name": "aether_sir", "arguments": {}}})
+        text = (await _receive(proc, 14))["result"]["content"][0]["text"]
+        assert text.startswith("Unknown tool: aether_sir; did you mean aether_get_sir")
+        assert "(tools: aether_status, " in text
+        await _send(proc, {"jsonrpc": "2.0", "id": 15, "method": "tools/call", "params": {
+            "name": "aether_callers", "arguments": {"qualified_name": "f", "depth": 9,
+                                                    "include_references": "many"}}})
+        text = (await _receive(proc, 15))["result"]["content"][0]["text"]
+        assert "validation error" not in text and "https://" not in text
+        assert "depth: Input should be less than or equal to 3 (got 9)" in text
+        assert "; include_references: Input should be a valid boolean" in text
     finally:
         if proc.returncode is None:
             proc.kill()

@@ -103,8 +103,12 @@ def ambiguous_message(lead: str, candidates: list[SymbolRecord]) -> str:
 
 def indexing_hint(status: DaemonStatus) -> str:
     if status.state == "indexing" or status.state == "starting":
-        return (f" (indexing is still running: {status.files_done}/{status.files_total} "
-                "files; try again shortly or call aether_status with wait_s)")
+        # a pass counts its files only once it has walked the workspace: until then
+        # "0/0 files" would read as an empty workspace
+        done = (f"{status.files_done}/{status.files_total} files" if status.files_total
+                else "scanning the workspace")
+        return (f" (indexing is still running: {done}; try again shortly or call "
+                "aether_status with wait_s)")
     return ""
 
 

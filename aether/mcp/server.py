@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -13,8 +14,10 @@ from typing import Any, BinaryIO
 
 import anyio
 from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.stdio import stdio_server
 from mcp.server.subscriptions import InMemorySubscriptionBus
+from pydantic import ValidationError
 
 from aether import __version__
 from aether.config import ConfigError, Settings, load_settings
@@ -40,9 +43,39 @@ log = logging.getLogger("aether.mcp")
 TOOL_GROUPS = (status_tools, symbol_tools, search_tools, refresh_tools, graph_tools)
 
 
+class AetherServer(MCPServer[App]):
+    """The SDK's server with errors an agent can act on in one read: a misspelt tool name
+    gets the names it was near, and arguments that fail validation get one line per field
+    (`depth: Input should be less than or equal to 3 (got 9)`), not pydantic's report with
+    its model name, error types and documentation links."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any],
+                        context: Any = None) -> Any:
+        if self._tool_manager.get_tool(name) is None:
+            names = [tool.name for tool in self._tool_manager.list_tools()]
+            near = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+            hint = f"; did you mean {' or '.join(near)}?" if near else ""
+            raise ToolError(f"Unknown tool: {name}{hint} (tools: {', '.join(names)})")
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            raise ToolError(f"Error executing tool {name}: invalid arguments: "
+                            + "; ".join(_field_error(e) for e in cause.errors())) from cause
+
+
+def _field_error(error: Any) -> str:
+    field = ".".join(str(part) for part in error["loc"]) or "arguments"
+    value = error.get("input")
+    shown = repr(value) if value is not None and len(repr(value)) <= 40 else None
+    return f"{field}: {error['msg']}" + (f" (got {shown})" if shown and
+                                           error["type"] != "missing" else "")
+
 
 def build_server(app: App, *, compact: bool = True,
-                 close_on_disconnect: bool = True) -> MCPServer[App]:
+                 close_on_disconnect: bool = True) -> AetherServer:
     """The MCP server over `app` (whose daemon `serve` starts); its lifespan stops the
     daemon when the connection ends (stdio: one client, one connection; over HTTP every
     session has its own, so `close_on_disconnect=False` and the HTTP server stops it).
@@ -59,7 +92,7 @@ def build_server(app: App, *, compact: bool = True,
                     await app.close()
 
     bus = InMemorySubscriptionBus()  # kept here: resources publish their updates on it
-    server: MCPServer[App] = MCPServer(
+    server = AetherServer(
         "aether", version=__version__, lifespan=lifespan, log_level="WARNING",
         subscriptions=bus)
     for group in TOOL_GROUPS:
