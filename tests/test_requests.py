@@ -105,6 +105,10 @@ def test_cli_search_and_sir_refuse_absurd_input(workspace: Path) -> None:
     res = aether("sir", f"pkg/session.py:{2**63}")
     assert res.returncode == 2 and res.stderr.count("\n") == 1
     assert "out of range" in res.stderr
+    for limit in ("0", "501"):
+        res = aether("search", "session", "--limit", limit)
+        assert res.returncode == 2
+        assert res.stderr == f"aether: error: --limit must be between 1 and 500 (got {limit})\n"
 
 
 async def test_lsp_huge_symbol_query_and_huge_buffer(workspace: Path) -> None:

@@ -7,7 +7,7 @@ import json
 
 from aether.cli.common import CliError, dump, out
 from aether.engine.engine import AmbiguousTarget, Engine, UnknownTarget
-from aether.engine.search import MODES, QueryError
+from aether.engine.search import MAX_LIMIT, MODES, QueryError
 from aether.present import sir_view
 from aether.present.search import search_view
 from aether.store.records import SymbolRecord
@@ -15,6 +15,8 @@ from aether.workspace import display_path
 
 
 async def cmd_search(args: argparse.Namespace, engine: Engine) -> int:
+    if not 1 <= args.limit <= MAX_LIMIT:  # the engine would clamp it: say so instead
+        raise CliError(f"--limit must be between 1 and {MAX_LIMIT} (got {args.limit})")
     try:
         outcome = await engine.search(args.query, args.limit, args.mode,
                                       include_tests=args.include_tests)
