@@ -20,9 +20,21 @@ from aether.symbols.languages import language_for_path
 DEFAULT_IGNORES = [
     ".git/", ".hg/", ".svn/", ".aether/", "node_modules/", "bower_components/",
     ".venv/", "venv/", ".env/", "virtualenv/", "__pycache__/", ".tox/", ".nox/",
-    ".mypy_cache/", ".pytest_cache/", ".ruff_cache/", "build/", "dist/", "target/", "out/",
-    ".next/", ".nuxt/", "coverage/", "vendor/", "*.egg-info/", "*.min.js", "*.bundle.js",
+    ".mypy_cache/", ".pytest_cache/", ".ruff_cache/",
+    ".next/", ".nuxt/", "vendor/", "*.egg-info/", "*.min.js", "*.bundle.js",
 ]
+# Folders builds and test runners write into. The same names are also packages (Go's
+# `src/go/build`, Bazel's `src/main/java/com/google/devtools/build`, coverage.py's
+# `coverage/`, CPython's `Tools/build/`), so one is skipped only outside a `src` tree and
+# when it holds no sources of its own.
+OUTPUT_DIRS = frozenset({"build", "dist", "target", "out", "coverage"})
+# What a build never writes straight into its output folder: a Python package's
+# `__init__.py`, or a source file of a compiled language (their output is objects, classes or
+# archives; a Go build writes no .go). JavaScript, `.d.ts` and C headers are left out: bundles
+# and generated headers are exactly what those folders hold.
+_SOURCE_SUFFIXES = (".py", ".go", ".java", ".kt", ".rs", ".cs", ".swift", ".rb", ".php",
+                    ".ts", ".tsx", ".mts", ".cts")
+_DECLARATION_SUFFIXES = (".d.ts", ".d.mts", ".d.cts")
 
 # Secrets: never indexed, never read, never sent to a provider.
 SECRET_PATTERNS = [
@@ -87,6 +99,21 @@ def _read_spec(path: Path) -> pathspec.GitIgnoreSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
 
 
+def holds_sources(folder: Path) -> bool:
+    """Whether a folder named like build output holds sources of its own (see OUTPUT_DIRS)."""
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                source = name == "__init__.py" or (name.endswith(_SOURCE_SUFFIXES)
+                                                   and not name.endswith(_DECLARATION_SUFFIXES))
+                if source and entry.is_file(follow_symlinks=False):
+                    return True
+    except OSError:
+        pass
+    return False
+
+
 class IgnoreRules:
     """Decides whether a workspace-relative path is excluded."""
 
@@ -99,6 +126,12 @@ class IgnoreRules:
         self._root_spec = pathspec.GitIgnoreSpec.from_lines(base)
         # folder (posix, "" for root) -> spec from that folder's .gitignore
         self._git: dict[str, pathspec.GitIgnoreSpec | None] = {}
+        self._output: dict[str, bool] = {}  # folder -> is build output (see OUTPUT_DIRS)
+
+    def _is_output(self, folder: str) -> bool:
+        if folder not in self._output:
+            self._output[folder] = not holds_sources(self.root / folder)
+        return self._output[folder]
 
     def _gitignore(self, folder: str) -> pathspec.GitIgnoreSpec | None:
         if folder not in self._git:
@@ -107,9 +140,18 @@ class IgnoreRules:
 
     def ignored(self, rel_path: str, is_dir: bool = False) -> bool:
         probe = rel_path + "/" if is_dir else rel_path
-        if self._root_spec.match_file(probe) or (not is_dir and is_secret(rel_path)):
+        if not is_dir and is_secret(rel_path):
+            return True
+        verdict = self._root_spec.check_file(probe).include
+        if verdict:
             return True
         parts = PurePosixPath(rel_path).parts
+        if verdict is None:  # a `!build/` in .aetherignore or the settings keeps the folder
+            folders = len(parts) if is_dir else len(parts) - 1
+            for depth in range(folders):
+                if (parts[depth] in OUTPUT_DIRS and "src" not in parts[:depth]
+                        and self._is_output("/".join(parts[:depth + 1]))):
+                    return True
         for depth in range(len(parts)):
             folder = "/".join(parts[:depth])
             spec = self._gitignore(folder)

@@ -13,6 +13,7 @@ from aether.engine.engine import AmbiguousTarget, Engine, UnknownTarget
 from aether.providers.base import SirRequest
 from aether.providers.errors import PermanentError
 from aether.sir.model import Sir
+from aether.workspace import IgnoreRules
 from tests.helpers import ScriptedProvider, write
 
 
@@ -200,6 +201,39 @@ async def test_bad_files_are_skipped_with_reasons(workspace: Path) -> None:
                        for p in paths)
     finally:
         await engine.close()
+
+
+async def test_build_output_is_skipped_but_packages_named_like_it_are_indexed(
+        workspace: Path) -> None:
+    write(workspace, "dist/index.js", "export function bundled() {}\n")
+    write(workspace, "web/dist/app.js", "export function bundled() {}\n")
+    write(workspace, "build/lib/pkg/__init__.py", "def built(): pass\n")
+    write(workspace, "target/debug/build/out.rs", "fn built() {}\n")
+    write(workspace, "web/coverage/lcov-report/sorter.js", "function built() {}\n")
+    # the same names as packages: Go's go/build, a Java package, coverage.py, a tools folder
+    write(workspace, "src/go/build/build.go", "package build\n\nfunc Import() {}\n")
+    write(workspace, "src/main/java/com/acme/build/lib/Rule.java",
+          "package com.acme.build.lib;\nclass Rule { void apply() {} }\n")
+    write(workspace, "coverage/__init__.py", "def report(): pass\n")
+    write(workspace, "tools/build/freeze.py", "def freeze(): pass\n")
+    engine = await open_engine(workspace)
+    try:
+        await engine.index()
+        conn = sqlite3.connect(engine.settings.db_path)
+        paths = {p for (p,) in conn.execute("SELECT path FROM files")}
+        assert {"src/go/build/build.go", "src/main/java/com/acme/build/lib/Rule.java",
+                "coverage/__init__.py", "tools/build/freeze.py"} <= paths
+        assert not any(p.startswith(("dist/", "web/dist/", "build/", "target/",
+                                     "web/coverage/")) for p in paths)
+        # what a watched save asks of the same rules, one file at a time
+        rules = IgnoreRules(workspace)
+        assert rules.ignored("web/dist/app.js") and not rules.ignored("src/go/build/build.go")
+    finally:
+        await engine.close()
+    # a `!/dist/` in .aetherignore keeps a build folder the defaults would skip
+    write(workspace, ".aetherignore", "!/dist/\n")
+    assert not IgnoreRules(workspace).ignored("dist/index.js")
+    assert IgnoreRules(workspace).ignored("web/dist/app.js")
 
 
 async def test_ambiguous_names(workspace: Path) -> None:
