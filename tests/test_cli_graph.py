@@ -56,6 +56,22 @@ def test_graph_commands_text_and_json(tmp_path: Path) -> None:
     assert [s["symbol"]["qualified_name"] for s in data["callers"]] == ["Model.save"]
 
 
+def test_impact_against_git_in_a_workspace_inside_a_bigger_repository(tmp_path: Path) -> None:
+    repo = tmp_path / "monorepo"
+    root = repo / "packages" / "app"
+    make_repo(root, PY_FILES)
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "fixture")
+    write(repo, "README", "a change outside the workspace\n")
+    write(root, "pkg/other.py", PY_FILES["pkg/other.py"].replace("return 1\n", "return 5\n", 1))
+    ws = ("--workspace", str(root))
+    assert aether("index", *ws).returncode == 0
+    data = json.loads(aether("impact", "--ref", "HEAD", "--json", *ws).stdout)
+    assert [s["symbol"]["qualified_name"] for s in data["changed"]] == ["helper"]
+    assert [s["symbol"]["qualified_name"] for s in data["callers"]] == ["run"]
+
+
 def test_graph_commands_refuse_bad_input(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     make_repo(root, PY_FILES)
@@ -66,6 +82,7 @@ def test_graph_commands_refuse_bad_input(tmp_path: Path) -> None:
                           (("source", "run", "--max-tokens", "0"), "max_tokens must be between"),
                           (("outline", "../x.py"), "outside the workspace"),
                           (("impact",), "exactly one"),
+                          (("impact", "--ref", "HEAD"), "not in a git repository"),
                           (("callees", "helper"), "2 symbols are named 'helper'")):
         res = aether(*args, *ws)
         assert res.returncode != 0, args

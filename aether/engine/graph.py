@@ -306,17 +306,26 @@ async def _git_changes(root: Path, ref: str) -> dict[str, list[tuple[int, int]]]
     if ref.startswith("-") or not ref.strip():
         raise BadArgument(f"not a git revision: {ref!r}")
     try:
+        # --relative: a workspace may be a folder inside its repository (a package of a
+        # monorepo); git would name files from the repository's top otherwise
         proc = await asyncio.create_subprocess_exec(
-            "git", "-C", str(root), "diff", "--unified=0", "--no-color", "--no-ext-diff",
-            ref, "--", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            "git", "-C", str(root), "diff", "--relative", "--unified=0", "--no-color",
+            "--no-ext-diff", ref, "--", stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
         out, err = await asyncio.wait_for(proc.communicate(), GIT_TIMEOUT_S)
     except FileNotFoundError:
         raise BadArgument("git is not installed") from None
     except TimeoutError:
         raise BadArgument(f"git diff {ref} took longer than {GIT_TIMEOUT_S:g}s") from None
     if proc.returncode != 0:
-        message = err.decode("utf-8", errors="replace").strip().splitlines()
-        raise BadArgument(f"git diff {ref} failed: {message[0] if message else 'unknown error'}")
+        lines = err.decode("utf-8", errors="replace").strip().splitlines()
+        if any("Not a git repository" in line for line in lines):
+            raise BadArgument(f"the workspace is not in a git repository, so there is no "
+                              f"revision {ref!r} to compare with; pass files or path:line")
+        # git's own reason is its `fatal:` line; usage text may come before or after it
+        reason = next((line for line in lines if line.startswith(("fatal:", "error:"))),
+                      lines[0] if lines else "unknown error")
+        raise BadArgument(f"git diff {ref} failed: {reason}")
     changes: dict[str, list[tuple[int, int]]] = {}
     current: str | None = None
     for line in out.decode("utf-8", errors="replace").splitlines():
