@@ -114,6 +114,30 @@ def holds_sources(folder: Path) -> bool:
     return False
 
 
+def _enclosing_repository_specs(root: Path) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
+    """When the workspace is a folder inside a git repository (a package of a monorepo), the
+    ignore files above it apply as well, as git applies them: each `.gitignore` between the
+    repository's top and the workspace, and `.git/info/exclude`, paired with the workspace's
+    path from that folder. Outside a repository, nothing above the workspace counts."""
+    folder = root.resolve()
+    if (folder / ".git").exists():  # its own repository (or a submodule, or a worktree)
+        return []
+    above: list[Path] = []
+    while folder != folder.parent:
+        folder = folder.parent
+        above.append(folder)
+        if (folder / ".git").exists():
+            break
+    else:
+        return []
+    specs = []
+    for folder, name in [(above[-1], ".git/info/exclude")] + [(f, ".gitignore") for f in above]:
+        spec = _read_spec(folder / name)
+        if spec is not None:
+            specs.append((root.resolve().relative_to(folder).as_posix() + "/", spec))
+    return specs
+
+
 class IgnoreRules:
     """Decides whether a workspace-relative path is excluded."""
 
@@ -127,6 +151,7 @@ class IgnoreRules:
         # folder (posix, "" for root) -> spec from that folder's .gitignore
         self._git: dict[str, pathspec.GitIgnoreSpec | None] = {}
         self._output: dict[str, bool] = {}  # folder -> is build output (see OUTPUT_DIRS)
+        self._above = _enclosing_repository_specs(root)
 
     def _is_output(self, folder: str) -> bool:
         if folder not in self._output:
@@ -144,6 +169,8 @@ class IgnoreRules:
             return True
         verdict = self._root_spec.check_file(probe).include
         if verdict:
+            return True
+        if any(spec.match_file(prefix + probe) for prefix, spec in self._above):
             return True
         parts = PurePosixPath(rel_path).parts
         if verdict is None:  # a `!build/` in .aetherignore or the settings keeps the folder

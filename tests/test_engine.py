@@ -236,6 +236,29 @@ async def test_build_output_is_skipped_but_packages_named_like_it_are_indexed(
     assert IgnoreRules(workspace).ignored("web/dist/app.js")
 
 
+async def test_a_workspace_inside_a_repository_keeps_the_repository_s_ignores(
+        tmp_path: Path) -> None:
+    repo = tmp_path / "monorepo"
+    (repo / ".git" / "info").mkdir(parents=True)
+    write(repo, ".git/info/exclude", "scratch.py\n")
+    write(repo, ".gitignore", "*_local.py\n/packages/app/generated/\n")
+    write(repo, "packages/.gitignore", "app/cache/\n")
+    root = repo / "packages" / "app"
+    write(root, "app.py", "def run(): pass\n")
+    for hidden in ("settings_local.py", "generated/api.py", "cache/x.py", "scratch.py"):
+        write(root, hidden, "def hidden(): pass\n")
+    engine = await open_engine(root)
+    try:
+        await engine.index()
+        conn = sqlite3.connect(engine.settings.db_path)
+        assert {p for (p,) in conn.execute("SELECT path FROM files")} == {"app.py"}
+    finally:
+        await engine.close()
+    # a workspace that is a repository of its own (a submodule, a nested clone) owns its rules
+    (root / ".git").mkdir()
+    assert not IgnoreRules(root).ignored("settings_local.py")
+
+
 async def test_ambiguous_names(workspace: Path) -> None:
     write(workspace, "a.py", "def helper():\n    pass\n")
     write(workspace, "b.py", "def helper():\n    pass\n")
