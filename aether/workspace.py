@@ -115,13 +115,15 @@ def holds_sources(folder: Path) -> bool:
 
 
 def _enclosing_repository_specs(root: Path) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
-    """When the workspace is a folder inside a git repository (a package of a monorepo), the
-    ignore files above it apply as well, as git applies them: each `.gitignore` between the
-    repository's top and the workspace, and `.git/info/exclude`, paired with the workspace's
-    path from that folder. Outside a repository, nothing above the workspace counts."""
+    """The repository's ignore files the workspace's own `.gitignore`s do not cover, each
+    paired with the workspace's path from its folder: `.git/info/exclude`, and when the
+    workspace is a folder inside a repository (a package of a monorepo), each `.gitignore`
+    between the repository's top and the workspace, as git applies them. Outside a
+    repository, nothing above the workspace counts."""
     folder = root.resolve()
     if (folder / ".git").exists():  # its own repository (or a submodule, or a worktree)
-        return []
+        exclude = _read_spec(folder / ".git" / "info" / "exclude")
+        return [("", exclude)] if exclude is not None else []
     above: list[Path] = []
     while folder != folder.parent:
         folder = folder.parent

@@ -255,8 +255,9 @@ async def test_a_workspace_inside_a_repository_keeps_the_repository_s_ignores(
     finally:
         await engine.close()
     # a workspace that is a repository of its own (a submodule, a nested clone) owns its rules
-    (root / ".git").mkdir()
+    write(root, ".git/info/exclude", "notes.py\n")
     assert not IgnoreRules(root).ignored("settings_local.py")
+    assert IgnoreRules(root).ignored("notes.py")
 
 
 async def test_ambiguous_names(workspace: Path) -> None:
