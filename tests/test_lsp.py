@@ -106,7 +106,10 @@ async def eventually(check: Callable[[], Any], within: float = 60.0) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def lsp(root: Path, *, folders: bool = True) -> AsyncIterator[Session]:
+async def lsp(root: Path, *, folders: bool = True,
+              single_file: bool = False) -> AsyncIterator[Session]:
+    """`single_file`: no root and no folders, as an editor's single-file mode sends, with
+    the server started in the workspace folder."""
     client = make_test_lsp_client()
     session = Session(client, root)
 
@@ -117,13 +120,15 @@ async def lsp(root: Path, *, folders: bool = True) -> AsyncIterator[Session]:
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     # cwd: not the workspace, whose modules `python -m` would put first on sys.path
-    await client.start_io(sys.executable, "-m", "aether", "lsp", env=env, cwd=str(REPO))
+    # (unless the test asks for it: its fixture has no module named `aether`)
+    await client.start_io(sys.executable, "-m", "aether", "lsp", env=env,
+                          cwd=str(root if single_file else REPO))
     try:
         await client.initialize_session(types.InitializeParams(
             capabilities=client_capabilities("visual-studio-code"),
-            root_uri=root.as_uri(),
+            root_uri=None if single_file else root.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="ws")]
-            if folders else None))
+            if folders and not single_file else None))
         yield session
         await client.shutdown_session()
         assert client._server is not None
@@ -223,6 +228,16 @@ async def test_hover_sections_status_and_symbols(workspace: Path) -> None:
                               {"uri": uri, "position": {"line": line, "character": 6}})
         assert res["sir_status"] == "ok" and res["last_error"] is None
         assert res["qualified_name"] == "load_token"
+
+
+async def test_single_file_mode_serves_the_folder_the_editor_runs_in(workspace: Path) -> None:
+    async with lsp(workspace, single_file=True) as s:
+        await s.idle()
+        st = await s.command("aether.status")
+        assert st["workspace"] == str(workspace)
+        uri = s.open("pkg/session.py")
+        text = await s.hover(uri, _line_of(workspace, "pkg/session.py", "def send"))
+        assert text is not None and "Session.send" in text
 
 
 async def test_unsaved_edits_new_symbols_and_save(workspace: Path) -> None:

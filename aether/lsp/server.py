@@ -88,6 +88,11 @@ class AetherServer(LanguageServer):
                 return path
         if params.root_path:
             return Path(params.root_path)
+        # No folder (an editor's single-file mode): the folder the editor was started in,
+        # unless that is the file system root or the home folder, too big to index unasked
+        cwd = Path.cwd()
+        if cwd != Path(cwd.anchor) and cwd != Path.home():
+            return cwd
         return None
 
     async def open(self, params: types.InitializeParams) -> None:
@@ -97,7 +102,9 @@ class AetherServer(LanguageServer):
             use_edited_documents(self.workspace)  # edits cost what the edit touches
             root = self._root(params)
             if root is None:
-                raise ConfigError("no workspace folder: open a folder to use AETHER")
+                raise ConfigError("no workspace folder, and the editor runs in the file "
+                                  "system root or the home folder: open a folder to use "
+                                  "AETHER, or start it with --workspace")
             self.settings = load_settings(root, self.overrides)
             key = self.settings.inference.api_key()
             setup_logging(self.settings.log_dir,
