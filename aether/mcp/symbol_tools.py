@@ -37,6 +37,7 @@ from aether.present import (
     sir_view,
 )
 from aether.store.records import SymbolRecord
+from aether.symbols.spellings import canonical_spelling
 from aether.symbols.terms import dotted
 
 
@@ -94,7 +95,8 @@ async def symbol_lookup(app: App, ctx: Context, name: str | None, path: str | No
             q = name.strip()
             found, how = await engine.symbols_by_qualified_name(q), "qualified_name"
             if not found:
-                found, how = await engine.store.symbols_by_name(q, fetch), "name"
+                found, how = await engine.store.symbols_by_name(canonical_spelling(q),
+                                                                fetch), "name"
             if not found:
                 found, how = await engine.store.search_like(q, fetch), "substring"
         if how in ("name", "substring"):
