@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from aether.store.db import Store
 from aether.symbols.file_roles import file_role
-from aether.symbols.terms import QueryTerms, dotted
+from aether.symbols.terms import QueryTerms, dotted, tokens
 
 # Ranked in FTS, reranked here: enough to reorder without reading the whole table.
 CANDIDATES = 300
@@ -38,6 +38,9 @@ class Candidate:
     seq: int
     score: float
     tier: int = OTHER
+    # an exact name hit spelled as typed: `Execute` asked, `Execute` rather than `execute`
+    # (Go, Java, C#: two symbols; Python: a class `Request` and a function `request`)
+    same_case: bool = False
     role: str = "product"
     private: bool = False
     name: str = ""
@@ -118,6 +121,7 @@ def finish(store_records: dict[int, tuple[str, str, str]], cands: list[Candidate
     count), the higher it ranks."""
     inbound = inbound or {}
     typed = q.path.lower() if q.path else None
+    as_typed = set(tokens(q.text))
     for c in cands:
         info = store_records.get(c.seq)
         if info is None:
@@ -131,6 +135,9 @@ def finish(store_records: dict[int, tuple[str, str, str]], cands: list[Candidate
             low = dotted(qname).lower()
             if not (low == typed or low.endswith("." + typed)):
                 c.tier = OTHER
+        if c.tier == EXACT:
+            c.same_case = (_ends_with(dotted(qname), q.path) if q.path is not None
+                           else name in as_typed)
         if not include_tests and c.is_test:
             c.score *= NON_PRODUCT_FACTOR
         if c.private:
@@ -140,4 +147,9 @@ def finish(store_records: dict[int, tuple[str, str, str]], cands: list[Candidate
         if c.tier == EXACT:
             c.score *= 1.0 + math.log1p(inbound.get(c.seq, 0))
     return sorted(cands, key=lambda c: (c.tier, c.tier == EXACT and c.is_test and
-                                        not include_tests, -c.score))
+                                        not include_tests,
+                                        c.tier == EXACT and not c.same_case, -c.score))
+
+
+def _ends_with(qualified: str, path: str) -> bool:
+    return qualified == path or qualified.endswith("." + path)
