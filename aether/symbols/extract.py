@@ -23,6 +23,7 @@ from aether.symbols.imports import Imports, collect_imports, names_bound_by
 from aether.symbols.languages import grammar, graph_query, parser_for
 from aether.symbols.model import FileAnalysis, Symbol
 from aether.symbols.read_callback import Returned, kept_per_return
+from aether.symbols.ts_signatures import error_count, separate_signatures
 from aether.symbols.type_facts import type_facts
 
 
@@ -81,6 +82,13 @@ def parse_source(file_path: str, language: str, source: bytes, *, static: bool =
     # C/C++: macros the grammar cannot see through are blanked, offsets unchanged
     parsed_bytes = blank_macros(source) if language in ("c", "cpp") else source
     tree = parse_tree(language, parsed_bytes, timeout_s)
+    if language == "typescript" and tree.root_node.has_error:
+        # overloaded call signatures the grammar reads as one type (aether.symbols.ts_signatures)
+        separated = separate_signatures(source)
+        if separated is not source:
+            again = parse_tree(language, separated, timeout_s)
+            if error_count(again) < error_count(tree):
+                tree = again
     g = grammar(language)
     # without static SIRs, the call-site patterns still ride along: every index has edges
     query = g.combined if static else graph_query(language)
