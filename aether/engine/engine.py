@@ -35,6 +35,7 @@ from aether.sir.prompt import PROMPT_VERSION
 from aether.sir.static_rules import clear_cache as clear_static_cache
 from aether.store.db import Recovery, Store, StoreDamaged, StoreError
 from aether.store.records import Counts, SymbolRecord, clear_search_row_cache
+from aether.symbols.languages import language_for_path
 from aether.symbols.spellings import canonical_spelling, module_prefixes, path_mentions
 from aether.symbols.terms import clear_caches as clear_term_caches
 from aether.symbols.terms import dotted
@@ -288,7 +289,9 @@ class Engine:
                 raise UnknownTarget(f"line {line[:20]} is out of range (at most {MAX_LINE:,})")
             rec = await self.symbol_at(path, int(line))
             if rec is None:
-                raise UnknownTarget(f"no symbol encloses {target}")
+                why = await self.not_indexed_reason(
+                    resolve_in_workspace(self.settings.workspace, path))
+                raise UnknownTarget(f"no symbol encloses {target}" + (f" ({why})" if why else ""))
             return rec
         if _SYMBOL_ID.match(target):
             rec = await self.store.symbol(target)
@@ -329,6 +332,20 @@ class Engine:
             if under:
                 return [r for r in under if path_mentions(r.file_path, modules)] or under
         return []
+
+    async def not_indexed_reason(self, rel: str) -> str | None:
+        """Why a workspace file has no symbols in the store when that is because it is not
+        indexed (`huge.go is not indexed: ...` with the reason it was skipped); None when it
+        is indexed or is no file."""
+        state = await self.store.file_status(rel)
+        if state is not None:
+            status, reason = state
+            return f"{rel} is not indexed: {reason or 'skipped'}" if status == "skipped" else None
+        if not (self.settings.workspace / rel).is_file():
+            return None
+        if language_for_path(rel) is None:
+            return f"{rel} is not indexed: no supported language"
+        return f"{rel} is not indexed: ignored, or not reached yet"
 
     async def symbol_at(self, path: str, line: int) -> SymbolRecord | None:
         rel = resolve_in_workspace(self.settings.workspace, path)

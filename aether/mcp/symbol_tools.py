@@ -137,10 +137,11 @@ async def explain(app: App, ctx: Context, file: str, line: int,
     with tool_errors():
         rel = workspace_path(engine, file)
         records = await engine.store.symbols_in_file(rel)
+        why = None if records else await engine.not_indexed_reason(rel)
     rec, around = innermost(records, line, column)
     if rec is None:
         where = f"{rel}:{line}" + (f":{column}" if column is not None else "")
-        reason = ("the file is not indexed" if not records
+        reason = ((why or "the file has no symbols") if not records
                   else "module-level code, a comment or a blank line")
         raise ToolError(f"no symbol encloses {where} ({reason}){indexing_hint(daemon.status)}")
     return ExplainAnswer(file=rel, line=line, column=column, symbol=sir_view(rec),
