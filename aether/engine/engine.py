@@ -336,13 +336,13 @@ class Engine:
     async def not_indexed_reason(self, rel: str) -> str | None:
         """Why a workspace file has no symbols in the store when that is because it is not
         indexed (`huge.go is not indexed: ...` with the reason it was skipped); None when it
-        is indexed or is no file."""
+        is indexed."""
         state = await self.store.file_status(rel)
         if state is not None:
             status, reason = state
             return f"{rel} is not indexed: {reason or 'skipped'}" if status == "skipped" else None
         if not (self.settings.workspace / rel).is_file():
-            return None
+            return f"{rel} is not indexed: no such file"
         if language_for_path(rel) is None:
             return f"{rel} is not indexed: no supported language"
         return f"{rel} is not indexed: ignored, or not reached yet"
