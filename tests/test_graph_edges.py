@@ -514,3 +514,48 @@ async def test_a_symbol_deleted_takes_its_edges_and_their_lookups(py_repo: Path)
         conn.close()
     found = edges(py_repo)  # the lookups still match the edges exactly
     assert found and all(caller != qualified for caller, _c, _p, _t in found)
+
+
+async def test_a_go_method_is_matched_by_name_even_when_python_has_one_like_it(
+        tmp_path: Path) -> None:
+    # `execute`, `run`, `count` are never matched by name in Python or JS (a DB cursor's, a
+    # list's); Go's builtin types have no methods and a lower-case method is callable only
+    # in its own package, so in Go the only one there is, is meant.
+    root = tmp_path / "cobra"
+    make_repo(root, {
+        "command.go": '''
+            package cobra
+
+            type Command struct{}
+
+            func (c *Command) execute(args []string) error { return nil }
+
+            func (c *Command) count() int { return 0 }
+            ''',
+        "run.go": '''
+            package cobra
+
+            func find() *Command { return nil }
+
+            func ExecuteC(root *Command) error {
+                cmd := find()
+                cmd.count()
+                f.Close()
+                return cmd.execute(nil)
+            }
+            ''',
+        "db.py": '''
+            class Store:
+                def execute(self, sql):
+                    return sql
+
+            def run(cursor):
+                return cursor.execute("select 1")
+            ''',
+    })
+    await index(root)
+    found = edges(root)
+    assert ("ExecuteC", "cmd.execute", "unique_name", "command.go:Command.execute") in found
+    assert ("ExecuteC", "cmd.count", "unique_name", "command.go:Command.count") in found
+    assert ("ExecuteC", "f.Close", "unresolved", None) in found  # Go's own common names
+    assert ("run", "cursor.execute", "unresolved", None) in found  # Python: still never

@@ -59,6 +59,14 @@ def _builtin_methods() -> frozenset[str]:
     return frozenset(names)
 
 
+# Go's standard types' methods called all the time. Go's builtin types (slices, maps,
+# strings) have no methods, and a lower-case method is callable only inside its own
+# package, so for Go this list alone stands: `cmd.execute()` or `s.run()` in a Go file is
+# never Python's `cursor.execute` or a list's `count`.
+_GO_COMMON = frozenset({
+    "Close", "Error", "String", "Lock", "Unlock", "Read", "Write", "Len", "Add", "Done",
+    "Wait", "Get", "Set", "Printf", "Println", "Sprintf", "Errorf"})
+
 # Methods of builtin containers and of the standard types of other languages: a call of one
 # of these on a receiver of unknown type is far more often the builtin than a namesake of
 # ours, so it is never matched by name alone.
@@ -76,8 +84,7 @@ COMMON_METHODS = _builtin_methods() | frozenset({
     "is_none", "as_str", "borrow", "borrow_mut", "lock", "unwrap_or_default", "new",
     "default", "fmt", "from", "parse", "flush",
     # Go
-    "Close", "Error", "String", "Lock", "Unlock", "Read", "Write", "Len", "Add", "Done",
-    "Wait", "Get", "Set", "Printf", "Println", "Sprintf", "Errorf",
+    *_GO_COMMON,
     # Python stdlib objects people call all the time
     "warning", "exception", "critical", "get", "run", "sleep", "group",
     "groups", "search", "sub", "fullmatch", "findall", "finditer", "acquire", "release",
@@ -90,6 +97,11 @@ COMMON_METHODS = _builtin_methods() | frozenset({
     "connect", "execute", "executemany", "fetchone", "fetchall", "commit", "rollback",
     "cursor",
 })
+
+
+def common_method(name: str, language: str) -> bool:
+    """A method name never matched by name alone on a receiver of unknown type."""
+    return name in (_GO_COMMON if language == "go" else COMMON_METHODS)
 
 
 def family(language: str) -> str:
@@ -416,7 +428,7 @@ class GraphResolver(TypeFollowing):
             inherited = self.inherited(cls, site.name)
             if inherited is not None:
                 return inherited
-        if site.name in COMMON_METHODS:
+        if common_method(site.name, site.language):
             return Resolution("unresolved")
         fam = family(site.language)
         refs = [r for r in self.view.by_name.get(site.name, ())
@@ -426,7 +438,7 @@ class GraphResolver(TypeFollowing):
         return self._choose(refs, "unique_name")
 
     def _method_by_name(self, site: EdgeSite) -> Resolution:
-        if site.name in COMMON_METHODS:
+        if common_method(site.name, site.language):
             return Resolution("unresolved")
         return self._by_name(site, methods=True)
 
