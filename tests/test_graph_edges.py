@@ -559,3 +559,61 @@ async def test_a_go_method_is_matched_by_name_even_when_python_has_one_like_it(
     assert ("ExecuteC", "cmd.count", "unique_name", "command.go:Command.count") in found
     assert ("ExecuteC", "f.Close", "unresolved", None) in found  # Go's own common names
     assert ("run", "cursor.execute", "unresolved", None) in found  # Python: still never
+
+
+async def test_go_calls_into_the_workspaces_other_packages(tmp_path: Path) -> None:
+    # import paths name folders: `example.com/app/v2/srv` is the folder `srv`, and a path
+    # no folder ends with may be the module's root package (`example.com/app/v2`)
+    root = tmp_path / "app"
+    make_repo(root, {
+        "go.mod": "module example.com/app/v2\n",
+        "app.go": '''
+            package app
+
+            func Hello() string { return "hi" }
+
+            type Server struct{}
+            ''',
+        "srv/srv.go": '''
+            package srv
+
+            func Start() {}
+            ''',
+        "internal/db/db.go": '''
+            package db
+
+            func Open() {}
+            ''',
+        "doc/doc.go": '''
+            package doc
+
+            import (
+                "fmt"
+
+                "example.com/app/v2"
+                store "example.com/app/v2/internal/db"
+                "example.com/app/v2/srv"
+                "github.com/spf13/pflag"
+            )
+
+            func Gen(s *app.Server) {
+                srv.Start()
+                srv.Gone()
+                store.Open()
+                app.Hello()
+                fmt.Println("x")
+                pflag.Parse()
+            }
+            ''',
+    })
+    await index(root)
+    found = {e for e in edges(root) if e[0] == "Gen"}
+    assert found == {
+        ("Gen", "srv.Start", "import", "srv/srv.go:Start"),
+        ("Gen", "store.Open", "import", "internal/db/db.go:Open"),
+        ("Gen", "srv.Gone", "unresolved", None),  # the package is ours: gone or renamed
+        ("Gen", "app.Hello", "unique_name", "app.go:Hello"),  # the root package, by name
+        ("Gen", "app.Server", "unique_name", "app.go:Server"),  # a type named, too
+        ("Gen", "fmt.Println", "external", "fmt.Println"),
+        ("Gen", "pflag.Parse", "external", "github.com/spf13/pflag.Parse"),
+    }, found

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -48,6 +49,7 @@ _CALLABLE_TOP = frozenset({"function", "class", "struct", "enum", "type_alias"})
 _REFERABLE_TOP = _CALLABLE_TOP | {"trait", "interface", "object", "constant"}
 # languages where a bare call inside a class reaches the class's own methods
 IMPLICIT_THIS = frozenset({"java", "csharp", "kotlin", "swift", "ruby", "cpp"})
+_GO_MAJOR = re.compile(r"v\d+")  # `github.com/x/y/v2`: major version 2 of module y
 _FAMILY = {"typescript": "ecma", "tsx": "ecma", "javascript": "ecma"}
 _JS_EXTS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 
@@ -244,6 +246,38 @@ class GraphResolver(TypeFollowing):
 
     def in_file(self, path: str, name: str, qualified: str) -> SymbolRef | None:
         return self._by_file.get((name, qualified, path))
+
+    def _go_import(self, import_path: str, name: str) -> Resolution | None:
+        """`srv.Start()` with `srv` imported as `example.com/app/srv`: `Start` of the Go
+        files of the workspace folder the import path ends with (`srv`, `app/srv`; a
+        trailing `/v2` may be the module's major version). A path no folder ends with but
+        that is no standard package (its first segment has a dot) may be the module's root
+        package: a top-level `name` of the root folder's Go files answers `unique_name`.
+        None: not the workspace's (external, as any other import)."""
+        folders = self._go_folders()
+        segments = import_path.split("/")
+        tries = [segments]
+        if len(segments) > 1 and _GO_MAJOR.fullmatch(segments[-1]):
+            tries.append(segments[:-1])
+        for parts in tries:
+            for k in range(len(parts)):
+                folder = "/".join(parts[k:])
+                if folder in folders:
+                    refs = self._in_folder(folder, "go", name, name)
+                    return self._choose(refs, "import") if refs else Resolution("unresolved")
+        if "." in segments[0] and "." in folders:
+            refs = self._in_folder(".", "go", name, name)
+            if refs:
+                return self._choose(refs, "unique_name")
+        return None
+
+    def _go_folders(self) -> set[str]:
+        """Folders holding Go files (the workspace root is `.`)."""
+        found = self.view.derived.get("go_folders")
+        if found is None:
+            found = self.view.derived["go_folders"] = {
+                _folder(p) for p, info in self.view.files.items() if info.language == "go"}
+        return found
 
     def _in_folder(self, folder: str, language: str, name: str, qualified: str
                    ) -> list[SymbolRef]:
@@ -535,6 +569,10 @@ class GraphResolver(TypeFollowing):
         info = self.view.files.get(path)
         if info is not None:
             target = info.bindings.get(head)
+            if target is not None and language == "go" and "." not in member:
+                found = self._go_import(target, member)
+                if found is not None:
+                    return found
             if target is not None:
                 return self._through(path, language, f"{binding(language, target)}.{member}")
         if language == "rust" and head in ("crate", "super", "self"):
