@@ -93,3 +93,14 @@ async def test_lookup_accepts_each_languages_spelling(tmp_path: Path) -> None:
                 await engine.resolve(asked)
     finally:
         await engine.close()
+
+
+def test_a_name_query_is_rewritten_and_a_question_is_not() -> None:
+    from aether.symbols.spellings import name_query
+    assert name_query("(*Command).Execute") == "Command.Execute"
+    assert name_query("<Value as Deserialize>::deserialize") == "Value::deserialize"
+    assert name_query("Map<String, Value>::insert") == "Map::insert"
+    assert name_query("Command.Execute()") == "Command.Execute"
+    # words outside the brackets: a question, left alone
+    assert name_query("how does (roughly) Execute work") == "how does (roughly) Execute work"
+    assert name_query("parse config (yaml)") == "parse config (yaml)"

@@ -160,6 +160,16 @@ async def test_an_exact_name_spelled_as_typed_comes_before_its_other_case(
                 out = await engine.search(query, 5, mode)
                 assert [h.record.name for h in out.hits[:2]] == [
                     first, "execute" if first == "Execute" else "Execute"], (mode, query)
+            # the name as Go developers write it: a method expression, a call, the package
+            for query in ("(*Command).Execute", "Command.Execute()", "cobra.Command.Execute",
+                          "(*cobra.Command).Execute"):
+                out = await engine.search(query, 5, mode)
+                top = out.hits[0]
+                assert (top.record.qualified_name, top.why.startswith("exact name match")) \
+                    == ("Command.Execute", True), (mode, query)
+            # a type in front is not a package: no exact match
+            out = await engine.search("Nope.Execute", 5, mode)
+            assert not any(h.why.startswith("exact") for h in out.hits), mode
     finally:
         await engine.close()
 

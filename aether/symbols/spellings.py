@@ -46,6 +46,21 @@ def canonical_spelling(target: str) -> str:
     return _CALL_TAIL.sub("", text) or target.strip()
 
 
+_BRACKETED = re.compile(r"<[^<>]*>|\([^()]*\)|\[[^\[\]]*\]")
+
+
+def name_query(text: str) -> str:
+    """A search query that is one name as a developer writes it (`(*Command).Execute`,
+    `Command.Execute()`, `<Value as Deserialize>::deserialize`) in the stored shape; any
+    other query (words with spaces outside brackets: a question) as it is."""
+    outside = text.strip()
+    for _ in range(4):  # nested brackets, from the inside out
+        outside = _BRACKETED.sub("", outside)
+    if not outside or any(ch.isspace() for ch in outside):
+        return text
+    return canonical_spelling(text)
+
+
 def _rust_qualified_self(text: str) -> str:
     """`<Value as Deserialize>::deserialize` -> `Value::deserialize`; `<Value>::f` too."""
     depth = 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from aether.store.db import Store
 from aether.symbols.file_roles import file_role
+from aether.symbols.spellings import module_like
 from aether.symbols.terms import QueryTerms, dotted, tokens
 
 # Ranked in FTS, reranked here: enough to reorder without reading the whole table.
@@ -133,7 +134,9 @@ def finish(store_records: dict[int, tuple[str, str, str]], cands: list[Candidate
             # `Client.send` names one symbol: its qualified name ends with the path typed;
             # other symbols that merely share a part of it are ordinary matches.
             low = dotted(qname).lower()
-            if not (low == typed or low.endswith("." + typed)):
+            if not (low == typed or low.endswith("." + typed)
+                    or (q.path is not None and typed.endswith("." + low)
+                        and _behind_modules(q.path, len(low)))):
                 c.tier = OTHER
         if c.tier == EXACT:
             c.same_case = (_ends_with(dotted(qname), q.path) if q.path is not None
@@ -151,5 +154,14 @@ def finish(store_records: dict[int, tuple[str, str, str]], cands: list[Candidate
                                         c.tier == EXACT and not c.same_case, -c.score))
 
 
+def _behind_modules(path: str, length: int) -> bool:
+    """`cobra.Command.Execute` typed for `Command.Execute` (the path typed ends with the
+    qualified name, `length` characters): what is in front of it names modules."""
+    return all(module_like(part) for part in path[:-length - 1].split("."))
+
+
 def _ends_with(qualified: str, path: str) -> bool:
-    return qualified == path or qualified.endswith("." + path)
+    """The path typed names this qualified name, in the same case (modules in front of it
+    or enclosing names left out)."""
+    return (qualified == path or qualified.endswith("." + path)
+            or path.endswith("." + qualified))
