@@ -28,6 +28,8 @@ from tests.test_engine import open_engine
     ("Cache::operator<", "Cache::operator<"),  # the brackets are the name
     ("Cache::operator()", "Cache::operator()"),
     ("Session.send", "Session.send"),
+    ("Layer.prototype.match", "Layer.match"),
+    ("Layer.prototype", "Layer.prototype"),  # the prototype object itself: no method named
 ])
 def test_canonical_spelling(asked: str, stored: str) -> None:
     assert canonical_spelling(asked) == stored

@@ -8,6 +8,7 @@ stack traces and reviews) also write:
 - Rust's qualified path `<Value as Deserialize>::deserialize`, and generic arguments
   anywhere in a path (`Map<String, Value>::insert`, `Vec::<u8>::new`);
 - a call or a signature: `Command.Execute()`, Swift's `Camera.zoom(to:animated:)`;
+- JavaScript's `Layer.prototype.match` for the method stored as `Layer.match`;
 - the module, package or crate in front: `cobra.Command.Execute`, `serde_json::from_str`,
   `requests.sessions.Session.send`, `crate::de::from_str`.
 
@@ -22,6 +23,8 @@ import re
 
 # `(*Command).Execute`, `(Command).Execute`, `(*cobra.Command).Execute`, `(*List[T]).Push`
 _GO_RECEIVER = re.compile(r"^\(\s*\*?\s*([\w.]+)(?:\[[^\]]*\])?\s*\)\s*\.")
+# JavaScript's `Layer.prototype.match` (how MDN and stack traces write a method): `Layer.match`
+_PROTOTYPE = re.compile(r"\.prototype(?=\.)")
 # a trailing argument list or signature: `f()`, `f(int, str)`, Swift's `f(to:animated:)`
 _CALL_TAIL = re.compile(r"\s*\([^()]*\)\s*$")
 # generic arguments right after a name: `Map<K, V>::insert`, `Vec::<u8>::new`, `List<T>.add`
@@ -34,7 +37,7 @@ def canonical_spelling(target: str) -> str:
     text = target.strip()
     if "operator" in text:
         return text  # C++ `operator<`, `operator()`: the brackets are the name
-    text = _GO_RECEIVER.sub(r"\1.", text)
+    text = _PROTOTYPE.sub("", _GO_RECEIVER.sub(r"\1.", text))
     if text.startswith("<"):
         text = _rust_qualified_self(text)
     # nested generics (`Map<String, Vec<u8>>`) come off from the inside out
