@@ -617,3 +617,60 @@ async def test_go_calls_into_the_workspaces_other_packages(tmp_path: Path) -> No
         ("Gen", "fmt.Println", "external", "fmt.Println"),
         ("Gen", "pflag.Parse", "external", "github.com/spf13/pflag.Parse"),
     }, found
+
+
+async def test_rust_tests_reach_their_crate_by_its_name(tmp_path: Path) -> None:
+    # tests/, benches/, examples/ name the crate (`serde_json::from_str`), whose name is in
+    # Cargo.toml only: a path whose first segment is no module and no dependency the
+    # library imports is looked up in src/lib.rs (its items and re-exports)
+    root = tmp_path / "json"
+    make_repo(root, {
+        "Cargo.toml": '[package]\nname = "serde_json"\n',
+        "src/lib.rs": '''
+            pub mod de;
+            pub use crate::de::{from_str, Deserializer};
+
+            pub fn to_string(v: u8) -> String { String::new() }
+            ''',
+        "src/value/de.rs": "pub fn from_str(s: &str) -> u16 { 1 }\n",
+        "src/value/mod.rs": "pub mod de;\n",
+        "src/de.rs": '''
+            use serde::de::Visitor;
+
+            pub struct Deserializer;
+            impl Deserializer {
+                pub fn new() -> Self { Deserializer }
+            }
+            pub fn from_str(s: &str) -> u8 { 0 }
+            ''',
+        "tests/test.rs": '''
+            use serde_json::{from_str, Deserializer};
+
+            fn test_parse() {
+                let a = from_str("1");
+                let b = serde_json::from_str("2");
+                let c = serde_json::to_string(1);
+                let d = Deserializer::new();
+                let e = serde_json::de::from_str("y");
+                let f = serde::de::from_str("x");
+                let g = std::mem::take(&mut 1);
+                let h = u32::from_str("3");
+            }
+            ''',
+        "build.rs": "fn main() { serde_json::to_string(1); }\n",
+    })
+    await index(root)
+    found = {e for e in edges(root) if e[0] == "test_parse"}
+    assert found == {
+        ("test_parse", "from_str", "unique_name", "src/de.rs:from_str"),
+        ("test_parse", "serde_json.from_str", "unique_name", "src/de.rs:from_str"),
+        ("test_parse", "serde_json.to_string", "unique_name", "src/lib.rs:to_string"),
+        ("test_parse", "Deserializer.new", "unique_name", "src/de.rs:Deserializer.new"),
+        ("test_parse", "serde_json.de.from_str", "unique_name", "src/de.rs:from_str"),
+        # serde is a dependency the library imports: its own `de::from_str`, not ours
+        ("test_parse", "serde.de.from_str", "unresolved", None),
+        ("test_parse", "std.mem.take", "unresolved", None),  # never guessed by name
+        ("test_parse", "u32.from_str", "unresolved", None),  # a primitive's, not ours
+    }, found
+    # a build script is a program of its own: it does not link the library
+    assert ("main", "serde_json.to_string", "unresolved", None) in edges(root)

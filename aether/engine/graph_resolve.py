@@ -49,6 +49,12 @@ _CALLABLE_TOP = frozenset({"function", "class", "struct", "enum", "type_alias"})
 _REFERABLE_TOP = _CALLABLE_TOP | {"trait", "interface", "object", "constant"}
 # languages where a bare call inside a class reaches the class's own methods
 IMPLICIT_THIS = frozenset({"java", "csharp", "kotlin", "swift", "ruby", "cpp"})
+# first segments of Rust paths that never name the workspace's crate by its name
+_RUST_ROOTS = frozenset({"std", "core", "alloc", "crate", "self", "super", "Self",
+                         # primitive types: `u32::from_str`, `str::from_utf8`
+                         "bool", "char", "str", "f32", "f64", "usize", "isize",
+                         *(f"{s}{n}" for s in "iu" for n in (8, 16, 32, 64, 128))})
+_RUST_LIB = "src/lib.rs"
 _GO_MAJOR = re.compile(r"v\d+")  # `github.com/x/y/v2`: major version 2 of module y
 _FAMILY = {"typescript": "ecma", "tsx": "ecma", "javascript": "ecma"}
 _JS_EXTS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
@@ -246,6 +252,55 @@ class GraphResolver(TypeFollowing):
 
     def in_file(self, path: str, name: str, qualified: str) -> SymbolRef | None:
         return self._by_file.get((name, qualified, path))
+
+    def _rust_own_crate(self, path: str, target: str) -> Resolution | None:
+        """`serde_json::from_str` (target `serde_json.from_str`) in a file of a crate that is
+        outside its `src/` (tests/, benches/, examples/, build.rs): such files reach the
+        crate's library only by the crate's name, which lives in Cargo.toml, not in the
+        code. So a path whose first segment is no workspace module is looked up in the
+        crate's `src/lib.rs` (its items and re-exports): found, it answers `unique_name`
+        (a dependency could have the same item); None otherwise (external, as before)."""
+        head, _, rest = target.partition(".")
+        if not rest or head in _RUST_ROOTS or not head[:1].islower() \
+                or path.rpartition("/")[2] == "build.rs":  # a build script links no lib
+            return None
+        lib = self._rust_lib_of(path)
+        if lib is None or head in self._rust_dependencies(lib):
+            return None
+        found = self._member([lib], rest, 0)
+        if not isinstance(found, SymbolRef):
+            found = self.dotted(lib, "rust", f"crate.{rest}")
+        return Resolution("unique_name", found.id) if isinstance(found, SymbolRef) else None
+
+    def _rust_dependencies(self, lib: str) -> set[str]:
+        """Crates the library's own files import (`use serde::de::Visitor` -> `serde`): a
+        path starting with one of them is that dependency's, never the crate itself (which
+        its own files call `crate::`)."""
+        key = "rust_deps:" + lib
+        deps: set[str] | None = self.view.derived.get(key)
+        if deps is None:
+            src = lib[:-len("lib.rs")]
+            deps = set()
+            for p, info in self.view.files.items():
+                if p.startswith(src) and info.language == "rust":
+                    targets = [*info.bindings.values(), *info.star_imports]
+                    deps.update(t.replace("::", ".").partition(".")[0] for t in targets)
+            self.view.derived[key] = deps
+        return deps
+
+    def _rust_lib_of(self, path: str) -> str | None:
+        """The `src/lib.rs` of the innermost crate holding `path`, when `path` is outside
+        that crate's `src/`."""
+        libs: list[str] | None = self.view.derived.get("rust_libs")
+        if libs is None:
+            libs = self.view.derived["rust_libs"] = sorted(
+                (p for p in self.view.files if p == _RUST_LIB or p.endswith("/" + _RUST_LIB)),
+                key=len, reverse=True)
+        for lib in libs:
+            crate = lib[:-len(_RUST_LIB)]  # "" or "crates/a/"
+            if path.startswith(crate):
+                return None if path.startswith(crate + "src/") else lib
+        return None
 
     def _go_import(self, import_path: str, name: str) -> Resolution | None:
         """`srv.Start()` with `srv` imported as `example.com/app/srv`: `Start` of the Go
@@ -547,6 +602,10 @@ class GraphResolver(TypeFollowing):
         found = self.dotted(path, language, target)
         if isinstance(found, SymbolRef):
             return Resolution("import", found.id)
+        if found is None and language == "rust":
+            own = self._rust_own_crate(path, target)
+            if own is not None:
+                return own
         if found is None and not self._internal(path, language, target):
             return Resolution("external", None, target)
         return Resolution("unresolved")  # ours, but gone (deleted, renamed) or not indexed
@@ -595,6 +654,10 @@ class GraphResolver(TypeFollowing):
                 if inherited is not None:
                     return inherited
             return Resolution("unresolved")  # inherited or generated: we cannot tell
+        if language == "rust" and (info is None or head not in info.bindings):
+            own = self._rust_own_crate(path, f"{site.qualifier}.{site.name}")
+            if own is not None:  # `serde_json::from_str(...)` in the crate's tests
+                return own
         typed = None if info is None or "." in site.qualifier else info.fact(head + CLASS_OF)
         if typed is not None:  # a module-level variable of this file, of a known type
             cls = self.type_ref(path, language, typed)
@@ -651,6 +714,12 @@ def _anchored(from_path: str, language: str, target: str) -> str | None:
         target = target.replace("::", ".")
         parts = target.split(".")
         if parts[0] == "crate":
+            # the crate's root is its `src/` (`crate::de` is `src/de.rs`, not
+            # `src/value/de.rs`): anchored there, a module name shared by nested folders is
+            # not ambiguous
+            if "src" in folder:
+                root = folder[:len(folder) - folder[::-1].index("src")]
+                return ".".join([*root, *parts[1:]])
             return ".".join(parts[1:])
         if parts[0] in ("self", "super"):
             up = folder[:-1] if parts[0] == "super" else folder
