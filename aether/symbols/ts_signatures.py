@@ -13,14 +13,12 @@ refuses type arguments after a line break); tree-sitter's grammar does not, read
 whole file came back as one ERROR node). Such a `<` gets a `;` in the last column of its
 indentation, byte for byte, so every offset, line and column stays the same; symbols,
 signatures and hashes are still read from the original bytes (as aether.symbols.c_macros
-does for C macros). The parse that uses it is kept only when it has fewer errors.
+does for C macros). The parse that uses it is kept only when less of it is in error.
 """
 
 from __future__ import annotations
 
 import re
-
-from tree_sitter import Node, Tree
 
 # A member line that opens with type parameters and then the parameter list: `<T>(x: T)`,
 # `<T extends A<B>>(`, at least one column of indentation to write the `;` into.
@@ -56,15 +54,3 @@ def _after_a_member(source: bytes, line_start: int) -> bool:
             return bool(_ENDS_A_TYPE.search(line))
         end = start - 1
     return False
-
-
-def error_count(tree: Tree) -> int:
-    """ERROR and missing nodes, descending only into subtrees that have one."""
-    count = 0
-    stack: list[Node] = [tree.root_node]
-    while stack:
-        node = stack.pop()
-        if node.is_error or node.is_missing:
-            count += 1
-        stack.extend(c for c in node.children if c.has_error)
-    return count
