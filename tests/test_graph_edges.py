@@ -584,10 +584,16 @@ async def test_go_calls_into_the_workspaces_other_packages(tmp_path: Path) -> No
 
             func Open() {}
             ''',
+        "errors/errors.go": '''
+            package errors
+
+            func New(text string) error { return nil }
+            ''',
         "doc/doc.go": '''
             package doc
 
             import (
+                "errors"
                 "fmt"
 
                 "example.com/app/v2"
@@ -603,6 +609,7 @@ async def test_go_calls_into_the_workspaces_other_packages(tmp_path: Path) -> No
                 app.Hello()
                 fmt.Println("x")
                 pflag.Parse()
+                errors.New("x")
             }
             ''',
     })
@@ -616,6 +623,8 @@ async def test_go_calls_into_the_workspaces_other_packages(tmp_path: Path) -> No
         ("Gen", "app.Server", "unique_name", "app.go:Server"),  # a type named, too
         ("Gen", "fmt.Println", "external", "fmt.Println"),
         ("Gen", "pflag.Parse", "external", "github.com/spf13/pflag.Parse"),
+        # the standard library's `errors`, not the workspace's top-level `errors/`
+        ("Gen", "errors.New", "external", "errors.New"),
     }, found
 
 

@@ -55,6 +55,13 @@ _RUST_ROOTS = frozenset({"std", "core", "alloc", "crate", "self", "super", "Self
                          "bool", "char", "str", "f32", "f64", "usize", "isize",
                          *(f"{s}{n}" for s in "iu" for n in (8, 16, 32, 64, 128))})
 _RUST_LIB = "src/lib.rs"
+# the standard library's top-level packages: an import path starting with one is Go's own
+_GO_STD = frozenset({
+    "archive", "bufio", "builtin", "bytes", "cmp", "compress", "container", "context",
+    "crypto", "database", "debug", "embed", "encoding", "errors", "expvar", "flag", "fmt", "go",
+    "hash", "html", "image", "index", "io", "iter", "log", "maps", "math", "mime", "net", "os",
+    "path", "plugin", "reflect", "regexp", "runtime", "slices", "sort", "strconv", "strings",
+    "sync", "syscall", "testing", "text", "time", "unicode", "unique", "unsafe"})
 _GO_MAJOR = re.compile(r"v\d+")  # `github.com/x/y/v2`: major version 2 of module y
 _FAMILY = {"typescript": "ecma", "tsx": "ecma", "javascript": "ecma"}
 _JS_EXTS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
@@ -309,8 +316,10 @@ class GraphResolver(TypeFollowing):
         that is no standard package (its first segment has a dot) may be the module's root
         package: a top-level `name` of the root folder's Go files answers `unique_name`.
         None: not the workspace's (external, as any other import)."""
-        folders = self._go_folders()
         segments = import_path.split("/")
+        if segments[0] in _GO_STD:
+            return None  # `errors`, `net/http`: never the workspace's `errors/` or `http/`
+        folders = self._go_folders()
         tries = [segments]
         if len(segments) > 1 and _GO_MAJOR.fullmatch(segments[-1]):
             tries.append(segments[:-1])
