@@ -664,6 +664,8 @@ async def test_rust_tests_reach_their_crate_by_its_name(tmp_path: Path) -> None:
                 let f = serde::de::from_str("x");
                 let g = std::mem::take(&mut 1);
                 let h = u32::from_str("3");
+                let de = Deserializer::new();
+                de.from_str("z");
             }
             ''',
         "build.rs": "fn main() { serde_json::to_string(1); }\n",
@@ -680,6 +682,8 @@ async def test_rust_tests_reach_their_crate_by_its_name(tmp_path: Path) -> None:
         ("test_parse", "serde.de.from_str", "unresolved", None),
         ("test_parse", "std.mem.take", "unresolved", None),  # never guessed by name
         ("test_parse", "u32.from_str", "unresolved", None),  # a primitive's, not ours
+        # a variable named like a module is no crate (no file imports from it)
+        ("test_parse", "de.from_str", "unresolved", None),
     }, found
     # a build script is a program of its own: it does not link the library
     assert ("main", "serde_json.to_string", "unresolved", None) in edges(root)

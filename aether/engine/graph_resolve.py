@@ -272,28 +272,36 @@ class GraphResolver(TypeFollowing):
                 or path.rpartition("/")[2] == "build.rs":  # a build script links no lib
             return None
         lib = self._rust_lib_of(path)
-        if lib is None or head in self._rust_dependencies(lib):
+        if lib is None:
             return None
+        imported, dependencies = self._rust_crates(lib)
+        if head not in imported or head in dependencies:
+            return None  # a variable (`de.end()`), or a crate the library itself uses
         found = self._member([lib], rest, 0)
         if not isinstance(found, SymbolRef):
             found = self.dotted(lib, "rust", f"crate.{rest}")
         return Resolution("unique_name", found.id) if isinstance(found, SymbolRef) else None
 
-    def _rust_dependencies(self, lib: str) -> set[str]:
-        """Crates the library's own files import (`use serde::de::Visitor` -> `serde`): a
-        path starting with one of them is that dependency's, never the crate itself (which
-        its own files call `crate::`)."""
-        key = "rust_deps:" + lib
-        deps: set[str] | None = self.view.derived.get(key)
-        if deps is None:
-            src = lib[:-len("lib.rs")]
-            deps = set()
+    def _rust_crates(self, lib: str) -> tuple[set[str], set[str]]:
+        """(crates the files around the library import from: `use serde_json::Value` in
+        tests/ -> `serde_json`; crates the library's own files import: `use serde::de` in
+        src/ -> `serde`). The crate itself is among the first and never among the second
+        (its own files say `crate::`); a name a file only calls through (`de.end()`) may be
+        a variable and is in neither."""
+        key = "rust_crates:" + lib
+        found: tuple[set[str], set[str]] | None = self.view.derived.get(key)
+        if found is None:
+            crate, src = lib[:-len(_RUST_LIB)], lib[:-len("lib.rs")]
+            outside: set[str] = set()
+            inside: set[str] = set()
             for p, info in self.view.files.items():
-                if p.startswith(src) and info.language == "rust":
-                    targets = [*info.bindings.values(), *info.star_imports]
-                    deps.update(t.replace("::", ".").partition(".")[0] for t in targets)
-            self.view.derived[key] = deps
-        return deps
+                if info.language != "rust" or not p.startswith(crate):
+                    continue
+                targets = [*info.bindings.values(), *info.star_imports]
+                heads = {t.replace("::", ".").partition(".")[0] for t in targets}
+                (inside if p.startswith(src) else outside).update(heads)
+            found = self.view.derived[key] = (outside, inside)
+        return found
 
     def _rust_lib_of(self, path: str) -> str | None:
         """The `src/lib.rs` of the innermost crate holding `path`, when `path` is outside
