@@ -81,7 +81,7 @@ async def symbol_lookup(app: App, ctx: Context, name: str | None, path: str | No
                 found, how = in_file, "file"
             else:
                 q = name.strip()
-                want = dotted(q)
+                want = dotted(canonical_spelling(q))
                 found = [r for r in in_file if dotted(r.qualified_name) == want]
                 how = "qualified_name"
                 if not found:
