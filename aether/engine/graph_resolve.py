@@ -38,7 +38,14 @@ from aether.engine.graph_types import (
     made_by_call,
     provenance,
 )
-from aether.store.graph_records import CLASS_OF, EdgeSite, GraphView, Resolution, SymbolRef
+from aether.store.graph_records import (
+    CLASS_OF,
+    EdgeSite,
+    GraphView,
+    Resolution,
+    SymbolRef,
+    read_bindings,
+)
 from aether.symbols.local_types import RESULT
 
 MAX_CANDIDATES = 20
@@ -297,8 +304,12 @@ class GraphResolver(TypeFollowing):
             for p, info in self.view.files.items():
                 if info.language != "rust" or not p.startswith(crate):
                     continue
-                targets = [*info.bindings.values(), *info.star_imports]
-                heads = {t.replace("::", ".").partition(".")[0] for t in targets}
+                # read from the stored JSON, not through `info.bindings`: that would keep
+                # every file's parsed bindings for the rest of the view's life
+                bound = read_bindings(info.stored_bindings) if info.stored_bindings else {}
+                stars = json.loads(info.stored_stars) if info.stored_stars else []
+                heads = {t.replace("::", ".").partition(".")[0]
+                         for t in [*bound.values(), *stars]}
                 (inside if p.startswith(src) else outside).update(heads)
             found = self.view.derived[key] = (outside, inside)
         return found
