@@ -154,3 +154,19 @@ def test_a_qualified_name_may_use_any_languages_separator(tmp_path: Path) -> Non
     assert res.returncode != 0 and "unknown symbol: Counter::missing" in res.stderr
     res = aether("source", "ache::get", *ws)  # a suffix ends at a separator, not mid-name
     assert res.returncode != 0 and "unknown symbol: ache::get" in res.stderr
+
+
+def test_a_skipped_file_says_why_it_has_no_symbols(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    make_repo(root, {"pkg/app.py": "def run():\n    return 1\n"})
+    (root / "pkg" / "blob.py").write_bytes(b"def f():\n    return 1\n\x00\x01" * 20)
+    ws = ("--workspace", str(root))
+    assert aether("index", *ws).returncode == 0
+    res = aether("outline", "pkg/blob.py", *ws)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == ("no symbols indexed in pkg/blob.py "
+                                  "(pkg/blob.py is not indexed: binary content)")
+    res = aether("source", "pkg/blob.py:1", *ws)
+    assert res.returncode != 0
+    assert res.stderr.strip().endswith(
+        "no symbol encloses pkg/blob.py:1 (pkg/blob.py is not indexed: binary content)")

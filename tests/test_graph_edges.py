@@ -514,3 +514,176 @@ async def test_a_symbol_deleted_takes_its_edges_and_their_lookups(py_repo: Path)
         conn.close()
     found = edges(py_repo)  # the lookups still match the edges exactly
     assert found and all(caller != qualified for caller, _c, _p, _t in found)
+
+
+async def test_a_go_method_is_matched_by_name_even_when_python_has_one_like_it(
+        tmp_path: Path) -> None:
+    # `execute`, `run`, `count` are never matched by name in Python or JS (a DB cursor's, a
+    # list's); Go's builtin types have no methods and a lower-case method is callable only
+    # in its own package, so in Go the only one there is, is meant.
+    root = tmp_path / "cobra"
+    make_repo(root, {
+        "command.go": '''
+            package cobra
+
+            type Command struct{}
+
+            func (c *Command) execute(args []string) error { return nil }
+
+            func (c *Command) count() int { return 0 }
+            ''',
+        "run.go": '''
+            package cobra
+
+            func find() *Command { return nil }
+
+            func ExecuteC(root *Command) error {
+                cmd := find()
+                cmd.count()
+                f.Close()
+                return cmd.execute(nil)
+            }
+            ''',
+        "db.py": '''
+            class Store:
+                def execute(self, sql):
+                    return sql
+
+            def run(cursor):
+                return cursor.execute("select 1")
+            ''',
+    })
+    await index(root)
+    found = edges(root)
+    assert ("ExecuteC", "cmd.execute", "unique_name", "command.go:Command.execute") in found
+    assert ("ExecuteC", "cmd.count", "unique_name", "command.go:Command.count") in found
+    assert ("ExecuteC", "f.Close", "unresolved", None) in found  # Go's own common names
+    assert ("run", "cursor.execute", "unresolved", None) in found  # Python: still never
+
+
+async def test_go_calls_into_the_workspaces_other_packages(tmp_path: Path) -> None:
+    # import paths name folders: `example.com/app/v2/srv` is the folder `srv`, and a path
+    # no folder ends with may be the module's root package (`example.com/app/v2`)
+    root = tmp_path / "app"
+    make_repo(root, {
+        "go.mod": "module example.com/app/v2\n",
+        "app.go": '''
+            package app
+
+            func Hello() string { return "hi" }
+
+            type Server struct{}
+            ''',
+        "srv/srv.go": '''
+            package srv
+
+            func Start() {}
+            ''',
+        "internal/db/db.go": '''
+            package db
+
+            func Open() {}
+            ''',
+        "errors/errors.go": '''
+            package errors
+
+            func New(text string) error { return nil }
+            ''',
+        "doc/doc.go": '''
+            package doc
+
+            import (
+                "errors"
+                "fmt"
+
+                "example.com/app/v2"
+                store "example.com/app/v2/internal/db"
+                "example.com/app/v2/srv"
+                "github.com/spf13/pflag"
+            )
+
+            func Gen(s *app.Server) {
+                srv.Start()
+                srv.Gone()
+                store.Open()
+                app.Hello()
+                fmt.Println("x")
+                pflag.Parse()
+                errors.New("x")
+            }
+            ''',
+    })
+    await index(root)
+    found = {e for e in edges(root) if e[0] == "Gen"}
+    assert found == {
+        ("Gen", "srv.Start", "import", "srv/srv.go:Start"),
+        ("Gen", "store.Open", "import", "internal/db/db.go:Open"),
+        ("Gen", "srv.Gone", "unresolved", None),  # the package is ours: gone or renamed
+        ("Gen", "app.Hello", "unique_name", "app.go:Hello"),  # the root package, by name
+        ("Gen", "app.Server", "unique_name", "app.go:Server"),  # a type named, too
+        ("Gen", "fmt.Println", "external", "fmt.Println"),
+        ("Gen", "pflag.Parse", "external", "github.com/spf13/pflag.Parse"),
+        # the standard library's `errors`, not the workspace's top-level `errors/`
+        ("Gen", "errors.New", "external", "errors.New"),
+    }, found
+
+
+async def test_rust_tests_reach_their_crate_by_its_name(tmp_path: Path) -> None:
+    # tests/, benches/, examples/ name the crate (`serde_json::from_str`), whose name is in
+    # Cargo.toml only: a path whose first segment is no module and no dependency the
+    # library imports is looked up in src/lib.rs (its items and re-exports)
+    root = tmp_path / "json"
+    make_repo(root, {
+        "Cargo.toml": '[package]\nname = "serde_json"\n',
+        "src/lib.rs": '''
+            pub mod de;
+            pub use crate::de::{from_str, Deserializer};
+
+            pub fn to_string(v: u8) -> String { String::new() }
+            ''',
+        "src/value/de.rs": "pub fn from_str(s: &str) -> u16 { 1 }\n",
+        "src/value/mod.rs": "pub mod de;\n",
+        "src/de.rs": '''
+            use serde::de::Visitor;
+
+            pub struct Deserializer;
+            impl Deserializer {
+                pub fn new() -> Self { Deserializer }
+            }
+            pub fn from_str(s: &str) -> u8 { 0 }
+            ''',
+        "tests/test.rs": '''
+            use serde_json::{from_str, Deserializer};
+
+            fn test_parse() {
+                let a = from_str("1");
+                let b = serde_json::from_str("2");
+                let c = serde_json::to_string(1);
+                let d = Deserializer::new();
+                let e = serde_json::de::from_str("y");
+                let f = serde::de::from_str("x");
+                let g = std::mem::take(&mut 1);
+                let h = u32::from_str("3");
+                let de = Deserializer::new();
+                de.from_str("z");
+            }
+            ''',
+        "build.rs": "fn main() { serde_json::to_string(1); }\n",
+    })
+    await index(root)
+    found = {e for e in edges(root) if e[0] == "test_parse"}
+    assert found == {
+        ("test_parse", "from_str", "unique_name", "src/de.rs:from_str"),
+        ("test_parse", "serde_json.from_str", "unique_name", "src/de.rs:from_str"),
+        ("test_parse", "serde_json.to_string", "unique_name", "src/lib.rs:to_string"),
+        ("test_parse", "Deserializer.new", "unique_name", "src/de.rs:Deserializer.new"),
+        ("test_parse", "serde_json.de.from_str", "unique_name", "src/de.rs:from_str"),
+        # serde is a dependency the library imports: its own `de::from_str`, not ours
+        ("test_parse", "serde.de.from_str", "unresolved", None),
+        ("test_parse", "std.mem.take", "unresolved", None),  # never guessed by name
+        ("test_parse", "u32.from_str", "unresolved", None),  # a primitive's, not ours
+        # a variable named like a module is no crate (no file imports from it)
+        ("test_parse", "de.from_str", "unresolved", None),
+    }, found
+    # a build script is a program of its own: it does not link the library
+    assert ("main", "serde_json.to_string", "unresolved", None) in edges(root)

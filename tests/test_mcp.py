@@ -145,6 +145,12 @@ async def test_every_tool_on_the_fixture_workspace(workspace: Path) -> None:
         assert [m["qualified_name"] for m in found["matches"]] == ["Session.send"]
         found = await ok(session, "aether_symbol_lookup", {"name": "Session.send"})
         assert found["match"] == "qualified_name" and found["result_count"] == 1
+        # as developers write it: a call, the module in front, with or without the file
+        for asked in ({"name": "Session.send()"}, {"name": "pkg.session.Session.send"},
+                      {"name": "Session.send()", "path": rel}):
+            found = await ok(session, "aether_symbol_lookup", asked)
+            assert (found["match"], [m["qualified_name"] for m in found["matches"]]) == (
+                "qualified_name", ["Session.send"]), asked
         in_file = await ok(session, "aether_symbol_lookup", {"path": rel})
         assert in_file["match"] == "file"
         assert {m["qualified_name"] for m in in_file["matches"]} == SAMPLE_SYMBOLS

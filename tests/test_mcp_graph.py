@@ -124,8 +124,24 @@ async def test_graph_tools_answer_with_provenance_and_coverage(tmp_path: Path) -
 
 async def test_graph_tools_refuse_bad_input_plainly(tmp_path: Path) -> None:
     root = repo(tmp_path)
+    (root / "pkg" / "blob.py").write_bytes(b"def f():\n    return 1\n\x00\x01\x02" * 50)
+    write(root, "pkg/consts.py", "LIMIT = 10\n")
+    write(root, "pkg/NOTES.md", "# notes\n")
     async with connect(root) as session:
         await wait_idle(session)
+        # a file with no symbols says why: skipped (and the reason), no language, or none
+        for file, note in (("pkg/blob.py", "pkg/blob.py is not indexed: binary content"),
+                           ("pkg/NOTES.md", "pkg/NOTES.md is not indexed: no supported "
+                                            "language"),
+                           ("pkg/consts.py", "no symbols: module-level code only")):
+            outline = await ok(session, "aether_file_outline", {"file": file})
+            assert (outline["symbol_count"], outline["note"]) == (0, note), file
+        assert "(pkg/blob.py is not indexed: binary content)" in await error(
+            session, "aether_get_source", {"file": "pkg/blob.py", "line": 1})
+        assert "(pkg/blob.py is not indexed: binary content)" in await error(
+            session, "aether_explain", {"file": "pkg/blob.py", "line": 1})
+        assert "(the file has no symbols)" in await error(
+            session, "aether_explain", {"file": "pkg/consts.py", "line": 1})
         assert "unknown symbol: nope" in await error(session, "aether_callers",
                                                      {"qualified_name": "nope"})
         ambiguous = await error(session, "aether_callees", {"qualified_name": "helper"})

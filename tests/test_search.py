@@ -137,6 +137,43 @@ async def test_exact_names_first_and_shared_names_counted(engine: Engine) -> Non
     assert names(out)[0] in ("iter_slices", "Response.iter_content")
 
 
+async def test_an_exact_name_spelled_as_typed_comes_before_its_other_case(
+        tmp_path: Path) -> None:
+    # Go: `Execute` and `execute` are two methods, and the unexported one is called more
+    # (and its name words weigh the same): typed `Execute`, the exported one comes first.
+    root = tmp_path / "cobra"
+    root.mkdir()
+    (root / "command.go").write_text(
+        "package cobra\n\ntype Command struct{}\n\n"
+        "// Execute runs the command.\n"
+        "func (c *Command) Execute() error { return c.ExecuteC() }\n\n"
+        "// ExecuteC runs the command and returns it.\n"
+        "func (c *Command) ExecuteC() error { c.execute(); return c.execute() }\n\n"
+        "// execute runs the command's hooks and its Run function.\n"
+        "func (c *Command) execute() error { return nil }\n")
+    engine = await Engine.open(load_settings(root))
+    try:
+        await engine.index()
+        for mode in ("hybrid", "lexical"):
+            for query, first in (("Command.Execute", "Execute"), ("Execute", "Execute"),
+                                 ("Command.execute", "execute"), ("execute", "execute")):
+                out = await engine.search(query, 5, mode)
+                assert [h.record.name for h in out.hits[:2]] == [
+                    first, "execute" if first == "Execute" else "Execute"], (mode, query)
+            # the name as Go developers write it: a method expression, a call, the package
+            for query in ("(*Command).Execute", "Command.Execute()", "cobra.Command.Execute",
+                          "(*cobra.Command).Execute"):
+                out = await engine.search(query, 5, mode)
+                top = out.hits[0]
+                assert (top.record.qualified_name, top.why.startswith("exact name match")) \
+                    == ("Command.Execute", True), (mode, query)
+            # a type in front is not a package: no exact match
+            out = await engine.search("Nope.Execute", 5, mode)
+            assert not any(h.why.startswith("exact") for h in out.hits), mode
+    finally:
+        await engine.close()
+
+
 async def test_tests_and_examples_rank_below_product_code(engine: Engine) -> None:
     out = await engine.search("guess_filename", 5, "lexical")
     assert [(h.record.file_path, h.is_test) for h in out.hits[:2]] == [

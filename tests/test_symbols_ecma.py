@@ -313,3 +313,81 @@ def test_property_accessors_are_named_after_their_property() -> None:
         ("get", "method", 16),  # an object passed to any other call: its own name
     ]
     assert len({s.id for s in analysis.symbols}) == len(analysis.symbols)
+
+
+CALL_SIGNATURES = b'''\
+export interface ActionFactory extends Annotation {
+    // nameless actions
+    <T extends Function | undefined | null>(fn: T): T
+    // named actions
+    <T extends Function | undefined | null>(name: string, fn: T): T
+    (customName: string): Annotation
+}
+
+export interface ValueFactory {
+    <T>(value: T, options?: Options): Box<T>
+    <T>(value?: T, options?: Options): Box<T | undefined>
+}
+
+function createActionFactory(auto: boolean): ActionFactory {
+    return null as any
+}
+
+export function runInAction<T>(fn: () => T): T {
+    return fn()
+}
+'''
+
+
+def test_call_signatures_with_type_parameters_on_their_own_lines() -> None:
+    # tree-sitter reads `T\n <T extends ...>` as one generic type: the first interface
+    # swallowed the rest of the file, so `runInAction` and friends were missing
+    analysis = analyze_source("src/api/action.ts", "typescript", CALL_SIGNATURES)
+    assert not analysis.has_syntax_errors
+    assert {s.qualified_name: (s.kind, s.start_line) for s in analysis.symbols} == {
+        "ActionFactory": ("interface", 1),
+        "ValueFactory": ("interface", 9),
+        "createActionFactory": ("function", 14),
+        "runInAction": ("function", 18),
+    }
+    run = next(s for s in analysis.symbols if s.name == "runInAction")
+    # read from the file's own bytes: nothing of the repair shows
+    assert run.signature == "function runInAction<T>(fn: () => T): T"
+    # an expression that goes on with `<` on the next line is left alone
+    expr = b"const a = b\n    < c\nfunction f() {}\n"
+    assert [s.qualified_name for s in analyze_source("x.ts", "typescript", expr).symbols] \
+        == ["f"]
+
+
+CASTS = b'''\
+const factories: Factory = {
+    box<T = any>(value: T): Box<T> {
+        return new Box(value)
+    },
+} as any
+
+export const routes = {
+    home: { render() { return 1 } } as const,
+} as const
+
+export const config = {
+    load(path: string) { return path },
+} satisfies Config
+
+call({ options: { skip() {} } as const })
+'''
+
+
+def test_object_literals_behind_as_and_satisfies_are_named() -> None:
+    symbols = _symbols("src/api/observable.ts", "typescript", CASTS)
+    assert _table(symbols) == {
+        "factories": ("object", 1),
+        "factories.box": ("method", 2),
+        "routes": ("object", 7),
+        "routes.home": ("object", 8),
+        "routes.home.render": ("method", 8),
+        "config": ("object", 11),
+        "config.load": ("method", 12),
+        "skip": ("method", 15),  # data passed to a call: its own name, as without the cast
+    }
+    assert symbols["routes"].signature == "const routes"

@@ -417,3 +417,37 @@ def test_import_forms(language: str, source: str, modules: list[str]) -> None:
 ])
 def test_doc_comment_dialects(comments: list[str], text: str) -> None:
     assert first_sentence(comment_text(comments)) == text
+
+
+KOTLIN_ONE_LINE_BODIES = b'''\
+package com.ex
+
+object Registry { fun register(x: Int) {} }
+class Cache {
+    companion object { fun create(): Cache = Cache() }
+    fun label(n: Int) = "n=${n }"
+}
+data class Point(val x: Int, val y: Int) { fun norm() = x + y }
+sealed class Result { class Ok : Result() ; object Err : Result() }
+class Last { fun f() {} }
+'''
+
+
+def test_kotlin_class_bodies_on_one_line() -> None:
+    # the grammar wants a newline or `;` after the last member before `}`: without the
+    # repair, `Registry.register` was a top-level function and every class after the
+    # one-line `companion object` was lost
+    analysis = analyze_source("src/Cache.kt", "kotlin", KOTLIN_ONE_LINE_BODIES)
+    assert not analysis.has_syntax_errors
+    assert [(s.qualified_name, s.kind, s.start_line) for s in analysis.symbols] == [
+        ("com.ex.Registry", "class", 3), ("com.ex.Registry.register", "method", 3),
+        ("com.ex.Cache", "class", 4), ("com.ex.Cache.create", "method", 5),
+        ("com.ex.Cache.label", "method", 6),  # `${n }` in a string: not a class body
+        ("com.ex.Point", "class", 8), ("com.ex.Point.norm", "method", 8),
+        ("com.ex.Result", "class", 9), ("com.ex.Result.Ok", "class", 9),
+        ("com.ex.Result.Err", "class", 9),
+        ("com.ex.Last", "class", 10), ("com.ex.Last.f", "method", 10)]
+    last = next(s for s in analysis.symbols if s.name == "Last")
+    assert last.signature == "class Last"
+    # the original bytes, whole: the repair moved nothing
+    assert KOTLIN_ONE_LINE_BODIES[last.start_byte:last.end_byte] == b"class Last { fun f() {} }"

@@ -63,7 +63,7 @@ async def cmd_outline(args: argparse.Namespace, engine: Engine) -> int:
     if args.json:
         dump(view)
     elif not view.symbols:
-        out(f"no symbols indexed in {view.file_path}")
+        out(f"no symbols indexed in {view.file_path}" + (f" ({view.note})" if view.note else ""))
     else:
         _print_outline(view.symbols)
     return 0

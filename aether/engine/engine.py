@@ -35,6 +35,8 @@ from aether.sir.prompt import PROMPT_VERSION
 from aether.sir.static_rules import clear_cache as clear_static_cache
 from aether.store.db import Recovery, Store, StoreDamaged, StoreError
 from aether.store.records import Counts, SymbolRecord, clear_search_row_cache
+from aether.symbols.languages import language_for_path
+from aether.symbols.spellings import canonical_spelling, module_prefixes, path_mentions
 from aether.symbols.terms import clear_caches as clear_term_caches
 from aether.symbols.terms import dotted
 from aether.workspace import resolve_in_workspace
@@ -287,7 +289,9 @@ class Engine:
                 raise UnknownTarget(f"line {line[:20]} is out of range (at most {MAX_LINE:,})")
             rec = await self.symbol_at(path, int(line))
             if rec is None:
-                raise UnknownTarget(f"no symbol encloses {target}")
+                why = await self.not_indexed_reason(
+                    resolve_in_workspace(self.settings.workspace, path))
+                raise UnknownTarget(f"no symbol encloses {target}" + (f" ({why})" if why else ""))
             return rec
         if _SYMBOL_ID.match(target):
             rec = await self.store.symbol(target)
@@ -295,7 +299,7 @@ class Engine:
                 return rec
         found = await self.symbols_by_qualified_name(target)
         if not found:
-            found = await self.store.symbols_by_name(target)
+            found = await self.store.symbols_by_name(canonical_spelling(target))
         if not found:
             raise UnknownTarget(f"unknown symbol: {target}")
         if len(found) > 1:
@@ -306,7 +310,13 @@ class Engine:
         """Symbols of this qualified name, written with any language's separator: Rust's
         `Error.context` is found as `Error::context` too, C++'s `ns::Cache::get` as
         `ns.Cache.get`, Ruby's `Foo.bar` as `Foo#bar`. When none has the whole name, those
-        it ends: `Query::parse` finds PHP's `GuzzleHttp\\Psr7\\Query::parse`."""
+        it ends: `Query::parse` finds PHP's `GuzzleHttp\\Psr7\\Query::parse`. Written as
+        developers do (aether.symbols.spellings): Go's `(*Command).Execute`, Rust's
+        `<Value as Deserialize>::deserialize`, `Map<K, V>::insert`, `Cache.get()`; and with
+        the module in front (`cobra.Command.Execute`, `serde_json::from_str`,
+        `requests.sessions.Session.send`) when nothing has the whole name: the symbols named
+        by the rest, those whose path names the module first."""
+        target = canonical_spelling(target)
         found = await self.store.symbols_by_qualified_name(target)
         want = dotted(target)
         name = want.rpartition(".")[2]
@@ -314,7 +324,28 @@ class Engine:
             return found
         named = await self.store.symbols_by_name(name, MAX_SAME_NAME)
         whole = [r for r in named if dotted(r.qualified_name) == want]
-        return whole or [r for r in named if dotted(r.qualified_name).endswith("." + want)]
+        ends = whole or [r for r in named if dotted(r.qualified_name).endswith("." + want)]
+        if ends:
+            return ends
+        for modules, rest in module_prefixes(want):
+            under = [r for r in named if dotted(r.qualified_name) == rest]
+            if under:
+                return [r for r in under if path_mentions(r.file_path, modules)] or under
+        return []
+
+    async def not_indexed_reason(self, rel: str) -> str | None:
+        """Why a workspace file has no symbols in the store when that is because it is not
+        indexed (`huge.go is not indexed: ...` with the reason it was skipped); None when it
+        is indexed."""
+        state = await self.store.file_status(rel)
+        if state is not None:
+            status, reason = state
+            return f"{rel} is not indexed: {reason or 'skipped'}" if status == "skipped" else None
+        if not (self.settings.workspace / rel).is_file():
+            return f"{rel} is not indexed: no such file"
+        if language_for_path(rel) is None:
+            return f"{rel} is not indexed: no supported language"
+        return f"{rel} is not indexed: ignored, or not reached yet"
 
     async def symbol_at(self, path: str, line: int) -> SymbolRecord | None:
         rel = resolve_in_workspace(self.settings.workspace, path)

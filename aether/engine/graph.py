@@ -81,8 +81,11 @@ async def outline(engine: Engine, path: str) -> OutlineView:
             stack.pop()
         (stack[-1][1].children if stack else roots).append(node)
         stack.append((r.end_byte, node))
+    note = None
+    if not records:
+        note = await engine.not_indexed_reason(rel) or "no symbols: module-level code only"
     return OutlineView(file_path=rel, language=language_for_path(rel),
-                       symbol_count=len(records), symbols=roots)
+                       symbol_count=len(records), symbols=roots, note=note)
 
 
 # ---------------------------------------------------------------------------- source

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -37,7 +38,14 @@ from aether.engine.graph_types import (
     made_by_call,
     provenance,
 )
-from aether.store.graph_records import CLASS_OF, EdgeSite, GraphView, Resolution, SymbolRef
+from aether.store.graph_records import (
+    CLASS_OF,
+    EdgeSite,
+    GraphView,
+    Resolution,
+    SymbolRef,
+    read_bindings,
+)
 from aether.symbols.local_types import RESULT
 
 MAX_CANDIDATES = 20
@@ -48,6 +56,20 @@ _CALLABLE_TOP = frozenset({"function", "class", "struct", "enum", "type_alias"})
 _REFERABLE_TOP = _CALLABLE_TOP | {"trait", "interface", "object", "constant"}
 # languages where a bare call inside a class reaches the class's own methods
 IMPLICIT_THIS = frozenset({"java", "csharp", "kotlin", "swift", "ruby", "cpp"})
+# first segments of Rust paths that never name the workspace's crate by its name
+_RUST_ROOTS = frozenset({"std", "core", "alloc", "crate", "self", "super", "Self",
+                         # primitive types: `u32::from_str`, `str::from_utf8`
+                         "bool", "char", "str", "f32", "f64", "usize", "isize",
+                         *(f"{s}{n}" for s in "iu" for n in (8, 16, 32, 64, 128))})
+_RUST_LIB = "src/lib.rs"
+# the standard library's top-level packages: an import path starting with one is Go's own
+_GO_STD = frozenset({
+    "archive", "bufio", "builtin", "bytes", "cmp", "compress", "container", "context",
+    "crypto", "database", "debug", "embed", "encoding", "errors", "expvar", "flag", "fmt", "go",
+    "hash", "html", "image", "index", "io", "iter", "log", "maps", "math", "mime", "net", "os",
+    "path", "plugin", "reflect", "regexp", "runtime", "slices", "sort", "strconv", "strings",
+    "sync", "syscall", "testing", "text", "time", "unicode", "unique", "unsafe"})
+_GO_MAJOR = re.compile(r"v\d+")  # `github.com/x/y/v2`: major version 2 of module y
 _FAMILY = {"typescript": "ecma", "tsx": "ecma", "javascript": "ecma"}
 _JS_EXTS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 
@@ -58,6 +80,14 @@ def _builtin_methods() -> frozenset[str]:
         names.update(n for n in dir(t) if not n.startswith("_"))
     return frozenset(names)
 
+
+# Go's standard types' methods called all the time. Go's builtin types (slices, maps,
+# strings) have no methods, and a lower-case method is callable only inside its own
+# package, so for Go this list alone stands: `cmd.execute()` or `s.run()` in a Go file is
+# never Python's `cursor.execute` or a list's `count`.
+_GO_COMMON = frozenset({
+    "Close", "Error", "String", "Lock", "Unlock", "Read", "Write", "Len", "Add", "Done",
+    "Wait", "Get", "Set", "Printf", "Println", "Sprintf", "Errorf"})
 
 # Methods of builtin containers and of the standard types of other languages: a call of one
 # of these on a receiver of unknown type is far more often the builtin than a namesake of
@@ -76,8 +106,7 @@ COMMON_METHODS = _builtin_methods() | frozenset({
     "is_none", "as_str", "borrow", "borrow_mut", "lock", "unwrap_or_default", "new",
     "default", "fmt", "from", "parse", "flush",
     # Go
-    "Close", "Error", "String", "Lock", "Unlock", "Read", "Write", "Len", "Add", "Done",
-    "Wait", "Get", "Set", "Printf", "Println", "Sprintf", "Errorf",
+    *_GO_COMMON,
     # Python stdlib objects people call all the time
     "warning", "exception", "critical", "get", "run", "sleep", "group",
     "groups", "search", "sub", "fullmatch", "findall", "finditer", "acquire", "release",
@@ -90,6 +119,11 @@ COMMON_METHODS = _builtin_methods() | frozenset({
     "connect", "execute", "executemany", "fetchone", "fetchall", "commit", "rollback",
     "cursor",
 })
+
+
+def common_method(name: str, language: str) -> bool:
+    """A method name never matched by name alone on a receiver of unknown type."""
+    return name in (_GO_COMMON if language == "go" else COMMON_METHODS)
 
 
 def family(language: str) -> str:
@@ -232,6 +266,101 @@ class GraphResolver(TypeFollowing):
 
     def in_file(self, path: str, name: str, qualified: str) -> SymbolRef | None:
         return self._by_file.get((name, qualified, path))
+
+    def _rust_own_crate(self, path: str, target: str) -> Resolution | None:
+        """`serde_json::from_str` (target `serde_json.from_str`) in a file of a crate that is
+        outside its `src/` (tests/, benches/, examples/, build.rs): such files reach the
+        crate's library only by the crate's name, which lives in Cargo.toml, not in the
+        code. So a path whose first segment is no workspace module is looked up in the
+        crate's `src/lib.rs` (its items and re-exports): found, it answers `unique_name`
+        (a dependency could have the same item); None otherwise (external, as before)."""
+        head, _, rest = target.partition(".")
+        if not rest or head in _RUST_ROOTS or not head[:1].islower() \
+                or path.rpartition("/")[2] == "build.rs":  # a build script links no lib
+            return None
+        lib = self._rust_lib_of(path)
+        if lib is None:
+            return None
+        imported, dependencies = self._rust_crates(lib)
+        if head not in imported or head in dependencies:
+            return None  # a variable (`de.end()`), or a crate the library itself uses
+        found = self._member([lib], rest, 0)
+        if not isinstance(found, SymbolRef):
+            found = self.dotted(lib, "rust", f"crate.{rest}")
+        return Resolution("unique_name", found.id) if isinstance(found, SymbolRef) else None
+
+    def _rust_crates(self, lib: str) -> tuple[set[str], set[str]]:
+        """(crates the files around the library import from: `use serde_json::Value` in
+        tests/ -> `serde_json`; crates the library's own files import: `use serde::de` in
+        src/ -> `serde`). The crate itself is among the first and never among the second
+        (its own files say `crate::`); a name a file only calls through (`de.end()`) may be
+        a variable and is in neither."""
+        key = "rust_crates:" + lib
+        found: tuple[set[str], set[str]] | None = self.view.derived.get(key)
+        if found is None:
+            crate, src = lib[:-len(_RUST_LIB)], lib[:-len("lib.rs")]
+            outside: set[str] = set()
+            inside: set[str] = set()
+            for p, info in self.view.files.items():
+                if info.language != "rust" or not p.startswith(crate):
+                    continue
+                # read from the stored JSON, not through `info.bindings`: that would keep
+                # every file's parsed bindings for the rest of the view's life
+                bound = read_bindings(info.stored_bindings) if info.stored_bindings else {}
+                stars = json.loads(info.stored_stars) if info.stored_stars else []
+                heads = {t.replace("::", ".").partition(".")[0]
+                         for t in [*bound.values(), *stars]}
+                (inside if p.startswith(src) else outside).update(heads)
+            found = self.view.derived[key] = (outside, inside)
+        return found
+
+    def _rust_lib_of(self, path: str) -> str | None:
+        """The `src/lib.rs` of the innermost crate holding `path`, when `path` is outside
+        that crate's `src/`."""
+        libs: list[str] | None = self.view.derived.get("rust_libs")
+        if libs is None:
+            libs = self.view.derived["rust_libs"] = sorted(
+                (p for p in self.view.files if p == _RUST_LIB or p.endswith("/" + _RUST_LIB)),
+                key=len, reverse=True)
+        for lib in libs:
+            crate = lib[:-len(_RUST_LIB)]  # "" or "crates/a/"
+            if path.startswith(crate):
+                return None if path.startswith(crate + "src/") else lib
+        return None
+
+    def _go_import(self, import_path: str, name: str) -> Resolution | None:
+        """`srv.Start()` with `srv` imported as `example.com/app/srv`: `Start` of the Go
+        files of the workspace folder the import path ends with (`srv`, `app/srv`; a
+        trailing `/v2` may be the module's major version). A path no folder ends with but
+        that is no standard package (its first segment has a dot) may be the module's root
+        package: a top-level `name` of the root folder's Go files answers `unique_name`.
+        None: not the workspace's (external, as any other import)."""
+        segments = import_path.split("/")
+        if segments[0] in _GO_STD:
+            return None  # `errors`, `net/http`: never the workspace's `errors/` or `http/`
+        folders = self._go_folders()
+        tries = [segments]
+        if len(segments) > 1 and _GO_MAJOR.fullmatch(segments[-1]):
+            tries.append(segments[:-1])
+        for parts in tries:
+            for k in range(len(parts)):
+                folder = "/".join(parts[k:])
+                if folder in folders:
+                    refs = self._in_folder(folder, "go", name, name)
+                    return self._choose(refs, "import") if refs else Resolution("unresolved")
+        if "." in segments[0] and "." in folders:
+            refs = self._in_folder(".", "go", name, name)
+            if refs:
+                return self._choose(refs, "unique_name")
+        return None
+
+    def _go_folders(self) -> set[str]:
+        """Folders holding Go files (the workspace root is `.`)."""
+        found = self.view.derived.get("go_folders")
+        if found is None:
+            found = self.view.derived["go_folders"] = {
+                _folder(p) for p, info in self.view.files.items() if info.language == "go"}
+        return found
 
     def _in_folder(self, folder: str, language: str, name: str, qualified: str
                    ) -> list[SymbolRef]:
@@ -416,7 +545,7 @@ class GraphResolver(TypeFollowing):
             inherited = self.inherited(cls, site.name)
             if inherited is not None:
                 return inherited
-        if site.name in COMMON_METHODS:
+        if common_method(site.name, site.language):
             return Resolution("unresolved")
         fam = family(site.language)
         refs = [r for r in self.view.by_name.get(site.name, ())
@@ -426,7 +555,7 @@ class GraphResolver(TypeFollowing):
         return self._choose(refs, "unique_name")
 
     def _method_by_name(self, site: EdgeSite) -> Resolution:
-        if site.name in COMMON_METHODS:
+        if common_method(site.name, site.language):
             return Resolution("unresolved")
         return self._by_name(site, methods=True)
 
@@ -501,6 +630,10 @@ class GraphResolver(TypeFollowing):
         found = self.dotted(path, language, target)
         if isinstance(found, SymbolRef):
             return Resolution("import", found.id)
+        if found is None and language == "rust":
+            own = self._rust_own_crate(path, target)
+            if own is not None:
+                return own
         if found is None and not self._internal(path, language, target):
             return Resolution("external", None, target)
         return Resolution("unresolved")  # ours, but gone (deleted, renamed) or not indexed
@@ -523,6 +656,10 @@ class GraphResolver(TypeFollowing):
         info = self.view.files.get(path)
         if info is not None:
             target = info.bindings.get(head)
+            if target is not None and language == "go" and "." not in member:
+                found = self._go_import(target, member)
+                if found is not None:
+                    return found
             if target is not None:
                 return self._through(path, language, f"{binding(language, target)}.{member}")
         if language == "rust" and head in ("crate", "super", "self"):
@@ -545,6 +682,10 @@ class GraphResolver(TypeFollowing):
                 if inherited is not None:
                     return inherited
             return Resolution("unresolved")  # inherited or generated: we cannot tell
+        if language == "rust" and (info is None or head not in info.bindings):
+            own = self._rust_own_crate(path, f"{site.qualifier}.{site.name}")
+            if own is not None:  # `serde_json::from_str(...)` in the crate's tests
+                return own
         typed = None if info is None or "." in site.qualifier else info.fact(head + CLASS_OF)
         if typed is not None:  # a module-level variable of this file, of a known type
             cls = self.type_ref(path, language, typed)
@@ -601,6 +742,12 @@ def _anchored(from_path: str, language: str, target: str) -> str | None:
         target = target.replace("::", ".")
         parts = target.split(".")
         if parts[0] == "crate":
+            # the crate's root is its `src/` (`crate::de` is `src/de.rs`, not
+            # `src/value/de.rs`): anchored there, a module name shared by nested folders is
+            # not ambiguous
+            if "src" in folder:
+                root = folder[:len(folder) - folder[::-1].index("src")]
+                return ".".join([*root, *parts[1:]])
             return ".".join(parts[1:])
         if parts[0] in ("self", "super"):
             up = folder[:-1] if parts[0] == "super" else folder

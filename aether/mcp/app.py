@@ -184,7 +184,9 @@ async def resolve_one(engine: Engine, daemon: Daemon, symbol_id: str | None,
     rel = workspace_path(engine, file)
     rec = await engine.store.symbol_at(rel, line)
     if rec is None:
-        raise ToolError(f"no symbol encloses {rel}:{line}{indexing_hint(daemon.status)}")
+        why = await engine.not_indexed_reason(rel)
+        raise ToolError(f"no symbol encloses {rel}:{line}" + (f" ({why})" if why else "")
+                        + indexing_hint(daemon.status))
     return rec
 
 

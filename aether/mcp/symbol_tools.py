@@ -37,6 +37,7 @@ from aether.present import (
     sir_view,
 )
 from aether.store.records import SymbolRecord
+from aether.symbols.spellings import canonical_spelling
 from aether.symbols.terms import dotted
 
 
@@ -80,7 +81,7 @@ async def symbol_lookup(app: App, ctx: Context, name: str | None, path: str | No
                 found, how = in_file, "file"
             else:
                 q = name.strip()
-                want = dotted(q)
+                want = dotted(canonical_spelling(q))
                 found = [r for r in in_file if dotted(r.qualified_name) == want]
                 how = "qualified_name"
                 if not found:
@@ -94,7 +95,8 @@ async def symbol_lookup(app: App, ctx: Context, name: str | None, path: str | No
             q = name.strip()
             found, how = await engine.symbols_by_qualified_name(q), "qualified_name"
             if not found:
-                found, how = await engine.store.symbols_by_name(q, fetch), "name"
+                found, how = await engine.store.symbols_by_name(canonical_spelling(q),
+                                                                fetch), "name"
             if not found:
                 found, how = await engine.store.search_like(q, fetch), "substring"
         if how in ("name", "substring"):
@@ -135,10 +137,11 @@ async def explain(app: App, ctx: Context, file: str, line: int,
     with tool_errors():
         rel = workspace_path(engine, file)
         records = await engine.store.symbols_in_file(rel)
+        why = None if records else await engine.not_indexed_reason(rel)
     rec, around = innermost(records, line, column)
     if rec is None:
         where = f"{rel}:{line}" + (f":{column}" if column is not None else "")
-        reason = ("the file is not indexed" if not records
+        reason = ((why or "the file has no symbols") if not records
                   else "module-level code, a comment or a blank line")
         raise ToolError(f"no symbol encloses {where} ({reason}){indexing_hint(daemon.status)}")
     return ExplainAnswer(file=rel, line=line, column=column, symbol=sir_view(rec),

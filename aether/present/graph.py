@@ -36,6 +36,8 @@ class OutlineView(BaseModel):
     language: str | None
     symbol_count: int
     symbols: list[OutlineNode]
+    note: str | None = Field(default=None, description="Why there are no symbols: the file "
+                             "is not indexed (skipped, with the reason), or has none")
 
 
 class SourceView(BaseModel):

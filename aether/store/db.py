@@ -354,6 +354,12 @@ class Store:
         async with self._r.execute(q.ANY_FILE) as cur:
             return await cur.fetchone() is not None
 
+    async def file_status(self, path: str) -> tuple[str, str | None] | None:
+        """(status, skip_reason) of a known file ('indexed' | 'skipped'); None if unknown."""
+        async with self._r.execute(q.FILE_STATUS, (path,)) as cur:
+            row = await cur.fetchone()
+        return (row[0], row[1]) if row else None
+
     async def file_imports(self, path: str) -> list[str]:
         async with self._r.execute(q.FILE_IMPORTS, (path,)) as cur:
             row = await cur.fetchone()

@@ -18,6 +18,7 @@ def file_states_of(n: int) -> str:
 
 
 FILE_IMPORTS = "SELECT imports FROM files WHERE path = ?"
+FILE_STATUS = "SELECT status, skip_reason FROM files WHERE path = ?"
 
 UPSERT_FILE = """
 INSERT INTO files (path, language, size, mtime_ns, content_hash, status, skip_reason,

@@ -26,7 +26,7 @@ from aether.symbols.model import CallSite
 # Bump when what a file's symbols or call sites are changes (new captures, new receiver
 # typing, Python overloads folded into one symbol): a store made by another version parses
 # every file again on its next full pass.
-VERSION = 4  # 4: type facts (returns, bases), receivers typed by a call's result
+VERSION = 5  # 5: TS `as` objects, call signatures, Kotlin one-line bodies, Go/Rust imports
 MAX_CALLEE = 200  # longer callee texts are expressions nobody resolves by name
 
 # receiver shapes

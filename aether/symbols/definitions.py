@@ -14,7 +14,13 @@ from tree_sitter import Node
 
 from aether.hashing import content_hash
 from aether.redaction import redact_secrets
-from aether.symbols.ecma_names import Aliases, defines_something, ecma_item, object_scope_path
+from aether.symbols.ecma_names import (
+    TS_CASTS,
+    Aliases,
+    defines_something,
+    ecma_item,
+    object_scope_path,
+)
 from aether.symbols.ids import symbol_id
 from aether.symbols.model import Symbol
 from aether.symbols.native_names import (
@@ -202,6 +208,8 @@ def _value_function(node: Node) -> Node | None:
     """The function (or class) a declarator, field, pair or assignment holds, looking through a
     wrapping call (`forwardRef((props, ref) => ...)`) and an assignment chain."""
     value = node.child_by_field_name("right" if node.type == "assignment_expression" else "value")
+    if value is not None and value.type in TS_CASTS:  # `{...} as const`: the object
+        value = value.named_child(0)
     if value is not None and value.type == "call_expression":
         arguments = value.child_by_field_name("arguments")
         value = arguments.named_child(0) if arguments is not None and \

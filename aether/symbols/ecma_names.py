@@ -21,6 +21,9 @@ _EXPORTS = frozenset({"exports", "module.exports"})
 # Variable names that say "the prototype of what this module exports" and nothing else.
 _PROTO_NAMES = frozenset({"proto", "prototype", "fn"})
 # Parents of a function expression that its own definition pattern already covers.
+# TypeScript's `x as T` and `x satisfies T` around an object literal: the object is what is
+# named (`const routes = {...} as const`).
+TS_CASTS = frozenset({"as_expression", "satisfies_expression"})
 _VALUE_HOLDERS = frozenset({"assignment_expression", "variable_declarator", "pair",
                             "field_definition", "public_field_definition"})
 
@@ -182,6 +185,8 @@ def _named_object_chain(pair: Node) -> bool:
     node = pair.parent  # the object holding the pair
     while node is not None and node.type == "object":
         holder = node.parent
+        while holder is not None and holder.type in TS_CASTS:
+            holder = holder.parent
         if holder is None:
             return False
         if holder.type in ("variable_declarator", "assignment_expression"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tree_sitter import Node, QueryCursor, Tree
@@ -20,9 +20,11 @@ from aether.symbols.calls import (
 )
 from aether.symbols.definitions import Definition, collect_definitions
 from aether.symbols.imports import Imports, collect_imports, names_bound_by
+from aether.symbols.kotlin_members import separate_members
 from aether.symbols.languages import grammar, graph_query, parser_for
 from aether.symbols.model import FileAnalysis, Symbol
 from aether.symbols.read_callback import Returned, kept_per_return
+from aether.symbols.ts_signatures import separate_signatures
 from aether.symbols.type_facts import type_facts
 
 
@@ -74,6 +76,27 @@ def parse_tree(language: str, source: bytes, timeout_s: float) -> Tree:
         returned.release(kept)
 
 
+_REPAIRS: dict[str, Callable[[bytes], bytes]] = {
+    "typescript": separate_signatures, "kotlin": separate_members}
+
+
+def _error_extent(tree: Tree) -> int:
+    """How much of the file the parse could not read: the bytes under its outermost ERROR
+    nodes, and one for each missing token (descending only into subtrees that have one).
+    One error that swallowed the file outweighs a few small ones."""
+    extent = 0
+    stack: list[Node] = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.is_error:
+            extent += max(1, node.end_byte - node.start_byte)
+        elif node.is_missing:
+            extent += 1
+        else:
+            stack.extend(c for c in node.children if c.has_error)
+    return extent
+
+
 def parse_source(file_path: str, language: str, source: bytes, *, static: bool = False,
                  timeout_s: float = 5.0) -> ParsedSource:
     """Parse and extract definitions and imports; with `static`, also capture the facts the
@@ -81,6 +104,16 @@ def parse_source(file_path: str, language: str, source: bytes, *, static: bool =
     # C/C++: macros the grammar cannot see through are blanked, offsets unchanged
     parsed_bytes = blank_macros(source) if language in ("c", "cpp") else source
     tree = parse_tree(language, parsed_bytes, timeout_s)
+    repair = _REPAIRS.get(language)
+    if repair is not None and tree.root_node.has_error:
+        # what the grammar cannot read, written as it can, offsets unchanged: TypeScript's
+        # overloaded call signatures (aether.symbols.ts_signatures), Kotlin's one-line
+        # class bodies (aether.symbols.kotlin_members); kept when less of it is in error
+        repaired = repair(source)
+        if repaired != source:
+            again = parse_tree(language, repaired, timeout_s)
+            if _error_extent(again) < _error_extent(tree):
+                tree = again
     g = grammar(language)
     # without static SIRs, the call-site patterns still ride along: every index has edges
     query = g.combined if static else graph_query(language)

@@ -17,6 +17,7 @@ from functools import lru_cache
 import Stemmer
 
 from aether.symbols.names import identifier_words
+from aether.symbols.spellings import name_query
 
 # A "word" of text or code; `::`, `.`, `/`, `-` separate, `_` joins (snake_case stays whole).
 _TOKEN = re.compile(r"[^\W_][\w]*|_+[^\W_][\w]*", re.UNICODE)
@@ -185,6 +186,7 @@ def parse_query(text: str) -> QueryTerms:
     search (empty, punctuation only, stop words only)."""
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"query is {len(text):,} characters; the limit is {MAX_QUERY_CHARS:,}")
+    text = name_query(text)  # `(*Command).Execute`, `Execute()`: the name as stored
     raw = [t for t in tokens(_PATH_SEP.sub(" ", text)) if t]
     if not raw:
         raise QueryError("query has no letters or digits to search for")

@@ -210,7 +210,9 @@ class Searcher:
         for rank, (s, _) in enumerate(sem_sorted):
             fused[s] = fused.get(s, 0.0) + demote(s) / (RRF_K + rank + 1)
         tiers = {c.seq: c.tier for c in lex}
-        order = sorted(fused, key=lambda s: (tiers.get(s, OTHER) != EXACT, -fused[s]))
+        as_typed = {c.seq for c in lex if c.same_case}
+        order = sorted(fused, key=lambda s: (tiers.get(s, OTHER) != EXACT, s not in as_typed,
+                                             -fused[s]))
         out = []
         for s in order:
             hit = by_seq.get(s)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from aether.store.db import Store
 from aether.symbols.file_roles import file_role
-from aether.symbols.terms import QueryTerms, dotted
+from aether.symbols.spellings import module_like
+from aether.symbols.terms import QueryTerms, dotted, tokens
 
 # Ranked in FTS, reranked here: enough to reorder without reading the whole table.
 CANDIDATES = 300
@@ -38,6 +39,9 @@ class Candidate:
     seq: int
     score: float
     tier: int = OTHER
+    # an exact name hit spelled as typed: `Execute` asked, `Execute` rather than `execute`
+    # (Go, Java, C#: two symbols; Python: a class `Request` and a function `request`)
+    same_case: bool = False
     role: str = "product"
     private: bool = False
     name: str = ""
@@ -118,6 +122,7 @@ def finish(store_records: dict[int, tuple[str, str, str]], cands: list[Candidate
     count), the higher it ranks."""
     inbound = inbound or {}
     typed = q.path.lower() if q.path else None
+    as_typed = set(tokens(q.text))
     for c in cands:
         info = store_records.get(c.seq)
         if info is None:
@@ -129,8 +134,13 @@ def finish(store_records: dict[int, tuple[str, str, str]], cands: list[Candidate
             # `Client.send` names one symbol: its qualified name ends with the path typed;
             # other symbols that merely share a part of it are ordinary matches.
             low = dotted(qname).lower()
-            if not (low == typed or low.endswith("." + typed)):
+            if not (low == typed or low.endswith("." + typed)
+                    or (q.path is not None and typed.endswith("." + low)
+                        and _behind_modules(q.path, len(low)))):
                 c.tier = OTHER
+        if c.tier == EXACT:
+            c.same_case = (_ends_with(dotted(qname), q.path) if q.path is not None
+                           else name in as_typed)
         if not include_tests and c.is_test:
             c.score *= NON_PRODUCT_FACTOR
         if c.private:
@@ -140,4 +150,18 @@ def finish(store_records: dict[int, tuple[str, str, str]], cands: list[Candidate
         if c.tier == EXACT:
             c.score *= 1.0 + math.log1p(inbound.get(c.seq, 0))
     return sorted(cands, key=lambda c: (c.tier, c.tier == EXACT and c.is_test and
-                                        not include_tests, -c.score))
+                                        not include_tests,
+                                        c.tier == EXACT and not c.same_case, -c.score))
+
+
+def _behind_modules(path: str, length: int) -> bool:
+    """`cobra.Command.Execute` typed for `Command.Execute` (the path typed ends with the
+    qualified name, `length` characters): what is in front of it names modules."""
+    return all(module_like(part) for part in path[:-length - 1].split("."))
+
+
+def _ends_with(qualified: str, path: str) -> bool:
+    """The path typed names this qualified name, in the same case (modules in front of it
+    or enclosing names left out)."""
+    return (qualified == path or qualified.endswith("." + path)
+            or path.endswith("." + qualified))

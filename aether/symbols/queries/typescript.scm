@@ -16,3 +16,10 @@
 ; namespaces qualify the names inside them but are not symbols themselves
 (internal_module) @scope
 (module) @scope
+; `const routes = {...} as const`, `{...} satisfies Config`, `{...} as any`: the object is
+; named as without the cast (ecma.scm), and so is a member `key: {...} as const`
+(variable_declarator
+  name: (identifier)
+  value: [(as_expression . (object . (_))) (satisfies_expression . (object . (_)))]) @definition.object
+(pair
+  value: [(as_expression . (object . (_))) (satisfies_expression . (object . (_)))]) @definition.object
