@@ -7,7 +7,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from aether.store.packing import pack_json
-from aether.store.records import FileRecord, pack_hash, stored_qualified, stored_signature
+from aether.store.records import (
+    VECTOR_HASH_BYTES,
+    FileRecord,
+    pack_hash,
+    stored_qualified,
+    stored_signature,
+)
 from aether.symbols.model import Symbol
 
 FILE_STATES = "SELECT path, size, mtime_ns, content_hash, status FROM files"
@@ -448,7 +454,8 @@ def records_by_seqs(n: int) -> str:
 # bytes: a hash that is not 32 hex characters (never written by aether) stays text.
 _MODEL_ID = "(SELECT id FROM vector_models WHERE name = {})"
 # A SIR's hash as its vector row keeps it (v20: aether.store.vectors.pack_vector_hash).
-_VECTOR_HASH = "(CASE WHEN typeof({0}) = 'blob' THEN substr({0}, 1, 8) ELSE {0} END)"
+_VECTOR_HASH = (f"(CASE WHEN typeof({{0}}) = 'blob' THEN substr({{0}}, 1, {VECTOR_HASH_BYTES}) "
+                "ELSE {0} END)")
 _VECTOR_SOURCE = f"""
 SELECT {sid('s')}, s.name, {qname('s')}, r.sir_json, r.sir_hash,  -- the stored SIR: packed,
                                                                  -- its hash as stored
