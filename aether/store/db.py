@@ -24,6 +24,7 @@ from aether.store import edges, name_facts, search_rows
 from aether.store import queries as q
 from aether.store.connection import (
     BULK_CACHE_KB,
+    BUSY_TIMEOUT_MS,
     CACHE_KB,
     LEAN_CACHE_KB,
     TEMP_STORE,
@@ -311,16 +312,17 @@ class Store:
         fills random-keyed indexes to ~70%: 37.2 -> 36.4 MB on Django, ~0.3 s). The copy
         VACUUM builds goes to a temporary file, not memory (temp_store is MEMORY otherwise),
         so the process grows by no more than its page cache; the WAL it fills is given back
-        at once. Skipped when another connection holds a write lock. True if it ran."""
+        at once. Skipped, not waited for, while another process writes. True if it ran."""
         if self.read_only:
             return False
         async with self._write_lock:
             if self.write_problem():
                 return False
             w = self._w
-            await w.execute(q.OPTIMIZE_FTS)
+            await w.execute("PRAGMA busy_timeout=0")
             await w.execute("PRAGMA temp_store=FILE")
             try:
+                await w.execute(q.OPTIMIZE_FTS)
                 await w.execute("VACUUM")
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc):  # busy: the pages stay as they are
@@ -328,7 +330,8 @@ class Store:
                 return False
             finally:
                 await w.execute(f"PRAGMA temp_store={TEMP_STORE}")
-            # readers still on the old pages: the WAL is truncated by a later checkpoint
+                await w.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            # a reader still on the old pages: a later checkpoint truncates the WAL
             await w.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return True
 
