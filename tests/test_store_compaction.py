@@ -1,7 +1,7 @@
 """The store's size (issue 17): a cold index ends compacted (one search segment, no page to
 give back, its WAL emptied) without holding the VACUUM's copy in memory; files' import
-lists and bindings are deflated, and a store from before v25 converts on open and reads
-the same."""
+lists and bindings are deflated, callees kept without their names, and a store from before
+v25 or v26 converts on open and reads the same."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ import pytest
 import aether.engine.indexer as indexer
 from aether.config import load_settings
 from aether.engine.engine import Engine
+from aether.store import edges
 from aether.store.db import Store
 from aether.store.graph_records import read_bindings
 from aether.store.packing import json_text, pack_json
+from aether.symbols.calls import shape
 from tests.helpers import write
 
 IMPORTS = "".join(f"from pkg.module_{i} import Name{i}\n" for i in range(12))
@@ -149,5 +151,55 @@ async def test_files_json_is_deflated_and_a_v24_store_converts_on_open(tmp_path:
                             "FROM symbol_vectors").fetchall() == [(4, 4)]
         assert conn.execute("SELECT value FROM meta WHERE key = 'packed_json'").fetchone() == (
             "v25",)
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(("callee", "name", "qualifier", "stored"), [
+    ("os.path.join", "join", "os.path", None),  # qualifier.name: nothing stored
+    ("save", "save", "", None),
+    ("Book.objects.all().delete", "delete", "", "Book.objects.all()."),
+    ("self.client.post", "post", "self.client", None),
+    ("post_data.update", "update", "self.inline_post_data.copy()", "post_data."),
+    ("$this->save", "save", "", "$this->save"),  # not `.name`: kept whole
+    ("a::b", "b", "", "a::b"),
+])
+def test_a_callee_is_stored_without_its_name_and_read_back_whole(
+        callee: str, name: str, qualifier: str, stored: str | None) -> None:
+    assert edges.stored_callee(callee, name, qualifier) == stored
+    assert edges.callee_of(stored, name, qualifier) == callee
+
+
+@pytest.mark.parametrize("text", ["a.", "a..b", "f().", "x.y().z", "a->b", "A::b()", "obj[0].m",
+                                  "f(x).g", "a . b", "$x->y"])
+def test_no_callee_ends_with_a_dot(text: str) -> None:
+    """What makes `stored_callee` unambiguous: the shape of a call ends with its name."""
+    found = shape(text)
+    assert found is None or (not found[0].endswith(".") and found[0].endswith(found[1]))
+
+
+async def test_a_v25_store_drops_the_names_from_its_callees_and_reads_the_same(
+        tmp_path: Path) -> None:
+    from tests.test_store_migrations import every_edge
+
+    root = make_repo(tmp_path / "repo")
+    await index(root)
+    db = db_of(root)
+    before = await every_edge(db)
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        short = conn.execute("SELECT COUNT(*) FROM edges WHERE substr(callee, -1) = '.'"
+                             ).fetchone()[0]
+        conn.execute("UPDATE edges SET callee = callee || (SELECT text FROM edge_texts "
+                     "WHERE id = edges.name) WHERE substr(callee, -1) = '.'")  # as v25 kept it
+        conn.execute("PRAGMA user_version = 25")
+    finally:
+        conn.close()
+    assert short >= 9  # `Name1().run_1` in every module
+    assert await every_edge(db) == before  # opens (migrates), reads every edge
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM edges WHERE substr(callee, -1) = '.'"
+                            ).fetchone() == (short,)
     finally:
         conn.close()

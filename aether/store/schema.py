@@ -889,6 +889,16 @@ MIGRATIONS: list[str] = [
     UPDATE symbol_vectors SET sir_hash = substr(sir_hash, 1, 4)
         WHERE typeof(sir_hash) = 'blob' AND length(sir_hash) > 4;
     """,
+    # v26: an edge's callee that ends with its name is kept without it (issue 17:
+    # `Book.objects.all().` for `Book.objects.all().delete`, 0.19 MB of Django's edges;
+    # aether.store.edges.stored_callee).
+    """
+    UPDATE edges SET callee = substr(callee, 1, length(callee) - length(
+            (SELECT text FROM edge_texts WHERE id = edges.name)))
+    WHERE callee IS NOT NULL
+      AND substr(callee, -1 - length((SELECT text FROM edge_texts WHERE id = edges.name)))
+          = '.' || (SELECT text FROM edge_texts WHERE id = edges.name);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
