@@ -18,6 +18,7 @@ from aether.store import edges
 from aether.store.db import Store
 from aether.store.graph_records import read_bindings
 from aether.store.packing import json_text, pack_json
+from aether.store.schema import MIGRATIONS
 from aether.symbols.calls import shape
 from tests.helpers import write
 
@@ -39,6 +40,12 @@ async def index(root: Path, paths: list[str] | None = None) -> None:
         await engine.index(paths=paths)
     finally:
         await engine.close()
+
+
+def version_before(marker: str) -> int:
+    """The schema version just before the migration that says `marker` (v25, v26 today;
+    found by content so that migrations appended before them on a merge change nothing)."""
+    return next(i for i, m in enumerate(MIGRATIONS) if marker in m)
 
 
 def db_of(root: Path) -> Path:
@@ -130,7 +137,7 @@ async def test_files_json_is_deflated_and_a_v24_store_converts_on_open(tmp_path:
                          [(t + b"\x01\x02\x03\x04", s + b"\x05\x06\x07\x08", seq)
                           for seq, t, s in conn.execute(
                               "SELECT seq, text_hash, sir_hash FROM symbol_vectors").fetchall()])
-        conn.execute("PRAGMA user_version = 24")
+        conn.execute(f"PRAGMA user_version = {version_before('packed_json')}")
         conn.execute("COMMIT")
         vectors = conn.execute("SELECT COUNT(*) FROM symbol_vectors").fetchone()[0]
     finally:
@@ -192,7 +199,7 @@ async def test_a_v25_store_drops_the_names_from_its_callees_and_reads_the_same(
                              ).fetchone()[0]
         conn.execute("UPDATE edges SET callee = callee || (SELECT text FROM edge_texts "
                      "WHERE id = edges.name) WHERE substr(callee, -1) = '.'")  # as v25 kept it
-        conn.execute("PRAGMA user_version = 25")
+        conn.execute(f"PRAGMA user_version = {version_before('UPDATE edges SET callee')}")
     finally:
         conn.close()
     assert short >= 9  # `Name1().run_1` in every module
