@@ -16,6 +16,7 @@ import pytest
 from aether.store import edges as edges_module
 from aether.store import name_facts
 from aether.store.graph_records import is_type_fact, read_bindings
+from aether.store.packing import json_text
 from aether.store.schema import MIGRATIONS
 from aether.symbols.extract import analyze_source
 from tests.helpers import write
@@ -127,7 +128,8 @@ def test_a_file_s_bindings_split_into_imports_and_facts() -> None:
     keys = {name_facts.fact_of("f.py", *row[:4]).key for row in rows if row[0] < 3}
     assert keys == {"App.make()", "App.__bases__", "app.__class__"}
     stored = name_facts.stored_bindings(imports)
-    assert stored == '{"Root":"app.base.Base","h":"crate::util::helper","os":""}'
+    assert isinstance(stored, bytes)  # deflated (v25): shorter than its JSON
+    assert json_text(stored) == '{"Root":"app.base.Base","h":"crate::util::helper","os":""}'
     assert read_bindings(stored) == imports
 
 

@@ -218,10 +218,11 @@ async def test_v9_store_migrates_in_place_and_loses_nothing(tmp_path: Path) -> N
             search_rows.CURRENT,)
         assert conn.execute("SELECT value FROM meta WHERE key = 'vector_format'").fetchone() == (
             "int3",)
-        # v16: a hex hash in 16 bytes (others as they were), the model by number; v20: in 8
+        # v16: a hex hash in 16 bytes (others as they were), the model by number; v20: in 8,
+        # v25: in 4
         assert conn.execute("SELECT seq, text_hash, sir_hash, model FROM symbol_vectors "
                             "ORDER BY seq").fetchall() == [
-            (1, "t1", "h-model", 1), (2, bytes.fromhex(TEXT_HASH)[:8], "h-static", 1)]
+            (1, "t1", "h-model", 1), (2, bytes.fromhex(TEXT_HASH)[:4], "h-static", 1)]
         assert conn.execute("SELECT id, name FROM vector_models").fetchall() == [
             (1, "wordllama-l2-256")]
     finally:
@@ -466,7 +467,7 @@ async def test_v19_store_moves_to_compact_symbol_rows_and_reads_the_same(tmp_pat
         assert "symbols_by_qname" not in indexes and "sir_meta_by_status" not in indexes
         assert "sir_meta_not_ok" in indexes
         assert conn.execute("SELECT text_hash, sir_hash FROM symbol_vectors").fetchall() == [
-            (bytes.fromhex(TEXT_HASH)[:8], bytes.fromhex(SHASH)[:8])]
+            (bytes.fromhex(TEXT_HASH)[:4], bytes.fromhex(SHASH)[:4])]  # v25: 4 bytes each
         assert conn.execute("SELECT value FROM meta WHERE key = 'compact_rows'").fetchone() == (
             "v20",)
         # a packed SIR value is packed again (v23: format 2): same JSON, the same search

@@ -69,8 +69,8 @@ async def test_vector_rows_keep_hashes_in_16_bytes_and_models_by_number(tmp_path
         model = PreparedSir.of(Sir(intent="Adds two numbers.", confidence=0.9))
         await store.record_sir_success([NewSir(sid, model, "h1", "openai", "gpt-x")])
         assert [(r[0], r[4], r[5]) for r in await store.vector_sources("model-a")] == [
-            (sid, model.sir_hash, text[:16])]  # v20: the first 8 bytes of the text's hash
-        assert same_text(text, text[:16]) and not same_text(text_hash("f adds 2"), text[:16])
+            (sid, model.sir_hash, text[:8])]  # v25: the first 4 bytes of the text's hash
+        assert same_text(text, text[:8]) and not same_text(text_hash("f adds 2"), text[:8])
         await store.write_vectors([], [(model.sir_hash, sid)])
         assert await store.vector_sources("model-a") == []
     finally:
@@ -78,7 +78,7 @@ async def test_vector_rows_keep_hashes_in_16_bytes_and_models_by_number(tmp_path
     conn = sqlite3.connect(tmp_path / "aether.db")
     try:
         assert conn.execute("SELECT length(text_hash), length(sir_hash), typeof(model) "
-                            "FROM symbol_vectors").fetchall() == [(8, 8, "integer")]
+                            "FROM symbol_vectors").fetchall() == [(4, 4, "integer")]
         assert conn.execute("SELECT name FROM vector_models").fetchall() == [("model-a",)]
     finally:
         conn.close()

@@ -85,8 +85,10 @@ async def _run(settings: Settings, *, static: bool, max_workers: int | None) -> 
         if static:  # SIRs and vectors as well: all of a static pass's work
             await engine.index(progress, max_workers=max_workers)
         else:  # a model's SIRs are the writer's (its limiter, meter and circuit)
-            await Indexer(settings, engine.store, static=False,
-                          max_workers=max_workers).run(progress)
+            report = await Indexer(settings, engine.store, static=False,
+                                   max_workers=max_workers).run(progress)
+            if report.cold:
+                await engine.store.compact()
     finally:
         await engine.close()
 

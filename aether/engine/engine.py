@@ -206,6 +206,8 @@ class Engine:
             vectors.symbols += early.symbols
             vectors.embedded += early.embedded
             vectors.seconds += early.seconds
+        if report.cold:
+            await self.store.compact()  # every row is written: pack them on full pages
         return IndexSummary(report, sirs, vectors)
 
     async def sync_vectors(self) -> SyncReport | None:

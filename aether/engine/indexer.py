@@ -68,6 +68,8 @@ class IndexReport:
     # and reason. Not in the store's files table: such a path cannot be stored or served.
     skipped_paths: list[tuple[str, str]] = field(default_factory=list)
     sirs_salvaged: int = 0  # SIRs adopted from a damaged database's salvage (no inference)
+    # every file was written anew (a first index, a heal): the store is compacted after it
+    cold: bool = False
     seconds: float = 0.0  # the whole pass
     write_seconds: float = 0.0  # of which: writing to the store
 
@@ -316,6 +318,7 @@ class Indexer:
             if heal:
                 await self.store.end_cold_graph()
         if paths is None and (heal or first):
+            report.cold = report.files_parsed > 0
             # every file was parsed: its call sites are the current extractor's
             await self.store.set_meta(CALLS_META, str(CALLS_VERSION))
         await self.store.set_meta("last_indexed_at", utc_now())

@@ -28,12 +28,14 @@ BULK_CACHE_KB = 16 * 1024
 LEAN_CACHE_KB = 1024  # while the daemon is above its memory ceiling
 
 PAGE_SIZE = 8192
+BUSY_TIMEOUT_MS = 10_000
+TEMP_STORE = "MEMORY"  # sorts and temporary tables (Store.compact sends a VACUUM's to a file)
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=10000",
-    "PRAGMA temp_store=MEMORY",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    f"PRAGMA temp_store={TEMP_STORE}",
     f"PRAGMA cache_size=-{CACHE_KB}",
 )
 

@@ -24,8 +24,10 @@ from aether.store import edges, name_facts, search_rows
 from aether.store import queries as q
 from aether.store.connection import (
     BULK_CACHE_KB,
+    BUSY_TIMEOUT_MS,
     CACHE_KB,
     LEAN_CACHE_KB,
+    TEMP_STORE,
     TXN_HOLD_S,
     TXN_MARKER,
     connect,
@@ -51,7 +53,7 @@ from aether.store.integrity import (
     quick_check,
     reports_damage,
 )
-from aether.store.packing import sir_json_of
+from aether.store.packing import json_text, sir_json_of
 from aether.store.records import (
     Counts,
     FileChange,
@@ -302,6 +304,37 @@ class Store:
                 await conn.execute(f"PRAGMA cache_size=-{LEAN_CACHE_KB if lean else CACHE_KB}")
                 await conn.execute("PRAGMA shrink_memory")
 
+    # ------------------------------------------------------------------ size
+
+    async def compact(self) -> bool:
+        """After a pass that wrote every row (a first index, a heal): merge the search
+        index's segments and VACUUM, so the file holds its rows on full pages (a cold index
+        fills random-keyed indexes to ~70%: 37.2 -> 36.4 MB on Django, ~0.3 s). The copy
+        VACUUM builds goes to a temporary file, not memory (temp_store is MEMORY otherwise),
+        so the process grows by no more than its page cache; the WAL it fills is given back
+        at once. Skipped, not waited for, while another process writes. True if it ran."""
+        if self.read_only:
+            return False
+        async with self._write_lock:
+            if self.write_problem():
+                return False
+            w = self._w
+            await w.execute("PRAGMA busy_timeout=0")
+            await w.execute("PRAGMA temp_store=FILE")
+            try:
+                await w.execute(q.OPTIMIZE_FTS)
+                await w.execute("VACUUM")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):  # busy: the pages stay as they are
+                    raise
+                return False
+            finally:
+                await w.execute(f"PRAGMA temp_store={TEMP_STORE}")
+                await w.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            # a reader still on the old pages: a later checkpoint truncates the WAL
+            await w.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return True
+
     # ------------------------------------------------------------------ transactions
 
     @asynccontextmanager
@@ -363,7 +396,7 @@ class Store:
     async def file_imports(self, path: str) -> list[str]:
         async with self._r.execute(q.FILE_IMPORTS, (path,)) as cur:
             row = await cur.fetchone()
-        return json.loads(row[0]) if row else []
+        return json.loads(json_text(row[0])) if row else []
 
     async def apply_files(self, changes: Sequence[FileChange], *, static_provider: str = "static",
                           static_model: str = "", resolver: Resolver | None = None

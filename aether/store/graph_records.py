@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from aether.store.packing import json_text
+
 # The edges table stores each of these as its index in the tuple (schema v10): append only.
 PROVENANCES = ("local", "import", "unique_name", "ambiguous", "external", "unresolved")
 RECEIVERS = ("bare", "self", "qualified", "expression")  # aether.symbols.calls
@@ -63,10 +65,10 @@ def is_type_fact(key: str) -> bool:
     return key.endswith(_FACTS)
 
 
-def read_bindings(stored: str) -> dict[str, str]:
+def read_bindings(stored: str | bytes) -> dict[str, str]:
     """`files.bindings` as stored (aether.store.name_facts.stored_bindings) -> imported
     name -> target: "" is a name imported as itself (`import os`)."""
-    return {k: v or k for k, v in json.loads(stored).items()}
+    return {k: v or k for k, v in json.loads(json_text(stored)).items()}
 
 
 _NO_FACTS: dict[str, str] = {}  # shared by the files with none loaded: never written
@@ -82,9 +84,11 @@ class FileBindings:
 
     __slots__ = ("_bindings", "_stars", "facts", "language", "stored_bindings", "stored_stars")
 
-    def __init__(self, language: str, bindings: str | None, star_imports: str | None) -> None:
+    def __init__(self, language: str, bindings: str | bytes | None,
+                 star_imports: str | None) -> None:
         self.language = language
-        self.stored_bindings = bindings  # JSON: imported name -> target; None: no bindings
+        # JSON (aether.store.packing.pack_json): imported name -> target; None: no bindings
+        self.stored_bindings = bindings
         self.stored_stars = star_imports  # JSON list of modules imported with `*` (or None)
         self._bindings: dict[str, str] | None = None
         self._stars: list[str] | None = None

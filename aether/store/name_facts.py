@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import aiosqlite
 
 from aether.store.graph_records import BASES, CLASS_OF, RETURNS, is_type_fact
+from aether.store.packing import pack_json
 
 SHIFT = 16
 LAST = (1 << SHIFT) - 1  # facts past it in one file (none in practice) are not kept
@@ -193,8 +194,9 @@ async def _names(w: aiosqlite.Connection, query: Callable[[int], str], names: It
     return out
 
 
-def stored_bindings(imports: Mapping[str, str]) -> str:
+def stored_bindings(imports: Mapping[str, str]) -> str | bytes:
     """`files.bindings` as stored: compact JSON, an import of a name as itself (`import os`)
-    as "" (read back by aether.store.graph_records.read_bindings)."""
-    return json.dumps({k: "" if v == k else v for k, v in imports.items()},
-                      separators=(",", ":"), sort_keys=True)
+    as "", deflated when longer than a few names (aether.store.packing.pack_json; read back
+    by aether.store.graph_records.read_bindings)."""
+    return pack_json(json.dumps({k: "" if v == k else v for k, v in imports.items()},
+                                separators=(",", ":"), sort_keys=True))

@@ -6,7 +6,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from aether.store.records import FileRecord, pack_hash, stored_qualified, stored_signature
+from aether.store.packing import pack_json
+from aether.store.records import (
+    VECTOR_HASH_BYTES,
+    FileRecord,
+    pack_hash,
+    stored_qualified,
+    stored_signature,
+)
 from aether.symbols.model import Symbol
 
 FILE_STATES = "SELECT path, size, mtime_ns, content_hash, status FROM files"
@@ -32,18 +39,22 @@ ON CONFLICT(path) DO UPDATE SET
     bindings = excluded.bindings, star_imports = excluded.star_imports
 """
 DELETE_FILE = "DELETE FROM files WHERE path = ?"
+# schema v25 (aether.store.compact_rows): rows whose JSON is still text
+ALL_FILE_JSON = ("SELECT id, imports, bindings FROM files "
+                 "WHERE typeof(imports) = 'text' OR typeof(bindings) = 'text'")
+SET_FILE_JSON = "UPDATE files SET imports = ?, bindings = ? WHERE id = ?"
 TOUCH_FILE = "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?"
 
 
 _COMPACT = (",", ":")  # JSON without spaces
 
 
-def file_row(r: FileRecord, now: str, bindings: str) -> tuple[Any, ...]:
+def file_row(r: FileRecord, now: str, bindings: str | bytes) -> tuple[Any, ...]:
     """`bindings`: the file's imports as stored (its type facts are rows of their own:
     aether.store.name_facts)."""
     return (r.path, r.language, r.size, r.mtime_ns, r.content_hash, r.status, r.skip_reason,
-            int(r.has_syntax_errors), json.dumps(r.imports, separators=_COMPACT), now, bindings,
-            json.dumps(r.star_imports, separators=_COMPACT))
+            int(r.has_syntax_errors), pack_json(json.dumps(r.imports, separators=_COMPACT)),
+            now, bindings, json.dumps(r.star_imports, separators=_COMPACT))
 
 
 def hex_of(column: str) -> str:
@@ -150,6 +161,8 @@ INSERT_FTS = f"INSERT INTO symbol_fts (rowid, {_FTS_COLS}) VALUES (?, ?, ?, ?, ?
 DELETE_FTS_ROW = (f"INSERT INTO symbol_fts (symbol_fts, rowid, {_FTS_COLS}) "
                   "VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)")
 CLEAR_FTS = "INSERT INTO symbol_fts (symbol_fts) VALUES ('delete-all')"
+# Merge the search index's segments into one (a cold pass leaves dozens, partly filled).
+OPTIMIZE_FTS = "INSERT INTO symbol_fts (symbol_fts) VALUES ('optimize')"
 # What a search row is made of: (seq, name, qualified_name, file_path, stored SIR value).
 _SEARCH_SOURCES = f"""
 SELECT s.seq, s.name, {qname('s')}, f.path, r.sir_json
@@ -441,7 +454,8 @@ def records_by_seqs(n: int) -> str:
 # bytes: a hash that is not 32 hex characters (never written by aether) stays text.
 _MODEL_ID = "(SELECT id FROM vector_models WHERE name = {})"
 # A SIR's hash as its vector row keeps it (v20: aether.store.vectors.pack_vector_hash).
-_VECTOR_HASH = "(CASE WHEN typeof({0}) = 'blob' THEN substr({0}, 1, 8) ELSE {0} END)"
+_VECTOR_HASH = (f"(CASE WHEN typeof({{0}}) = 'blob' THEN substr({{0}}, 1, {VECTOR_HASH_BYTES}) "
+                "ELSE {0} END)")
 _VECTOR_SOURCE = f"""
 SELECT {sid('s')}, s.name, {qname('s')}, r.sir_json, r.sir_hash,  -- the stored SIR: packed,
                                                                  -- its hash as stored

@@ -39,6 +39,13 @@ def utc_text(ms: int) -> str:
         timespec="milliseconds").replace("+00:00", "Z")
 
 
+# Bytes of a hash in a vector row (aether.store.vectors.pack_vector_hash): it only has to
+# show that a text or SIR changed (one row per symbol, never looked up by it). 8 until v25;
+# 4 (issue 17: 0.33 MB on Django) miss a change once in 4 billion, and a missed change
+# leaves one symbol's search vector as it was.
+VECTOR_HASH_BYTES = 4
+
+
 def pack_hash(value: str | None) -> bytes | str | None:
     """A hash or symbol id as the store keeps it (vector rows since v16; symbols' and SIRs'
     since v20): 16 bytes for aether's 32 hex characters (aether.hashing); anything else as

@@ -877,6 +877,28 @@ MIGRATIONS: list[str] = [
         DELETE FROM name_facts WHERE id BETWEEN old.id << 16 AND (old.id << 16) | 65535;
     END;
     """,
+    # v25 (issue 17): a file's import list and bindings deflated (0.85 MB of Django's 37 MB,
+    # its module paths repeated for each name; aether.store.packing.pack_json), converted on
+    # open in Python (aether.store.compact_rows; this step asks for it); a search vector's
+    # two hashes cut from 8 to 4 bytes (aether.store.records.VECTOR_HASH_BYTES).
+    """
+    INSERT INTO meta (key, value) VALUES ('packed_json', 'text')
+        ON CONFLICT(key) DO UPDATE SET value = 'text';
+    UPDATE symbol_vectors SET text_hash = substr(text_hash, 1, 4)
+        WHERE typeof(text_hash) = 'blob' AND length(text_hash) > 4;
+    UPDATE symbol_vectors SET sir_hash = substr(sir_hash, 1, 4)
+        WHERE typeof(sir_hash) = 'blob' AND length(sir_hash) > 4;
+    """,
+    # v26: an edge's callee that ends with its name is kept without it (issue 17:
+    # `Book.objects.all().` for `Book.objects.all().delete`, 0.19 MB of Django's edges;
+    # aether.store.edges.stored_callee).
+    """
+    UPDATE edges SET callee = substr(callee, 1, length(callee) - length(
+            (SELECT text FROM edge_texts WHERE id = edges.name)))
+    WHERE callee IS NOT NULL
+      AND substr(callee, -1 - length((SELECT text FROM edge_texts WHERE id = edges.name)))
+          = '.' || (SELECT text FROM edge_texts WHERE id = edges.name);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,8 +14,8 @@ matched int8 (hybrid 0.686 against 0.687); truncating to 128 dimensions instead
 
 Stores from before v16 hold int8 vectors (a unit vector times 127), from v16 to v21 4-bit
 ones: they are converted on first open (`convert_vectors`), so vectors that cost a provider
-request are kept; so are their hashes, 8 bytes each (v20: `pack_vector_hash`) instead of 32
-hex characters.
+request are kept; so are their hashes, 4 bytes each (v20: 8, v25: 4, `pack_vector_hash`)
+instead of 32 hex characters.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import sqlite3
 import numpy as np
 
 from aether.store import queries as q
-from aether.store.records import hash_text, pack_hash
+from aether.store.records import VECTOR_HASH_BYTES, hash_text, pack_hash
 from aether.store.schema import convert_once
 
 _SPREAD = 2.5  # root mean squares mapped to the largest code
@@ -96,9 +96,7 @@ def _int4_codes(vec: bytes) -> np.ndarray:
     return codes
 
 
-HASH_BYTES = 8  # of a hash in a vector row (v20): it only has to show that a text or SIR
-# changed (one row per symbol, never looked up by it), and 2 x 8 bytes was 1.2 MB on the
-# standard library
+HASH_BYTES = VECTOR_HASH_BYTES  # of a hash in a vector row (v20: 8, v25: 4)
 
 
 def pack_vector_hash(value: str | None) -> bytes | str | None:
@@ -133,6 +131,6 @@ def _convert(conn: sqlite3.Connection) -> None:
 
 
 def _hash(value: str | bytes | None) -> str | bytes | None:
-    """A vector row's hash as it is kept: already in bytes (v20 cut them to 8), or hex text
-    from before v16 made them bytes."""
+    """A vector row's hash as it is kept: already in bytes (v20 cut them to 8, v25 to 4), or
+    hex text from before v16 made them bytes."""
     return value if isinstance(value, bytes) else pack_vector_hash(hash_text(value))
