@@ -5,6 +5,7 @@ parsed once."""
 from __future__ import annotations
 
 import pickle
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from aether.engine.indexer import _change
 from aether.engine.parse_worker import parse_file
 from aether.sir.model import Sir, canonical_dict
 from aether.sir.static import analyze_with_sirs
+from aether.store import edges
 from aether.store.records import PreparedSir, unpack_sites
 from aether.symbols.model import CallSite
 from aether.workspace import iter_source_files
@@ -130,6 +132,89 @@ async def test_a_cold_index_parses_each_file_once(tmp_path: Path,
     finally:
         await engine.close()
 
+
+
+GRAPH_FILES = {
+    "pkg/__init__.py": "",
+    "pkg/base.py": """
+        import json
+
+
+        class Base:
+            def close(self):
+                return json.dumps(self.close)
+
+            def run(self):
+                return self.close() and self.missing()
+        """,
+    "pkg/app.py": """
+        from pkg.base import Base
+        from pkg import util as u
+
+
+        class App(Base):
+            def start(self):
+                self.run()
+                self.close()
+                return u.helper(u.helper(1))
+
+            def stop(self):
+                return self.start() or len(u.helper(2))
+
+
+        def make():
+            app = App()
+            app.start()
+            return app.stop()
+        """,
+    "pkg/util.py": """
+        def helper(x):
+            return helper(x - 1) if x else print(x)
+
+
+        def run():
+            return helper(3)
+        """,
+    "other/run.py": """
+        from pkg.app import make
+
+
+        def main():
+            make().start()
+            return main()
+        """,
+}
+# every edge with its texts (their numbers depend on the order they were first written)
+EDGES = """
+SELECT e.id, e.line, e.col, n.text, q.text, e.flags, e.callee,
+       CASE WHEN e.flags < 24 THEN e.answer ELSE d.text END
+FROM edges e JOIN edge_texts n ON n.id = e.name LEFT JOIN edge_texts q ON q.id = e.qualifier
+LEFT JOIN edge_texts d ON d.id = e.answer ORDER BY e.id
+"""
+
+
+async def _cold_edges(root: Path) -> list[tuple[object, ...]]:
+    for rel, text in GRAPH_FILES.items():
+        write(root, rel, text)
+    engine = await Engine.open(load_settings(root, {"index": {"workers": 1}}))
+    try:
+        await engine.index()
+    finally:
+        await engine.close()
+    with sqlite3.connect(load_settings(root).db_path) as conn:
+        return conn.execute(EDGES).fetchall()
+
+
+async def test_the_final_resolve_answers_alike_in_slices_of_any_size(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each slice's resolver keeps only its own answers (they are keyed by file, and a slice
+    takes its files whole): resolved a site at a time, the edges are the same."""
+    whole = await _cold_edges(tmp_path / "whole")
+    monkeypatch.setattr(edges, "RESOLVE_SLICE", 1)
+    sliced = await _cold_edges(tmp_path / "sliced")
+    assert len(whole) > 20
+    assert {row[5] >> 3 for row in whole} >= {0, 1, 4}  # local, import, external answers
+    assert sliced == whole
 
 
 def test_bulk_passes_hold_off_the_gc_and_give_it_back_when_the_last_ends() -> None:

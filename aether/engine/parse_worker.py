@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aether.engine import memory
 from aether.engine.parent_watch import exit_with_parent
 from aether.engine.vector_text import VectorText, vector_texts
 from aether.hashing import content_hash
@@ -20,6 +21,7 @@ from aether.workspace import SourceFile, read_regular_file
 
 BINARY_SNIFF_BYTES = 8192
 WORKER_GC_THRESHOLD = 50_000  # allocations between collections (CPython's default: 700)
+_POOL_WORKER: list[bool] = []  # [True] in a pool process (set by init_worker)
 
 
 @dataclass(slots=True)
@@ -127,6 +129,12 @@ def init_worker(owner_pid: int) -> None:
     times less often (together a tenth of a worker's time on the standard library)."""
     gc.freeze()
     gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
+    # A worker's memory counts in a cold index's peak (the whole process tree): big
+    # buffers (its pickled results) get mappings of their own, given back when freed, and
+    # each batch gives back what it freed (parse_many); together ~10 MB a worker at
+    # 100,000 symbols.
+    memory.fix_mmap_threshold()
+    _POOL_WORKER.append(True)
     exit_with_parent(owner_pid)
 
 
@@ -134,5 +142,11 @@ def parse_many(root: str, batch: list[tuple[SourceFile, str | None]], max_bytes:
                timeout_s: float, static: bool, texts: bool = False) -> list[ParseOutcome]:
     """A batch per worker task: amortises the inter-process round trip. `texts`: with
     each static SIR's vector text."""
-    return [parse_file(root, src, max_bytes, timeout_s, static, known, texts)
-            for src, known in batch]
+    out = [parse_file(root, src, max_bytes, timeout_s, static, known, texts)
+           for src, known in batch]
+    if _POOL_WORKER:
+        # the batch's trees and intermediate objects are gone: their pages go back to the
+        # OS (biggest files come first: the first batches' heap was held to the end). Not
+        # in the writer's own thread (a save): the daemon trims after a pass.
+        memory.trim_heap()
+    return out
