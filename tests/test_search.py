@@ -174,6 +174,53 @@ async def test_an_exact_name_spelled_as_typed_comes_before_its_other_case(
         await engine.close()
 
 
+async def test_names_that_spell_the_question_come_first(tmp_path: Path) -> None:
+    # "render a template" is `Template.render`: not the class whose summary says both
+    # words, nor a namesake whose names say more (`NativeTemplate.render_async`), nor a test
+    root = tmp_path / "tpl"
+    (root / "tpl").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "tpl" / "environment.py").write_text(
+        "class Environment:\n"
+        '    """Renders templates: the template environment, its loaders and filters."""\n\n'
+        "    def render_templates(self, names):\n"
+        '        """Render every template named, as the environment renders."""\n'
+        "        return [self.get(n).render() for n in names]\n\n\n"
+        "class Template:\n"
+        '    """A compiled template."""\n\n'
+        "    def render(self, *args, **kwargs):\n"
+        '        """This method accepts the same arguments as the dict constructor."""\n'
+        "        return self.root(dict(*args, **kwargs))\n\n"
+        "    def render_async(self, *args):\n"
+        '        """Render the template asynchronously, rendering it in a loop."""\n'
+        "        return self.render(*args)\n\n\n"
+        "class NativeTemplate(Template):\n"
+        '    """A template that renders native Python types."""\n\n'
+        "    def render_async(self, *args):\n"
+        '        """Render the native template, for a template rendered asynchronously."""\n'
+        "        return self.render(*args)\n")
+    (root / "tests" / "test_render.py").write_text(
+        "class Template:\n"
+        '    """A template double."""\n\n'
+        "    def render(self):\n"
+        '        """Render a template for the test."""\n'
+        "        return ''\n")
+    engine = await Engine.open(load_settings(root))
+    try:
+        await engine.index()
+        for mode in ("hybrid", "lexical"):
+            for query in ("render a template", "template render", "how do I render templates"):
+                out = await engine.search(query, 5, mode)
+                top = out.hits[0]
+                assert (top.record.file_path, top.record.qualified_name) == (
+                    "tpl/environment.py", "Template.render"), (mode, query, names(out))
+        out = await engine.search("render a template", 5, "hybrid", include_tests=True)
+        assert {h.record.file_path for h in out.hits[:2]} == {
+            "tpl/environment.py", "tests/test_render.py"}
+    finally:
+        await engine.close()
+
+
 async def test_tests_and_examples_rank_below_product_code(engine: Engine) -> None:
     out = await engine.search("guess_filename", 5, "lexical")
     assert [(h.record.file_path, h.is_test) for h in out.hits[:2]] == [

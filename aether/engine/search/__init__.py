@@ -22,6 +22,7 @@ from aether.engine.search.lexical import (
     EXACT,
     NON_PRODUCT_FACTOR,
     OTHER,
+    SPELLED,
     Candidate,
     finish,
     lexical_candidates,
@@ -211,8 +212,9 @@ class Searcher:
             fused[s] = fused.get(s, 0.0) + demote(s) / (RRF_K + rank + 1)
         tiers = {c.seq: c.tier for c in lex}
         as_typed = {c.seq for c in lex if c.same_case}
-        order = sorted(fused, key=lambda s: (tiers.get(s, OTHER) != EXACT, s not in as_typed,
-                                             -fused[s]))
+        first = {EXACT: 0, SPELLED: 1}  # then everything else, by fused rank
+        order = sorted(fused, key=lambda s: (first.get(tiers.get(s, OTHER), 2),
+                                             s not in as_typed, -fused[s]))
         out = []
         for s in order:
             hit = by_seq.get(s)
