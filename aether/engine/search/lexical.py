@@ -31,7 +31,6 @@ COVERAGE_POWER = 2.0
 # Every word of a question of two or more is in the symbol's own and enclosing names:
 # "render a template" is `Template.render`, not a class whose summary says both words.
 NAMED_FACTOR = 2.0
-_NAME_FIELDS = ("name words", "enclosing names")
 _FIELDS = ("name", "name words", "enclosing names", "summary", "SIR", "path")
 
 # Tiers (lower first): the name typed exactly; the names spelling the question word for word
@@ -94,26 +93,24 @@ async def lexical_candidates(store: Store, q: QueryTerms, *, include_tests: bool
     for seq, bm25, name_col, *cols in rows:
         c = Candidate(seq=int(seq), score=-float(bm25), name=name_col)
         seen: set[str] = set()
-        named = 0
         for label, text in zip(_FIELDS[1:], cols, strict=True):
             hit = [w for w in dict.fromkeys(text.split()) if w in wanted and w not in seen]
             if hit:
                 seen.update(hit)
                 c.matched[label] = [typed[w] for w in hit]
-                if label in _NAME_FIELDS:
-                    named += len(hit)
         coverage = len(seen) / len(wanted) if wanted else 0.0
         # BM25 already adds per term; the square makes "all of the question" beat "one
         # word of it many times", which is what a question means.
         c.score *= 0.25 + coverage ** COVERAGE_POWER
-        if len(wanted) >= 2 and named == len(wanted):
-            # the more of the names the question spells, the more it means this symbol:
-            # `Template.render` over `NativeTemplate.render_async`; all of them, word for
-            # word, is a tier of its own
-            spelled = len(set(cols[0].split()) | set(cols[1].split()))
-            c.score *= 1.0 + (NAMED_FACTOR - 1.0) * named / max(named, spelled)
-            if spelled == named:
-                c.tier = SPELLED
+        if len(wanted) >= 2 and len(seen) == len(wanted):
+            names = set(cols[0].split()) | set(cols[1].split())  # own and enclosing names
+            if wanted <= names:
+                # the more of the names the question spells, the more it means this
+                # symbol: `Template.render` over `NativeTemplate.render_async`; all of
+                # them, word for word, is a tier of its own
+                c.score *= 1.0 + (NAMED_FACTOR - 1.0) * len(wanted) / len(names)
+                if names == wanted:
+                    c.tier = SPELLED
         if name_col in whole:  # a name typed as such (see aether.symbols.terms.parse_query)
             c.tier = EXACT
             c.score *= 2.0
