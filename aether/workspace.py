@@ -120,7 +120,7 @@ def _enclosing_repository_specs(root: Path) -> list[tuple[str, pathspec.GitIgnor
     workspace is a folder inside a repository (a package of a monorepo), each `.gitignore`
     between the repository's top and the workspace, as git applies them. Outside a
     repository, nothing above the workspace counts."""
-    folder = root.resolve()
+    workspace = folder = root.resolve()
     if (folder / ".git").exists():  # its own repository (or a submodule, or a worktree)
         exclude = _read_spec(folder / ".git" / "info" / "exclude")
         return [("", exclude)] if exclude is not None else []
@@ -136,7 +136,7 @@ def _enclosing_repository_specs(root: Path) -> list[tuple[str, pathspec.GitIgnor
     for folder, name in [(above[-1], ".git/info/exclude")] + [(f, ".gitignore") for f in above]:
         spec = _read_spec(folder / name)
         if spec is not None:
-            specs.append((root.resolve().relative_to(folder).as_posix() + "/", spec))
+            specs.append((workspace.relative_to(folder).as_posix() + "/", spec))
     return specs
 
 
