@@ -21,7 +21,7 @@ from aether.workspace import SourceFile, read_regular_file
 
 BINARY_SNIFF_BYTES = 8192
 WORKER_GC_THRESHOLD = 50_000  # allocations between collections (CPython's default: 700)
-_POOL_WORKER: list[bool] = []  # [True] in a pool process (set by init_worker)
+_in_pool = False  # this process is a pool worker (set by init_worker)
 
 
 @dataclass(slots=True)
@@ -127,6 +127,7 @@ def init_worker(owner_pid: int) -> None:
     cycles that matter), and each collection of the cyclic GC walked every object alive:
     the imported modules are frozen out of its sight and young objects are collected ~70
     times less often (together a tenth of a worker's time on the standard library)."""
+    global _in_pool
     gc.freeze()
     gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
     # A worker's memory counts in a cold index's peak (the whole process tree): big
@@ -134,7 +135,7 @@ def init_worker(owner_pid: int) -> None:
     # each batch gives back what it freed (parse_many); together ~10 MB a worker at
     # 100,000 symbols.
     memory.fix_mmap_threshold()
-    _POOL_WORKER.append(True)
+    _in_pool = True
     exit_with_parent(owner_pid)
 
 
@@ -144,7 +145,7 @@ def parse_many(root: str, batch: list[tuple[SourceFile, str | None]], max_bytes:
     each static SIR's vector text."""
     out = [parse_file(root, src, max_bytes, timeout_s, static, known, texts)
            for src, known in batch]
-    if _POOL_WORKER:
+    if _in_pool:
         # the batch's trees and intermediate objects are gone: their pages go back to the
         # OS (biggest files come first: the first batches' heap was held to the end). Not
         # in the writer's own thread (a save): the daemon trims after a pass.
