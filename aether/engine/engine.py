@@ -289,12 +289,7 @@ class Engine:
         if sep and line.isdigit() and path:
             if len(line) > 10 or int(line) > MAX_LINE:
                 raise UnknownTarget(f"line {line[:20]} is out of range (at most {MAX_LINE:,})")
-            rec = await self.symbol_at(path, int(line))
-            if rec is None:
-                why = await self.not_indexed_reason(
-                    resolve_in_workspace(self.settings.workspace, path))
-                raise UnknownTarget(f"no symbol encloses {target}" + (f" ({why})" if why else ""))
-            return rec
+            return await self.symbol_enclosing(path, int(line))
         if _SYMBOL_ID.match(target):
             rec = await self.store.symbol(target)
             if rec is not None:
@@ -352,6 +347,16 @@ class Engine:
     async def symbol_at(self, path: str, line: int) -> SymbolRecord | None:
         rel = resolve_in_workspace(self.settings.workspace, path)
         return await self.store.symbol_at(rel, line)
+
+    async def symbol_enclosing(self, path: str, line: int) -> SymbolRecord:
+        """The innermost symbol at `path:line`; UnknownTarget when there is none, with the
+        reason the file was skipped when it is not indexed."""
+        rel = resolve_in_workspace(self.settings.workspace, path)
+        rec = await self.store.symbol_at(rel, line)
+        if rec is None:
+            why = await self.not_indexed_reason(rel)
+            raise UnknownTarget(f"no symbol encloses {rel}:{line}" + (f" ({why})" if why else ""))
+        return rec
 
     async def search(self, query: str, limit: int = 20, mode: str = "hybrid", *,
                      include_tests: bool = False, prefix: bool | None = None) -> SearchOutcome:

@@ -181,13 +181,10 @@ async def resolve_one(engine: Engine, daemon: Daemon, symbol_id: str | None,
             raise ToolError(f"{exc}{indexing_hint(daemon.status)}") from None
     if file is None or line is None:
         raise ToolError("file and line go together: pass both")
-    rel = workspace_path(engine, file)
-    rec = await engine.store.symbol_at(rel, line)
-    if rec is None:
-        why = await engine.not_indexed_reason(rel)
-        raise ToolError(f"no symbol encloses {rel}:{line}" + (f" ({why})" if why else "")
-                        + indexing_hint(daemon.status))
-    return rec
+    try:
+        return await engine.symbol_enclosing(workspace_path(engine, file), line)
+    except UnknownTarget as exc:
+        raise ToolError(f"{exc}{indexing_hint(daemon.status)}") from None
 
 
 # destructiveHint only means something when readOnlyHint is false (MCP spec), so read-only
