@@ -344,10 +344,6 @@ class Engine:
             return f"{rel} is not indexed: no supported language"
         return f"{rel} is not indexed: ignored, or not reached yet"
 
-    async def symbol_at(self, path: str, line: int) -> SymbolRecord | None:
-        rel = resolve_in_workspace(self.settings.workspace, path)
-        return await self.store.symbol_at(rel, line)
-
     async def symbol_enclosing(self, path: str, line: int) -> SymbolRecord:
         """The innermost symbol at `path:line`; UnknownTarget when there is none, with the
         reason the file was skipped when it is not indexed."""
